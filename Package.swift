@@ -1,0 +1,78 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot numeric code is compiled with the flags that matter on this machine kind (docs/platform notes):
+// -Ounchecked drops bounds checks in release, and -target-cpu haswell turns SIMD addingProduct into
+// real FMA instructions (without it each lane calls libm fmaf, ~100x slower). The CPU flag is only
+// passed on x86-64 so the package still builds elsewhere.
+#if arch(x86_64)
+let cpuFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let cpuFlags: [SwiftSetting] = []
+#endif
+let fast: [SwiftSetting] = cpuFlags + [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+func tool(_ name: String, _ deps: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: deps + ["ToolSupport", argumentParser],
+                      path: "Sources/Tools/\(name)", swiftSettings: fast)
+}
+
+let package = Package(
+    name: "FlowSteer",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "fs-train", targets: ["fs-train"]),
+        .executable(name: "fs-sample", targets: ["fs-sample"]),
+        .executable(name: "fs-rollout", targets: ["fs-rollout"]),
+        .executable(name: "fs-distill", targets: ["fs-distill"]),
+        .executable(name: "fs-eval", targets: ["fs-eval"]),
+        .executable(name: "fs-store", targets: ["fs-store"]),
+        .executable(name: "fs-bench", targets: ["fs-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries (Debian -dev packages, found through pkg-config).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/Shims/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/Shims/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CArchive", path: "Sources/Shims/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/Shims/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+
+        // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
+        .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["TensorCore", "CArchive"],
+                resources: [.copy("Resources")], swiftSettings: fast),
+        .target(name: "ImageIO", dependencies: ["TensorCore", "CPNG"], swiftSettings: fast),
+        .target(name: "Store", dependencies: ["NN", "CSQLite", "CArchive"], swiftSettings: fast),
+        .target(name: "Train", dependencies: ["NN", "Datasets"], swiftSettings: fast),
+        .target(name: "Eval", dependencies: ["NN", "Datasets", "COpenBLAS"],
+                resources: [.copy("Resources")], swiftSettings: fast),
+        .target(name: "ToolSupport", dependencies: ["Store", "NN", "Train", "Eval", "ImageIO", argumentParser],
+                path: "Sources/Tools/ToolSupport", swiftSettings: fast),
+        tool("fs-train", ["Train", "Store"]),
+        tool("fs-sample", ["Train", "Store", "ImageIO"]),
+        tool("fs-rollout", ["Train", "Store"]),
+        tool("fs-distill", ["Train", "Store"]),
+        tool("fs-eval", ["Eval", "Train", "Store"]),
+        tool("fs-store", ["Store", "ImageIO"]),
+        tool("fs-bench", ["Train", "Store"]),
+
+        .target(name: "TestSupport", dependencies: ["TensorCore", "NN", "Store"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "NN", "TestSupport"]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvalTests", dependencies: ["Eval", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ToolsTests", dependencies: ["ToolSupport", "TestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Module Eval: see docs/design.md for its place in the layering.

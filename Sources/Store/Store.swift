@@ -1,0 +1,1 @@
+// Module Store: see docs/design.md for its place in the layering.

@@ -1,0 +1,55 @@
+import COpenBLAS
+import Dispatch
+import Foundation
+import Synchronization
+
+/// How many threads the numeric code uses. One knob for the whole process.
+///
+/// Our kernels split work over samples with `parallelFor` and call BLAS with one thread each,
+/// so BLAS and our loops never oversubscribe the cores (measured faster on 2 cores than a
+/// 2-thread BLAS on per-image GEMMs).
+public enum ComputeThreads {
+    private static let current = Atomic<Int>(1)
+
+    public static var count: Int { current.load(ordering: .relaxed) }
+
+    /// Sets the thread count (clamped to at least 1) and pins OpenBLAS to one thread.
+    public static func set(_ n: Int) {
+        current.store(max(1, n), ordering: .relaxed)
+        openblas_set_num_threads(1)
+    }
+
+    /// The default: `SLURM_CPUS_PER_TASK` when set, else all online cores.
+    public static var defaultCount: Int {
+        if let s = ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"], let n = Int(s), n > 0 { return n }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }
+}
+
+/// A box that lets raw pointers cross into `concurrentPerform` (the caller guarantees disjoint writes).
+public struct UnsafeSendable<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ value: T) { self.value = value }
+}
+
+/// Runs `body(chunk, range)` over `0..<count` split into at most `ComputeThreads.count` contiguous
+/// chunks. Chunk boundaries depend only on `count` and the thread count, so results that are
+/// reduced per chunk are deterministic for a given thread setting.
+public func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+    let threads = min(ComputeThreads.count, count)
+    if threads <= 1 {
+        if count > 0 { body(0, 0..<count) }
+        return
+    }
+    let per = (count + threads - 1) / threads
+    withoutActuallyEscaping(body) { b in
+        let box = UnsafeSendable(b)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let lo = t * per, hi = min(count, lo + per)
+            if lo < hi { box.value(t, lo..<hi) }
+        }
+    }
+}
+
+/// The number of chunks `parallelChunks(count, ...)` will use.
+public func parallelChunkCount(_ count: Int) -> Int { max(1, min(ComputeThreads.count, count)) }

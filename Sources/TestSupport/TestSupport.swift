@@ -1,0 +1,1 @@
+// Module TestSupport: see docs/design.md for its place in the layering.

@@ -1,0 +1,1 @@
+// ToolSupport: shared CLI options, progress, exit codes (docs/design.md).
