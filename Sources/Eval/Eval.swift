@@ -1,1 +1,0 @@
-// Module Eval: see docs/design.md for its place in the layering.
