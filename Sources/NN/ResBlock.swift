@@ -1,0 +1,32 @@
+import TensorCore
+
+/// h = conv1(SiLU(norm1(x))); h += emb_proj(SiLU(e)) per channel; h = conv2(SiLU(norm2(h)));
+/// out = skip(x) + h, with `skip` a 1x1 conv only when the channel count changes.
+public struct ResBlock: Layer, Sendable {
+    public let key: String
+    let norm1: GroupNorm, conv1: Conv2d, embProj: Linear, norm2: GroupNorm, conv2: Conv2d
+    let skip: Conv2d?
+
+    public init(_ key: String, _ cin: Int, _ cout: Int, embedDim: Int, groups: Int) {
+        self.key = key
+        norm1 = GroupNorm("\(key).norm1", groups: groups, channels: cin)
+        conv1 = Conv2d("\(key).conv1", cin, cout, kernel: 3)
+        embProj = Linear("\(key).emb_proj", embedDim, cout)
+        norm2 = GroupNorm("\(key).norm2", groups: groups, channels: cout)
+        conv2 = Conv2d("\(key).conv2", cout, cout, kernel: 3)
+        skip = cin == cout ? nil : Conv2d("\(key).skip", cin, cout, kernel: 1)
+    }
+
+    public var parameterSpecs: [ParameterSpec] {
+        norm1.parameterSpecs + conv1.parameterSpecs + embProj.parameterSpecs
+            + norm2.parameterSpecs + conv2.parameterSpecs + (skip?.parameterSpecs ?? [])
+    }
+
+    /// `siluEmb` is SiLU(e), computed once per forward pass and shared by every block.
+    public func callAsFunction(_ x: Var, siluEmb: Var, _ p: Parameters) -> Var {
+        var h = conv1(silu(norm1(x, p)), p)
+        h = addSampleChannel(h, embProj(siluEmb, p))
+        h = conv2(silu(norm2(h, p)), p)
+        return (skip.map { $0(x, p) } ?? x) + h
+    }
+}

@@ -1,0 +1,11 @@
+/// 2-D convolution, PyTorch `nn.Conv2d` semantics: x [n, cin, h, w], weight [cout, cin, k, k], bias [cout].
+public func conv2d(_ x: Var, weight: Var, bias: Var?, stride: Int = 1, padding: Int = 0) -> Var {
+    let (xv, wv) = (x.value, weight.value)
+    let out = conv2dForward(xv, wv, bias?.value, stride: stride, pad: padding)
+    let parents = bias.map { [x, weight, $0] } ?? [x, weight]
+    return x.tape.record(out, parents: parents) { g, needs in
+        let r = conv2dBackward(xv, wv, g, stride: stride, pad: padding,
+                               needInput: needs[0], needWeight: needs[1], needBias: needs.count > 2 && needs[2])
+        return needs.count > 2 ? [r.input, r.weight, r.bias] : [r.input, r.weight]
+    }
+}
