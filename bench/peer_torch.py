@@ -1,0 +1,166 @@
+"""PyTorch CPU peer of `fs-bench` (issue 2): the same workload, same thread count, one JSON object.
+
+    /root/venv/bin/python bench/peer_torch.py [--threads 2] [--iters 5] [--warmup 2]
+
+Workload: the reference velocity UNet (tools/golden/reference_unet.py) with channels [32, 64, 64],
+batch 128, 28x28, class labels (0..10), sigma ~ U(0,1), x_sigma = (1-sigma) x0 + sigma eps, target v = eps - x0.
+  unet_train_images_per_second   forward + MSE + backward + AdamW step (lr 1e-4, wd 0.01, PyTorch defaults)
+  unet_forward_images_per_second forward only, under torch.no_grad()
+Each is measured in NCHW and channels_last; the top-level keys report the better layout, the per-layout
+numbers are under "layouts". Also conv2d 3x3 32->32 pad 1 on [128,32,28,28] (forward; backward = grad of
+input + weight + bias given grad_out), and sgemm GFLOP/s for 1024^3 (torch.mm).
+Timings are medians over --iters after --warmup iterations. Progress goes to stderr, JSON to stdout.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "golden"))
+from reference_unet import UNet  # noqa: E402
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def median_time(fn, warmup, iters):
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts), ts
+
+
+def bench_unet(layout, channels, batch, warmup, iters):
+    torch.manual_seed(0)
+    mf = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    model = UNet(channels).to(memory_format=mf)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+    g = torch.Generator().manual_seed(1)
+    x0 = (torch.rand(batch, 1, 28, 28, generator=g) * 2 - 1)
+    eps = torch.randn(batch, 1, 28, 28, generator=g)
+    sigma = torch.rand(batch, generator=g)
+    labels = torch.randint(0, 11, (batch,), generator=g)
+    s = sigma[:, None, None, None]
+    xt = ((1 - s) * x0 + s * eps).contiguous(memory_format=mf)
+    target = (eps - x0).contiguous(memory_format=mf)
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        v = model(xt, sigma, labels)
+        loss = F.mse_loss(v, target)
+        loss.backward()
+        opt.step()
+
+    def forward():
+        with torch.no_grad():
+            model(xt, sigma, labels)
+
+    model.train()
+    t_train, ts_train = median_time(train_step, warmup, iters)
+    t_fwd, ts_fwd = median_time(forward, warmup, iters + 2)
+    res = {"unet_train_images_per_second": round(batch / t_train, 2),
+           "unet_forward_images_per_second": round(batch / t_fwd, 2),
+           "unet_train_step_ms": round(t_train * 1e3, 2), "unet_forward_ms": round(t_fwd * 1e3, 2),
+           "unet_train_step_ms_all": [round(t * 1e3, 1) for t in ts_train],
+           "unet_forward_ms_all": [round(t * 1e3, 1) for t in ts_fwd]}
+    log(f"  {layout}: train {res['unet_train_images_per_second']} img/s, forward {res['unet_forward_images_per_second']} img/s")
+    return res
+
+
+def bench_conv(layout, warmup, iters):
+    mf = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(128, 32, 28, 28, generator=g).contiguous(memory_format=mf).requires_grad_(True)
+    w = (torch.randn(32, 32, 3, 3, generator=g) * 0.05).contiguous(memory_format=mf).requires_grad_(True)
+    b = torch.zeros(32, requires_grad=True)
+    go = torch.randn(128, 32, 28, 28, generator=g).contiguous(memory_format=mf)
+
+    def fwd():
+        with torch.no_grad():
+            F.conv2d(x, w, b, padding=1)
+
+    y = F.conv2d(x, w, b, padding=1)
+
+    def bwd():
+        torch.autograd.grad(y, [x, w, b], go, retain_graph=True)
+
+    tf, _ = median_time(fwd, warmup, iters + 2)
+    tb, _ = median_time(bwd, warmup, iters + 2)
+    flops = 2 * 128 * 28 * 28 * 32 * 32 * 9
+    return {"conv2d_forward_ms": round(tf * 1e3, 3), "conv2d_backward_ms": round(tb * 1e3, 3),
+            "conv2d_forward_gflops": round(flops / tf / 1e9, 1), "conv2d_backward_gflops": round(2 * flops / tb / 1e9, 1)}
+
+
+def bench_sgemm(warmup, iters, n=1024):
+    g = torch.Generator().manual_seed(3)
+    a = torch.randn(n, n, generator=g)
+    b = torch.randn(n, n, generator=g)
+    c = torch.empty(n, n)
+    t, _ = median_time(lambda: torch.mm(a, b, out=c), warmup + 2, iters + 6)
+    return round(2 * n ** 3 / t / 1e9, 1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--channels", default="32,64,64")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    channels = [int(c) for c in args.channels.split(",")]
+    load_before = os.getloadavg()
+    t_start = time.time()
+
+    log(f"sgemm 1024^3 ({args.threads} threads)")
+    sgemm = bench_sgemm(args.warmup, args.iters)
+    conv = {}
+    for layout in ("nchw", "channels_last"):
+        log(f"conv2d {layout}")
+        conv[layout] = bench_conv(layout, args.warmup, args.iters)
+    layouts = {}
+    for layout in ("nchw", "channels_last"):
+        log(f"unet {channels} batch {args.batch} {layout}")
+        layouts[layout] = bench_unet(layout, channels, args.batch, args.warmup, args.iters)
+        layouts[layout].update({f"{k}": v for k, v in conv[layout].items()})
+
+    best_train = max(layouts, key=lambda k: layouts[k]["unet_train_images_per_second"])
+    best_fwd = max(layouts, key=lambda k: layouts[k]["unet_forward_images_per_second"])
+    best_conv_f = min(conv, key=lambda k: conv[k]["conv2d_forward_ms"])
+    best_conv_b = min(conv, key=lambda k: conv[k]["conv2d_backward_ms"])
+    out = {
+        "implementation": "pytorch",
+        "torch_version": torch.__version__,
+        "threads": args.threads,
+        "batch": args.batch,
+        "channels": channels,
+        "sgemm_gflops": sgemm,
+        "conv2d_forward_ms": conv[best_conv_f]["conv2d_forward_ms"],
+        "conv2d_backward_ms": conv[best_conv_b]["conv2d_backward_ms"],
+        "unet_train_images_per_second": layouts[best_train]["unet_train_images_per_second"],
+        "unet_forward_images_per_second": layouts[best_fwd]["unet_forward_images_per_second"],
+        "best_layout_train": best_train,
+        "best_layout_forward": best_fwd,
+        "layouts": layouts,
+        "iters": args.iters, "warmup": args.warmup,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "wall_seconds": round(time.time() - t_start, 1),
+    }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

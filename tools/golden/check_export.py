@@ -1,0 +1,120 @@
+"""Checks an exported FlowSteer checkpoint against the PyTorch reference UNet.
+
+    /root/venv/bin/python tools/golden/check_export.py MODEL.safetensors [--samples SAMPLES.safetensors] [--tol 1e-3]
+
+MODEL.safetensors is what `fs-store export` writes (and what models/*.safetensors ship as): exactly the
+UNet's parameters under their PyTorch names (F32), with `__metadata__` holding a `config` JSON string
+with at least `channels`. It must load with `load_state_dict(strict=True)`.
+
+SAMPLES.safetensors is what `fs-sample --save-tensors` writes: `noise` [B,1,28,28] F32, `labels` [B]
+(I64; any integer or float dtype is accepted and rounded), `samples` [B,1,28,28] F32 (model space,
+before clamping), and metadata `sigmas` (JSON list) and `cfg` (JSON number). The reference re-samples
+the same noise with the same sigmas and CFG (Euler, v = v_null + w (v_cond - v_null)) and the script
+prints the max abs difference.
+
+Exit codes (docs/design.md): 0 ok, 1 difference above --tol, 3 bad input file.
+Example that works without any Swift output (fixtures written by make_fixtures.py):
+    /root/venv/bin/python tools/golden/check_export.py Tests/NNTests/Fixtures/export_tiny.safetensors \
+        --samples Tests/NNTests/Fixtures/export_tiny_samples.safetensors
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+from safetensors import safe_open
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_unet import sample, unet_from_metadata  # noqa: E402
+
+
+def fail_input(msg):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(3)
+
+
+def read(path):
+    try:
+        with safe_open(path, "pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # truncated / malformed file
+        fail_input(f"cannot read {path}: {e}")
+    return tensors, meta
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model")
+    ap.add_argument("--samples", help="safetensors written by fs-sample --save-tensors")
+    ap.add_argument("--tol", type=float, default=1e-3, help="max abs difference allowed (default 1e-3)")
+    ap.add_argument("--sigmas", help="JSON list overriding the samples file's metadata")
+    ap.add_argument("--cfg", type=float, help="override the samples file's cfg")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=64, help="samples per reference forward batch")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    params, meta = read(args.model)
+    if meta.get("format") != "pt":
+        print(f"warning: {args.model}: __metadata__ format is {meta.get('format')!r}, expected 'pt'", file=sys.stderr)
+    try:
+        model = unet_from_metadata(meta)
+    except (ValueError, json.JSONDecodeError) as e:
+        fail_input(f"{args.model}: {e}")
+    bad = [k for k, v in params.items() if v.dtype != torch.float32]
+    if bad:
+        fail_input(f"{args.model}: non-F32 tensors: {bad[:5]}")
+    try:
+        model.load_state_dict(params, strict=True)
+    except RuntimeError as e:
+        fail_input(f"{args.model} does not load into UNet({model.channels}) with strict=True:\n{e}")
+    model.eval()
+    n = sum(v.numel() for v in params.values())
+    print(f"ok: {args.model} loads strictly into UNet(channels={model.channels}): {len(params)} tensors, {n} parameters")
+    extra = {k: v for k, v in meta.items() if k not in ("format", "config")}
+    if extra:
+        print(f"    metadata: {json.dumps(extra)[:300]}")
+    if not args.samples:
+        return
+
+    s, smeta = read(args.samples)
+    for k in ("noise", "labels", "samples"):
+        if k not in s:
+            fail_input(f"{args.samples}: missing tensor '{k}' (has {sorted(s)})")
+    noise, samples = s["noise"].float(), s["samples"].float()
+    labels = s["labels"]
+    labels = (labels.round() if labels.is_floating_point() else labels).to(torch.int64).reshape(-1)
+    if noise.dim() != 4 or noise.shape[1] != 1 or noise.shape != samples.shape or labels.shape[0] != noise.shape[0]:
+        fail_input(f"{args.samples}: inconsistent shapes noise {list(noise.shape)}, labels {list(labels.shape)}, "
+                   f"samples {list(samples.shape)}")
+    if int(labels.min()) < 0 or int(labels.max()) > 10:
+        fail_input(f"{args.samples}: labels outside 0..10")
+    try:
+        sigmas = json.loads(args.sigmas if args.sigmas else smeta["sigmas"])
+        cfg = args.cfg if args.cfg is not None else float(json.loads(smeta["cfg"]))
+    except KeyError as e:
+        fail_input(f"{args.samples}: metadata has no {e} (pass --sigmas/--cfg)")
+    sigmas = [float(x) for x in sigmas]
+
+    t0 = time.time()
+    outs = [sample(model, noise[i:i + args.batch], labels[i:i + args.batch], sigmas, cfg)
+            for i in range(0, noise.shape[0], args.batch)]
+    ref = torch.cat(outs)
+    diff = (ref - samples).abs()
+    maxd = float(diff.max())
+    per = diff.flatten(1).max(dim=1).values
+    print(f"re-sampled {noise.shape[0]} samples, {len(sigmas) - 1} Euler steps, cfg {cfg}, sigmas {sigmas} "
+          f"in {time.time() - t0:.1f}s")
+    print(f"max abs difference: {maxd:.3e} (mean {float(diff.mean()):.3e}, worst sample {int(per.argmax())}; "
+          f"sample range [{float(ref.min()):.3f}, {float(ref.max()):.3f}]; tolerance {args.tol:g})")
+    if not maxd <= args.tol:
+        print("FAIL: the exported model does not reproduce the samples", file=sys.stderr)
+        sys.exit(1)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
