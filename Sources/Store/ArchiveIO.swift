@@ -1,0 +1,112 @@
+import CArchive
+import Foundation
+
+/// Writes a pax `.tar.zst` through libarchive (zstd level 3), entry by entry.
+final class TarZstWriter {
+    private let a: OpaquePointer
+    let path: String
+    private let tmp: String
+    private var closed = false
+
+    init(path: String) throws {
+        self.path = path
+        self.tmp = path + ".tmp-\(getpid())"
+        guard let a = archive_write_new() else { throw StoreError.badInput(file: path, reason: "libarchive: out of memory") }
+        self.a = a
+        try check(archive_write_add_filter_zstd(a))
+        try check(archive_write_set_filter_option(a, nil, "compression-level", "3"))
+        try check(archive_write_set_format_pax_restricted(a))
+        try check(archive_write_open_filename(a, tmp))
+    }
+
+    deinit {
+        if !closed { archive_write_free(a); unlink(tmp) }
+    }
+
+    private func check(_ rc: Int32) throws {
+        if rc < ARCHIVE_WARN {
+            let msg = archive_error_string(a).map { String(cString: $0) } ?? "error \(rc)"
+            throw StoreError.badInput(file: path, reason: "cannot write archive: \(msg)")
+        }
+    }
+
+    /// Adds a regular file entry holding `bytes`.
+    func add(name: String, bytes: UnsafeRawBufferPointer, mtime: Int) throws {
+        guard let e = archive_entry_new() else { throw StoreError.badInput(file: path, reason: "libarchive: out of memory") }
+        defer { archive_entry_free(e) }
+        archive_entry_set_pathname(e, name)
+        archive_entry_set_size(e, la_int64_t(bytes.count))
+        archive_entry_set_filetype(e, CARCHIVE_AE_IFREG)
+        archive_entry_set_perm(e, 0o644)
+        archive_entry_set_mtime(e, time_t(mtime), 0)
+        try check(archive_write_header(a, e))
+        var done = 0
+        while done < bytes.count {
+            let n = archive_write_data(a, bytes.baseAddress! + done, min(bytes.count - done, 1 << 20))
+            if n < 0 { try check(Int32(n)) }
+            if n == 0 { throw StoreError.badInput(file: path, reason: "cannot write archive: short write") }
+            done += n
+        }
+    }
+
+    /// Finishes the archive and moves it into place.
+    func close() throws {
+        closed = true
+        let rc = archive_write_close(a)
+        let msg = archive_error_string(a).map { String(cString: $0) } ?? "error \(rc)"
+        archive_write_free(a)
+        guard rc >= ARCHIVE_WARN else { unlink(tmp); throw StoreError.badInput(file: path, reason: "cannot write archive: \(msg)") }
+        guard rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw StoreError.badInput(file: path, reason: "cannot move archive into place: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Reads a tar archive (any libarchive filter) entry by entry; errors name the file.
+final class TarReader {
+    private let a: OpaquePointer
+    let path: String
+
+    init(path: String) throws {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError.badInput(file: path, reason: "no such file") }
+        guard let a = archive_read_new() else { throw StoreError.badInput(file: path, reason: "libarchive: out of memory") }
+        self.a = a
+        archive_read_support_filter_all(a)
+        archive_read_support_format_tar(a)
+        try check(archive_read_open_filename(a, path, 1 << 20))
+    }
+
+    deinit { archive_read_free(a) }
+
+    private func check(_ rc: Int32) throws {
+        if rc < ARCHIVE_WARN {
+            let msg = archive_error_string(a).map { String(cString: $0) } ?? "error \(rc)"
+            throw StoreError.badInput(file: path, reason: "damaged or truncated archive: \(msg)")
+        }
+    }
+
+    /// The next entry's name and contents, or nil at the end of the archive.
+    func next() throws -> (name: String, bytes: [UInt8])? {
+        var e: OpaquePointer?
+        let rc = archive_read_next_header(a, &e)
+        if rc == ARCHIVE_EOF { return nil }
+        try check(rc)
+        guard let e, let p = archive_entry_pathname(e) else { throw StoreError.badInput(file: path, reason: "entry without a name") }
+        let name = String(cString: p)
+        var out = [UInt8]()
+        if archive_entry_size_is_set(e) != 0 { out.reserveCapacity(Int(archive_entry_size(e))) }
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buf.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
+            if n < 0 { try check(Int32(n)); continue }
+            if n == 0 { break }
+            out += buf[0..<n]
+        }
+        if archive_entry_size_is_set(e) != 0, Int(archive_entry_size(e)) != out.count {
+            throw StoreError.badInput(file: path, reason: "truncated archive: entry '\(name)' has \(out.count) of \(archive_entry_size(e)) bytes")
+        }
+        return (name, out)
+    }
+}

@@ -1,0 +1,165 @@
+import NN
+import TensorCore
+
+/// What `archive` wrote.
+public struct ArchiveSummary: Sendable {
+    public var path: String
+    public var artifacts: Int
+    public var payloadBytes: Int
+}
+
+/// What `restore` or `merge` did.
+public struct RestoreSummary: Sendable {
+    public var added: Int = 0
+    public var alreadyPresent: Int = 0
+    public var runs: Int = 0
+    public var metrics: Int = 0
+}
+
+extension ArtifactStore {
+    static let manifestName = "manifest.json"
+
+    func recordJSON(_ a: ArtifactRecord, file: String?, sha256: String?) -> OrderedJSON {
+        var o: [(String, OrderedJSON)] = [
+            ("id", OrderedJSON(Int(a.id))), ("kind", .string(a.kind)), ("name", .string(a.name)),
+            ("run", a.run.map { .string($0) } ?? .null), ("step", a.step.map { OrderedJSON($0) } ?? .null),
+            ("hash", .string(a.hash)), ("size", OrderedJSON(a.size)), ("created_at", OrderedJSON(a.createdAt)),
+            ("config", .string(a.config)), ("code_rev", a.codeRev.map { .string($0) } ?? .null),
+            ("metadata", .string(a.metadata)), ("state", .string(a.state)),
+            ("parents", .array(a.parents.map { OrderedJSON(Int($0)) })),
+        ]
+        if let file { o.append(("file", .string(file))) }
+        if let sha256 { o.append(("sha256", .string(sha256))) }
+        return .object(o)
+    }
+
+    static func record(from j: OrderedJSON, source: String) throws -> ArtifactRecord {
+        func str(_ k: String) throws -> String {
+            guard let s = j[k]?.stringValue else { throw StoreError.badInput(file: source, reason: "manifest entry lacks '\(k)'") }
+            return s
+        }
+        guard let id = j["id"]?.intValue else { throw StoreError.badInput(file: source, reason: "manifest entry lacks 'id'") }
+        return ArtifactRecord(id: Int64(id), kind: try str("kind"), name: try str("name"), run: j["run"]?.stringValue,
+                              step: j["step"]?.intValue, hash: try str("hash"), size: j["size"]?.intValue ?? 0,
+                              createdAt: j["created_at"]?.doubleValue ?? 0, config: try str("config"),
+                              codeRev: j["code_rev"]?.stringValue, metadata: try str("metadata"), state: try str("state"),
+                              parents: (j["parents"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int64.init) })
+    }
+
+    /// Writes `refs` (all artifacts when empty) with their whole lineage to a pax `.tar.zst`:
+    /// one `artifacts/<id>.safetensors` payload per artifact, then `manifest.json` holding every
+    /// record, its SHA-256 file checksum, and the runs and metrics of the runs involved.
+    @discardableResult
+    public func archive(refs: [String], to out: String) throws -> ArchiveSummary {
+        let roots = refs.isEmpty ? try artifacts().map(\.id) : try refs.map { try resolve($0).id }
+        let ids = try lineageClosure(of: roots)
+        let w = try TarZstWriter(path: out)
+        let mtime = Int(timestampNow())
+        var entries: [OrderedJSON] = []
+        var total = 0
+        var runNames = Set<String>()
+        for id in ids {
+            let a = try artifact(id)
+            let bytes = try Safetensors.encode(payload(a))
+            let file = "artifacts/\(id).safetensors"
+            try bytes.withUnsafeBytes { try w.add(name: file, bytes: $0, mtime: mtime) }
+            entries.append(recordJSON(a, file: file, sha256: SHA256.hex(bytes)))
+            total += bytes.count
+            if let r = a.run { runNames.insert(r) }
+        }
+        let runs = try runNames.sorted().compactMap { try run($0) }.map { try runJSON($0) }
+        let manifest = OrderedJSON.object([("format", .string("flowsteer-archive")), ("version", OrderedJSON(1)),
+                                           ("store_format", OrderedJSON(Migrations.formatVersion)),
+                                           ("artifacts", .array(entries)), ("runs", .array(runs))]).serialized
+        try Array(manifest.utf8).withUnsafeBytes { try w.add(name: Self.manifestName, bytes: $0, mtime: mtime) }
+        try w.close()
+        return ArchiveSummary(path: out, artifacts: ids.count, payloadBytes: total)
+    }
+
+    /// Restores an archive: first reads it completely and checks every payload's SHA-256
+    /// against the manifest (nothing is written if anything is missing, truncated or wrong),
+    /// then inserts everything in one transaction. Idempotent; refuses (and changes nothing)
+    /// if a different artifact of the same kind and name exists.
+    @discardableResult
+    public func restore(archive file: String) throws -> RestoreSummary {
+        // Pass 1: checksums of every entry, and the manifest.
+        var sums: [String: String] = [:]
+        var manifestBytes: [UInt8]?
+        let r1 = try TarReader(path: file)
+        while let e = try r1.next() {
+            if e.name == Self.manifestName { manifestBytes = e.bytes } else { sums[e.name] = SHA256.hex(e.bytes) }
+        }
+        guard let manifestBytes else { throw StoreError.badInput(file: file, reason: "no \(Self.manifestName) (truncated or not a FlowSteer archive)") }
+        let manifest: OrderedJSON
+        do { manifest = try OrderedJSON.parse(manifestBytes) } catch {
+            throw StoreError.badInput(file: file, reason: "manifest is not valid JSON: \(error)")
+        }
+        guard manifest["format"]?.stringValue == "flowsteer-archive", let list = manifest["artifacts"]?.arrayValue else {
+            throw StoreError.badInput(file: file, reason: "manifest is not a FlowSteer archive manifest")
+        }
+        var records: [(ArtifactRecord, String, String)] = []
+        for j in list {
+            let rec = try Self.record(from: j, source: file)
+            guard let f = j["file"]?.stringValue, let sha = j["sha256"]?.stringValue else {
+                throw StoreError.badInput(file: file, reason: "manifest entry '\(rec.name)' lacks file or sha256")
+            }
+            guard let got = sums[f] else { throw StoreError.badInput(file: file, reason: "missing payload \(f) for '\(rec.name)' (truncated archive?)") }
+            guard got == sha else { throw StoreError.badInput(file: file, reason: "checksum mismatch for \(f) ('\(rec.name)'): manifest says \(sha.prefix(12)), content is \(got.prefix(12))") }
+            records.append((rec, f, sha))
+        }
+        let byFile = Dictionary(records.map { ($0.1, $0) }, uniquingKeysWith: { a, _ in a })
+        // Pass 2: insert, parents first (archives list ids ascending; parents have smaller ids).
+        var summary = RestoreSummary()
+        try db.transaction {
+            summary.runs += try importRuns(manifest["runs"]?.arrayValue ?? [], metrics: &summary.metrics)
+            var idMap: [ArtifactID: ArtifactID] = [:]
+            let r2 = try TarReader(path: file)
+            while let e = try r2.next() {
+                guard let (rec, f, sha) = byFile[e.name] else { continue }
+                guard SHA256.hex(e.bytes) == sha else { throw StoreError.badInput(file: file, reason: "\(f) changed while restoring") }
+                let payload: SafetensorsFile
+                do { payload = try e.bytes.withUnsafeBytes { try Safetensors.parse($0, source: "\(file):\(f)") } } catch let x as SafetensorsError {
+                    throw StoreError.badInput(file: x.file, reason: x.reason)
+                }
+                let parents = try rec.parents.map { p -> ArtifactID in
+                    guard let m = idMap[p] else { throw StoreError.badInput(file: file, reason: "'\(rec.name)' names parent \(p), which the archive does not hold before it") }
+                    return m
+                }
+                let existed = try artifactIfExists(kind: rec.kind, name: rec.name)
+                let stored = try storePayload(payload, like: rec, parents: parents, source: "\(file):\(f)")
+                if existed?.hash == rec.hash && existed?.state == rec.state { summary.alreadyPresent += 1 } else { summary.added += 1 }
+                idMap[rec.id] = stored.id
+            }
+            guard idMap.count == records.count else { throw StoreError.badInput(file: file, reason: "archive changed while restoring") }
+        }
+        return summary
+    }
+
+    /// Inserts runs missing here and metric points not already present; returns runs added.
+    func importRuns(_ runs: [OrderedJSON], metrics added: inout Int) throws -> Int {
+        var n = 0
+        for r in runs {
+            guard let name = r["name"]?.stringValue else { continue }
+            if try run(name) == nil {
+                let t = r["created_at"]?.doubleValue ?? timestampNow()
+                try db.execute("INSERT INTO run(name, kind, status, config, code_rev, created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                               [name, r["kind"]?.stringValue ?? "unknown", r["status"]?.stringValue ?? RunStatus.finished,
+                                r["config"]?.stringValue ?? "{}", r["code_rev"]?.stringValue, t, t])
+                n += 1
+            }
+            let st = try db.prepare("""
+                INSERT INTO metric(run, step, name, value, time) SELECT ?1, ?2, ?3, ?4, ?5
+                WHERE NOT EXISTS (SELECT 1 FROM metric WHERE run = ?1 AND step = ?2 AND name = ?3 AND time = ?5)
+                """)
+            for m in r["metrics"]?.arrayValue ?? [] {
+                guard let a = m.arrayValue, a.count == 4, let step = a[0].intValue, let mn = a[1].stringValue,
+                      let time = a[3].doubleValue else { continue }
+                st.reset()
+                try st.bind([name, step, mn, a[2].doubleValue, time])
+                try st.step()
+                added += db.changes
+            }
+        }
+        return n
+    }
+}

@@ -1,0 +1,135 @@
+import NN
+import TensorCore
+
+extension ArtifactStore {
+    /// The artifact's payload as safetensors entries (archive format): its tensors in stored
+    /// order, or for a trajectory bank the columns `sample` I64, `seed` U64, `label` I64,
+    /// `guidance` F32 and `states` F32 [rows, rowFloats].
+    public func payload(_ a: ArtifactRecord) throws -> SafetensorsFile {
+        guard a.kind == ArtifactKind.trajectoryBank else { return SafetensorsFile(entries: try loadBlobs(a)) }
+        let b = try readBank(a)
+        func bytes<T>(_ v: [T]) -> [UInt8] { v.withUnsafeBytes { [UInt8]($0) } }
+        return SafetensorsFile(entries: [
+            NamedBlob(name: "sample", dtype: .I64, shape: [b.count], bytes: bytes(b.samples.map { Int64($0).littleEndian })),
+            NamedBlob(name: "seed", dtype: .U64, shape: [b.count], bytes: bytes(b.seeds.map { $0.littleEndian })),
+            NamedBlob(name: "label", dtype: .I64, shape: [b.count], bytes: bytes(b.labels.map { Int64($0).littleEndian })),
+            NamedBlob(name: "guidance", dtype: .F32, shape: [b.count], bytes: bytes(b.guidance)),
+            NamedBlob(name: "states", dtype: .F32, shape: [b.count, b.rowFloats], bytes: bytes(b.states)),
+        ])
+    }
+
+    /// Stores a payload read back from an archive or another store under `record`'s kind, name and
+    /// labels (parents already mapped). Idempotent: an equal artifact is reused, a different one of
+    /// the same name refused. Throws `corrupt` if the stored content hash differs from `record.hash`.
+    func storePayload(_ file: SafetensorsFile, like r: ArtifactRecord, parents: [ArtifactID], source: String) throws -> ArtifactRecord {
+        if r.kind == ArtifactKind.trajectoryBank {
+            func col(_ n: String) throws -> SafetensorsEntry {
+                guard let e = file.entry(n) else { throw StoreError.badInput(file: source, reason: "bank '\(r.name)': no column '\(n)'") }
+                return e
+            }
+            let (s, sd, l, g, st) = (try col("sample"), try col("seed"), try col("label"), try col("guidance"), try col("states"))
+            let rows = s.shape.first ?? 0
+            let rf = st.shape.count == 2 ? st.shape[1] : -1
+            guard sd.shape == [rows], l.shape == [rows], g.shape == [rows], st.shape == [rows, rf],
+                  s.dtype == .I64, sd.dtype == .U64, l.dtype == .I64, g.dtype == .F32, st.dtype == .F32 else {
+                throw StoreError.badInput(file: source, reason: "bank '\(r.name)': inconsistent column shapes or dtypes")
+            }
+            func ints(_ e: SafetensorsEntry) -> [Int64] { e.bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) } }
+            let samples = ints(s), seeds = ints(sd), labels = ints(l)
+            let guidance = g.bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let states = st.bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            let bank = try createOrOpenBank(name: r.name, config: r.config, rowFloats: rf, run: r.run, parents: parents)
+            if bank.state == "complete" {
+                guard bank.hash == r.hash else {
+                    throw StoreError.conflict("\(path): a different trajectory bank named '\(r.name)' already exists (hash \(bank.shortHash))")
+                }
+                return bank
+            }
+            let batch = 1024
+            for start in stride(from: 0, to: rows, by: batch) {
+                let chunk = (start..<min(rows, start + batch)).map { i in
+                    TrajectoryRow(sample: Int(samples[i]), seed: UInt64(bitPattern: seeds[i]), label: Int(labels[i]),
+                                  guidance: guidance[i], states: Array(states[(i * rf)..<((i + 1) * rf)]))
+                }
+                try appendTrajectories(bank: bank, rows: chunk)
+            }
+            if r.state == "complete" {
+                let done = try finalizeBank(bank)
+                guard done.hash == r.hash else {
+                    throw StoreError.corrupt(path: source, reason: "bank '\(r.name)': content hash \(done.shortHash) does not match the recorded \(r.shortHash)")
+                }
+                return done
+            }
+            return try artifact(bank.id)
+        }
+        let a = try putArtifact(kind: r.kind, name: r.name, run: r.run, step: r.step, tensors: file.entries,
+                                metadata: r.metadata, config: r.config, parents: parents, codeRev: r.codeRev)
+        guard a.hash == r.hash else {
+            throw StoreError.corrupt(path: source, reason: "\(r.kind) '\(r.name)': content hash \(a.shortHash) does not match the recorded \(r.shortHash)")
+        }
+        return a
+    }
+
+    /// Imports a safetensors file (for example written by PyTorch) as a checkpoint-kind artifact
+    /// whose tensors keep the file's names and order; `__metadata__` is kept (in order) so the
+    /// export is byte-identical.
+    @discardableResult
+    public func importSafetensors(path file: String, name: String, run: String? = nil, step: Int? = nil,
+                                  kind: String = ArtifactKind.checkpoint) throws -> ArtifactRecord {
+        let f: SafetensorsFile
+        do { f = try Safetensors.read(path: file) } catch let e as SafetensorsError {
+            throw StoreError.badInput(file: e.file, reason: e.reason)
+        }
+        var meta = OrderedJSON.object([("source", .string("safetensors")),
+                                       ("file", .string(String(file.split(separator: "/").last ?? Substring(file))))])
+        var config = "{}"
+        if let m = f.metadata {
+            meta = meta.setting("safetensors_metadata", .object(m.map { ($0.key, OrderedJSON.string($0.value)) }))
+            if let c = f.metadataValue("config"), (try? OrderedJSON.parse(c))?.objectValue != nil { config = c }
+        }
+        return try putArtifact(kind: kind, name: name, run: run, step: step, tensors: f.entries,
+                               metadata: meta.serialized, config: config)
+    }
+
+    /// The safetensors file `export` writes for an artifact, and whether to keep its tensor order.
+    /// Checkpoints with `ema.`/`model.` tensors: the EMA weights (else model) under plain PyTorch
+    /// names, sorted like PyTorch, with `__metadata__` {"format": "pt", "config": <metadata.config>,
+    /// plus recommended_cfg/shift/schedule when present}. Imported files: the original tensors and
+    /// `__metadata__`. Banks: the payload columns. Anything else: all tensors with
+    /// {"format": "flowsteer", "kind", "metadata"}.
+    public func exportFile(_ a: ArtifactRecord) throws -> (file: SafetensorsFile, keepOrder: Bool) {
+        if a.kind == ArtifactKind.trajectoryBank {
+            var p = try payload(a)
+            p.metadata = [("format", "flowsteer"), ("kind", a.kind), ("metadata", a.metadata), ("config", a.config)]
+            return (p, true)
+        }
+        let meta = try OrderedJSON.parse(a.metadata)
+        let blobs = try loadBlobs(a)
+        let names = blobs.map(\.name)
+        if let prefix = ["ema.", "model."].first(where: { p in names.contains { $0.hasPrefix(p) } }) {
+            let entries = blobs.filter { $0.name.hasPrefix(prefix) }.map {
+                NamedBlob(name: String($0.name.dropFirst(prefix.count)), dtype: $0.dtype, shape: $0.shape, bytes: $0.bytes)
+            }
+            var m: [(key: String, value: String)] = [("format", "pt")]
+            let config = meta["config"] ?? (try? OrderedJSON.parse(a.config)) ?? .object([])
+            m.append(("config", config.stringValue ?? config.serialized))
+            for k in ["recommended_cfg", "shift", "schedule", "step"] {
+                if let v = meta[k] { m.append((k, v.stringValue ?? v.serialized)) }
+            }
+            return (SafetensorsFile(entries: entries, metadata: m), false)
+        }
+        if meta["source"]?.stringValue == "safetensors" {
+            let m = meta["safetensors_metadata"]?.objectValue?.map { (key: $0.0, value: $0.1.stringValue ?? $0.1.serialized) }
+            return (SafetensorsFile(entries: blobs, metadata: m), true)
+        }
+        return (SafetensorsFile(entries: blobs, metadata: [("format", "flowsteer"), ("kind", a.kind), ("metadata", a.metadata)]), true)
+    }
+
+    /// Writes `exportFile(a)` to `path` (atomically).
+    public func exportSafetensors(_ a: ArtifactRecord, to file: String) throws {
+        let (f, keep) = try exportFile(a)
+        do { try Safetensors.write(f, to: file, pythonOrder: !keep) } catch let e as SafetensorsError {
+            throw StoreError.badInput(file: e.file, reason: e.reason)
+        }
+    }
+}
