@@ -1,0 +1,40 @@
+import TensorCore
+
+/// Trajectory fidelity of a few-step student: the mean squared error between its final samples and
+/// the teacher's many-step samples from the same noise and label (lower is more faithful).
+///
+/// Both tensors must have the same shape with samples on the leading axis ([N, 1, 28, 28]).
+/// Accumulated in Float64 so 10k×784 squared differences lose nothing to summation order.
+public struct TrajectoryFidelity: Sendable, Equatable {
+    /// Mean over all elements of all samples.
+    public let mse: Double
+    /// Mean over the elements of each sample, one value per sample (for spread and outliers).
+    public let perSample: [Double]
+
+    public init(student: Tensor, teacher: Tensor) throws {
+        guard student.shape == teacher.shape else {
+            throw EvalError.badShape(what: "student samples", shape: student.shape,
+                                     expected: "\(teacher.shape) (the teacher samples' shape)")
+        }
+        guard student.rank >= 1, student.shape[0] > 0, student.count > 0 else {
+            throw EvalError.tooFewSamples(needed: 1, got: 0)
+        }
+        guard student.isFinite else { throw EvalError.nonFinite(what: "student samples") }
+        guard teacher.isFinite else { throw EvalError.nonFinite(what: "teacher samples") }
+        let n = student.shape[0], inner = student.count / n
+        var rows = [Double](repeating: 0, count: n)
+        student.data.withUnsafeBufferPointer { a in
+            teacher.data.withUnsafeBufferPointer { b in
+                for i in 0..<n {
+                    var s = 0.0
+                    for k in (i * inner)..<((i + 1) * inner) {
+                        let t = Double(a[k]) - Double(b[k]); s += t * t
+                    }
+                    rows[i] = s / Double(inner)
+                }
+            }
+        }
+        perSample = rows
+        mse = rows.reduce(0, +) / Double(n)
+    }
+}
