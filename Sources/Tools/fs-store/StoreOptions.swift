@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import NN
+import Store
+
+/// Options every subcommand shares.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "Store file (default: $FS_STORE, else ./flowsteer.db).")
+    var store: String?
+
+    @Flag(name: .long, help: "Print one JSON object on stdout.")
+    var json = false
+
+    /// The store path: --store, then $FS_STORE, then ./flowsteer.db.
+    var path: String {
+        if let store { return store }
+        if let env = ProcessInfo.processInfo.environment["FS_STORE"], !env.isEmpty { return env }
+        return "flowsteer.db"
+    }
+
+    func open(create: Bool = false) throws -> ArtifactStore { try ArtifactStore(path: path, create: create) }
+}
+
+/// Exit codes (docs/design.md).
+enum Exit {
+    static let failure: Int32 = 1
+    static let usage: Int32 = 2
+    static let badInput: Int32 = 3
+    static let busy: Int32 = 4
+}
+
+/// Runs a subcommand body, turning store errors into a one-line message on stderr and the
+/// documented exit code.
+func guarded(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as StoreError {
+        fail(e.description, e.exitCode)
+    } catch let e as SQLiteError {
+        fail(e.description, e.isBusy ? Exit.busy : Exit.failure)
+    } catch let e as SafetensorsError {
+        fail(e.description, Exit.badInput)
+    } catch {
+        fail("\(error)", Exit.failure)
+    }
+}
+
+func fail(_ message: String, _ code: Int32) -> Never {
+    FileHandle.standardError.write(Data("fs-store: \(message)\n".utf8))
+    Foundation.exit(code)
+}
+
+func printJSON(_ j: OrderedJSON) { print(j.serialized) }
+
+func info(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+
+extension ArtifactRecord {
+    var json: OrderedJSON {
+        .object([("id", OrderedJSON(Int(id))), ("kind", .string(kind)), ("name", .string(name)),
+                 ("run", run.map { .string($0) } ?? .null), ("step", step.map { OrderedJSON($0) } ?? .null),
+                 ("hash", .string(hash)), ("size", OrderedJSON(size)), ("created_at", OrderedJSON(createdAt)),
+                 ("state", .string(state)), ("code_rev", codeRev.map { .string($0) } ?? .null),
+                 ("parents", .array(parents.map { OrderedJSON(Int($0)) })),
+                 ("config", (try? OrderedJSON.parse(config)) ?? .string(config)),
+                 ("metadata", (try? OrderedJSON.parse(metadata)) ?? .string(metadata))])
+    }
+}
+
+func humanBytes(_ n: Int) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var v = Double(n), u = 0
+    while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
+    return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
+}

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import NN
+import Store
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Import a .safetensors file (e.g. written by PyTorch) as a checkpoint-kind artifact.",
+        discussion: """
+        Tensor names, order, dtypes and __metadata__ are kept, so `export` writes the same bytes back.
+        Example: fs-store import teacher.safetensors --name teacher-pt --run teacher-pt --step 0
+        """)
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Input .safetensors file.") var file: String
+    @Option(help: "Artifact name (unique per kind).") var name: String
+    @Option(name: .customLong("run"), help: "Run to attach it to (then RUN resolves to it).") var runName: String?
+    @Option(help: "Step to record (with --run).") var step: Int?
+    @Option(help: "Artifact kind.") var kind = ArtifactKind.checkpoint
+
+    func run() throws {
+        try guarded {
+            let s = try options.open(create: true)
+            if let runName, try s.run(runName) == nil {
+                try s.beginRun(name: runName, kind: "import")
+                try s.setRunStatus(runName, RunStatus.finished)
+            }
+            let a = try s.importSafetensors(path: file, name: name, run: runName, step: step ?? (runName == nil ? nil : 0), kind: kind)
+            if options.json { printJSON(a.json) } else { print("imported \(file) as \(a.kind) '\(a.name)' #\(a.id) \(a.shortHash)") }
+        }
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Export an artifact as .safetensors (checkpoints: EMA weights under PyTorch names).",
+        discussion: """
+        Checkpoints export EMA weights (else model weights) with __metadata__ {"format": "pt", "config": ...},
+        loadable by safetensors.torch.load_file. Imported files export byte-identically.
+        Example: fs-store export teacher -o teacher.safetensors
+        """)
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Artifact reference.") var ref: String
+    @Option(name: .shortAndLong, help: "Output file.") var output: String
+
+    func run() throws {
+        try guarded {
+            let s = try options.open()
+            let a = try s.resolve(ref)
+            try s.exportSafetensors(a, to: output)
+            if options.json {
+                printJSON(.object([("id", OrderedJSON(Int(a.id))), ("name", .string(a.name)), ("output", .string(output))]))
+            } else {
+                print("wrote \(output) from \(a.kind) '\(a.name)'")
+            }
+        }
+    }
+}
+
+struct ArchiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "archive", abstract: "Write artifacts with their whole lineage, runs, metrics and a SHA-256 manifest to a .tar.zst.",
+        discussion: "All artifacts when no REF is given. `tar --zstd -tf FILE` lists it.\nExample: fs-store archive -o student.tar.zst student")
+    @OptionGroup var options: StoreOptions
+    @Option(name: .shortAndLong, help: "Output .tar.zst file.") var output: String
+    @Argument(help: "Artifact references (default: all).") var refs: [String] = []
+
+    func run() throws {
+        try guarded {
+            let s = try options.open()
+            let t0 = Date()
+            let r = try s.archive(refs: refs, to: output)
+            let secs = Date().timeIntervalSince(t0)
+            if options.json {
+                printJSON(.object([("output", .string(output)), ("artifacts", OrderedJSON(r.artifacts)),
+                                   ("payload_bytes", OrderedJSON(r.payloadBytes)), ("seconds", OrderedJSON(secs))]))
+            } else {
+                print("wrote \(output): \(r.artifacts) artifacts, \(humanBytes(r.payloadBytes)) in \(String(format: "%.2f", secs)) s")
+            }
+        }
+    }
+}
+
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore", abstract: "Restore an archive: verify every checksum first, then insert in one transaction.",
+        discussion: """
+        Idempotent; refuses to overwrite a different artifact of the same kind and name; a damaged
+        archive leaves the store unchanged (exit 3).
+        Example: fs-store restore student.tar.zst --store fresh.db
+        """)
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Input .tar.zst archive.") var file: String
+
+    func run() throws {
+        try guarded {
+            let s = try options.open(create: true)
+            let r = try s.restore(archive: file)
+            if options.json {
+                printJSON(.object([("added", OrderedJSON(r.added)), ("already_present", OrderedJSON(r.alreadyPresent)),
+                                   ("runs", OrderedJSON(r.runs)), ("metrics", OrderedJSON(r.metrics))]))
+            } else {
+                print("restored \(file): \(r.added) added, \(r.alreadyPresent) already present, \(r.runs) runs, \(r.metrics) metric points")
+            }
+        }
+    }
+}
+
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Fold shard stores written by parallel jobs into this store, in one transaction.",
+        discussion: """
+        Trajectory banks with the same name are combined row by row. Write shard stores on local or
+        per-job paths: SQLite locking is unreliable on NFS/Lustre.
+        Example: fs-store merge --store bank.db shards/rollout-*.db
+        """)
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Shard store files.") var shards: [String]
+
+    func run() throws {
+        try guarded {
+            let s = try options.open(create: true)
+            let r = try s.merge(shards: shards)
+            if options.json {
+                printJSON(.object([("shards", OrderedJSON(shards.count)), ("added", OrderedJSON(r.added)),
+                                   ("already_present", OrderedJSON(r.alreadyPresent)), ("runs", OrderedJSON(r.runs)),
+                                   ("metrics", OrderedJSON(r.metrics))]))
+            } else {
+                print("merged \(shards.count) shards: \(r.added) artifacts added or combined, \(r.alreadyPresent) already present")
+            }
+        }
+    }
+}
