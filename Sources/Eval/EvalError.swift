@@ -15,6 +15,9 @@ public enum EvalError: Error, Equatable, CustomStringConvertible {
     case notCovariance(what: String, detail: String)
     /// LAPACK reported a failure (`info` as returned by the routine).
     case lapack(routine: String, info: Int)
+    /// A statistics file lacks `mu`/`sigma`, stores them with the wrong dtype or shape, or was made
+    /// with a different feature network.
+    case badStatisticsFile(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +27,7 @@ public enum EvalError: Error, Equatable, CustomStringConvertible {
         case let .nonFinite(w): "\(w) contains NaN or infinity"
         case let .notCovariance(w, d): "\(w) is not a valid covariance matrix: \(d)"
         case let .lapack(r, i): "LAPACK \(r) failed with info = \(i)"
+        case let .badStatisticsFile(f, r): "\(f): not usable feature statistics: \(r)"
         }
     }
 }
