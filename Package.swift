@@ -67,7 +67,7 @@ let package = Package(
         tool("fs-store", ["Store", "ImageIO"]),
         tool("fs-bench", ["Train", "Store"]),
 
-        .target(name: "TestSupport", dependencies: ["TensorCore", "NN", "Store"]),
+        .target(name: "TestSupport", dependencies: ["TensorCore", "NN"]),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NN", "TestSupport"]),

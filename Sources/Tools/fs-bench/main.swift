@@ -1,4 +1,96 @@
-// fs-bench: under construction in this session; replaced by the real tool.
+import ArgumentParser
 import Foundation
-FileHandle.standardError.write("fs-bench: not built yet\n".data(using: .utf8)!)
-exit(1)
+import NN
+import TensorCore
+import ToolSupport
+import Train
+
+/// Prints one JSON object of throughput numbers for the numeric core (issue 2's reference workload).
+struct FSBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fs-bench",
+        abstract: "Benchmark the tensor core: sgemm, conv2d, and UNet training/forward throughput.",
+        discussion: """
+        Prints one JSON object. Compare with bench/peer_torch.py run with the same thread count.
+        Example:
+          fs-bench --threads 2 --json
+        """)
+
+    @Option(help: "Threads (default: SLURM_CPUS_PER_TASK, else all cores).") var threads: Int?
+    @Option(help: "UNet channels per level.") var channels: String = "32,64,64"
+    @Option(help: "Batch size.") var batch: Int = 128
+    @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
+    @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
+
+    func run() throws {
+        let t = threads ?? ComputeThreads.defaultCount
+        ComputeThreads.set(t)
+        var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels]
+        out["sgemm_gflops_1024"] = sgemmGflops(1024)
+        let conv = convTimings()
+        out["conv2d_forward_ms"] = conv.forward; out["conv2d_backward_ms"] = conv.backward
+        let c = channels.split(separator: ",").compactMap { Int($0) }
+        let (train, fwd) = unetThroughput(UNetConfig(channels: c))
+        out["unet_train_images_per_second"] = train
+        out["unet_forward_images_per_second"] = fwd
+        let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    func median(_ f: () -> Void) -> Double {
+        f()   // warm-up
+        var ts: [Double] = []
+        for _ in 0..<iterations {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            f()
+            ts.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return ts.sorted()[ts.count / 2]
+    }
+
+    func sgemmGflops(_ n: Int) -> Double {
+        let a = [Float](repeating: 1, count: n * n), b = a
+        var c = a
+        // A single GEMM is split by rows over our threads (BLAS itself runs single-threaded).
+        let s = median {
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                let (ab, bb, cb) = (UnsafeSendable(ap.baseAddress!), UnsafeSendable(bp.baseAddress!), UnsafeSendable(cp.baseAddress!))
+                parallelChunks(n) { _, r in
+                    sgemm(m: r.count, n: n, k: n, a: ab.value + r.lowerBound * n, b: bb.value, c: cb.value + r.lowerBound * n)
+                }
+            }}}
+        }
+        return 2 * Double(n * n * n) / s / 1e9
+    }
+
+    func convTimings() -> (forward: Double, backward: Double) {
+        var g = SplitMix64(seed: 1)
+        let x = Tensor(shape: [batch, 32, 28, 28], data: g.normals(batch * 32 * 784))
+        let w = Tensor(shape: [32, 32, 3, 3], data: g.normals(32 * 288)), b = Tensor(zeros: [32])
+        let y = conv2dForward(x, w, b, stride: 1, pad: 1)
+        let f = median { _ = conv2dForward(x, w, b, stride: 1, pad: 1) }
+        let bw = median { _ = conv2dBackward(x, w, y, stride: 1, pad: 1, needInput: true, needWeight: true, needBias: true) }
+        return (f * 1000, bw * 1000)
+    }
+
+    func unetThroughput(_ config: UNetConfig) -> (train: Double, forward: Double) {
+        let unet = UNet(config)
+        var weights = unet.initialParameters(seed: 0)
+        // Non-zero output layer so the backward pass is representative.
+        weights["conv_out.weight"] = Tensor(repeating: 0.01, shape: weights["conv_out.weight"]!.shape)
+        var opt = AdamW()
+        var g = SplitMix64(seed: 2)
+        let x0 = Tensor(shape: [batch, 1, 28, 28], data: g.normals(batch * 784))
+        let noise = Tensor(shape: [batch, 1, 28, 28], data: g.normals(batch * 784))
+        let sigmas = (0..<batch).map { _ in g.uniform() }, labels = (0..<batch).map { $0 % 11 }
+        let train = median {
+            _ = trainStep(unet, weights: &weights, optimizer: &opt, lr: 1e-4, clip: 1, x0: x0, noise: noise,
+                          sigmas: sigmas, labels: labels)
+        }
+        let model = try! VelocityModel(config: config, weights: weights)
+        let fwd = median { _ = model.evaluate(x0, sigmas: sigmas, labels: labels) }
+        return (Double(batch) / train, Double(batch) / fwd)
+    }
+}
+
+FSBench.main()
