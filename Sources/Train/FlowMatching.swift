@@ -30,7 +30,7 @@ public enum FlowMatching {
 /// The training density of sigma: with probability `uniformShare` uniform on (0, 1), otherwise
 /// SD3's logit-normal sigmoid(N(0, 1)) pushed through the schedule's shift, so training sees the
 /// noise levels the shifted sampler visits (70/30 worked in the PyTorch pilot).
-public struct SigmaSampler: Sendable, Codable {
+public struct SigmaSampler: Sendable, Codable, Equatable {
     public var shift: Float = 3
     public var uniformShare: Float = 0.3
 

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NN
+import Store
+import TensorCore
+import ToolSupport
+import Train
+
+@main
+struct FSTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fs-train",
+        abstract: "Train the class-conditional flow-matching teacher UNet on MNIST.",
+        discussion: """
+        Checkpoints (weights, EMA, AdamW moments, step) go into the artifact store every
+        --checkpoint-every steps and at the end; --resume continues a killed run and ends
+        bit-identical to an uninterrupted one with the same seed and thread count.
+        Presets: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")).
+
+        Examples:
+          fs-train --store runs.db --run teacher --preset mnist --steps 4000 --checkpoint-every 250 --seed 0
+          fs-train --store runs.db --run teacher --steps 4000 --resume
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Run name (checkpoints are RUN@STEP).") var run: String
+    @Option(help: "Preset (tiny, mnist).") var preset: String = "mnist"
+    @Option(help: "Train until this step.") var steps: Int
+    @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 250
+    @Option(help: "Seed for initialisation, data order and every per-sample draw.") var seed: UInt64 = 0
+    @Flag(help: "Continue run RUN from its latest checkpoint.") var resume = false
+    @Option(help: "Override the preset's learning rate.") var lr: Float?
+    @Option(help: "Override the preset's batch size.") var batchSize: Int?
+    @Option(help: "Override the preset's UNet channels, e.g. 16,32,32.") var channels: String?
+
+    mutating func run() throws {
+        try runTool(common) { try train() }
+    }
+
+    func train() throws {
+        common.applyThreads()
+        let store = try common.openStore()
+        var config: TeacherTrainingConfig
+        var state: TrainingState?
+        let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: run)
+        if resume, let last = existing.max(by: { ($0.step ?? 0) < ($1.step ?? 0) }) {
+            (config, state) = try loadCheckpoint(store, last)
+            common.log("resuming \(run) from step \(state!.step)")
+        } else {
+            if !existing.isEmpty {
+                throw ToolError(.usage, "run '\(run)' already has checkpoints; pass --resume to continue it or choose another --run")
+            }
+            guard var c = TeacherTrainingConfig.preset(preset, seed: seed) else {
+                throw ToolError(.usage, "unknown preset '\(preset)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+            }
+            if let lr { c.learningRate = lr }
+            if let batchSize { c.batchSize = batchSize }
+            if let channels { c.model.channels = try parseChannels(channels) }
+            config = c
+        }
+        let data = try MNIST.load(.train)
+        let trainer = TeacherTrainer(config: config, data: data)
+        var s = state ?? trainer.initialState()
+        guard s.step < steps else {
+            common.log("run \(run) is already at step \(s.step) >= --steps \(steps); nothing to do")
+            try printSummary(store, s, loss: nil, rate: nil)
+            return
+        }
+        try store.beginRun(name: run, kind: "teacher", config: config.json)
+        let progress = Progress(total: steps, start: s.step, label: "fs-train \(run)", quiet: common.quiet)
+        var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
+        var lastLoss: Float = 0
+        let t0 = Date()
+        let startStep = s.step
+        while s.step < steps {
+            let loss: Float
+            do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
+                try store.recordMetrics(run: run, pending)
+                try store.setRunStatus(run, RunStatus.failed)
+                throw ToolError(.diverged, e.description)
+            }
+            lastLoss = loss
+            window.append(loss)
+            pending.append(MetricPoint(step: s.step, name: "loss", value: Double(loss)))
+            if window.count == 50 {
+                let m = window.reduce(0, +) / 50
+                reference = reference.map { 0.9 * $0 + 0.1 * m } ?? m
+                window.removeAll()
+            }
+            progress.update(s.step, note: String(format: "loss %.4f", loss))
+            if s.step % checkpointEvery == 0 || s.step == steps {
+                let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
+                pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
+                try store.recordMetrics(run: run, pending)
+                pending.removeAll()
+                try saveCheckpoint(store, config, s)
+            }
+        }
+        progress.finish()
+        try store.setRunStatus(run, RunStatus.finished)
+        let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
+        try printSummary(store, s, loss: lastLoss, rate: rate)
+    }
+
+    func saveCheckpoint(_ store: ArtifactStore, _ config: TeacherTrainingConfig, _ s: TrainingState) throws {
+        let meta: [String: Any] = [
+            "kind": "teacher", "step": s.step, "config": jsonObject(config.model.json),
+            "train_config": jsonObject(config.json), "adam_step": s.optimizer.step,
+            "schedule": "fixed", "shift": config.sigmaSampler.shift,
+        ]
+        try store.putCheckpoint(run: run, step: s.step, model: s.weights, ema: s.ema, optM: s.optimizer.m,
+                                optV: s.optimizer.v, metadata: jsonString(meta), config: config.json)
+    }
+
+    func loadCheckpoint(_ store: ArtifactStore, _ a: ArtifactRecord) throws -> (TeacherTrainingConfig, TrainingState) {
+        let meta = jsonObject(a.metadata) as? [String: Any] ?? [:]
+        guard let tc = meta["train_config"], let config = try? TeacherTrainingConfig.fromJSON(jsonString(tc)),
+              let step = meta["step"] as? Int, let adamStep = meta["adam_step"] as? Int else {
+            throw ToolError(.badInput, "checkpoint \(a.name) in \(store.path) is not a fs-train checkpoint (no train_config/step)")
+        }
+        let opt = AdamW(weightDecay: config.weightDecay, step: adamStep,
+                        m: try store.loadStateDict(a, prefix: "opt.m."), v: try store.loadStateDict(a, prefix: "opt.v."))
+        let state = TrainingState(step: step, weights: try store.loadStateDict(a, prefix: "model."),
+                                  ema: try store.loadStateDict(a, prefix: "ema."), optimizer: opt)
+        return (config, state)
+    }
+
+    func printSummary(_ store: ArtifactStore, _ s: TrainingState, loss: Float?, rate: Double?) throws {
+        var out: [String: Any] = ["run": run, "step": s.step, "store": store.path,
+                                  "checkpoint": "\(run)@\(s.step)"]
+        if let loss { out["final_loss"] = loss }
+        if let rate { out["images_per_second"] = rate }
+        common.emit(out, human: "trained \(run) to step \(s.step)" + (loss.map { String(format: ", loss %.4f", $0) } ?? ""))
+    }
+}
+
+func parseChannels(_ s: String) throws -> [Int] {
+    let c = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !c.isEmpty, c.allSatisfy({ $0 != nil && $0! > 0 && $0! % 8 == 0 }) else {
+        throw ToolError(.usage, "--channels '\(s)': expected positive multiples of 8, e.g. 16,32,32")
+    }
+    return c.map { $0! }
+}

@@ -1,0 +1,93 @@
+import Datasets
+import NN
+import TensorCore
+
+/// The state a checkpoint must hold to resume bit-identically: weights, EMA, optimizer moments and
+/// the step. Every random draw and the data order are pure functions of (seed, step), so the step
+/// is the whole RNG and data position.
+public struct TrainingState: Sendable {
+    public var step: Int
+    public var weights: StateDict
+    public var ema: StateDict
+    public var optimizer: AdamW
+
+    public init(step: Int, weights: StateDict, ema: StateDict, optimizer: AdamW) {
+        (self.step, self.weights, self.ema, self.optimizer) = (step, weights, ema, optimizer)
+    }
+}
+
+/// Thrown when the loss becomes NaN/infinite or explodes; the caller keeps the last good checkpoint.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public let step: Int, loss: Float
+    public var description: String {
+        "training diverged at step \(step): loss \(loss) (the last good checkpoint is kept; lower the learning rate or resume)"
+    }
+}
+
+/// Flow-matching training of the velocity UNet on MNIST (class-conditional, label dropout for CFG).
+public struct TeacherTrainer {
+    public let config: TeacherTrainingConfig
+    public let unet: UNet
+    let data: MNIST
+
+    public init(config: TeacherTrainingConfig, data: MNIST) {
+        self.config = config
+        self.unet = UNet(config.model)
+        self.data = data
+    }
+
+    public func initialState() -> TrainingState {
+        let w = unet.initialParameters(seed: config.seed)
+        return TrainingState(step: 0, weights: w, ema: w, optimizer: AdamW(weightDecay: config.weightDecay))
+    }
+
+    /// The batch of step `step` (1-based): images in a per-epoch seeded permutation, and per-sample
+    /// noise, sigma and label dropout drawn from streams keyed by the sample's global index.
+    public func batch(step: Int) -> (x0: Tensor, noise: Tensor, sigmas: [Float], labels: [Int]) {
+        let b = config.batchSize, n = data.count
+        var images = [Float](); images.reserveCapacity(b * 784)
+        var labels: [Int] = [], sigmas: [Float] = [], seeds: [UInt64] = []
+        var epoch = -1, perm: [Int] = []
+        for i in 0..<b {
+            let global = (step - 1) * b + i
+            let e = global / n
+            if e != epoch { epoch = e; perm = permutation(n, seed: streamSeed(config.seed, StreamPurpose.data, UInt64(e))) }
+            let idx = perm[global % n]
+            images += data.images.data[(idx * 784)..<((idx + 1) * 784)]
+            var rng = SplitMix64(seed: streamSeed(config.seed, StreamPurpose.trainBatch, UInt64(global)))
+            sigmas.append(config.sigmaSampler.draw(&rng))
+            labels.append(rng.uniform() < config.labelDropout ? config.model.nullLabel : data.labels[idx])
+            seeds.append(streamSeed(config.seed, StreamPurpose.noise, UInt64(global)))
+        }
+        let noise = Tensor.perSampleNoise(seeds: seeds, sampleShape: [1, 28, 28])
+        return (Tensor(shape: [b, 1, 28, 28], data: images), noise, sigmas, labels)
+    }
+
+    /// EMA decay with a warm-up, min(decay, (1 + step) / (10 + step)), so early EMA tracks quickly.
+    func emaDecay(step: Int) -> Float { min(config.emaDecay, Float(1 + step) / Float(10 + step)) }
+
+    /// Advances `state` by one step; returns the loss. Throws `TrainingDiverged` without touching `state`.
+    public func step(_ state: inout TrainingState, lossScale reference: Float?) throws -> Float {
+        let s = state.step + 1
+        let (x0, noise, sigmas, labels) = batch(step: s)
+        var weights = state.weights, opt = state.optimizer
+        let lr = warmupLearningRate(base: config.learningRate, step: s, warmup: config.warmupSteps)
+        let (loss, _) = trainStep(unet, weights: &weights, optimizer: &opt, lr: lr, clip: config.gradClip,
+                                  x0: x0, noise: noise, sigmas: sigmas, labels: labels)
+        if !loss.isFinite || (reference.map { loss > 20 * $0 + 1 } ?? false) {
+            throw TrainingDiverged(step: s, loss: loss)
+        }
+        state.weights = weights
+        state.optimizer = opt
+        EMA.update(&state.ema, toward: weights, decay: emaDecay(step: s))
+        state.step = s
+        return loss
+    }
+}
+
+/// A seeded Fisher-Yates permutation of 0..<n.
+public func permutation(_ n: Int, seed: UInt64) -> [Int] {
+    var p = Array(0..<n), g = SplitMix64(seed: seed)
+    for i in stride(from: n - 1, to: 0, by: -1) { p.swapAt(i, g.below(i + 1)) }
+    return p
+}
