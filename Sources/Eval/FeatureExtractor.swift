@@ -1,0 +1,72 @@
+import Foundation
+import NN
+import TensorCore
+
+/// Trained `FeatureNetwork` weights ready for inference: features for FID/KID and logits for class
+/// accuracy, in batches, without recording gradients.
+///
+/// `checksum` identifies the weights (SHA-256 of their canonical safetensors encoding: F32 tensors in
+/// PyTorch's file order, no metadata). Statistics files and cached reference statistics carry it, so
+/// a retrained network can never be compared with statistics of the old one.
+public struct FeatureExtractor: Sendable {
+    public let network = FeatureNetwork()
+    public let weights: StateDict
+    public let checksum: String
+
+    /// Wraps weights after checking they have exactly the network's keys and shapes.
+    public init(weights: StateDict) throws {
+        try weights.validate(against: FeatureNetwork().parameterShapes)
+        var ordered = StateDict()
+        for (key, _) in FeatureNetwork().parameterShapes { ordered[key] = weights[key]! }
+        self.weights = ordered
+        checksum = try Self.checksum(of: ordered)
+    }
+
+    /// SHA-256 (hex) of the weights' canonical safetensors bytes.
+    public static func checksum(of weights: StateDict) throws -> String {
+        var file = SafetensorsFile(stateDict: weights)
+        file.entries = Safetensors.pythonOrder(file.entries)
+        return SHA256.hex(try Safetensors.encode(file))
+    }
+
+    /// Features [N, 128] and logits [N, 10] of images [N, 1, 28, 28] in [-1, 1].
+    ///
+    /// Images are processed `batchSize` at a time (bounding memory); the convolution kernels split
+    /// each batch over `ComputeThreads`.
+    public func callAsFunction(_ images: Tensor, batchSize: Int = 500) throws -> (features: Tensor, logits: Tensor) {
+        guard images.rank == 4, Array(images.shape.dropFirst()) == [1, 28, 28] else {
+            throw EvalError.badShape(what: "images", shape: images.shape, expected: "[N, 1, 28, 28]")
+        }
+        guard images.isFinite else { throw EvalError.nonFinite(what: "images") }
+        let n = images.shape[0]
+        var features: [Tensor] = [], logits: [Tensor] = []
+        var start = 0
+        while start < n {
+            let end = min(n, start + max(1, batchSize))
+            let tape = Tape(recordsPullbacks: false)
+            let p = tape.bind(weights, trainable: false)
+            let out = network(tape.constant(images.slice(start..<end)), p)
+            features.append(out.features.value); logits.append(out.logits.value)
+            start = end
+        }
+        if n == 0 {
+            return (Tensor(zeros: [0, FeatureNetwork.featureDimension]), Tensor(zeros: [0, FeatureNetwork.classCount]))
+        }
+        return (Tensor.stack(rows: features), Tensor.stack(rows: logits))
+    }
+
+    /// Feature statistics of images, accumulated batch by batch (the features are not kept).
+    public func statistics(_ images: Tensor, batchSize: Int = 500) throws -> GaussianStatistics {
+        guard images.rank == 4 else {
+            throw EvalError.badShape(what: "images", shape: images.shape, expected: "[N, 1, 28, 28]")
+        }
+        var acc = try GaussianAccumulator(dimension: FeatureNetwork.featureDimension)
+        var start = 0
+        while start < images.shape[0] {
+            let end = min(images.shape[0], start + max(1, batchSize))
+            try acc.add(self(images.slice(start..<end), batchSize: batchSize).features)
+            start = end
+        }
+        return try acc.finish()
+    }
+}
