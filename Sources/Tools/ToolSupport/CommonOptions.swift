@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import TensorCore
+
+/// The options every tool shares (docs/design.md): `--store`, `--threads`, `--json`, `--quiet`.
+/// Include with `@OptionGroup var common: CommonOptions` and call `common.applyThreads()` first.
+public struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Artifact store file (default: $FS_STORE, else ./flowsteer.db).",
+                                            valueName: "path"))
+    public var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("Compute threads (default: $SLURM_CPUS_PER_TASK, else all cores).",
+                                            valueName: "n"))
+    public var threads: Int?
+
+    @Flag(name: .long, help: "Print one JSON object on stdout (and nothing else there).")
+    public var json = false
+
+    @Flag(name: .long, help: "No progress output on stderr (errors are still printed).")
+    public var quiet = false
+
+    public init() {}
+
+    public func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// The store path: `--store`, else `$FS_STORE`, else `flowsteer.db` in the current directory.
+    public var storePath: String { Self.storePath(option: store, environment: ProcessInfo.processInfo.environment) }
+
+    public static func storePath(option: String?, environment: [String: String]) -> String {
+        if let option, !option.isEmpty { return option }
+        if let env = environment["FS_STORE"], !env.isEmpty { return env }
+        return "flowsteer.db"
+    }
+
+    /// The thread count: `--threads`, else `$SLURM_CPUS_PER_TASK`, else all online cores.
+    public var threadCount: Int { Self.threadCount(option: threads, environment: ProcessInfo.processInfo.environment) }
+
+    public static func threadCount(option: Int?, environment: [String: String]) -> Int {
+        if let option { return max(1, option) }
+        if let s = environment["SLURM_CPUS_PER_TASK"], let n = Int(s.trimmingCharacters(in: .whitespaces)), n > 0 {
+            return n
+        }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`.
+    public func applyThreads() { ComputeThreads.set(threadCount) }
+
+    /// A progress reporter honouring `--quiet` and whether stderr is a terminal.
+    public func progress(_ label: String, total: Int?, unit: String = "it", completed: Int = 0) -> Progress {
+        Progress(label: label, total: total, unit: unit, completed: completed, mode: .automatic(quiet: quiet))
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+import Datasets
+import ImageIO
+import Train
+
+// Input-file problems of the data and image modules are "bad input" (exit 3); a malformed explicit
+// sigma list is a usage error (exit 2) because it comes from the command line.
+extension DatasetError: ToolExitCoded { public var toolExitCode: ExitCode { .badInput } }
+extension ImageIOError: ToolExitCoded { public var toolExitCode: ExitCode { .badInput } }
+extension ScheduleError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }

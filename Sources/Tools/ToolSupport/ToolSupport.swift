@@ -1,1 +1,0 @@
-// ToolSupport: shared CLI options, progress, exit codes (docs/design.md).
