@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Train
 import Testing
 @testable import ToolSupport
 
@@ -70,5 +71,18 @@ private struct Sample: ParsableCommand {
         #expect(threads.0.code == 2 && threads.0.message.contains("--threads must be at least 1"))
         #expect(Sample.toolOutcome(for: ToolError.busy("store locked")).0 == ToolOutcome(code: 4, message: "store locked"))
         #expect(Sample.toolOutcome(for: ExitCode(5)).0 == ToolOutcome(code: 5, message: ""))
+    }
+}
+
+private struct Sampler: ParsableCommand {
+    @Option var schedule: ScheduleKind = .fixed
+}
+
+@Suite struct ArgumentConformanceTests {
+    @Test func scheduleKindParses() throws {
+        #expect(try Sampler.parse(["--schedule", "diffusers"]).schedule == .diffusers)
+        #expect(try Sampler.parse([]).schedule == .fixed)
+        #expect(throws: (any Error).self) { try Sampler.parse(["--schedule", "karras"]) }
+        #expect(Sampler.helpMessage().contains("fixed") && Sampler.helpMessage().contains("diffusers"))
     }
 }

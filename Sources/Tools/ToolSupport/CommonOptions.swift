@@ -48,6 +48,16 @@ public struct CommonOptions: ParsableArguments {
     /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`.
     public func applyThreads() { ComputeThreads.set(threadCount) }
 
+    /// An informational line on stderr, unless `--quiet`.
+    public func log(_ line: String) {
+        if !quiet { StandardError.line(line) }
+    }
+
+    /// The command's result on stdout: the object as one JSON line with `--json`, else `human` text.
+    public func emit(_ object: [String: Any], human: @autoclosure () -> String) throws {
+        if json { try JSONOutput.print(object) } else { print(human()) }
+    }
+
     /// A progress reporter honouring `--quiet` and whether stderr is a terminal.
     public func progress(_ label: String, total: Int?, unit: String = "it", completed: Int = 0) -> Progress {
         Progress(label: label, total: total, unit: unit, completed: completed, mode: .automatic(quiet: quiet))

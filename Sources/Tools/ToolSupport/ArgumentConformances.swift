@@ -1,0 +1,6 @@
+import ArgumentParser
+import Train
+
+// `--schedule fixed|diffusers` for every tool that samples: the enum's raw values are the flag values,
+// and `--help` lists them.
+extension ScheduleKind: ExpressibleByArgument {}
