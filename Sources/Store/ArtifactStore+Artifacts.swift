@@ -87,7 +87,7 @@ extension ArtifactStore {
             var chunk = 0
             var offset = 0
             repeat {
-                let n = min(ArtifactStore.chunkBytes, all.count - offset)
+                let n = min(chunkBytes, all.count - offset)
                 st.reset()
                 try st.bind(1, id); try st.bind(2, ordinal); try st.bind(3, chunk)
                 try st.bindStatic(4, UnsafeRawBufferPointer(rebasing: all[offset..<(offset + n)]))

@@ -40,8 +40,8 @@ public final class ArtifactStore {
     public var path: String { db.path }
     /// Recorded with every artifact and run unless a call passes its own.
     public var codeRevision: String?
-    /// Bytes per stored chunk row for large tensors.
-    public static let chunkBytes = 8 << 20
+    /// Bytes per stored chunk row for large tensors (8 MB; smaller values only for tests).
+    public var chunkBytes = 8 << 20
 
     public init(path: String, create: Bool = true,
                 codeRevision: String? = ProcessInfo.processInfo.environment["FS_CODE_REV"]) throws {

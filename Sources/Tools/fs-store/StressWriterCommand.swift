@@ -13,16 +13,19 @@ struct StressWriterCommand: ParsableCommand {
     @OptionGroup var options: StoreOptions
     @Option(help: "Artifacts to write (0 = forever).") var count = 0
     @Option(help: "Seed for sizes and contents.") var seed: UInt64 = 1
+    @Option(help: "Largest tensor in floats.") var maxFloats = 2_600_000
+    @Option(help: "Chunk size in bytes (small values exercise multi-chunk payloads).") var chunkBytes = 8 << 20
 
     func run() throws {
         try guarded {
             let s = try options.open(create: true)
+            s.chunkBytes = max(1, chunkBytes)
             var rng = SplitMix64(seed: seed)
             let bank = try s.createOrOpenBank(name: "stress-bank-\(seed)", config: "{}", rowFloats: 64)
             var i = 0
             while count == 0 || i < count {
-                // Sizes up to ~10 MB so that some payloads span two 8 MB chunks.
-                let floats = Int(rng.next() % 2_600_000) + 1
+                // Sizes up to maxFloats * 4 bytes; with a small --chunk-bytes most payloads span several chunks.
+                let floats = Int(rng.next() % UInt64(max(1, maxFloats))) + 1
                 var data = [Float](repeating: 0, count: floats)
                 let base = Float(rng.next() % 1000)
                 for k in stride(from: 0, to: floats, by: 997) { data[k] = base + Float(k) }

@@ -1,0 +1,132 @@
+import Foundation
+import NN
+import TensorCore
+import Testing
+@testable import Store
+
+@Suite struct ArtifactStoreTests {
+    @Test func checkpointsReferencesAndSamplingWeights() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let s = try ArtifactStore(path: dir.file("s.db"))
+        try s.beginRun(name: "teacher", kind: "train", config: #"{"lr":0.001}"#)
+        let w = StateDict([("conv.weight", Tensor(shape: [2, 2], data: [1, 2, 3, 4]))])
+        let e = StateDict([("conv.weight", Tensor(shape: [2, 2], data: [5, 6, 7, 8]))])
+        let c1 = try s.putCheckpoint(run: "teacher", step: 100, model: w, ema: e, optM: w, optV: w,
+                                     metadata: #"{"step":100,"config":{"ch":2},"recommended_cfg":1.5}"#)
+        let c2 = try s.putCheckpoint(run: "teacher", step: 200, model: e, ema: w)
+        #expect(try s.resolve("teacher").id == c2.id)
+        #expect(try s.resolve("teacher@100").id == c1.id)
+        #expect(try s.resolve(String(c1.hash.prefix(8))).id == c1.id)
+        #expect(try s.resolve("#\(c1.id)").id == c1.id)
+        #expect(try s.loadSamplingWeights(c1) == e)
+        #expect(try s.loadStateDict(c1, prefix: "opt.v.") == w)
+        #expect(errorText { _ = try s.resolve("nobody") }.contains("unknown artifact reference 'nobody'"))
+        // Same name, same content: idempotent; different content: refused.
+        #expect(try s.putCheckpoint(run: "teacher", step: 200, model: e, ema: w).id == c2.id)
+        #expect(errorText { try s.putCheckpoint(run: "teacher", step: 200, model: w) }.contains("already exists"))
+        // Export: EMA under plain names, PyTorch metadata.
+        try s.exportSafetensors(c1, to: dir.file("c1.safetensors"))
+        let f = try Safetensors.read(path: dir.file("c1.safetensors"))
+        #expect(f.entries.map(\.name) == ["conv.weight"])
+        #expect(try f.stateDict() == e)
+        #expect(f.metadata?.map(\.key) == ["format", "config", "recommended_cfg", "step"])
+        #expect(f.metadataValue("config") == #"{"ch":2}"#)
+        try s.recordMetrics(run: "teacher", [MetricPoint(step: 1, name: "loss", value: 0.5), MetricPoint(step: 2, name: "loss", value: 0.25)])
+        #expect(try s.metrics(run: "teacher", name: "loss").map(\.value) == [0.5, 0.25])
+        try s.setRunStatus("teacher", RunStatus.finished)
+        #expect(try s.run("teacher")?.status == "finished")
+    }
+
+    @Test func lineageRemoveAndGc() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let s = try ArtifactStore(path: dir.file("s.db"))
+        let t = try s.putArtifact(kind: "checkpoint", name: "teacher", tensors: [floatBlob("w", 10)])
+        let b = try s.createOrOpenBank(name: "bank", config: "{}", rowFloats: 4, parents: [t.id])
+        let st = try s.putArtifact(kind: "checkpoint", name: "student", tensors: [floatBlob("w", 10, seed: 2)], parents: [t.id, b.id])
+        #expect(try s.lineageClosure(of: [st.id]) == [t.id, b.id, st.id])
+        #expect(errorText { try s.remove(t.id) }.contains("is a parent of"))
+        try s.remove(st.id)
+        try s.remove(b.id)
+        try s.remove(t.id)
+        try s.gc()
+        #expect(try s.db.scalarInt("SELECT COUNT(*) FROM blob_chunk") == 0)
+        #expect(try s.verify().ok)
+    }
+
+    @Test func trajectoryBankAppendResumeFinalizeRead() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let s = try ArtifactStore(path: dir.file("s.db"))
+        func rows(_ r: Range<Int>) -> [TrajectoryRow] {
+            r.map { TrajectoryRow(sample: $0, seed: UInt64($0) &* 0x9E3779B97F4A7C15, label: $0 % 10, guidance: 1.5, states: (0..<12).map { Float($0) + Float($0 * 100) }) }
+        }
+        var bank = try s.createOrOpenBank(name: "rollout", config: #"{"steps":2}"#, rowFloats: 12)
+        try s.appendTrajectories(bank: bank, rows: rows(0..<5))
+        // A resumed writer reopens the bank, sees what exists and may re-append identical rows.
+        let again = try ArtifactStore(path: dir.file("s.db"))
+        bank = try again.createOrOpenBank(name: "rollout", config: #"{"steps":2}"#, rowFloats: 12)
+        #expect(try again.existingSampleIndices(bank: bank) == Set(0..<5))
+        try again.appendTrajectories(bank: bank, rows: rows(3..<9))
+        #expect(errorText { _ = try again.createOrOpenBank(name: "rollout", config: #"{"steps":3}"#, rowFloats: 12) }.contains("different config"))
+        var bad = rows(2..<3); bad[0].label = 7
+        #expect(errorText { try again.appendTrajectories(bank: bank, rows: bad) }.contains("different sample 2"))
+        bank = try again.finalizeBank(bank)
+        #expect(bank.state == "complete" && bank.hash.count == 64 && bank.size == 9 * 12 * 4)
+        let read = try again.readBank(bank)
+        #expect(read.samples == Array(0..<9) && read.rowFloats == 12)
+        #expect(try again.bankRows(bank) == rows(0..<9))
+        #expect(errorText { try again.appendTrajectories(bank: bank, rows: rows(9..<10)) }.contains("finalized"))
+        #expect(try again.verify().ok)
+    }
+
+    @Test func mergeShardsCombinesBanks() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        func row(_ i: Int) -> TrajectoryRow { TrajectoryRow(sample: i, seed: UInt64(i), label: i % 10, guidance: 2, states: [Float(i), 1, 2]) }
+        var expected: ArtifactRecord?
+        for (k, range) in [(0, 0..<4), (1, 4..<7)] {
+            let s = try ArtifactStore(path: dir.file("shard\(k).db"))
+            let t = try s.putArtifact(kind: "checkpoint", name: "teacher", tensors: [floatBlob("w", 6)])
+            try s.beginRun(name: "rollout-\(k)", kind: "rollout")
+            try s.recordMetric(run: "rollout-\(k)", step: 0, name: "rows", value: Double(range.count))
+            let b = try s.createOrOpenBank(name: "bank", config: "{}", rowFloats: 3, parents: [t.id])
+            try s.appendTrajectories(bank: b, rows: range.map(row))
+            try s.finalizeBank(b)
+        }
+        let one = try ArtifactStore(path: dir.file("one.db"))
+        let b = try one.createOrOpenBank(name: "bank", config: "{}", rowFloats: 3)
+        try one.appendTrajectories(bank: b, rows: (0..<7).map(row))
+        expected = try one.finalizeBank(b)
+
+        let m = try ArtifactStore(path: dir.file("merged.db"))
+        let summary = try m.merge(shards: [dir.file("shard0.db"), dir.file("shard1.db")])
+        #expect(summary.runs == 2 && summary.metrics == 2)
+        let merged = try m.resolve("bank", kind: ArtifactKind.trajectoryBank)
+        #expect(merged.state == "complete" && merged.hash == expected?.hash)
+        #expect(try m.artifact(merged.id).parents == [try m.resolve("teacher", kind: "checkpoint").id])
+        #expect(try m.verify().ok)
+        // Merging again changes nothing but is allowed (idempotent rows).
+        try m.merge(shards: [dir.file("shard1.db")])
+        #expect(try m.resolve("bank", kind: ArtifactKind.trajectoryBank).hash == expected?.hash)
+        // A conflicting shard aborts the whole merge and leaves the target unchanged.
+        let c = try ArtifactStore(path: dir.file("conflict.db"))
+        try c.putArtifact(kind: "checkpoint", name: "teacher", tensors: [floatBlob("w", 6, seed: 9)])
+        let before = try snapshot(m)
+        #expect(errorText { try m.merge(shards: [dir.file("conflict.db")]) }.contains("already exists"))
+        #expect(try snapshot(m) == before)
+    }
+
+    @Test func notSQLiteAndNewerSchemaAreClear() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        writeBytes(Array("this is not a database, just text that is long enough".utf8), to: dir.file("junk.db"))
+        let e1 = errorText { _ = try ArtifactStore(path: dir.file("junk.db")) }
+        #expect(e1.contains(dir.file("junk.db")) && e1.contains("not an SQLite database"))
+        #expect(readBytes(dir.file("junk.db")) == Array("this is not a database, just text that is long enough".utf8))
+        do {
+            let s = try ArtifactStore(path: dir.file("new.db"))
+            try s.db.execute("PRAGMA user_version = 99")
+        }
+        let e2 = errorText { _ = try ArtifactStore(path: dir.file("new.db")) }
+        #expect(e2.contains(dir.file("new.db")) && e2.contains("newer than this binary"))
+        let e3 = errorText { _ = try ArtifactStore(path: dir.file("missing.db"), create: false) }
+        #expect(e3.contains("missing.db"))
+    }
+}

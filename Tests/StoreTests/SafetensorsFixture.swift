@@ -1,0 +1,9 @@
+import Foundation
+
+/// A small file written by PyTorch's `safetensors` 0.8 (tools/golden/store_fixture.py):
+/// F32, F64, I64 and an empty tensor, with __metadata__ {"format": "pt", "config": ...}.
+enum PyTorchFixture {
+    static let sha256 = "c440211b7b9302040d2500ab06328291add29f158933133ab36b29196a8d9c42"
+    static let base64 = "0AEAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCIsImNvbmZpZyI6IntcImNoYW5uZWxzXCI6NH0ifSwic3RlcHMiOnsiZHR5cGUiOiJJNjQiLCJzaGFwZSI6WzZdLCJkYXRhX29mZnNldHMiOlswLDQ4XX0sInN0YXRzLm1lYW4iOnsiZHR5cGUiOiJGNjQiLCJzaGFwZSI6WzNdLCJkYXRhX29mZnNldHMiOls0OCw3Ml19LCJkb3duLjAuY29udi5iaWFzIjp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOls0XSwiZGF0YV9vZmZzZXRzIjpbNzIsODhdfSwiZG93bi4wLmNvbnYud2VpZ2h0Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOls0LDEsMywzXSwiZGF0YV9vZmZzZXRzIjpbODgsMjMyXX0sImVtcHR5Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlswLDJdLCJkYXRhX29mZnNldHMiOlsyMzIsMjMyXX0sImhlYWQud2VpZ2h0Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsxMCw0XSwiZGF0YV9vZmZzZXRzIjpbMjMyLDM5Ml19fQAAAAAAAAAAAQAAAAAAAAACAAAAAAAAAAMAAAAAAAAABAAAAAAAAAAFAAAAAAAAAEel2hnE3vq/1NJ9kCE3+7/5FnkjeMHkP2zMXL+9ayM+h4NRP+7PQ7+0zOS9D0H+vsv8Jj5KtmG/c8ZcPYoaKz+JW3S95FvvvkRrXL5PS2I/nCdCv0HcvL43Tq++0HOzv/krpD46zIK/S4BMPz8Bvb2edTS/NBrNv6lKEb/J8I2+yrwLwKrQuz5vRkQ/IvCbPPUztDwOnJM/OaHrPzg7gr8TEJw/RfgjPjGKL783UEu96s6fv9/RWb8kIpi+ONzEv0cug79JkcG+dP1sP+K4bD+g6jo+2u6Wvc4RkT9btVk/e9WGP/cEvT4em4A9Hcuovg8D5r/8cF8/wqnsPoOFlj8ynls+PUQJPx8bED58lTG/NKsdv73DOr9rBKk/38LMP6Ekir9U4a2+axa6v+0iK8Bal8w/6FhNPzZ6Ej8ctoU9Ii3AvCA6Yz8GBbw/o+GhP7XwjL7vtwe+"
+    static var bytes: [UInt8] { [UInt8](Data(base64Encoded: base64)!) }
+}
