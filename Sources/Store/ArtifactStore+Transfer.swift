@@ -92,10 +92,10 @@ extension ArtifactStore {
     }
 
     /// The safetensors file `export` writes for an artifact, and whether to keep its tensor order.
+    /// Imported files: the original tensors and `__metadata__`, in file order (byte-identical).
     /// Checkpoints with `ema.`/`model.` tensors: the EMA weights (else model) under plain PyTorch
     /// names, sorted like PyTorch, with `__metadata__` {"format": "pt", "config": <metadata.config>,
-    /// plus recommended_cfg/shift/schedule when present}. Imported files: the original tensors and
-    /// `__metadata__`. Banks: the payload columns. Anything else: all tensors with
+    /// plus recommended_cfg/shift/schedule/step when present}. Banks: the payload columns. Anything else: all tensors with
     /// {"format": "flowsteer", "kind", "metadata"}.
     public func exportFile(_ a: ArtifactRecord) throws -> (file: SafetensorsFile, keepOrder: Bool) {
         if a.kind == ArtifactKind.trajectoryBank {
@@ -105,6 +105,10 @@ extension ArtifactStore {
         }
         let meta = try OrderedJSON.parse(a.metadata)
         let blobs = try loadBlobs(a)
+        if meta["source"]?.stringValue == "safetensors" {
+            let m = meta["safetensors_metadata"]?.objectValue?.map { (key: $0.0, value: $0.1.stringValue ?? $0.1.serialized) }
+            return (SafetensorsFile(entries: blobs, metadata: m), true)
+        }
         let names = blobs.map(\.name)
         if let prefix = ["ema.", "model."].first(where: { p in names.contains { $0.hasPrefix(p) } }) {
             let entries = blobs.filter { $0.name.hasPrefix(prefix) }.map {
@@ -117,10 +121,6 @@ extension ArtifactStore {
                 if let v = meta[k] { m.append((k, v.stringValue ?? v.serialized)) }
             }
             return (SafetensorsFile(entries: entries, metadata: m), false)
-        }
-        if meta["source"]?.stringValue == "safetensors" {
-            let m = meta["safetensors_metadata"]?.objectValue?.map { (key: $0.0, value: $0.1.stringValue ?? $0.1.serialized) }
-            return (SafetensorsFile(entries: blobs, metadata: m), true)
         }
         return (SafetensorsFile(entries: blobs, metadata: [("format", "flowsteer"), ("kind", a.kind), ("metadata", a.metadata)]), true)
     }
