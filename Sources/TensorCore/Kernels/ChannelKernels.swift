@@ -1,4 +1,6 @@
 // Per-channel kernels for NCHW ([n, c, h, w]) and row-major [n, c] tensors (h = w = 1).
+// Work splits over samples; reductions over samples sum per-chunk partials in chunk order,
+// so results are deterministic for a given thread count.
 
 extension Tensor {
     /// (n, c, spatial) of a rank-2 [n, c] or rank-4 [n, c, h, w] tensor.
@@ -13,10 +15,13 @@ extension Tensor {
         precondition(bias.count == c, "addBias: bias \(bias.shape) for \(shape)")
         bias.data.withUnsafeBufferPointer { b in
             data.withUnsafeMutableBufferPointer { d in
-                for i in 0..<n { for j in 0..<c {
-                    let base = (i * c + j) * hw, v = b[j]
-                    for t in 0..<hw { d[base + t] += v }
-                } }
+                let (bb, db) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(d.baseAddress!))
+                parallelChunks(n) { _, range in
+                    for i in range { for j in 0..<c {
+                        let p = db.value + (i * c + j) * hw, v = bb.value[j]
+                        for t in 0..<hw { p[t] += v }
+                    } }
+                }
             }
         }
     }
@@ -27,9 +32,12 @@ extension Tensor {
         precondition(e.shape == [n, c], "addSampleChannel: \(e.shape) for \(shape)")
         e.data.withUnsafeBufferPointer { b in
             data.withUnsafeMutableBufferPointer { d in
-                for i in 0..<(n * c) {
-                    let v = b[i], base = i * hw
-                    for t in 0..<hw { d[base + t] += v }
+                let (bb, db) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(d.baseAddress!))
+                parallelChunks(n) { _, range in
+                    for i in (range.lowerBound * c)..<(range.upperBound * c) {
+                        let v = bb.value[i], p = db.value + i * hw
+                        for t in 0..<hw { p[t] += v }
+                    }
                 }
             }
         }
@@ -38,27 +46,40 @@ extension Tensor {
     /// Sums over everything but the channel axis: [c].
     public func channelSums() -> Tensor {
         let (n, c, hw) = channelLayout
-        var out = [Double](repeating: 0, count: c)
+        let chunks = parallelChunkCount(n)
+        var partial = [Double](repeating: 0, count: chunks * c)
         data.withUnsafeBufferPointer { d in
-            for i in 0..<n { for j in 0..<c {
-                let base = (i * c + j) * hw
-                var s: Float = 0
-                for t in 0..<hw { s += d[base + t] }
-                out[j] += Double(s)
-            } }
+            partial.withUnsafeMutableBufferPointer { pp in
+                let (db, pb) = (UnsafeSendable(d.baseAddress!), UnsafeSendable(pp.baseAddress!))
+                parallelChunks(n) { chunk, range in
+                    for i in range { for j in 0..<c {
+                        let p = db.value + (i * c + j) * hw
+                        var s: Float = 0
+                        for t in 0..<hw { s += p[t] }
+                        pb.value[chunk * c + j] += Double(s)
+                    } }
+                }
+            }
         }
-        return Tensor(shape: [c], data: out.map { Float($0) })
+        var out = [Float](repeating: 0, count: c)
+        for j in 0..<c { var s = 0.0; for k in 0..<chunks { s += partial[k * c + j] }; out[j] = Float(s) }
+        return Tensor(shape: [c], data: out)
     }
 
     /// Sums over the spatial axes: [n, c] (the adjoint of `addSampleChannelInPlace`).
     public func spatialSums() -> Tensor {
         let (n, c, hw) = channelLayout
-        var out = [Float](repeating: 0, count: n * c)
-        data.withUnsafeBufferPointer { d in
-            for i in 0..<(n * c) {
-                var s: Float = 0
-                for t in 0..<hw { s += d[i * hw + t] }
-                out[i] = s
+        let out = [Float].uninitialized(n * c) { o in
+            data.withUnsafeBufferPointer { d in
+                let (db, ob) = (UnsafeSendable(d.baseAddress!), UnsafeSendable(o))
+                parallelChunks(n) { _, range in
+                    for i in (range.lowerBound * c)..<(range.upperBound * c) {
+                        let p = db.value + i * hw
+                        var s: Float = 0
+                        for t in 0..<hw { s += p[t] }
+                        ob.value[i] = s
+                    }
+                }
             }
         }
         return Tensor(shape: [n, c], data: out)

@@ -89,12 +89,12 @@ func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMuta
 /// out = conv(x, weight) + bias.
 public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: Int, pad: Int) -> Tensor {
     let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, pad: pad)
-    var out = [Float](repeating: 0, count: g.n * g.cout * g.colCols)
     let inStride = g.cin * g.h * g.w, outStride = g.cout * g.colCols
+    // sgemm with beta = 0 writes every output element, so no zero fill is needed.
+    let out = [Float].uninitialized(g.n * g.cout * g.colCols) { op in
     x.data.withUnsafeBufferPointer { xp in
     weight.data.withUnsafeBufferPointer { wp in
-    out.withUnsafeMutableBufferPointer { op in
-        let (xb, wb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!), UnsafeSendable(op.baseAddress!))
+        let (xb, wb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!), UnsafeSendable(op))
         parallelChunks(g.n) { _, range in
             let cols = UnsafeMutablePointer<Float>.allocate(capacity: g.isPointwise ? 1 : g.colRows * g.colCols)
             defer { cols.deallocate() }

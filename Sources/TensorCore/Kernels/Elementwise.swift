@@ -25,27 +25,29 @@ extension Tensor {
         }
     }
 
-    /// Elementwise map into a new tensor of the same shape.
+    /// Elementwise map into a new tensor of the same shape (parallel for large tensors).
     @inline(__always)
     public func map(_ f: (Float) -> Float) -> Tensor {
-        var out = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                for i in 0..<x.count { y[i] = f(x[i]) }
+        let n = count
+        let out = [Float].uninitialized(n) { y in
+            data.withUnsafeBufferPointer { x in
+                let (xb, yb) = (UnsafeSendable(x.baseAddress!), UnsafeSendable(y))
+                elementwiseChunks(n) { r in for i in r { yb.value[i] = f(xb.value[i]) } }
             }
         }
         return Tensor(shape: shape, data: out)
     }
 
-    /// Elementwise combination of two same-shaped tensors.
+    /// Elementwise combination of two same-shaped tensors (parallel for large tensors).
     @inline(__always)
     public func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "Tensor.zipMap: \(shape) vs \(other.shape)")
-        var out = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { x in
-            other.data.withUnsafeBufferPointer { z in
-                out.withUnsafeMutableBufferPointer { y in
-                    for i in 0..<x.count { y[i] = f(x[i], z[i]) }
+        let n = count
+        let out = [Float].uninitialized(n) { y in
+            data.withUnsafeBufferPointer { x in
+                other.data.withUnsafeBufferPointer { z in
+                    let (xb, zb, yb) = (UnsafeSendable(x.baseAddress!), UnsafeSendable(z.baseAddress!), UnsafeSendable(y))
+                    elementwiseChunks(n) { r in for i in r { yb.value[i] = f(xb.value[i], zb.value[i]) } }
                 }
             }
         }

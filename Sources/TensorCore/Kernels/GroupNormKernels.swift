@@ -12,7 +12,7 @@ public func groupNormForward(_ x: Tensor, groups: Int, weight: Tensor, bias: Ten
     precondition(c % groups == 0 && weight.count == c && bias.count == c,
                  "groupNorm: \(c) channels, \(groups) groups, weight \(weight.shape)")
     let cpg = c / groups, m = cpg * hw
-    var out = [Float](repeating: 0, count: x.count)
+    var out = [Float].uninitialized(x.count) { _ in }
     var mean = [Float](repeating: 0, count: n * groups), rstd = mean
     x.data.withUnsafeBufferPointer { xp in
     out.withUnsafeMutableBufferPointer { op in
@@ -50,7 +50,7 @@ public func groupNormBackward(_ x: Tensor, _ gOut: Tensor, groups: Int, weight: 
     -> (input: Tensor, weight: Tensor, bias: Tensor) {
     let (n, c, hw) = x.channelLayout
     let cpg = c / groups, m = cpg * hw
-    var dx = [Float](repeating: 0, count: x.count)
+    var dx = [Float].uninitialized(x.count) { _ in }   // every element is written below
     // Per-(sample, channel) sums of dy and dy*xhat, reduced over samples afterwards (deterministic).
     var sumDy = [Float](repeating: 0, count: n * c), sumDyXhat = sumDy
     x.data.withUnsafeBufferPointer { xp in

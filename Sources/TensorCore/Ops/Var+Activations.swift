@@ -5,22 +5,26 @@ public func silu(_ x: Var) -> Var {
     let xv = x.value
     return x.tape.record(siluForward(xv), parents: [x]) { g, _ in
         // d/dx x*s(x) = s(x) * (1 + x * (1 - s(x)))
-        [g.zipMap(xv) { gv, v in
-            let s = 1 / (1 + expf(-v))
-            return gv * s * (1 + v * (1 - s))
-        }]
+        let n = xv.count
+        let dx = [Float].uninitialized(n) { out in
+            xv.data.withUnsafeBufferPointer { xp in
+                g.data.withUnsafeBufferPointer { gp in
+                    let (xb, gb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(out))
+                    elementwiseChunks(n) { r in siluBackwardRange(xb.value, gb.value, ob.value, r) }
+                }
+            }
+        }
+        return [Tensor(shape: xv.shape, data: dx)]
     }
 }
 
 /// SiLU on a plain tensor (inference paths and the kernel behind `silu`).
 public func siluForward(_ x: Tensor) -> Tensor {
-    var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { xp in
-        out.withUnsafeMutableBufferPointer { op in
-            let xb = UnsafeSendable(xp.baseAddress!), ob = UnsafeSendable(op.baseAddress!)
-            elementwiseChunks(x.count) { r in
-                for i in r { ob.value[i] = siluScalar(xb.value[i]) }
-            }
+    let n = x.count
+    let out = [Float].uninitialized(n) { op in
+        x.data.withUnsafeBufferPointer { xp in
+            let (xb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(op))
+            elementwiseChunks(n) { r in siluRange(xb.value, ob.value, r) }
         }
     }
     return Tensor(shape: x.shape, data: out)
