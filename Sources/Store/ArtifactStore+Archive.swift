@@ -76,20 +76,16 @@ extension ArtifactStore {
         return ArchiveSummary(path: out, artifacts: ids.count, payloadBytes: total)
     }
 
-    /// Restores an archive: first reads it completely and checks every payload's SHA-256
-    /// against the manifest (nothing is written if anything is missing, truncated or wrong),
-    /// then inserts everything in one transaction. Idempotent; refuses (and changes nothing)
-    /// if a different artifact of the same kind and name exists.
-    @discardableResult
-    public func restore(archive file: String) throws -> RestoreSummary {
-        // Pass 1: checksums of every entry, and the manifest.
+    /// Reads a whole archive and checks every payload's SHA-256 against its manifest, without
+    /// touching any store. Returns the manifest and its records (with payload file and checksum).
+    public static func checkArchive(_ file: String) throws -> (manifest: OrderedJSON, records: [(ArtifactRecord, file: String, sha256: String)]) {
         var sums: [String: String] = [:]
         var manifestBytes: [UInt8]?
         let r1 = try TarReader(path: file)
         while let e = try r1.next() {
-            if e.name == Self.manifestName { manifestBytes = e.bytes } else { sums[e.name] = SHA256.hex(e.bytes) }
+            if e.name == manifestName { manifestBytes = e.bytes } else { sums[e.name] = SHA256.hex(e.bytes) }
         }
-        guard let manifestBytes else { throw StoreError.badInput(file: file, reason: "no \(Self.manifestName) (truncated or not a FlowSteer archive)") }
+        guard let manifestBytes else { throw StoreError.badInput(file: file, reason: "no \(manifestName) (truncated or not a FlowSteer archive)") }
         let manifest: OrderedJSON
         do { manifest = try OrderedJSON.parse(manifestBytes) } catch {
             throw StoreError.badInput(file: file, reason: "manifest is not valid JSON: \(error)")
@@ -97,9 +93,9 @@ extension ArtifactStore {
         guard manifest["format"]?.stringValue == "flowsteer-archive", let list = manifest["artifacts"]?.arrayValue else {
             throw StoreError.badInput(file: file, reason: "manifest is not a FlowSteer archive manifest")
         }
-        var records: [(ArtifactRecord, String, String)] = []
+        var records: [(ArtifactRecord, file: String, sha256: String)] = []
         for j in list {
-            let rec = try Self.record(from: j, source: file)
+            let rec = try record(from: j, source: file)
             guard let f = j["file"]?.stringValue, let sha = j["sha256"]?.stringValue else {
                 throw StoreError.badInput(file: file, reason: "manifest entry '\(rec.name)' lacks file or sha256")
             }
@@ -107,7 +103,16 @@ extension ArtifactStore {
             guard got == sha else { throw StoreError.badInput(file: file, reason: "checksum mismatch for \(f) ('\(rec.name)'): manifest says \(sha.prefix(12)), content is \(got.prefix(12))") }
             records.append((rec, f, sha))
         }
-        let byFile = Dictionary(records.map { ($0.1, $0) }, uniquingKeysWith: { a, _ in a })
+        return (manifest, records)
+    }
+
+    /// Restores an archive: first `checkArchive` (nothing is written if anything is missing,
+    /// truncated or wrong), then inserts everything in one transaction. Idempotent; refuses (and
+    /// changes nothing) if a different artifact of the same kind and name exists.
+    @discardableResult
+    public func restore(archive file: String) throws -> RestoreSummary {
+        let (manifest, records) = try Self.checkArchive(file)
+        let byFile = Dictionary(records.map { ($0.file, $0) }, uniquingKeysWith: { a, _ in a })
         // Pass 2: insert, parents first (archives list ids ascending; parents have smaller ids).
         var summary = RestoreSummary()
         try db.transaction {

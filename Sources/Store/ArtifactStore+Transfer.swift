@@ -80,6 +80,13 @@ extension ArtifactStore {
         do { f = try Safetensors.read(path: file) } catch let e as SafetensorsError {
             throw StoreError.badInput(file: e.file, reason: e.reason)
         }
+        return try importSafetensors(f, fileName: file, name: name, run: run, step: step, kind: kind)
+    }
+
+    /// Imports an already parsed safetensors file (see `importSafetensors(path:...)`).
+    @discardableResult
+    public func importSafetensors(_ f: SafetensorsFile, fileName file: String, name: String, run: String? = nil,
+                                  step: Int? = nil, kind: String = ArtifactKind.checkpoint) throws -> ArtifactRecord {
         var meta = OrderedJSON.object([("source", .string("safetensors")),
                                        ("file", .string(String(file.split(separator: "/").last ?? Substring(file))))])
         var config = "{}"

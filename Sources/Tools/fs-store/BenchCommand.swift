@@ -10,13 +10,14 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure store write/read MB/s against a raw file write, and archive MB/s (prints JSON).",
         discussion: """
-        Uses a fresh temporary store in --dir (default: the system temp directory), never --store.
-        Rows are (K+1)*784 float32 trajectories (K = --steps), appended in batches of --batch.
-        bank_append_commit_mb_s counts committed (kill-safe) appends; bank_append_durable_mb_s adds
-        the final WAL checkpoint and fsync, comparable to raw_file_write_mb_s (write + fsync).
+        Uses a fresh temporary store in --dir (default: the system temp directory) and never touches --store; the output is always JSON. \
+        Rows are (K+1)*784 float32 trajectories (K = --steps), appended in batches of --batch. \
+        bank_append_commit_mb_s counts committed (kill-safe) appends; bank_append_durable_mb_s adds \
+        the final WAL checkpoint and fsync, comparable to raw_file_write_mb_s (write + fsync). \
         load_avg is the 1-minute load when the benchmark started (numbers are noisy under load).
         Example: fs-store bench --mb 256
         """)
+    @OptionGroup var options: StoreOptions
     @Option(help: "Megabytes of trajectory data to write.") var mb = 256
     @Option(help: "Euler steps per trajectory (row = (K+1)*784 floats).") var steps = 8
     @Option(help: "Rows per append transaction.") var batch = 256

@@ -19,12 +19,13 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
+            let parsed = try Safetensors.read(path: file)  // a bad file must not even create the store
             let s = try options.open(create: true)
             if let runName, try s.run(runName) == nil {
                 try s.beginRun(name: runName, kind: "import")
                 try s.setRunStatus(runName, RunStatus.finished)
             }
-            let a = try s.importSafetensors(path: file, name: name, run: runName, step: step ?? (runName == nil ? nil : 0), kind: kind)
+            let a = try s.importSafetensors(parsed, fileName: file, name: name, run: runName, step: step ?? (runName == nil ? nil : 0), kind: kind)
             if options.json { printJSON(a.json) } else { print("imported \(file) as \(a.kind) '\(a.name)' #\(a.id) \(a.shortHash)") }
         }
     }
@@ -34,7 +35,7 @@ struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Export an artifact as .safetensors (checkpoints: EMA weights under PyTorch names).",
         discussion: """
-        Checkpoints export EMA weights (else model weights) with __metadata__ {"format": "pt", "config": ...},
+        Checkpoints export EMA weights (else model weights) with __metadata__ {"format": "pt", "config": ...}, \
         loadable by safetensors.torch.load_file. Imported files export byte-identically.
         Example: fs-store export teacher -o teacher.safetensors
         """)
@@ -84,7 +85,7 @@ struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore", abstract: "Restore an archive: verify every checksum first, then insert in one transaction.",
         discussion: """
-        Idempotent; refuses to overwrite a different artifact of the same kind and name; a damaged
+        Idempotent; refuses to overwrite a different artifact of the same kind and name; a damaged \
         archive leaves the store unchanged (exit 3).
         Example: fs-store restore student.tar.zst --store fresh.db
         """)
@@ -93,6 +94,7 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
+            _ = try ArtifactStore.checkArchive(file)  // a damaged archive must not even create the store
             let s = try options.open(create: true)
             let r = try s.restore(archive: file)
             if options.json {
@@ -109,7 +111,7 @@ struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge", abstract: "Fold shard stores written by parallel jobs into this store, in one transaction.",
         discussion: """
-        Trajectory banks with the same name are combined row by row. Write shard stores on local or
+        Trajectory banks with the same name are combined row by row. Write shard stores on local or \
         per-job paths: SQLite locking is unreliable on NFS/Lustre.
         Example: fs-store merge --store bank.db shards/rollout-*.db
         """)
