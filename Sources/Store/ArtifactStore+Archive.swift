@@ -62,8 +62,9 @@ extension ArtifactStore {
             let a = try artifact(id)
             let bytes = try Safetensors.encode(payload(a))
             let file = "artifacts/\(id).safetensors"
+            let sha = BackgroundTask { SHA256.hex(bytes) }  // overlaps with zstd on this thread
             try bytes.withUnsafeBytes { try w.add(name: file, bytes: $0, mtime: mtime) }
-            entries.append(recordJSON(a, file: file, sha256: SHA256.hex(bytes)))
+            entries.append(recordJSON(a, file: file, sha256: sha.wait()))
             total += bytes.count
             if let r = a.run { runNames.insert(r) }
         }

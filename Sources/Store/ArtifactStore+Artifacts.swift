@@ -11,30 +11,35 @@ extension ArtifactStore {
                             parents: [ArtifactID] = [], codeRev: String? = nil) throws -> ArtifactRecord {
         let metadata = try checkedJSON(metadata, what: "metadata of '\(name)'")
         let config = try checkedJSON(config, what: "config of '\(name)'")
-        var hasher = ContentHasher(bank: false, kind: kind, metadata: metadata)
-        var size = 0
         var names = Set<String>()
         for t in tensors {
             guard names.insert(t.name).inserted else { throw StoreError.badInput(file: name, reason: "duplicate tensor '\(t.name)'") }
             guard t.shape.reduce(1, *) * t.dtype.byteSize == t.bytes.count else {
                 throw StoreError.badInput(file: name, reason: "tensor '\(t.name)': shape \(t.shape) does not match \(t.bytes.count) bytes")
             }
-            hasher.blobHeader(name: t.name, dtype: t.dtype.rawValue, shape: t.shape, nbytes: t.bytes.count)
-            t.bytes.withUnsafeBytes { hasher.bytes($0) }
-            size += t.bytes.count
         }
-        let hash = hasher.hex()
+        // Hash on another thread while this one writes the rows (the row is invisible until commit).
+        let hashing = BackgroundTask { () -> String in
+            var hasher = ContentHasher(bank: false, kind: kind, metadata: metadata)
+            for t in tensors {
+                hasher.blobHeader(name: t.name, dtype: t.dtype.rawValue, shape: t.shape, nbytes: t.bytes.count)
+                t.bytes.withUnsafeBytes { hasher.bytes($0) }
+            }
+            return hasher.hex()
+        }
+        let size = tensors.reduce(0) { $0 + $1.bytes.count }
         return try db.transaction {
             if let existing = try artifactIfExists(kind: kind, name: name) {
-                if existing.hash == hash { return existing }
+                if existing.hash == hashing.wait() { return existing }
                 throw StoreError.conflict("\(path): a different \(kind) named '\(name)' already exists (hash \(existing.shortHash))")
             }
-            let id = try insertArtifactRow(kind: kind, name: name, run: run, step: step, hash: hash, size: size,
+            let id = try insertArtifactRow(kind: kind, name: name, run: run, step: step, hash: "", size: size,
                                            config: config, codeRev: codeRev ?? codeRevision, metadata: metadata,
                                            state: "complete", parents: parents, createdAt: nil)
             for (ordinal, t) in tensors.enumerated() {
                 try insertBlob(artifact: id, ordinal: ordinal, name: t.name, dtype: t.dtype.rawValue, shape: t.shape, bytes: t.bytes)
             }
+            try db.execute("UPDATE artifact SET hash = ? WHERE id = ?", [hashing.wait(), id])
             return try artifact(id)
         }
     }

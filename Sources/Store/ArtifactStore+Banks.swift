@@ -75,14 +75,33 @@ extension ArtifactStore {
     }
 
     /// Computes the bank's content hash from its rows and marks it complete. Idempotent.
+    /// The hash is computed outside the write transaction (other writers are not blocked while
+    /// a large bank is hashed) and only recorded if no row was added meanwhile.
     @discardableResult
     public func finalizeBank(_ bank: ArtifactRecord) throws -> ArtifactRecord {
-        try db.transaction {
+        func rowCount() throws -> Int { try db.scalarInt("SELECT COUNT(*) FROM trajectory_row WHERE bank = ?", [bank.id]) ?? 0 }
+        while true {
             let a = try artifact(bank.id)
-            let (hash, size) = try bankHash(a)
-            try db.execute("UPDATE artifact SET hash = ?, size = ?, state = 'complete' WHERE id = ?", [hash, size, a.id])
-            return try artifact(a.id)
+            if a.state == "complete" { return a }
+            let snapshot = { () throws -> (String, Int, Int) in
+                let h = try self.bankHash(a)
+                return (h.0, h.1, try rowCount())
+            }
+            let (hash, size, rows) = db.isInTransaction ? try snapshot() : try readTransaction(snapshot)
+            let done: ArtifactRecord? = try db.transaction {
+                guard try rowCount() == rows else { return nil }
+                try db.execute("UPDATE artifact SET hash = ?, size = ?, state = 'complete' WHERE id = ?", [hash, size, a.id])
+                return try artifact(a.id)
+            }
+            if let done { return done }
         }
+    }
+
+    /// Runs `body` in a deferred (read) transaction: one consistent snapshot, no write lock.
+    func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try db.execute("BEGIN DEFERRED")
+        defer { try? db.execute("COMMIT") }
+        return try body()
     }
 
     /// SHA-256 of the bank's canonical encoding and its payload size.
