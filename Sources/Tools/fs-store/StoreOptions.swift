@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageIO
 import NN
 import Store
 
@@ -41,6 +42,8 @@ func guarded(_ body: () throws -> Void) throws {
     } catch let e as SQLiteError {
         fail(e.description, e.isBusy ? Exit.busy : Exit.failure)
     } catch let e as SafetensorsError {
+        fail(e.description, Exit.badInput)
+    } catch let e as ImageIOError {
         fail(e.description, Exit.badInput)
     } catch {
         fail("\(error)", Exit.failure)

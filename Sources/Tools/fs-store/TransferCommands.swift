@@ -33,11 +33,13 @@ struct ImportCommand: ParsableCommand {
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Export an artifact as .safetensors (checkpoints: EMA weights under PyTorch names).",
+        commandName: "export", abstract: "Export an artifact as .safetensors (checkpoints: EMA weights under PyTorch names) or .png (images).",
         discussion: """
         Checkpoints export EMA weights (else model weights) with __metadata__ {"format": "pt", "config": ...}, \
-        loadable by safetensors.torch.load_file. Imported files export byte-identically.
+        loadable by safetensors.torch.load_file. Imported files export byte-identically. \
+        An output ending in .png writes the first image-shaped tensor ([B,1,H,W] in [-1,1]) as a grid.
         Example: fs-store export teacher -o teacher.safetensors
+        Example: fs-store export samples-w2 -o samples.png
         """)
     @OptionGroup var options: StoreOptions
     @Argument(help: "Artifact reference.") var ref: String
@@ -47,7 +49,11 @@ struct ExportCommand: ParsableCommand {
         try guarded {
             let s = try options.open()
             let a = try s.resolve(ref)
-            try s.exportSafetensors(a, to: output)
+            if output.lowercased().hasSuffix(".png") {
+                try exportPNG(s, a, to: output)
+            } else {
+                try s.exportSafetensors(a, to: output)
+            }
             if options.json {
                 printJSON(.object([("id", OrderedJSON(Int(a.id))), ("name", .string(a.name)), ("output", .string(output))]))
             } else {
