@@ -52,7 +52,7 @@ import Testing
             }
         }
         #expect(kills >= 5)
-        #expect(committed.count >= 5, "the writer committed too little to test anything (is fs-store current?)")
+        #expect(committed.count >= 3, "the writer committed too little to test anything (is fs-store current?)")
         let s = try ArtifactStore(path: db, create: false)
         let report = try s.verify()
         #expect(report.ok, "\(report.integrity) \(report.problems)")
