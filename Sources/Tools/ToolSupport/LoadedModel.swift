@@ -1,0 +1,225 @@
+import Foundation
+import NN
+import Store
+import TensorCore
+import Train
+
+/// A model ready to sample from, loaded from a store reference or an exported `.safetensors` file,
+/// with the sampling defaults its metadata records.
+///
+///     let m = try LoadedModel.load("teacher", store: store)          // latest checkpoint of run "teacher"
+///     let m = try LoadedModel.load("teacher@4000", store: store)     // a given step
+///     let m = try LoadedModel.load("models/teacher-mnist.safetensors", store: nil)
+///
+/// Store references are resolved with `ArtifactStore.resolve` (tag, RUN@STEP, RUN, artifact name, hash
+/// prefix); the artifact must be a `checkpoint`, and its sampling weights are the EMA ones when present
+/// (`loadSamplingWeights`). A reference that ends in `.safetensors` or contains a `/` is a file: exactly
+/// the UNet's parameters under PyTorch names (`ema.`/`model.` prefixes are also understood), whose
+/// `__metadata__` holds `config` as a JSON string (what `fs-store export` writes).
+///
+/// Metadata keys read (artifact metadata JSON, or the file's `__metadata__` strings parsed as JSON):
+/// `config` (UNet config object or JSON string; required), `recommended_cfg` (default 1), `schedule`
+/// (`fixed`/`diffusers`), `shift` (default 3), `segments` (a student's sigma grid as a list, or its
+/// step count), `kind` (`teacher`/`student`, default teacher), `step`.
+///
+/// Errors are `ToolError`s with exit code 3 (bad input) naming the reference: unknown reference, an
+/// artifact of another kind (e.g. a trajectory bank), missing or invalid config, weights that do not
+/// fit the configured UNet; store failures keep their own codes (4 when the store is busy).
+public struct LoadedModel: Sendable {
+    /// Where the weights came from.
+    public enum Source: Sendable, Equatable {
+        case artifact(ArtifactRecord, storePath: String)
+        case file(path: String)
+    }
+
+    /// What kind of model the metadata says this is (students record `recommended_cfg` 1).
+    public enum ModelKind: String, Sendable, Equatable { case teacher, student }
+
+    /// The reference as the user gave it.
+    public let reference: String
+    public let source: Source
+    public let model: VelocityModel
+    /// Guidance weight to use when the user gives none (1 = no guidance).
+    public let recommendedCFG: Float
+    /// The schedule the model was trained/distilled for, if recorded.
+    public let schedule: ScheduleKind?
+    /// The schedule shift (default 3).
+    public let shift: Float
+    /// A student's own sigma grid (N+1 values ending in 0), if recorded as a list.
+    public let segmentSigmas: [Float]?
+    /// A student's step count, if recorded (the length of `segmentSigmas` minus one when it is a list).
+    public let segmentCount: Int?
+    public let kind: ModelKind
+    /// Training step, if recorded.
+    public let step: Int?
+    /// The artifact's content hash, or the SHA-256 of the file's bytes.
+    public let contentHash: String
+
+    public var config: UNetConfig { model.unet.config }
+
+    /// The artifact for store references (used as the parent of derived artifacts), nil for files.
+    public var artifact: ArtifactRecord? {
+        if case .artifact(let a, _) = source { return a }
+        return nil
+    }
+
+    /// A short human name: the artifact's name, or the file's last path component.
+    public var displayName: String {
+        switch source {
+        case .artifact(let a, _): return a.name
+        case .file(let p): return (p as NSString).lastPathComponent
+        }
+    }
+
+    /// True when `ref` names a file rather than a store reference: it ends in `.safetensors` or contains `/`.
+    public static func isFileReference(_ ref: String) -> Bool {
+        ref.lowercased().hasSuffix(".safetensors") || ref.contains("/")
+    }
+
+    /// Loads `ref` as a file (see `isFileReference`) or from `store` (opened lazily, only for store
+    /// references, so sampling an exported file needs no store).
+    public static func load(_ ref: String, store: () throws -> ArtifactStore) throws -> LoadedModel {
+        if isFileReference(ref) { return try load(file: ref) }
+        return try load(reference: ref, in: try store())
+    }
+
+    /// Resolves `ref` in `store` and loads the checkpoint's sampling weights.
+    public static func load(reference ref: String, in store: ArtifactStore) throws -> LoadedModel {
+        let a: ArtifactRecord
+        do {
+            a = try store.resolve(ref)
+        } catch StoreError.unknownRef(_) {
+            throw ToolError.badInput("\(store.path): unknown model reference '\(ref)' (expected RUN, RUN@STEP, a tag, "
+                                     + "an artifact name, a hash prefix, or a path to a .safetensors file)")
+        }
+        guard a.kind == ArtifactKind.checkpoint else {
+            throw ToolError.badInput("\(store.path): '\(ref)' is a \(a.kind) artifact ('\(a.name)', \(a.shortHash)), "
+                                     + "not a model checkpoint")
+        }
+        guard a.state == "complete" else {
+            throw ToolError.badInput("\(store.path): checkpoint '\(a.name)' is not complete (state \(a.state))")
+        }
+        let what = "checkpoint '\(a.name)' in \(store.path)"
+        let metadata = try parseObject(a.metadata, what: "metadata of \(what)")
+        // Imported safetensors keep their original __metadata__ (all strings) under safetensors_metadata.
+        var meta: [(String, OrderedJSON)]
+        if metadata["source"]?.stringValue == "safetensors", let original = metadata["safetensors_metadata"]?.objectValue {
+            meta = original.map { ($0.0, $0.1.stringValue.map(parseLoosely) ?? $0.1) }
+        } else {
+            meta = metadata.objectValue ?? []
+        }
+        if OrderedJSON.object(meta)["config"] == nil, let fallback = configFallback(a.config) {
+            meta.append(("config", fallback))
+        }
+        let weights = try store.loadSamplingWeights(a)
+        return try make(weights: weights, metadata: .object(meta), reference: ref,
+                        source: .artifact(a, storePath: store.path), hash: a.hash, what: what)
+    }
+
+    /// Loads an exported `.safetensors` file.
+    public static func load(file path: String) throws -> LoadedModel {
+        let file = try Safetensors.read(path: path)
+        let names = file.entries.map(\.name)
+        let prefix = ["ema.", "model."].first { p in names.contains { $0.hasPrefix(p) } } ?? ""
+        var weights = StateDict()
+        for e in file.entries where e.name.hasPrefix(prefix) {
+            weights[String(e.name.dropFirst(prefix.count))] = try e.tensor(file: path)
+        }
+        let meta = (file.metadata ?? []).map { ($0.key, parseLoosely($0.value)) }
+        let bytes: [UInt8]
+        do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw ToolError.badInput("\(path): cannot read: \(error.localizedDescription)")
+        }
+        return try make(weights: weights, metadata: .object(meta), reference: path, source: .file(path: path),
+                        hash: SHA256.hex(bytes), what: "model file \(path)")
+    }
+
+    /// Builds the model from weights and a metadata object (values already JSON, not strings).
+    /// `what` names the input in error messages.
+    public static func make(weights: StateDict, metadata meta: OrderedJSON, reference: String, source: Source,
+                            hash: String, what: String) throws -> LoadedModel {
+        func bad(_ s: String) -> ToolError { ToolError.badInput("\(what): \(s)") }
+        guard let configJSON = meta["config"] else {
+            throw bad("metadata has no UNet 'config' (not a model checkpoint?)")
+        }
+        let configText = configJSON.stringValue ?? configJSON.serialized
+        let config: UNetConfig
+        do { config = try UNetConfig.fromJSON(configText) } catch {
+            throw bad("invalid UNet config \(configText): \(error)")
+        }
+        guard !config.channels.isEmpty, config.channels.allSatisfy({ $0 > 0 && $0 % config.groups == 0 }),
+              config.embedDim > 0, config.timeFeatures > 0, config.timeFeatures % 2 == 0, config.numClasses > 0,
+              config.inChannels > 0 else {
+            throw bad("unusable UNet config \(configText)")
+        }
+        let model: VelocityModel
+        do { model = try VelocityModel(config: config, weights: weights) } catch let e as StateDictMismatch {
+            throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.description)")
+        }
+        func number(_ key: String) throws -> Double? {
+            guard let v = meta[key], v != .null else { return nil }
+            guard let d = v.doubleValue ?? v.stringValue.flatMap(Double.init), d.isFinite else {
+                throw bad("metadata '\(key)' is not a number: \(v.serialized)")
+            }
+            return d
+        }
+        let cfg = try number("recommended_cfg") ?? 1
+        let shift = try number("shift") ?? 3
+        guard shift > 0 else { throw bad("metadata 'shift' must be positive, got \(shift)") }
+        var schedule: ScheduleKind?
+        if let s = meta["schedule"], s != .null {
+            guard let name = s.stringValue, let k = ScheduleKind(rawValue: name) else {
+                throw bad("metadata 'schedule' \(s.serialized) is not one of \(ScheduleKind.allCases.map(\.rawValue))")
+            }
+            schedule = k
+        }
+        var segmentSigmas: [Float]?, segmentCount: Int?
+        if let seg = meta["segments"], seg != .null {
+            if let list = seg.arrayValue {
+                let values = list.compactMap { $0.doubleValue.map(Float.init) }
+                guard values.count == list.count, values.count >= 2 else {
+                    throw bad("metadata 'segments' must be a list of sigmas or a step count, got \(seg.serialized)")
+                }
+                do { _ = try SigmaSchedule(explicit: values, shift: Float(shift)) } catch let e as ScheduleError {
+                    throw bad("metadata 'segments': \(e.description)")
+                }
+                segmentSigmas = values.last == 0 ? values : values + [0]
+                segmentCount = segmentSigmas!.count - 1
+            } else if let n = seg.intValue, n >= 1 {
+                segmentCount = n
+            } else {
+                throw bad("metadata 'segments' must be a list of sigmas or a step count, got \(seg.serialized)")
+            }
+        }
+        var kind = ModelKind.teacher
+        if let k = meta["kind"]?.stringValue {
+            guard let mk = ModelKind(rawValue: k) else { throw bad("metadata 'kind' '\(k)' is not teacher or student") }
+            kind = mk
+        }
+        let step = meta["step"]?.intValue ?? meta["step"]?.stringValue.flatMap { Int($0) }
+        return LoadedModel(reference: reference, source: source, model: model, recommendedCFG: Float(cfg),
+                           schedule: schedule, shift: Float(shift), segmentSigmas: segmentSigmas,
+                           segmentCount: segmentCount, kind: kind, step: step, contentHash: hash)
+    }
+
+    /// A metadata string as JSON when it parses as JSON ("3.0", "[1,0]", "{...}"), else as a string ("fixed").
+    static func parseLoosely(_ s: String) -> OrderedJSON {
+        (try? OrderedJSON.parse(s)) ?? .string(s)
+    }
+
+    static func parseObject(_ text: String, what: String) throws -> OrderedJSON {
+        guard let j = try? OrderedJSON.parse(text), j.objectValue != nil else {
+            throw ToolError.badInput("\(what) is not a JSON object")
+        }
+        return j
+    }
+
+    /// An artifact's `config` column as a UNet config: itself when it has `channels`, or its `model` object
+    /// (fs-train stores the training config there).
+    static func configFallback(_ text: String) -> OrderedJSON? {
+        guard let j = try? OrderedJSON.parse(text) else { return nil }
+        if j["channels"] != nil { return j }
+        if let m = j["model"], m["channels"] != nil { return m }
+        return nil
+    }
+}
