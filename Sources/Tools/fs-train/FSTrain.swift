@@ -24,7 +24,7 @@ struct FSTrain: ParsableCommand {
         """)
 
     @OptionGroup var common: CommonOptions
-    @Option(help: "Run name (checkpoints are RUN@STEP).") var run: String
+    @Option(name: .customLong("run"), help: "Run name (checkpoints are RUN@STEP).") var runName: String
     @Option(help: "Preset (tiny, mnist).") var preset: String = "mnist"
     @Option(help: "Train until this step.") var steps: Int
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 250
@@ -33,23 +33,37 @@ struct FSTrain: ParsableCommand {
     @Option(help: "Override the preset's learning rate.") var lr: Float?
     @Option(help: "Override the preset's batch size.") var batchSize: Int?
     @Option(help: "Override the preset's UNet channels, e.g. 16,32,32.") var channels: String?
+    @Option(help: "Override the preset's time/class embedding width (the PyTorch reference uses 128).") var embedDim: Int?
+    @Option(help: "Guidance weight recorded in the checkpoints as recommended_cfg (fs-sample's default --cfg; kept on --resume).")
+    var recommendedCfg: Float?
 
-    mutating func run() throws {
-        try runTool(common) { try train() }
+    static func main() { runAsTool() }
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery)") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1, got \(embedDim)") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
+        if let recommendedCfg, !recommendedCfg.isFinite { throw ValidationError("--recommended-cfg must be finite") }
     }
+
+    mutating func run() throws { try train() }
 
     func train() throws {
         common.applyThreads()
-        let store = try common.openStore()
+        let store = try ArtifactStore(path: common.storePath)
         var config: TeacherTrainingConfig
         var state: TrainingState?
-        let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: run)
+        var guidance = recommendedCfg
+        let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: runName)
         if resume, let last = existing.max(by: { ($0.step ?? 0) < ($1.step ?? 0) }) {
             (config, state) = try loadCheckpoint(store, last)
-            common.log("resuming \(run) from step \(state!.step)")
+            if guidance == nil { guidance = recordedGuidance(last) }
+            common.log("resuming \(runName) from step \(state!.step)")
         } else {
             if !existing.isEmpty {
-                throw ToolError(.usage, "run '\(run)' already has checkpoints; pass --resume to continue it or choose another --run")
+                throw ToolError(.usage, "run '\(runName)' already has checkpoints; pass --resume to continue it or choose another --run")
             }
             guard var c = TeacherTrainingConfig.preset(preset, seed: seed) else {
                 throw ToolError(.usage, "unknown preset '\(preset)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
@@ -57,18 +71,19 @@ struct FSTrain: ParsableCommand {
             if let lr { c.learningRate = lr }
             if let batchSize { c.batchSize = batchSize }
             if let channels { c.model.channels = try parseChannels(channels) }
+            if let embedDim { c.model.embedDim = embedDim }
             config = c
         }
         let data = try MNIST.load(.train)
         let trainer = TeacherTrainer(config: config, data: data)
         var s = state ?? trainer.initialState()
         guard s.step < steps else {
-            common.log("run \(run) is already at step \(s.step) >= --steps \(steps); nothing to do")
+            common.log("run \(runName) is already at step \(s.step) >= --steps \(steps); nothing to do")
             try printSummary(store, s, loss: nil, rate: nil)
             return
         }
-        try store.beginRun(name: run, kind: "teacher", config: config.json)
-        let progress = Progress(total: steps, start: s.step, label: "fs-train \(run)", quiet: common.quiet)
+        try store.beginRun(name: runName, kind: "teacher", config: config.json)
+        let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
         var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
         var lastLoss: Float = 0
         let t0 = Date()
@@ -76,8 +91,8 @@ struct FSTrain: ParsableCommand {
         while s.step < steps {
             let loss: Float
             do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
-                try store.recordMetrics(run: run, pending)
-                try store.setRunStatus(run, RunStatus.failed)
+                try store.recordMetrics(run: runName, pending)
+                try store.setRunStatus(runName, RunStatus.failed)
                 throw ToolError(.diverged, e.description)
             }
             lastLoss = loss
@@ -88,35 +103,44 @@ struct FSTrain: ParsableCommand {
                 reference = reference.map { 0.9 * $0 + 0.1 * m } ?? m
                 window.removeAll()
             }
-            progress.update(s.step, note: String(format: "loss %.4f", loss))
+            progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
             if s.step % checkpointEvery == 0 || s.step == steps {
                 let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
                 pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
-                try store.recordMetrics(run: run, pending)
+                try store.recordMetrics(run: runName, pending)
                 pending.removeAll()
-                try saveCheckpoint(store, config, s)
+                try saveCheckpoint(store, config, s, guidance: guidance)
             }
         }
-        progress.finish()
-        try store.setRunStatus(run, RunStatus.finished)
+        progress.finish(detail: String(format: "loss %.4f", lastLoss))
+        try store.setRunStatus(runName, RunStatus.finished)
         let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
         try printSummary(store, s, loss: lastLoss, rate: rate)
     }
 
-    func saveCheckpoint(_ store: ArtifactStore, _ config: TeacherTrainingConfig, _ s: TrainingState) throws {
-        let meta: [String: Any] = [
-            "kind": "teacher", "step": s.step, "config": jsonObject(config.model.json),
-            "train_config": jsonObject(config.json), "adam_step": s.optimizer.step,
-            "schedule": "fixed", "shift": config.sigmaSampler.shift,
+    /// Metadata (docs/design.md): kind, step, `config` (the UNet config object), `train_config` (what
+    /// --resume continues with), `adam_step`, schedule/shift for samplers, and `recommended_cfg` when known.
+    /// Built with OrderedJSON so the embedded configs keep their exact text.
+    func saveCheckpoint(_ store: ArtifactStore, _ config: TeacherTrainingConfig, _ s: TrainingState, guidance: Float?) throws {
+        var meta: [(String, OrderedJSON)] = [
+            ("kind", .string("teacher")), ("step", OrderedJSON(s.step)),
+            ("config", try OrderedJSON.parse(config.model.json)), ("train_config", try OrderedJSON.parse(config.json)),
+            ("adam_step", OrderedJSON(s.optimizer.step)), ("schedule", .string("fixed")),
+            ("shift", .number(config.sigmaSampler.shift.description)),
         ]
-        try store.putCheckpoint(run: run, step: s.step, model: s.weights, ema: s.ema, optM: s.optimizer.m,
-                                optV: s.optimizer.v, metadata: jsonString(meta), config: config.json)
+        if let guidance { meta.append(("recommended_cfg", .number(guidance.description))) }
+        try store.putCheckpoint(run: runName, step: s.step, model: s.weights, ema: s.ema, optM: s.optimizer.m,
+                                optV: s.optimizer.v, metadata: OrderedJSON.object(meta).serialized, config: config.json)
+    }
+
+    func recordedGuidance(_ a: ArtifactRecord) -> Float? {
+        (try? OrderedJSON.parse(a.metadata))?["recommended_cfg"]?.doubleValue.map(Float.init)
     }
 
     func loadCheckpoint(_ store: ArtifactStore, _ a: ArtifactRecord) throws -> (TeacherTrainingConfig, TrainingState) {
-        let meta = jsonObject(a.metadata) as? [String: Any] ?? [:]
-        guard let tc = meta["train_config"], let config = try? TeacherTrainingConfig.fromJSON(jsonString(tc)),
-              let step = meta["step"] as? Int, let adamStep = meta["adam_step"] as? Int else {
+        let meta = (try? OrderedJSON.parse(a.metadata)) ?? .object([])
+        guard let tc = meta["train_config"], let config = try? TeacherTrainingConfig.fromJSON(tc.serialized),
+              let step = meta["step"]?.intValue, let adamStep = meta["adam_step"]?.intValue else {
             throw ToolError(.badInput, "checkpoint \(a.name) in \(store.path) is not a fs-train checkpoint (no train_config/step)")
         }
         let opt = AdamW(weightDecay: config.weightDecay, step: adamStep,
@@ -127,11 +151,11 @@ struct FSTrain: ParsableCommand {
     }
 
     func printSummary(_ store: ArtifactStore, _ s: TrainingState, loss: Float?, rate: Double?) throws {
-        var out: [String: Any] = ["run": run, "step": s.step, "store": store.path,
-                                  "checkpoint": "\(run)@\(s.step)"]
+        var out: [String: Any] = ["run": runName, "step": s.step, "store": store.path,
+                                  "checkpoint": "\(runName)@\(s.step)"]
         if let loss { out["final_loss"] = loss }
         if let rate { out["images_per_second"] = rate }
-        common.emit(out, human: "trained \(run) to step \(s.step)" + (loss.map { String(format: ", loss %.4f", $0) } ?? ""))
+        try common.emit(out, human: "trained \(runName) to step \(s.step)" + (loss.map { String(format: ", loss %.4f", $0) } ?? ""))
     }
 }
 
