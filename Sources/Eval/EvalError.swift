@@ -18,6 +18,8 @@ public enum EvalError: Error, Equatable, CustomStringConvertible {
     /// A statistics file lacks `mu`/`sigma`, stores them with the wrong dtype or shape, or was made
     /// with a different feature network.
     case badStatisticsFile(file: String, reason: String)
+    /// The feature network's weights are missing or are not the ones this build was made with.
+    case badFeatureNetwork(reason: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum EvalError: Error, Equatable, CustomStringConvertible {
         case let .notCovariance(w, d): "\(w) is not a valid covariance matrix: \(d)"
         case let .lapack(r, i): "LAPACK \(r) failed with info = \(i)"
         case let .badStatisticsFile(f, r): "\(f): not usable feature statistics: \(r)"
+        case let .badFeatureNetwork(r): "feature network: \(r)"
         }
     }
 }

@@ -1,0 +1,27 @@
+import Datasets
+import Foundation
+import Testing
+import TensorCore
+@testable import Eval
+
+/// The shipped feature network: checksum and (when the MNIST files are available, see
+/// Datasets.DataDirectory) a quick accuracy check. The full-test-set accuracy and the FID corruption
+/// ladder are in `EvalReleaseChecks` (10k-image runs are too slow for debug builds).
+@Suite struct EmbeddedFeatureNetworkTests {
+    static let mnistAvailable = (try? DataDirectory.mnist()) != nil
+
+    @Test func loadsAndVerifiesItsChecksum() throws {
+        let fx = try FeatureExtractor.embedded()
+        #expect(fx.checksum == FeatureExtractor.embeddedChecksum)
+        #expect(fx.weights.keys == FeatureNetwork().parameterShapes.map(\.key))
+    }
+
+    @Test(.enabled(if: mnistAvailable)) func classifiesTestDigits() throws {
+        let test = try MNIST.load(.test)
+        let fx = try FeatureExtractor.embedded()
+        let n = 1000
+        let out = try fx(test.images.slice(0..<n))
+        let accuracy = try classAccuracy(logits: out.logits, labels: Array(test.labels[0..<n]))
+        #expect(accuracy >= 0.98, "accuracy on the first \(n) test digits: \(accuracy)")
+    }
+}
