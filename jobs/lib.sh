@@ -1,0 +1,183 @@
+# Shared helpers for the job scripts (source it: `. "$(dirname "$0")/lib.sh"`).
+#
+#   fs_tools [tool...]     find (or build) the release tools and put them on PATH (sets FS_BIN)
+#   fs_run VAR tool args   run a tool with --json, keep its stdout JSON in $VAR; retries exit 4 (busy)
+#   json_get PATH [FILE]   one field of a JSON document (stdin or FILE): a.b.0.c; empty if absent
+#   json_flat [FILE]       every scalar of a JSON document as "path<TAB>value" lines
+#   fs_log / fs_warn / fs_die   timestamped messages on stderr (fs_die exits 1)
+#   fs_exit_meaning CODE   the documented meaning of a tool exit code
+#
+# Environment: FS_BIN (directory holding fs-*; skips the lookup), FS_SCRATCH (swift --scratch-path
+# for the release build, default .build), FS_BUSY_RETRIES (default 5), FS_JOB (log prefix).
+# Nothing here needs python or jq: JSON is read with a small awk parser.
+
+FS_ROOT=${FS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+FS_JOB=${FS_JOB:-$(basename "${0:-job}" .sh)}
+
+fs_log()  { printf '%s %s: %s\n' "$(date '+%F %T')" "$FS_JOB" "$*" >&2; }
+fs_warn() { printf '%s %s: WARNING: %s\n' "$(date '+%F %T')" "$FS_JOB" "$*" >&2; }
+fs_die()  { printf '%s %s: ERROR: %s\n' "$(date '+%F %T')" "$FS_JOB" "$*" >&2; exit 1; }
+
+fs_exit_meaning() {
+  case "$1" in
+    0) echo "ok" ;;
+    1) echo "failure" ;;
+    2) echo "usage error" ;;
+    3) echo "bad input (missing/unknown/wrong-kind/corrupt artifact or file)" ;;
+    4) echo "store busy (retryable)" ;;
+    5) echo "diverged (NaN or exploding loss; last good checkpoint kept)" ;;
+    137) echo "killed (SIGKILL)" ;;
+    *) echo "exit $1" ;;
+  esac
+}
+
+# fs_tools [tool...]: sets FS_BIN to the directory of the release tools, building the missing ones
+# (`swift build -c release --product fs-X`), and prepends it to PATH. Default tools: all six.
+fs_tools() {
+  local tools=("$@") t missing=()
+  [ ${#tools[@]} -gt 0 ] || tools=(fs-train fs-rollout fs-distill fs-sample fs-eval fs-store)
+  if [ -z "${FS_BIN:-}" ]; then
+    command -v swift >/dev/null 2>&1 || fs_die "swift is not on PATH and FS_BIN is not set (run jobs/setup.sh first)"
+    FS_BIN=$(cd "$FS_ROOT" && swift build -c release --scratch-path "${FS_SCRATCH:-$FS_ROOT/.build}" --show-bin-path) \
+      || fs_die "swift build --show-bin-path failed in $FS_ROOT"
+  fi
+  for t in "${tools[@]}"; do [ -x "$FS_BIN/$t" ] || missing+=("$t"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    [ -f "$FS_ROOT/Package.swift" ] || fs_die "tools ${missing[*]} not found in FS_BIN=$FS_BIN"
+    fs_log "building ${missing[*]} (release) ..."
+    for t in "${missing[@]}"; do
+      (cd "$FS_ROOT" && swift build -c release --scratch-path "${FS_SCRATCH:-$FS_ROOT/.build}" --product "$t" 2>&1 | tail -5) >&2
+      [ -x "$FS_BIN/$t" ] || fs_die "could not build $t (see the compiler output above)"
+    done
+  fi
+  export FS_BIN PATH="$FS_BIN:$PATH"
+}
+
+# json_flat [FILE]: "path<TAB>value" for every scalar; objects nest with '.', arrays by index.
+# Strings are printed without quotes (escapes other than \" \\ \/ kept as written); empty
+# objects/arrays print as {} / [].
+json_flat() {
+  awk '
+    { doc = doc $0 "\n" }
+    END {
+      s = doc; n = length(s); pos = index(s, "{"); b = index(s, "[")
+      if (pos == 0 || (b > 0 && b < pos)) pos = b
+      if (pos == 0) exit 3
+      value("")
+    }
+    function ws() { while (pos <= n && index(" \t\r\n", substr(s, pos, 1)) > 0) pos++ }
+    function emit(p, v) { printf "%s\t%s\n", p, v }
+    function join(p, k) { return p == "" ? k : p "." k }
+    function str(   out, c) {
+      out = ""; pos++
+      while (pos <= n) {
+        c = substr(s, pos, 1)
+        if (c == "\"") { pos++; return out }
+        if (c == "\\") {
+          c = substr(s, pos + 1, 1)
+          if (c == "\"" || c == "\\" || c == "/") out = out c; else out = out "\\" c
+          pos += 2; continue
+        }
+        out = out c; pos++
+      }
+      return out
+    }
+    function value(p,   c, k, i, start) {
+      ws(); c = substr(s, pos, 1)
+      if (c == "{") {
+        pos++; ws()
+        if (substr(s, pos, 1) == "}") { pos++; emit(p, "{}"); return }
+        while (pos <= n) {
+          ws(); k = str(); ws(); pos++   # the colon
+          value(join(p, k)); ws(); c = substr(s, pos, 1); pos++
+          if (c != ",") return
+        }
+      } else if (c == "[") {
+        pos++; ws()
+        if (substr(s, pos, 1) == "]") { pos++; emit(p, "[]"); return }
+        for (i = 0; pos <= n; i++) {
+          value(join(p, i)); ws(); c = substr(s, pos, 1); pos++
+          if (c != ",") return
+        }
+      } else if (c == "\"") {
+        emit(p, str())
+      } else {
+        start = pos
+        while (pos <= n && index(",]} \t\r\n", substr(s, pos, 1)) == 0) pos++
+        emit(p, substr(s, start, pos - start))
+      }
+    }
+  ' ${1:+"$1"}
+}
+
+# json_get PATH [FILE]: the scalar at PATH (e.g. fid, artifacts.0.name); prints nothing if absent.
+json_get() {
+  json_flat ${2:+"$2"} | awk -F '\t' -v p="$1" '!found && $1 == p { sub(/^[^\t]*\t/, ""); v = $0; found = 1 } END { if (found) print v }'
+}
+
+# json_require PATH JSON-TEXT: like json_get on a string, but fails loudly if the field is missing.
+json_require() {
+  local v
+  v=$(printf '%s\n' "$2" | json_get "$1")
+  [ -n "$v" ] || fs_die "expected field '$1' in tool output: $2"
+  printf '%s\n' "$v"
+}
+
+# fs_run VAR tool args...: runs `tool args... --json`, stores its stdout in VAR, logs the command,
+# retries exit 4 (busy store) with backoff; on failure logs the meaning of the exit code and
+# returns it (so `set -e` callers stop, and `if fs_run ...` callers can branch).
+fs_run() {
+  local __fs_var=$1; shift
+  local __fs_tool=$1 __fs_out __fs_rc __fs_try=0 __fs_retries=${FS_BUSY_RETRIES:-5}
+  fs_log "\$ $* --json"
+  while :; do
+    __fs_rc=0
+    __fs_out=$("$@" --json) || __fs_rc=$?
+    if [ "$__fs_rc" -eq 4 ] && [ "$__fs_try" -lt "$__fs_retries" ]; then
+      __fs_try=$((__fs_try + 1))
+      fs_warn "$__fs_tool: store busy (exit 4), retry $__fs_try/$__fs_retries in $((__fs_try * 5)) s"
+      sleep $((__fs_try * 5))
+      continue
+    fi
+    break
+  done
+  printf -v "$__fs_var" '%s' "$__fs_out"
+  if [ "$__fs_rc" -ne 0 ]; then
+    fs_warn "$__fs_tool exited $__fs_rc: $(fs_exit_meaning "$__fs_rc")"
+    return "$__fs_rc"
+  fi
+  return 0
+}
+
+# fs_elapsed START_EPOCH: "Ns" since START_EPOCH (date +%s).
+fs_elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
+
+# --- stores on clusters -------------------------------------------------------------------------
+# A store is one SQLite file in WAL mode: it needs a local filesystem while a tool has it open.
+# Jobs therefore work on a node-local copy and publish it atomically (docs/operations.md).
+
+# fs_local_dir: a per-job directory on node-local disk ($FS_NODE_SCRATCH, else $TMPDIR, else /tmp).
+fs_local_dir() {
+  local d="${FS_NODE_SCRATCH:-${TMPDIR:-/tmp}}/fs-${SLURM_JOB_ID:-$$}${SLURM_ARRAY_TASK_ID:+-$SLURM_ARRAY_TASK_ID}"
+  mkdir -p "$d" && printf '%s\n' "$d"
+}
+
+# fs_stage_in SHARED LOCAL: copy a published store to local disk (nothing if it does not exist yet).
+fs_stage_in() {
+  rm -f "$2" "$2-wal" "$2-shm"
+  if [ -f "$1" ]; then
+    cp "$1" "$2.part" && mv -f "$2.part" "$2"
+    fs_log "staged in $1 -> $2"
+  fi
+}
+
+# fs_stage_out LOCAL SHARED: verify the local store (which also folds the WAL into the file), then
+# publish it with an atomic rename, so readers of SHARED see the old or the new store, never half.
+fs_stage_out() {
+  local out
+  fs_run out fs-store verify --store "$1" || fs_die "store $1 does not verify; not publishing it to $2"
+  [ ! -s "$1-wal" ] || fs_die "store $1 still has a write-ahead log after closing; not publishing it"
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.part.$$" && mv -f "$2.part.$$" "$2"
+  fs_log "published $1 -> $2"
+}
