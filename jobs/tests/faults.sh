@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# Fault-tolerance tests for the batch tools (release build, tiny preset; about 3-4 minutes on 2 cores):
+#   1. SIGKILL fs-train, fs-rollout and fs-distill at random moments several times each, resume each
+#      to the end, and require the final artifact to be bit-identical to an uninterrupted run with the
+#      same seed and threads (content hash, and `fs-store export` bytes compared with cmp); after every
+#      kill the store verifies and shows no partial artifact (only a trajectory bank may be `open`).
+#   2. Two tools on one store at once: fs-distill checkpointing while fs-eval records its result and
+#      fs-store lists/reads metrics, with no "database is locked" and no failure.
+#   3. Every tool fed bad arguments and bad files (missing store, not a store, unknown reference, wrong
+#      kind of artifact, corrupt and truncated safetensors, truncated archive): the documented exit
+#      code and a one-line message naming the culprit, and no store created by a rejected input.
+# Prints "N passed, M failed" and exits 1 on any failure.
+#
+#   bash jobs/tests/faults.sh                 # finds/builds the release tools (jobs/lib.sh)
+#   FS_BIN=.build/release KILLS=2 bash jobs/tests/faults.sh
+set -uo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
+FS_JOB=faults
+KILLS=${KILLS:-3}            # random-moment kills per tool (plus one kill right after a checkpoint)
+THREADS=${THREADS:-2}
+SEED=${SEED:-7}
+
+fs_tools fs-train fs-rollout fs-distill fs-eval fs-sample fs-store || exit 1
+W=$(mktemp -d "${TMPDIR:-/tmp}/fs-faults.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+cd "$W"
+t_start=$(date +%s)
+passed=0 failed=0
+ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }')"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# store_clean STORE: verifies, and every artifact except an (open, resumable) bank is complete.
+store_clean() {
+  [ -f "$1" ] || return 0
+  local v l
+  v=$(fs-store verify --store "$1" --json 2>"$W/verify.err") || { echo "  verify of $1 failed: $(cat "$W/verify.err") $v"; return 1; }
+  l=$(fs-store ls --store "$1" --json) || return 1
+  json_flat <<<"$l" | awk -F '\t' '
+    $1 ~ /^artifacts\.[0-9]+\.kind$/  { split($1, p, "."); kind[p[2]] = $2 }
+    $1 ~ /^artifacts\.[0-9]+\.state$/ { split($1, p, "."); state[p[2]] = $2 }
+    END { for (i in state) if (state[i] != "complete" && kind[i] != "trajectory_bank") { print "  partial " kind[i] " #" i; bad = 1 }
+          exit bad }'
+}
+
+# count_complete STORE KIND: complete artifacts of KIND (0 if the store does not exist yet).
+count_complete() {
+  [ -f "$1" ] || { echo 0; return; }
+  fs-store ls --store "$1" --kind "$2" --json 2>/dev/null | json_flat | awk -F '\t' '
+    $1 ~ /^artifacts\.[0-9]+\.state$/ && $2 == "complete" { n++ } END { print n + 0 }'
+}
+
+# bank_rows STORE BANK: rows of BANK (from its payload size; 0 if absent).
+bank_rows() {
+  [ -f "$1" ] || { echo 0; return; }
+  fs-store ls --store "$1" --kind trajectory_bank --json 2>/dev/null | json_flat | awk -F '\t' -v b="$2" -v rb="$3" '
+    $1 ~ /^artifacts\.[0-9]+\.name$/ && $2 == b { split($1, p, "."); k = p[2] }
+    $1 ~ /^artifacts\.[0-9]+\.size$/ { split($1, p, "."); sz[p[2]] = $2 }
+    END { print (k == "" ? 0 : int(sz[k] / rb)) }'
+}
+
+# kill_resume LABEL STORE TOTAL PROGRESS_CMD -- TOOL ARGS...: runs `TOOL ARGS --store STORE --resume`
+# and SIGKILLs it: first after a random 0.1-1.5 s (start-up, loading, first writes), then KILLS
+# times at a random point of the remaining work (when PROGRESS_CMD, which counts up to TOTAL, reaches
+# a random target below TOTAL, plus a random 0-250 ms); finally resumes to the end. Checks the store
+# after every kill.
+kill_resume() {
+  local label=$1 store=$2 total=$3 progress=$4; shift 5
+  local i pid what hits=0 clean=1 cur target t0 killed_mid=0
+  for ((i = 0; i <= KILLS; i++)); do
+    cur=$($progress)
+    [ "$i" -eq 0 ] || [ "$cur" -lt $((total - 1)) ] || break
+    "$@" --store "$store" --resume --quiet >/dev/null 2>>"$W/$label.err" &
+    pid=$!
+    if [ "$i" -eq 0 ]; then
+      what=$(( 100 + RANDOM % 1400 )); sleep_ms "$what"; what="after $what ms"
+    else
+      target=$(( cur + 1 + RANDOM % ((total - 1 - cur + 1) / 2) ))   # in the first half of what is left
+      t0=$(now_ms)
+      while kill -0 "$pid" 2>/dev/null && [ "$($progress)" -lt "$target" ] && [ $(( $(now_ms) - t0 )) -lt 120000 ]; do
+        sleep 0.05
+      done
+      what=$(( RANDOM % 250 )); sleep_ms "$what"; what="at progress >= $target/$total + $what ms"
+    fi
+    if kill -9 "$pid" 2>/dev/null; then hits=$((hits + 1)); fi
+    wait "$pid" 2>/dev/null
+    cur=$($progress)
+    [ "$cur" -gt 0 ] && [ "$cur" -lt "$total" ] && killed_mid=$((killed_mid + 1))
+    echo "  $label: kill $i ($what) -> progress $cur/$total"
+    store_clean "$store" || { clean=0; echo "  $label: store not clean after kill $i"; }
+  done
+  check "$label: $hits SIGKILLs landed while it ran, $killed_mid of them left partial work" [ "$hits" -ge 3 ] && [ "$killed_mid" -ge 2 ]
+  check "$label: store verifies with no partial artifact after every kill" [ "$clean" -eq 1 ]
+  "$@" --store "$store" --resume --quiet --json >"$W/$label.final.json" 2>>"$W/$label.err"
+  check "$label: final --resume run exits 0" [ $? -eq 0 ]
+}
+
+# same_artifact LABEL REF STORE_A STORE_B: equal content hash, and equal `fs-store export` bytes.
+same_artifact() {
+  local ha hb
+  ha=$(fs-store show "$2" --store "$3" --json 2>/dev/null | json_get hash)
+  hb=$(fs-store show "$2" --store "$4" --json 2>/dev/null | json_get hash)
+  echo "  $1: uninterrupted ${ha:0:16}, killed+resumed ${hb:0:16}"
+  check "$1: $2 has the same content hash as the uninterrupted run" [ -n "$ha" ] && [ "$ha" = "$hb" ]
+  if fs-store export "$2" --store "$3" -o "$W/$1.a.safetensors" >/dev/null 2>"$W/export.err" &&
+     fs-store export "$2" --store "$4" -o "$W/$1.b.safetensors" >/dev/null 2>>"$W/export.err"; then
+    check "$1: exported $2 files are byte-identical (cmp)" cmp -s "$W/$1.a.safetensors" "$W/$1.b.safetensors"
+  else
+    bad "$1: fs-store export $2 failed: $(cat "$W/export.err")"
+  fi
+  check "$1: killed+resumed store verifies clean at the end" store_clean "$4"
+}
+
+# timed VAR CMD...: runs CMD, stores its wall time in ms in VAR, returns its status.
+timed() { local __v=$1 t0 rc; shift; t0=$(now_ms); "$@"; rc=$?; printf -v "$__v" '%s' $(( $(now_ms) - t0 )); return $rc; }
+
+echo "== 1. SIGKILL and resume (tiny preset, seed $SEED, $THREADS threads, 1 + $KILLS kills each)"
+# -- fs-train
+train=(fs-train --run r --preset tiny --steps 40 --checkpoint-every 4 --seed "$SEED" --threads "$THREADS")
+timed ms "${train[@]}" --store train-a.db --quiet --json >/dev/null 2>train-a.err || bad "uninterrupted fs-train failed: $(cat train-a.err)"
+echo "  fs-train: uninterrupted run took $ms ms"
+kill_resume fs-train train-b.db 10 "count_complete train-b.db checkpoint" -- "${train[@]}"
+same_artifact fs-train r@40 train-a.db train-b.db
+
+# -- fs-rollout (teacher: the tiny run above; batches of 4 rows, one transaction each)
+ROWB=$(( (4 + 1) * 784 * 4 ))
+cp train-a.db teacher.db
+rollout=(fs-rollout --teacher r --teacher-store teacher.db --name bank --seeds 0-39 --segments 4 --substeps 2
+         --schedule fixed --cfg-range 1,2 --batch-size 4 --threads "$THREADS")
+timed ms "${rollout[@]}" --store roll-a.db --quiet --json >/dev/null 2>roll-a.err || bad "uninterrupted fs-rollout failed: $(cat roll-a.err)"
+echo "  fs-rollout: uninterrupted run took $ms ms"
+kill_resume fs-rollout roll-b.db 40 "bank_rows roll-b.db bank $ROWB" -- "${rollout[@]}"
+same_artifact fs-rollout bank roll-a.db roll-b.db
+check "fs-rollout: resumed bank has all 40 rows" [ "$(bank_rows roll-b.db bank $ROWB)" -eq 40 ]
+
+# -- fs-distill (on the uninterrupted store's teacher + bank)
+distill=(fs-distill --run s --teacher r --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1
+         --lambda-fm 0.1 --segments 4 --schedule fixed --steps 12 --preset tiny --threads "$THREADS")
+cp roll-a.db distill-a.db; cp roll-a.db distill-b.db
+base_ckpts=$(count_complete distill-b.db checkpoint)
+timed ms "${distill[@]}" --store distill-a.db --quiet --json >distill-a.json 2>distill-a.err || bad "uninterrupted fs-distill failed: $(cat distill-a.err)"
+echo "  fs-distill: uninterrupted run took $ms ms"
+student=$(json_get checkpoint distill-a.json)
+[ -n "$student" ] || student=s@12
+distill_progress() { echo $(( $(count_complete distill-b.db checkpoint) - base_ckpts )); }
+kill_resume fs-distill distill-b.db "$DISTILL_CKPTS" distill_progress -- "${distill[@]}"
+same_artifact fs-distill "$student" distill-a.db distill-b.db
+
+echo "== 2. two tools on one store at once"
+cp roll-a.db busy.db
+"${distill[@]}" --run busy --steps 24 --store busy.db --quiet --json >busy-distill.json 2>busy-distill.err &
+dpid=$!
+readers=0 reader_fail=0 evals=0
+: >busy-readers.err
+while kill -0 "$dpid" 2>/dev/null; do
+  fs-store ls --store busy.db --json >/dev/null 2>>busy-readers.err || reader_fail=$((reader_fail + 1))
+  fs-store metrics busy --store busy.db --json >/dev/null 2>>busy-readers.err || true   # the run may not exist yet
+  if [ "$evals" -lt 2 ]; then
+    fs-eval --store busy.db --checkpoint r --steps 2 --schedule fixed --num-samples 20 --seed "$evals" \
+      --threads 1 --quiet --json >>busy-eval.json 2>>busy-readers.err || reader_fail=$((reader_fail + 1))
+    evals=$((evals + 1))
+  fi
+  readers=$((readers + 1))
+done
+wait "$dpid"; drc=$?
+check "concurrent: fs-distill checkpointing exits 0 while $readers reader rounds and $evals fs-eval runs share its store" [ "$drc" -eq 0 ]
+check "concurrent: every fs-store ls / fs-eval succeeded ($reader_fail failures)" [ "$reader_fail" -eq 0 ]
+check "concurrent: no 'database is locked' anywhere" eval '! grep -qi "locked" busy-readers.err busy-distill.err'
+check "concurrent: fs-eval printed its fid" [ -n "$(head -1 busy-eval.json | json_get fid)" ]
+check "concurrent: shared store verifies afterwards" store_clean busy.db
+
+echo "== 3. bad arguments and bad files"
+# expect RC PATTERN CMD...: exit code RC and one stderr line starting "<tool>: " that matches PATTERN.
+expect() {
+  local want=$1 pat=$2; shift 2
+  local rc=0 tool=${1##*/}
+  "$@" >"$W/out.txt" 2>"$W/err.txt" || rc=$?
+  local first; first=$(grep -v '^$' "$W/err.txt" | head -1)
+  if [ "$rc" -eq "$want" ] && [[ "$first" == "$tool: "* ]] && grep -Eq -- "$pat" "$W/err.txt"; then
+    ok "exit $want ($(fs_exit_meaning "$want")): ${*:1:6}"
+  else
+    bad "expected exit $want and /$pat/ from: $* -- got exit $rc: $(head -c 300 "$W/err.txt")"
+  fi
+}
+head -c 4096 /dev/urandom > garbage.safetensors
+fs-store export r --store teacher.db -o good.safetensors >/dev/null
+head -c $(( $(wc -c < good.safetensors) - 1000 )) good.safetensors > truncated.safetensors
+fs-store archive -o good.tar.zst r --store teacher.db >/dev/null
+head -c $(( $(wc -c < good.tar.zst) / 2 )) good.tar.zst > truncated.tar.zst
+printf 'not a database\n' > notastore.db
+cp roll-a.db kinds.db       # holds checkpoint r@40 and trajectory bank 'bank'
+cp distill-a.db students.db
+
+# usage errors (2)
+for t in fs-train fs-rollout fs-distill fs-sample fs-eval; do expect 2 "Unknown option '--bogus'" "$t" --bogus; done
+expect 2 "Unknown option|--bogus" fs-store ls --bogus
+expect 2 "steps" fs-train --store u.db --run x --preset tiny --steps 0
+expect 2 "preset" fs-train --store u.db --run x --preset huge --steps 5
+expect 2 "seeds|seed" fs-rollout --store kinds.db --teacher r --name b2 --seeds 5-x
+expect 2 "shard" fs-rollout --store kinds.db --teacher r --name b2 --seeds 0-9 --shard 3/2
+expect 2 "already exists|--resume" fs-rollout --store kinds.db --teacher r --name bank --seeds 0-3
+expect 2 "already has checkpoints|--resume" fs-train --store kinds.db --run r --preset tiny --steps 5
+expect 2 "steps" fs-distill --store kinds.db --run s2 --teacher r --bank bank --method flowsteer --segments 4 --steps 0 --preset tiny
+expect 2 "num-samples|samples" fs-eval --store kinds.db --checkpoint r --steps 2 --num-samples 0 --seed 0
+expect 2 "steps" fs-sample --store kinds.db --checkpoint r --steps 0 --seeds 0-3
+[ -e u.db ] && bad "a usage error created store u.db" || ok "usage errors create no store"
+
+# missing store (3), and never created by a reader
+expect 3 "nope.db" fs-rollout --store nope.db --teacher r --name b --seeds 0-3
+expect 3 "nope.db" fs-distill --store nope.db --run s --teacher r --bank bank --method flowsteer --segments 4 --steps 2 --preset tiny
+expect 3 "nope.db" fs-sample --store nope.db --checkpoint r --steps 2 --seeds 0-3
+expect 3 "nope.db" fs-eval --store nope.db --checkpoint r --steps 2 --num-samples 10 --seed 0
+for c in ls verify "show r" "metrics r" "export r -o x.safetensors" "archive -o x.tar.zst"; do
+  # shellcheck disable=SC2086
+  expect 3 "nope.db" fs-store $c --store nope.db
+done
+[ -e nope.db ] && bad "a reader created nope.db" || ok "readers never create a missing store"
+
+# a file that is not a store (3)
+expect 3 "notastore.db" fs-store ls --store notastore.db
+expect 3 "notastore.db" fs-train --store notastore.db --run x --preset tiny --steps 2
+expect 3 "notastore.db" fs-rollout --store notastore.db --teacher good.safetensors --name b --seeds 0-3
+expect 3 "notastore.db" fs-distill --store notastore.db --run s --teacher r --bank bank --method flowsteer --segments 4 --steps 2 --preset tiny
+expect 3 "notastore.db" fs-sample --store notastore.db --checkpoint r --steps 2 --seeds 0-3
+expect 3 "notastore.db" fs-eval --store notastore.db --checkpoint r --steps 2 --num-samples 10 --seed 0
+
+# unknown reference (3)
+expect 3 "nosuch" fs-sample --store kinds.db --checkpoint nosuch --steps 2 --seeds 0-3
+expect 3 "nosuch" fs-rollout --store kinds.db --teacher nosuch --name b3 --seeds 0-3
+expect 3 "nosuch" fs-distill --store kinds.db --run s3 --teacher nosuch --bank bank --method flowsteer --segments 4 --steps 2 --preset tiny
+expect 3 "nosuch" fs-distill --store kinds.db --run s3 --teacher r --bank nosuch --method flowsteer --segments 4 --steps 2 --preset tiny
+expect 3 "nosuch" fs-eval --store kinds.db --checkpoint nosuch --steps 2 --num-samples 10 --seed 0
+expect 3 "nosuch" fs-store show nosuch --store kinds.db
+expect 3 "nosuch" fs-store export nosuch --store kinds.db -o x.safetensors
+
+# wrong kind of artifact (3)
+expect 3 "trajectory_bank|not a model|checkpoint" fs-sample --store kinds.db --checkpoint bank --steps 2 --seeds 0-3
+expect 3 "trajectory_bank|not a model|checkpoint" fs-rollout --store kinds.db --teacher bank --name b4 --seeds 0-3
+expect 3 "trajectory_bank|not a model|checkpoint" fs-eval --store kinds.db --checkpoint bank --steps 2 --num-samples 10 --seed 0
+expect 3 "trajectory_bank|not a model|checkpoint" fs-distill --store kinds.db --run s4 --teacher bank --bank bank --method flowsteer --segments 4 --steps 2 --preset tiny
+expect 3 "r@40|bank|not a trajectory|trajectory_bank" fs-distill --store kinds.db --run s4 --teacher r --bank r@40 --method flowsteer --segments 4 --steps 2 --preset tiny
+fs-store import good.safetensors --name imported-teacher --run imported --step 0 --store kinds.db >/dev/null 2>&1
+expect 3 "not a fs-train checkpoint|train_config" fs-train --store kinds.db --run imported --steps 5 --resume
+student_ref=$(fs-store ls --store students.db --kind checkpoint --run s --json | json_get artifacts.0.name)
+expect 3 "student|teacher|not a" fs-rollout --store students.db --teacher "${student_ref:-s}" --name b5 --seeds 0-3
+
+# corrupt and truncated safetensors (3); a rejected import creates no store
+for f in garbage.safetensors truncated.safetensors; do
+  expect 3 "$f" fs-store import "$f" --name bad --store fresh-import.db
+  expect 3 "$f" fs-sample --checkpoint "$f" --steps 2 --seeds 0-3 --no-store-artifact
+  expect 3 "$f" fs-rollout --store kinds.db --teacher "$f" --name b6 --seeds 0-3
+  expect 3 "$f" fs-distill --store kinds.db --run s6 --teacher "$f" --bank bank --method flowsteer --segments 4 --steps 2 --preset tiny
+  expect 3 "$f" fs-eval --store kinds.db --checkpoint "$f" --steps 2 --num-samples 10 --seed 0
+done
+[ -e fresh-import.db ] && bad "a rejected import created fresh-import.db" || ok "rejected imports create no store"
+expect 3 "missing.safetensors" fs-store import missing.safetensors --name m --store kinds.db
+
+# truncated / garbage archive (3); the target store is neither created nor changed
+before=$(fs-store ls --store kinds.db --json | json_flat | grep -c $'\\.hash\t')
+expect 3 "truncated.tar.zst" fs-store restore truncated.tar.zst --store fresh-restore.db
+expect 3 "truncated.tar.zst" fs-store restore truncated.tar.zst --store kinds.db
+expect 3 "garbage.safetensors" fs-store restore garbage.safetensors --store kinds.db
+[ -e fresh-restore.db ] && bad "a truncated archive created fresh-restore.db" || ok "a truncated archive creates no store"
+after=$(fs-store ls --store kinds.db --json | json_flat | grep -c $'\\.hash\t')
+check "a rejected restore leaves the store unchanged ($before artifacts)" [ "$before" = "$after" ]
+check "the good archive restores into a fresh store that verifies" \
+  eval 'fs-store restore good.tar.zst --store restored.db >/dev/null && store_clean restored.db'
+
+# a damaged store file: verify reports it (exit 3, never 0)
+cp train-a.db damaged.db
+printf 'garbage!' | dd of=damaged.db bs=1 seek=$(( $(wc -c < damaged.db) / 2 )) conv=notrunc 2>/dev/null
+rc=0; fs-store verify --store damaged.db >/dev/null 2>verify.err || rc=$?
+check "fs-store verify flags a store with damaged pages (exit $rc)" [ "$rc" -eq 3 ]
+
+echo "faults: $(fs_elapsed "$t_start")"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
