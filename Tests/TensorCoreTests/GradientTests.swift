@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TensorCore
 import TestSupport
@@ -84,5 +85,22 @@ import TestSupport
         let y = silu(x)
         let g = tape.backward(y)
         #expect(g.ifPresent(x) == nil)
+    }
+}
+
+@Suite struct FastMathTests {
+    @Test func vectorisedSiLUMatchesLibm() {
+        var g = SplitMix64(seed: 3)
+        let x = Tensor(shape: [4096], data: g.normals(4096).map { $0 * 12 } + [])
+        let fast = siluForward(x)
+        var worst: Float = 0
+        for i in 0..<x.count {
+            let v = x.data[i], exact = v / (1 + expf(-v))
+            worst = max(worst, abs(fast.data[i] - exact) / max(1e-6, abs(exact)))
+        }
+        #expect(worst < 1e-5)
+        // Saturation: no NaN or infinity at extreme inputs.
+        let extreme = siluForward(Tensor(shape: [8], data: [-1e4, -200, -90, -88, 88, 90, 200, 1e4]))
+        #expect(extreme.isFinite)
     }
 }

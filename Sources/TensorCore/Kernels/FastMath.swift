@@ -6,8 +6,14 @@ typealias F8 = SIMD8<Float>
 
 @inline(__always)
 func exp8(_ x0: F8) -> F8 {
-    let x = x0.clamped(lowerBound: F8(repeating: -87.3), upperBound: F8(repeating: 88.3))
-    let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    // Clamp with masks: the generic `clamped` and Float->Int32 SIMD conversions do not vectorise.
+    var x = x0.replacing(with: -87.3, where: x0 .< -87.3)
+    x = x.replacing(with: 88.3, where: x .> 88.3)
+    // n = round(x / ln2) by the 1.5 * 2^23 trick: adding it rounds to nearest-even, and the low
+    // mantissa bits of the sum are n as an integer.
+    let magic = F8(repeating: 12_582_912)
+    let t = x * 1.442_695_04 + magic
+    let n = t - magic
     // r = x - n ln2, with ln2 split in two parts for accuracy.
     var r = x - n * 0.693_359_375
     r = r - n * -2.121_944_4e-4
@@ -19,7 +25,8 @@ func exp8(_ x0: F8) -> F8 {
     p = p * r + 5.000_000_1e-1
     p = p * r * r + r + 1
     // 2^n through the exponent bits.
-    let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
+    let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let bits = (ni &+ 127) &<< 23
     return p * unsafeBitCast(bits, to: F8.self)
 }
 
