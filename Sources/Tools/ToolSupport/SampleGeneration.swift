@@ -85,20 +85,27 @@ public struct GeneratedSamples: Sendable {
 
 /// Batched sampling of many seeds, shared by fs-sample and the tests.
 ///
-/// Sample i depends only on its seed, its label, the model and the plan: its noise is
-/// `Tensor.perSampleNoise(seeds: [seed_i], sampleShape: [C, 28, 28])` and every kernel works per sample,
-/// so the batch size changes speed, never results (tested bit for bit).
+/// Sample i depends only on its seed, its label, the model and the plan, never on the batch size: its
+/// noise is `Tensor.perSampleNoise(seeds: [seed_i], sampleShape: [C, 28, 28])`, and the UNet always runs
+/// on fixed groups of `groupSize` consecutive samples (group k = samples k*G ..< (k+1)*G; the last group
+/// is padded with copies of its last sample, whose outputs are dropped). Fixed groups matter because
+/// the kernels are only row-independent for a fixed batch shape: BLAS picks different code paths (and
+/// summation orders) for different row counts, and the vectorised SiLU computes an element with SIMD or
+/// scalar code depending on where it falls in the tensor. `batchSize` only sets how often progress is
+/// reported; `groupSize` (default 32) is part of the result's definition, like the sigma grid.
 public enum SampleGeneration {
     /// MNIST resolution (docs/design.md: images are [B, 1, 28, 28]).
     public static let imageSize = 28
+    /// Samples per UNet evaluation (enough for 32 threads to split over samples).
+    public static let defaultGroupSize = 32
 
-    /// Samples every seed in batches of `batchSize`. `onBatch(done)` is called after each batch with the
-    /// number of finished samples (for progress).
+    /// Samples every seed. `onBatch(done)` is called whenever at least `batchSize` more samples are done
+    /// and at the end, with the number of finished samples (for progress).
     public static func generate(_ model: VelocityModel, seeds: [UInt64], labels: [Int], plan: SamplingPlan,
-                                batchSize: Int, trajectorySamples: Int = 0,
+                                batchSize: Int, trajectorySamples: Int = 0, groupSize: Int = defaultGroupSize,
                                 onBatch: ((Int) -> Void)? = nil) -> GeneratedSamples {
         precondition(seeds.count == labels.count, "generate: \(seeds.count) seeds for \(labels.count) labels")
-        precondition(batchSize >= 1, "generate: batch size must be at least 1")
+        precondition(batchSize >= 1 && groupSize >= 1, "generate: batch and group sizes must be at least 1")
         precondition(plan.sigmas.count >= 2, "generate: a plan needs at least one step")
         let n = seeds.count
         let sampleShape = [model.unet.config.inChannels, imageSize, imageSize]
@@ -108,21 +115,28 @@ public enum SampleGeneration {
         out.reserveCapacity(n * inner)
         let k = min(trajectorySamples, n)
         var states = [[Float]](repeating: [], count: k > 0 ? plan.sigmas.count : 0)
-        var start = 0
+        var start = 0, reported = 0
         while start < n {
-            let end = min(n, start + batchSize)
-            let x0 = Tensor.perSampleNoise(seeds: Array(seeds[start..<end]), sampleShape: sampleShape)
-            noise += x0.data
+            let end = min(n, start + groupSize)
+            let real = end - start
+            // Pad the group to its fixed size with copies of its last sample.
+            let groupSeeds = Array(seeds[start..<end]) + Array(repeating: seeds[end - 1], count: groupSize - real)
+            let groupLabels = Array(labels[start..<end]) + Array(repeating: labels[end - 1], count: groupSize - real)
+            let x0 = Tensor.perSampleNoise(seeds: groupSeeds, sampleShape: sampleShape)
+            noise += x0.data[0..<(real * inner)]
             let keep = max(0, min(k, end) - start)
-            let x = Sampler.sample(model, noise: x0, labels: Array(labels[start..<end]),
-                                   guidance: [Float](repeating: plan.guidance, count: end - start),
+            let x = Sampler.sample(model, noise: x0, labels: groupLabels,
+                                   guidance: [Float](repeating: plan.guidance, count: groupSize),
                                    sigmas: plan.sigmas, method: plan.method,
                                    onState: keep == 0 ? nil : { t, state in
                                        states[t] += state.data[0..<(keep * inner)]
                                    })
-            out += x.data
+            out += x.data[0..<(real * inner)]
             start = end
-            onBatch?(end)
+            if start - reported >= batchSize || start == n {
+                reported = start
+                onBatch?(start)
+            }
         }
         return GeneratedSamples(seeds: seeds, labels: labels, noise: Tensor(shape: [n] + sampleShape, data: noise),
                                 samples: Tensor(shape: [n] + sampleShape, data: out),

@@ -88,13 +88,9 @@ struct FSSample: ParsableCommand {
         if printSchedule { return try printScheduleOnly() }
         common.applyThreads()
         var store: ArtifactStore?
-        let storePath = common.storePath
         func existingStore() throws -> ArtifactStore {
             if let store { return store }
-            guard FileManager.default.fileExists(atPath: storePath) else {
-                throw ToolError.badInput("store \(storePath) does not exist (give --store PATH or set $FS_STORE)")
-            }
-            let s = try ArtifactStore(path: storePath, create: false)
+            let s = try common.openExistingStore()
             store = s
             return s
         }
@@ -136,7 +132,7 @@ struct FSSample: ParsableCommand {
 
         var artifact: ArtifactRecord?
         if !noStoreArtifact {
-            let s = try store ?? ArtifactStore(path: storePath)
+            let s = try store ?? common.openStore()
             store = s
             artifact = try s.putArtifact(kind: ArtifactKind.sampleSet, name: name ?? defaultName(loaded, sched, plan),
                                          tensors: SampleGeneration.sampleSetBlobs(result),

@@ -52,7 +52,7 @@ struct FSTrain: ParsableCommand {
 
     func train() throws {
         common.applyThreads()
-        let store = try ArtifactStore(path: common.storePath)
+        let store = try common.openStore()
         var config: TeacherTrainingConfig
         var state: TrainingState?
         var guidance = recommendedCfg
