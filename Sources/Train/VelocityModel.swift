@@ -39,8 +39,31 @@ public struct VelocityModel: Sendable {
         return Tensor(shape: x.shape, data: v)
     }
 
-    /// One plain forward pass (no guidance).
+    /// Rows per UNet evaluation. BLAS picks kernels by row count and elementwise kernels split
+    /// arrays by size, so a sample's bits would depend on its batch; evaluating fixed groups of
+    /// `groupRows` rows (the last one padded) makes every sample's result independent of batch size.
+    public static let groupRows = 32
+
+    /// One plain forward pass (no guidance), in fixed groups of `groupRows` rows.
     public func evaluate(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
+        let n = labels.count, g = Self.groupRows, inner = x.count / max(1, n)
+        if n == g { return forward(x, sigmas: sigmas, labels: labels) }
+        var out = [Float](); out.reserveCapacity(x.count)
+        for start in stride(from: 0, to: n, by: g) {
+            let end = min(n, start + g), pad = g - (end - start)
+            var xs = Array(x.data[(start * inner)..<(end * inner)])
+            var ss = Array(sigmas[start..<end]), ls = Array(labels[start..<end])
+            if pad > 0 {
+                xs += [Float](repeating: 0, count: pad * inner)
+                ss += [Float](repeating: 1, count: pad); ls += [Int](repeating: unet.config.nullLabel, count: pad)
+            }
+            let v = forward(Tensor(shape: [g] + Array(x.shape.dropFirst()), data: xs), sigmas: ss, labels: ls)
+            out += v.data[0..<((end - start) * inner)]
+        }
+        return Tensor(shape: x.shape, data: out)
+    }
+
+    func forward(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
         let tape = Tape(recordsPullbacks: false)
         let p = tape.bind(weights, trainable: false)
         return unet(tape.constant(x), sigmas: sigmas, labels: labels, p).value
