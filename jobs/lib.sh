@@ -34,16 +34,16 @@ fs_exit_meaning() {
 # fs_tools [tool...]: sets FS_BIN to the directory of the release tools, building the missing ones
 # (`swift build -c release --product fs-X`), and prepends it to PATH. Default tools: all six.
 fs_tools() {
-  local tools=("$@") t missing=()
+  local tools=("$@") t missing=() given=${FS_BIN:+1}
   [ ${#tools[@]} -gt 0 ] || tools=(fs-train fs-rollout fs-distill fs-sample fs-eval fs-store)
-  if [ -z "${FS_BIN:-}" ]; then
+  if [ -z "$given" ]; then
     command -v swift >/dev/null 2>&1 || fs_die "swift is not on PATH and FS_BIN is not set (run jobs/setup.sh first)"
     FS_BIN=$(cd "$FS_ROOT" && swift build -c release --scratch-path "${FS_SCRATCH:-$FS_ROOT/.build}" --show-bin-path) \
       || fs_die "swift build --show-bin-path failed in $FS_ROOT"
   fi
   for t in "${tools[@]}"; do [ -x "$FS_BIN/$t" ] || missing+=("$t"); done
   if [ ${#missing[@]} -gt 0 ]; then
-    [ -f "$FS_ROOT/Package.swift" ] || fs_die "tools ${missing[*]} not found in FS_BIN=$FS_BIN"
+    [ -z "$given" ] || fs_die "FS_BIN=$FS_BIN lacks ${missing[*]} (build them, or unset FS_BIN to build here)"
     fs_log "building ${missing[*]} (release) ..."
     for t in "${missing[@]}"; do
       (cd "$FS_ROOT" && swift build -c release --scratch-path "${FS_SCRATCH:-$FS_ROOT/.build}" --product "$t" 2>&1 | tail -5) >&2
