@@ -1,0 +1,193 @@
+import Foundation
+import TensorCore
+
+/// Which distillation objective a student run uses (issue 7; paper §3-§5).
+public enum DistillMethod: String, CaseIterable, Codable, Sendable {
+    /// One segment [1 -> 0]: (noise, teacher endpoint) pairs from a trajectory bank (rectified flow).
+    case reflow
+    /// PeRFlow as published: off-trajectory segment starts interpolated from real MNIST images.
+    case perflow
+    /// FlowSteer with independent toggles (OTA, online, adversarial).
+    case flowsteer
+}
+
+/// How the adversarial "fake" state is produced (paper §5, readings R1 and R2).
+public enum AdversarialFake: String, CaseIterable, Codable, Sendable {
+    /// R1: the student's one Euler step from the teacher's on-trajectory state z_k to sigma_{k+1}.
+    case step
+    /// R2: the student's own rollout from the trajectory's noise to boundary k+1 (gradient through
+    /// the last step only).
+    case rollout
+}
+
+/// Everything that defines a distillation run. Saved with every checkpoint, so a resumed run
+/// continues under exactly the settings it started with.
+public struct DistillConfig: Codable, Equatable, Sendable {
+    public var preset: String
+    public var method: DistillMethod
+    /// Segment starts from the teacher's authentic trajectory (flowsteer only).
+    public var ota: Bool
+    /// Teacher solves during training instead of a bank (OTA) or a pre-generated pool (PeRFlow).
+    public var online: Bool
+    public var adversarial: Bool
+    public var lambdaAdv: Float
+    public var lambdaFM: Float
+    public var advFake: AdversarialFake
+    /// Steps of distillation alone before the adversarial part (D training and G terms) switches on.
+    public var advWarmup: Int
+    /// Samples per step in the adversarial batch (separate from the distillation batch).
+    public var advBatchSize: Int
+
+    /// Number of student segments K (= inference steps).
+    public var segments: Int
+    public var schedule: ScheduleKind
+    public var shift: Float
+    /// Teacher Euler sub-steps per segment (PeRFlow windows and online OTA).
+    public var substeps: Int
+    /// Teacher CFG scale per sample, w ~ U[cfgLow, cfgHigh].
+    public var cfgLow: Float
+    public var cfgHigh: Float
+    /// Size of the deterministic PeRFlow pair pool generated at start (ignored when `online`).
+    public var pairs: Int
+
+    public var steps: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var warmupSteps: Int
+    public var weightDecay: Float
+    public var gradClip: Float
+    public var emaDecay: Float
+
+    public var discLearningRate: Float
+    public var discBeta1: Float
+    public var discBeta2: Float
+
+    public var seed: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case preset, method, ota, online, adversarial, lambdaAdv = "lambda_adv", lambdaFM = "lambda_fm"
+        case advFake = "adv_fake", advWarmup = "adv_warmup", advBatchSize = "adv_batch_size"
+        case segments, schedule, shift, substeps, cfgLow = "cfg_low", cfgHigh = "cfg_high", pairs
+        case steps, batchSize = "batch_size", learningRate = "learning_rate", warmupSteps = "warmup_steps"
+        case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
+        case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
+    }
+
+    /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
+    /// clip 1, batch 64, EMA 0.995, 800 steps, adversarial batch 32 switched on at 30% of the steps,
+    /// lambda_fm 0.1, lambda_adv 0.05, teacher w ~ U[1, 2] with 8 Euler sub-steps per segment, 4096 pairs.
+    /// `tiny` is for tests and smoke runs (seconds on a tiny UNet).
+    public static func preset(_ name: String, method: DistillMethod = .flowsteer, seed: UInt64 = 0) -> DistillConfig? {
+        var c = DistillConfig(preset: name, method: method, ota: false, online: false, adversarial: false,
+                              lambdaAdv: 0.05, lambdaFM: 0.1, advFake: .step, advWarmup: 240, advBatchSize: 32,
+                              segments: 4, schedule: .fixed, shift: 3, substeps: 8, cfgLow: 1, cfgHigh: 2,
+                              pairs: 4096, steps: 800, batchSize: 64, learningRate: 3e-4, warmupSteps: 100,
+                              weightDecay: 0, gradClip: 1, emaDecay: 0.995, discLearningRate: 2e-4,
+                              discBeta1: 0.5, discBeta2: 0.999, seed: seed)
+        switch name {
+        case "mnist":
+            return c
+        case "tiny":
+            c.steps = 6; c.batchSize = 4; c.advBatchSize = 3; c.advWarmup = 2; c.warmupSteps = 2
+            c.pairs = 16; c.substeps = 2; c.learningRate = 1e-3
+            return c
+        default:
+            return nil
+        }
+    }
+
+    public static let presetNames = ["tiny", "mnist"]
+
+    /// The default adversarial warm-up for a run of `steps` steps: 30% of them (the pilot's choice).
+    public static func defaultAdvWarmup(steps: Int) -> Int { Int((Double(steps) * 0.3).rounded()) }
+
+    /// Where segment starts come from.
+    public var startSource: SegmentStartSource {
+        switch method {
+        case .reflow: return .bankNoise
+        case .perflow: return .interpolated
+        case .flowsteer: return ota ? .trajectory : .interpolated
+        }
+    }
+
+    /// Whether the run reads a trajectory bank.
+    public var needsBank: Bool {
+        switch startSource {
+        case .bankNoise: return true
+        case .trajectory: return !online
+        case .interpolated: return false
+        }
+    }
+
+    /// Whether the run needs real MNIST training images (PeRFlow-style starts).
+    public var needsImages: Bool { startSource == .interpolated }
+
+    /// Checks the combination of settings; the message names the offending option.
+    public func validate() throws {
+        func fail(_ s: String) -> DistillConfigError { DistillConfigError(s) }
+        guard [1, 2, 4, 8].contains(segments) else { throw fail("--segments must be 1, 2, 4 or 8, got \(segments)") }
+        guard shift > 0 && shift.isFinite else { throw fail("--shift must be positive, got \(shift)") }
+        guard substeps >= 1 else { throw fail("--substeps must be at least 1, got \(substeps)") }
+        guard cfgLow >= 0, cfgHigh >= cfgLow, cfgHigh.isFinite else {
+            throw fail("--cfg-range must be LO,HI with 0 <= LO <= HI, got \(cfgLow),\(cfgHigh)")
+        }
+        guard steps >= 1, batchSize >= 1 else { throw fail("--steps and --batch-size must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be positive, got \(learningRate)") }
+        guard online || !needsImages || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
+        if method != .flowsteer {
+            if ota { throw fail("--ota is a FlowSteer toggle; use --method flowsteer --ota") }
+            if adversarial { throw fail("--adversarial is a FlowSteer toggle; use --method flowsteer --adversarial") }
+        }
+        if method == .reflow && online { throw fail("--online does not apply to reflow (it reads (noise, endpoint) pairs from a bank)") }
+        if adversarial {
+            guard advBatchSize >= 1 else { throw fail("--adv-batch-size must be at least 1") }
+            guard lambdaAdv >= 0, lambdaFM >= 0 else { throw fail("--lambda-adv and --lambda-fm must be >= 0") }
+            guard advWarmup >= 0 else { throw fail("--adv-warmup must be >= 0") }
+            guard discLearningRate > 0 else { throw fail("--disc-lr must be positive") }
+            if advFake == .rollout && !ota {
+                throw fail("--adv-fake rollout needs --ota: the student's rollout from a trajectory's noise is compared with that trajectory's teacher state")
+            }
+        }
+    }
+
+    public var json: String {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]
+        return String(decoding: try! enc.encode(self), as: UTF8.self)
+    }
+
+    public static func fromJSON(_ text: String) throws -> DistillConfig {
+        try JSONDecoder().decode(DistillConfig.self, from: Data(text.utf8))
+    }
+}
+
+/// Where a training segment's start state comes from.
+public enum SegmentStartSource: String, Sendable {
+    /// Pure noise from a bank row, paired with the row's final state (reflow).
+    case bankNoise
+    /// sigma_k eps + (1 - sigma_k) x0 with a real image x0 (PeRFlow, off-trajectory).
+    case interpolated
+    /// The teacher's authentic state at boundary k (OTA), from a bank or solved online.
+    case trajectory
+}
+
+/// An invalid combination of distillation settings (a usage error for the CLI).
+public struct DistillConfigError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Sub-streams of `StreamPurpose.distill`, so every draw of a distillation run is a pure function of
+/// (seed, sub-stream, index) and never shares a stream with another use of the seed.
+public enum DistillStream {
+    public static let batch: UInt64 = 1        // per distillation sample: pair choice, sigma_t, online draws
+    public static let epoch: UInt64 = 2        // pair-pool permutation of an epoch
+    public static let pool: UInt64 = 3         // PeRFlow pool pair i
+    public static let adversarial: UInt64 = 4  // per adversarial sample
+    public static let discInit: UInt64 = 5     // discriminator head initialisation
+    public static let noise: UInt64 = 6        // online noise / PeRFlow eps (per-sample seeds)
+
+    /// The seed of draw `index` of sub-stream `sub` for run seed `seed`.
+    public static func seed(_ seed: UInt64, _ sub: UInt64, _ index: Int) -> UInt64 {
+        streamSeed(streamSeed(seed, StreamPurpose.distill, sub), StreamPurpose.distill, UInt64(index))
+    }
+}

@@ -1,0 +1,143 @@
+import Datasets
+import TensorCore
+
+/// Where a run's training segments come from, and the step-indexed draws that pick them.
+///
+/// Every choice is a pure function of (seed, step, sample index): distillation sample g = (step-1)*B + i
+/// reads pair `perm_e[g mod P]` of a seeded per-epoch permutation of the P available pairs (bank rows x K
+/// for OTA, rows for ReFlow, the PeRFlow pool), or, online, a pair generated from its own stream; its
+/// sigma_t comes from the same stream. Adversarial sample a = (step-1)*A + i draws its segment from the
+/// adversarial probabilities and then a row (bank), a pair of that segment (pool) or a fresh solve (online).
+public struct DistillData: Sendable {
+    public let config: DistillConfig
+    public let grid: SegmentGrid
+    public let teacher: VelocityModel
+    public let trajectories: TrajectorySet?
+    public let images: MNIST?
+    /// The pre-generated PeRFlow pool (interpolated starts, not online).
+    public let pool: SegmentPairs?
+    let poolBySegment: [[Int]]
+
+    /// - Parameters:
+    ///   - trajectories: the bank (required for reflow and bank OTA; its K must equal `config.segments`
+    ///     except for reflow, which only reads noise and final state).
+    ///   - images: MNIST train (required for PeRFlow-style starts).
+    ///   - poolProgress: called with the number of pool pairs generated so far.
+    public init(config: DistillConfig, teacher: VelocityModel, trajectories: TrajectorySet?, images: MNIST?,
+                poolProgress: ((Int) -> Void)? = nil) throws {
+        try config.validate()
+        self.config = config
+        self.teacher = teacher
+        self.grid = config.method == .reflow
+            ? SegmentGrid.reflow(substeps: config.substeps)
+            : SegmentGrid(kind: config.schedule, segments: config.segments, shift: config.shift, substeps: config.substeps)
+        if config.needsBank {
+            guard let t = trajectories, t.count > 0 else {
+                throw DistillConfigError("\(config.method.rawValue)\(config.ota ? " --ota" : "") needs a trajectory bank with at least one row (--bank)")
+            }
+            if config.method != .reflow && t.segments != config.segments {
+                throw DistillConfigError("the bank holds trajectories with K = \(t.segments) segments but --segments is \(config.segments)")
+            }
+        }
+        self.trajectories = config.needsBank ? trajectories : nil
+        if config.needsImages {
+            guard let im = images, im.count > 0 else {
+                throw DistillConfigError("PeRFlow-style segment starts need the MNIST training images")
+            }
+            self.images = im
+        } else {
+            self.images = nil
+        }
+        if config.needsImages && !config.online {
+            let p = PairGenerator.pool(count: config.pairs, seed: config.seed, images: images!, grid: grid, teacher: teacher,
+                                       cfgLow: config.cfgLow, cfgHigh: config.cfgHigh, progress: poolProgress)
+            pool = p
+            var by = [[Int]](repeating: [], count: grid.count)
+            for i in 0..<p.count { by[p.segments[i]].append(i) }
+            poolBySegment = by
+        } else {
+            pool = nil
+            poolBySegment = []
+        }
+    }
+
+    /// Number of distinct distillation pairs an epoch runs through (nil when generated online).
+    public var pairCount: Int? {
+        switch config.startSource {
+        case .bankNoise: return trajectories!.count
+        case .trajectory: return config.online ? nil : trajectories!.count * grid.count
+        case .interpolated: return pool?.count
+        }
+    }
+
+    /// The distillation batch of step `step` (1-based) and each sample's u in (0, 1] placing sigma_t in its segment.
+    public func distillationPairs(step: Int) -> (pairs: SegmentPairs, u: [Float]) {
+        let b = config.batchSize
+        var u: [Float] = []
+        if let p = pairCount {
+            var out = SegmentPairs()
+            var epoch = -1, perm: [Int] = []
+            for i in 0..<b {
+                let g = (step - 1) * b + i
+                if g / p != epoch { epoch = g / p; perm = permutation(p, seed: DistillStream.seed(config.seed, DistillStream.epoch, epoch)) }
+                let idx = perm[g % p]
+                var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.batch, g))
+                u.append(rng.uniformOpen())
+                switch config.startSource {
+                case .bankNoise: out.append(trajectories!.endpointPair(row: idx), 0)
+                case .trajectory: out.append(trajectories!.pair(row: idx / grid.count, segment: idx % grid.count), 0)
+                case .interpolated: out.append(pool!, idx)
+                }
+            }
+            return (out, u)
+        }
+        var specs: [PairSpec] = []
+        let probs = SegmentSampling.uniform(grid.count)
+        for i in 0..<b {
+            var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.batch, (step - 1) * b + i))
+            u.append(rng.uniformOpen())
+            specs.append(spec(&rng, probabilities: probs))
+        }
+        return (generate(specs), u)
+    }
+
+    /// The adversarial batch of step `step`: segments drawn with `SegmentSampling.adversarial(K)`.
+    public func adversarialPairs(step: Int) -> SegmentPairs {
+        let a = config.advBatchSize
+        let probs = SegmentSampling.adversarial(grid.count)
+        var out = SegmentPairs()
+        var specs: [PairSpec] = []
+        for i in 0..<a {
+            var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.adversarial, (step - 1) * a + i))
+            switch config.startSource {
+            case .bankNoise:
+                out.append(trajectories!.endpointPair(row: rng.below(trajectories!.count)), 0)
+            case .trajectory where !config.online:
+                let k = SegmentSampling.pick(probs, u: rng.uniform())
+                out.append(trajectories!.pair(row: rng.below(trajectories!.count), segment: k), 0)
+            case .interpolated where !config.online:
+                let k = SegmentSampling.pick(probs, u: rng.uniform())
+                // A small pool may hold no pair of segment k; then any pool pair is used.
+                let candidates = poolBySegment[k].isEmpty ? Array(0..<pool!.count) : poolBySegment[k]
+                out.append(pool!, candidates[rng.below(candidates.count)])
+            default:
+                specs.append(spec(&rng, probabilities: probs))
+            }
+        }
+        return specs.isEmpty ? out : generate(specs)
+    }
+
+    private func spec(_ rng: inout SplitMix64, probabilities: [Double]) -> PairSpec {
+        config.startSource == .trajectory
+            ? PairSpec.trajectory(&rng, classes: teacher.unet.config.numClasses, probabilities: probabilities,
+                                  cfgLow: config.cfgLow, cfgHigh: config.cfgHigh)
+            : PairSpec.interpolated(&rng, images: images!, probabilities: probabilities,
+                                    cfgLow: config.cfgLow, cfgHigh: config.cfgHigh)
+    }
+
+    private func generate(_ specs: [PairSpec]) -> SegmentPairs {
+        config.startSource == .trajectory
+            ? PairGenerator.trajectory(specs, grid: grid, teacher: teacher)
+            : PairGenerator.interpolated(specs, images: images!, grid: grid, teacher: teacher)
+    }
+}

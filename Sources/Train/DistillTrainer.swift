@@ -1,0 +1,242 @@
+import Datasets
+import NN
+import TensorCore
+
+/// Everything a distillation checkpoint must hold to resume bit-identically: the student's weights,
+/// EMA and AdamW state, the discriminator's weights and AdamW state (empty without --adversarial),
+/// and the step. Every draw is a pure function of (seed, step, index), so the step is the whole RNG state.
+public struct DistillState: Sendable, Equatable {
+    public var step: Int
+    public var student: StateDict
+    public var ema: StateDict
+    public var optimizer: AdamW
+    public var disc: StateDict
+    public var discOptimizer: AdamW
+
+    public init(step: Int, student: StateDict, ema: StateDict, optimizer: AdamW, disc: StateDict, discOptimizer: AdamW) {
+        (self.step, self.student, self.ema, self.optimizer) = (step, student, ema, optimizer)
+        (self.disc, self.discOptimizer) = (disc, discOptimizer)
+    }
+
+    public static func == (a: DistillState, b: DistillState) -> Bool {
+        a.step == b.step && a.student == b.student && a.ema == b.ema && a.disc == b.disc
+            && a.optimizer.step == b.optimizer.step && a.optimizer.m == b.optimizer.m && a.optimizer.v == b.optimizer.v
+            && a.discOptimizer.step == b.discOptimizer.step && a.discOptimizer.m == b.discOptimizer.m
+            && a.discOptimizer.v == b.discOptimizer.v
+    }
+}
+
+/// What one step measured. Adversarial fields are nil while the adversarial part is off (or its
+/// generator term has weight 0).
+public struct DistillStepMetrics: Sendable {
+    public var step: Int
+    public var lossDist: Float
+    public var lossAdv: Float?
+    public var lossFM: Float?
+    public var lossD: Float?
+    public var dAccuracy: Float?
+    public var dReal: Float?
+    public var dFake: Float?
+    public var lr: Float
+    public var gradNorm: Float
+    /// The generator's total objective L_dist + lambda_adv L_adv + lambda_fm L_fm.
+    public var total: Float
+
+    /// (name, value) pairs of every measured quantity, for the metric store.
+    public var named: [(String, Float)] {
+        var out: [(String, Float)] = [("loss_dist", lossDist), ("lr", lr), ("grad_norm", gradNorm), ("loss_total", total)]
+        if let lossAdv { out.append(("loss_adv", lossAdv)) }
+        if let lossFM { out.append(("loss_fm", lossFM)) }
+        if let lossD { out.append(("loss_d", lossD)) }
+        if let dAccuracy { out.append(("d_acc", dAccuracy)) }
+        if let dReal { out.append(("d_real", dReal)) }
+        if let dFake { out.append(("d_fake", dFake)) }
+        return out
+    }
+}
+
+/// Few-step distillation of the teacher into a guidance-free student (ReFlow, PeRFlow, FlowSteer).
+///
+/// One step (1-based step s):
+/// 1. Distillation: B segment pairs (z_start, z_end, k, y) from `DistillData`; v* = (z_end - z_start) /
+///    (sigma_{k+1} - sigma_k); sigma_t uniform in (sigma_{k+1}, sigma_k]; z_t = z_start + (sigma_t - sigma_k) v*;
+///    L_dist = MSE(v_theta(z_t, sigma_t, y), v*).
+/// 2. Adversarial (after `advWarmup` steps): A pairs with segment probabilities {0.4, 0.2, ...}. Fake =
+///    the student's Euler step z_k + (sigma_{k+1} - sigma_k) v_theta(z_k, sigma_k, y) from the teacher's
+///    state (`step`) or from the student's own rollout state (`rollout`: the first k steps without
+///    gradient, the last one with it); real = the teacher's state z_{k+1}. D is conditioned on
+///    sigma_{k+1} and y. The generator adds lambda_adv * (-mean D(fake)) + lambda_fm * FM with D's weights
+///    bound as constants, so the gradient reaches only the student (through the fake state).
+/// 3. The student takes one clipped AdamW step (warm-up lr); then D one AdamW step on the hinge loss of
+///    the same (detached) fake and real states, judged with D's weights from before its update; the
+///    student's EMA follows.
+public struct DistillTrainer: Sendable {
+    public let config: DistillConfig
+    public let data: DistillData
+    public let unet: UNet
+    public let discriminator: Discriminator?
+    public let teacherWeights: StateDict
+
+    public init(data: DistillData) {
+        self.data = data
+        self.config = data.config
+        self.unet = data.teacher.unet
+        self.teacherWeights = data.teacher.weights
+        self.discriminator = config.adversarial ? Discriminator(unet.config) : nil
+    }
+
+    public var grid: SegmentGrid { data.grid }
+
+    /// Student = the teacher's (EMA) weights; D = the teacher's encoder plus a seeded head.
+    public func initialState() -> DistillState {
+        let disc = discriminator?.initialWeights(teacher: teacherWeights,
+                                                 seed: DistillStream.seed(config.seed, DistillStream.discInit, 0)) ?? StateDict()
+        return DistillState(step: 0, student: teacherWeights, ema: teacherWeights,
+                            optimizer: AdamW(weightDecay: config.weightDecay), disc: disc,
+                            discOptimizer: AdamW(beta1: config.discBeta1, beta2: config.discBeta2))
+    }
+
+    /// Whether the adversarial part runs at step `step` (1-based).
+    public func adversarialActive(step: Int) -> Bool { config.adversarial && step > config.advWarmup }
+
+    /// The inputs of the distillation loss: z_t, sigma_t and v* for every pair.
+    public static func distillationInputs(_ pairs: SegmentPairs, u: [Float], grid: SegmentGrid)
+        -> (zt: Tensor, sigmas: [Float], target: Tensor) {
+        var zt: [Float] = [], vs: [Float] = [], sig: [Float] = []
+        zt.reserveCapacity(pairs.starts.count); vs.reserveCapacity(pairs.starts.count)
+        for i in 0..<pairs.count {
+            let (s0, s1) = (grid.start(pairs.segments[i]), grid.end(pairs.segments[i]))
+            let v = SegmentTarget.velocity(start: pairs.start(i), end: pairs.end(i), sigmaStart: s0, sigmaEnd: s1)
+            let st = SegmentSampling.sigma(start: s0, end: s1, u: u[i])
+            zt += SegmentTarget.point(start: pairs.start(i), velocity: v, sigmaStart: s0, sigma: st)
+            vs += v
+            sig.append(st)
+        }
+        return (SegmentPairs.tensor(zt), sig, SegmentPairs.tensor(vs))
+    }
+
+    /// The student's velocity without gradients.
+    func studentVelocity(_ weights: StateDict, _ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
+        let t = Tape(recordsPullbacks: false)
+        return unet(t.constant(x), sigmas: sigmas, labels: labels, t.bind(weights, trainable: false)).value
+    }
+
+    /// The student's own Euler rollout from each pair's noise to the start of its segment (no gradients).
+    public func rolloutStarts(_ weights: StateDict, _ pairs: SegmentPairs) -> [Float] {
+        precondition(pairs.hasNoise, "rolloutStarts: pairs without trajectory noise")
+        let f = SegmentPairs.sampleFloats
+        var x = pairs.noises
+        let longest = pairs.segments.max() ?? 0
+        for j in 0..<longest {
+            let active = (0..<pairs.count).filter { pairs.segments[$0] > j }
+            var rows: [Float] = []; rows.reserveCapacity(active.count * f)
+            for i in active { rows += x[(i * f)..<((i + 1) * f)] }
+            let v = studentVelocity(weights, SegmentPairs.tensor(rows), sigmas: active.map { _ in grid.start(j) },
+                                    labels: active.map { pairs.labels[$0] })
+            let d = grid.end(j) - grid.start(j)
+            for (a, i) in active.enumerated() { for q in 0..<f { x[i * f + q] += d * v.data[a * f + q] } }
+        }
+        return x
+    }
+
+    /// The generator's adversarial terms on the student's tape: fake = z_k + (sigma_{k+1} - sigma_k) v_theta(z_k),
+    /// L_adv = -mean D(fake) (when lambda_adv > 0) and L_fm against D's features of `real` (when lambda_fm > 0).
+    /// `disc` must be D's weights bound as constants on the student's tape (`tape.bind(w, trainable: false)`),
+    /// so backpropagation reaches the student's parameters (through the fake state) and nothing of D.
+    public func generatorAdversarialTerms(_ d: Discriminator, disc pd: Parameters, student p: Parameters, start zk: Tensor,
+                                          sigmas sk: [Float], nextSigmas sk1: [Float], labels: [Int], real: Tensor)
+        -> (fake: Var, adv: Var?, fm: Var?) {
+        let tape = p[p.keys[0]].tape
+        let dsig = zip(sk1, sk).map { $0 - $1 }
+        let vk = unet(tape.constant(zk), sigmas: sk, labels: labels, p)
+        let fake = tape.constant(zk) + scalePerSample(vk, dsig)
+        let (logits, features) = d(fake, sigmas: sk1, labels: labels, pd)
+        let adv = config.lambdaAdv > 0 ? DistillLoss.generator(fake: logits) : nil
+        var fm: Var?
+        if config.lambdaFM > 0 {
+            // Real states and D's weights are constants: no pullbacks are recorded for this pass.
+            let realFeatures = d(tape.constant(real), sigmas: sk1, labels: labels, pd).features.map(\.value)
+            fm = DistillLoss.featureMatching(fake: features, real: realFeatures)
+        }
+        return (fake, adv, fm)
+    }
+
+    /// Advances `state` by one step. Throws `TrainingDiverged` (leaving `state` untouched) when a loss is
+    /// not finite or the generator loss exceeds 20x `reference` + 1.
+    @discardableResult
+    public func step(_ state: inout DistillState, lossScale reference: Float? = nil) throws -> DistillStepMetrics {
+        let s = state.step + 1
+        let lr = warmupLearningRate(base: config.learningRate, step: s, warmup: config.warmupSteps)
+        let (pairs, u) = data.distillationPairs(step: s)
+        let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)
+
+        let tape = Tape()
+        let p = tape.bind(state.student)
+        let v = unet(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
+        let lossDist = DistillLoss.distillation(v, target: target)
+        var total = lossDist
+        var m = DistillStepMetrics(step: s, lossDist: lossDist.value.scalar, lr: lr, gradNorm: 0, total: 0)
+
+        // Adversarial batch: the fake (student) and real (teacher) states at sigma_{k+1}.
+        var adv: (real: Tensor, fake: Tensor, sigmas: [Float], labels: [Int])?
+        if let disc = discriminator, adversarialActive(step: s) {
+            let ap = data.adversarialPairs(step: s)
+            let zk = SegmentPairs.tensor(config.advFake == .rollout ? rolloutStarts(state.student, ap) : ap.starts)
+            let sk = ap.segments.map { grid.start($0) }, sk1 = ap.segments.map { grid.end($0) }
+            let dsig = zip(sk1, sk).map { $0 - $1 }
+            let real = SegmentPairs.tensor(ap.ends)
+            let fake: Tensor
+            if config.lambdaAdv > 0 || config.lambdaFM > 0 {
+                let g = generatorAdversarialTerms(disc, disc: tape.bind(state.disc, trainable: false), student: p, start: zk,
+                                                  sigmas: sk, nextSigmas: sk1, labels: ap.labels, real: real)
+                if let la = g.adv {
+                    m.lossAdv = la.value.scalar
+                    total = total + la * config.lambdaAdv
+                }
+                if let lf = g.fm {
+                    m.lossFM = lf.value.scalar
+                    total = total + lf * config.lambdaFM
+                }
+                fake = g.fake.value
+            } else {
+                var f = zk
+                f.add(studentVelocity(state.student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(dsig))
+                fake = f
+            }
+            adv = (real, fake, sk1, ap.labels)
+        }
+
+        var grads = p.gradients(tape.backward(total))
+        m.total = total.value.scalar
+        m.gradNorm = clipGradientNorm(&grads, maxNorm: config.gradClip)
+        var student = state.student, opt = state.optimizer
+        opt.update(&student, grads: grads, lr: lr)
+
+        var disc = state.disc, discOpt = state.discOptimizer
+        if let d = discriminator, let adv {
+            let dt = Tape()
+            let pd = dt.bind(state.disc)
+            let dReal = d(dt.constant(adv.real), sigmas: adv.sigmas, labels: adv.labels, pd).logits
+            let dFake = d(dt.constant(adv.fake), sigmas: adv.sigmas, labels: adv.labels, pd).logits
+            let lossD = DistillLoss.hinge(real: dReal, fake: dFake)
+            let dGrads = pd.gradients(dt.backward(lossD))
+            discOpt.update(&disc, grads: dGrads, lr: config.discLearningRate)
+            m.lossD = lossD.value.scalar
+            m.dAccuracy = DistillLoss.accuracy(real: dReal.value, fake: dFake.value)
+            m.dReal = Float(dReal.value.sum()) / Float(dReal.value.count)
+            m.dFake = Float(dFake.value.sum()) / Float(dFake.value.count)
+        }
+
+        let finite = m.total.isFinite && m.gradNorm.isFinite && (m.lossD?.isFinite ?? true)
+        if !finite || (reference.map { m.lossDist > 20 * $0 + 1 } ?? false) {
+            throw TrainingDiverged(step: s, loss: finite ? m.lossDist : m.total)
+        }
+        state.student = student
+        state.optimizer = opt
+        state.disc = disc
+        state.discOptimizer = discOpt
+        EMA.update(&state.ema, toward: student, decay: config.emaDecay)
+        state.step = s
+        return m
+    }
+}

@@ -1,0 +1,175 @@
+import NN
+import TensorCore
+import TestSupport
+import Testing
+@testable import Train
+
+/// One toggle combination of the smoke test.
+struct DistillCase: CustomStringConvertible, Sendable {
+    var method: DistillMethod
+    var ota = false, online = false, adversarial = false
+    var lambdaAdv: Float = 0.05, lambdaFM: Float = 0.1
+    var fake = AdversarialFake.step
+    var segments = 2
+
+    var description: String {
+        "\(method.rawValue) ota=\(ota) online=\(online) adv=\(adversarial) la=\(lambdaAdv) lfm=\(lambdaFM) fake=\(fake.rawValue) K=\(segments)"
+    }
+
+    /// Every toggle combination the CLI accepts (rollout fakes need OTA), on K = 2, plus K = 1, 4 and 8.
+    static var all: [DistillCase] {
+        var out = [DistillCase(method: .reflow), DistillCase(method: .perflow), DistillCase(method: .perflow, online: true)]
+        for ota in [false, true] {
+            for online in [false, true] {
+                out.append(DistillCase(method: .flowsteer, ota: ota, online: online))
+                for fake in ota ? [AdversarialFake.step, .rollout] : [.step] {
+                    for (la, lf) in [(Float(0.05), Float(0.1)), (0.05, 0), (0, 0.1), (0, 0)] {
+                        out.append(DistillCase(method: .flowsteer, ota: ota, online: online, adversarial: true,
+                                               lambdaAdv: la, lambdaFM: lf, fake: fake))
+                    }
+                }
+            }
+        }
+        for k in [1, 4, 8] {
+            out.append(DistillCase(method: .flowsteer, ota: true, adversarial: true, fake: .rollout, segments: k))
+        }
+        return out
+    }
+}
+
+@Suite struct DistillTrainerTests {
+    static let teacher = DistillFixtures.teacher()
+
+    @Test(arguments: DistillCase.all)
+    func smokeEveryToggle(_ c: DistillCase) throws {
+        let config = DistillFixtures.tinyConfig(c.method, ota: c.ota, online: c.online, adversarial: c.adversarial,
+                                                lambdaAdv: c.lambdaAdv, lambdaFM: c.lambdaFM, fake: c.fake,
+                                                segments: c.segments, steps: 2)
+        let trainer = try DistillFixtures.trainer(config, teacher: Self.teacher)
+        var state = trainer.initialState()
+        var metrics: [DistillStepMetrics] = []
+        while state.step < config.steps { metrics.append(try trainer.step(&state)) }
+        #expect(state.step == 2)
+        #expect(metrics.allSatisfy { $0.lossDist.isFinite && $0.lossDist > 0 })
+        #expect(state.student != Self.teacher.weights, "the student did not move")
+        #expect(state.ema != state.student)
+        // Step 1 is the adversarial warm-up; step 2 runs the adversarial part when enabled.
+        #expect(metrics[0].lossD == nil)
+        if c.adversarial {
+            let m = metrics[1]
+            #expect(m.lossD.map { $0.isFinite } == true && m.dAccuracy != nil)
+            #expect((m.lossAdv != nil) == (c.lambdaAdv > 0) && (m.lossFM != nil) == (c.lambdaFM > 0))
+            #expect(state.discOptimizer.step == 1)
+            #expect(state.disc.keys.contains("head.weight") && state.disc.keys.contains("mid.conv2.weight"))
+        } else {
+            #expect(metrics[1].lossD == nil && state.disc.isEmpty)
+        }
+    }
+
+    /// Run N steps, versus k steps, a "checkpoint" (copy of the state), a fresh trainer (the PeRFlow
+    /// pool and bank rebuilt from scratch) and N - k more: the results must be bit-identical.
+    @Test(arguments: [
+        DistillCase(method: .flowsteer, ota: true, adversarial: true, fake: .rollout),
+        DistillCase(method: .flowsteer, adversarial: true),
+        DistillCase(method: .flowsteer, ota: true, online: true, adversarial: true),
+    ])
+    func resumeIsBitIdentical(_ c: DistillCase) throws {
+        let config = DistillFixtures.tinyConfig(c.method, ota: c.ota, online: c.online, adversarial: c.adversarial,
+                                                fake: c.fake, steps: 4)
+        let a = try DistillFixtures.trainer(config, teacher: Self.teacher)
+        var full = a.initialState()
+        while full.step < 4 { try a.step(&full) }
+
+        let b = try DistillFixtures.trainer(config, teacher: Self.teacher)
+        var part = b.initialState()
+        while part.step < 2 { try b.step(&part) }
+        let saved = DistillState(step: part.step, student: part.student, ema: part.ema,
+                                 optimizer: AdamW(step: part.optimizer.step, m: part.optimizer.m, v: part.optimizer.v),
+                                 disc: part.disc,
+                                 discOptimizer: AdamW(beta1: config.discBeta1, beta2: config.discBeta2,
+                                                      step: part.discOptimizer.step, m: part.discOptimizer.m,
+                                                      v: part.discOptimizer.v))
+        let c2 = try DistillFixtures.trainer(config, teacher: Self.teacher)
+        var resumed = saved
+        while resumed.step < 4 { try c2.step(&resumed) }
+        #expect(resumed == full)
+        #expect(full.disc != b.initialState().disc)
+    }
+
+    /// The generator's adversarial and feature-matching terms give D's weights no gradient (they are
+    /// constants on the student's tape) and the student exactly the finite-difference gradient.
+    @Test func adversarialGradientReachesOnlyTheStudent() throws {
+        var config = DistillFixtures.tinyConfig(.flowsteer, ota: true, adversarial: true, lambdaAdv: 1, lambdaFM: 1)
+        config.advBatchSize = 2
+        let trainer = try DistillFixtures.trainer(config, teacher: Self.teacher)
+        let d = trainer.discriminator!
+        let state = trainer.initialState()
+        let ap = trainer.data.adversarialPairs(step: 2)
+        let zk = SegmentPairs.tensor(ap.starts), real = SegmentPairs.tensor(ap.ends)
+        let sk = ap.segments.map { trainer.grid.start($0) }, sk1 = ap.segments.map { trainer.grid.end($0) }
+
+        func loss(_ student: StateDict, record: Bool) -> (Var, Parameters, Parameters) {
+            let tape = Tape(recordsPullbacks: record)
+            let p = tape.bind(student)
+            let pd = tape.bind(state.disc, trainable: false)
+            let g = trainer.generatorAdversarialTerms(d, disc: pd, student: p, start: zk, sigmas: sk, nextSigmas: sk1,
+                                                      labels: ap.labels, real: real)
+            return (g.adv! + g.fm!, p, pd)
+        }
+        let (l, p, pd) = loss(state.student, record: true)
+        let grads = l.tape.backward(l)
+        for k in pd.keys { #expect(grads.ifPresent(pd[k]) == nil, "discriminator weight \(k) got a gradient") }
+        let studentGrads = p.gradients(grads)
+        #expect(studentGrads.items.contains { $0.1.data.contains { $0 != 0 } })
+        // Central differences on a few student weights.
+        let h: Float = 1e-2
+        for (key, index) in [("conv_out.bias", 0), ("conv_out.weight", 3), ("mid.conv1.weight", 17), ("class_embed.weight", 5)] {
+            var plus = state.student, minus = state.student
+            plus[key]!.data[index] += h; minus[key]!.data[index] -= h
+            let numeric = (loss(plus, record: false).0.value.scalar - loss(minus, record: false).0.value.scalar) / (2 * h)
+            let analytic = studentGrads[key]!.data[index]
+            #expect(abs(numeric - analytic) <= 2e-2 * max(1, abs(analytic)), "\(key)[\(index)]: \(analytic) vs \(numeric)")
+        }
+    }
+
+    @Test func invalidCombinationsAreRejected() {
+        func fails(_ c: DistillConfig) -> Bool { (try? c.validate()) == nil }
+        var c = DistillConfig.preset("tiny", method: .perflow)!
+        c.ota = true
+        #expect(fails(c))
+        c = DistillConfig.preset("tiny", method: .flowsteer)!
+        c.adversarial = true; c.advFake = .rollout
+        #expect(fails(c))
+        c.ota = true
+        #expect(!fails(c))
+        c.segments = 3
+        #expect(fails(c))
+        // A bank with the wrong K.
+        var k4 = DistillConfig.preset("tiny", method: .flowsteer)!
+        k4.ota = true; k4.segments = 4
+        let bank = DistillFixtures.bank(Self.teacher, segments: 2, rows: 2)
+        #expect(throws: DistillConfigError.self) {
+            _ = try DistillData(config: k4, teacher: Self.teacher, trajectories: bank, images: nil)
+        }
+        #expect(throws: DistillConfigError.self) {
+            _ = try DistillData(config: k4, teacher: Self.teacher, trajectories: nil, images: nil)
+        }
+    }
+
+    /// Online OTA pairs equal the bank's boundary states for the same noise, label and guidance.
+    @Test func onlineTrajectoryMatchesSampler() {
+        let grid = SegmentGrid(kind: .fixed, segments: 2, shift: 3, substeps: 2)
+        var g = SplitMix64(seed: 1)
+        let spec = PairSpec.trajectory(&g, classes: 10, probabilities: [0, 1], cfgLow: 1.5, cfgHigh: 1.5)
+        let p = PairGenerator.trajectory([spec], grid: grid, teacher: Self.teacher)
+        var sg = SplitMix64(seed: spec.noiseSeed)
+        let noise = Tensor(shape: [1, 1, 28, 28], data: sg.normals(784))
+        var boundary: [Tensor] = []
+        _ = Sampler.sample(Self.teacher, noise: noise, labels: [spec.label], guidance: [1.5], sigmas: grid.teacher.sigmas) { i, x in
+            if i % 2 == 0 { boundary.append(x) }
+        }
+        #expect(maxAbsDifference(SegmentPairs.tensor(p.starts), boundary[1]) < 1e-5)
+        #expect(maxAbsDifference(SegmentPairs.tensor(p.ends), boundary[2]) < 1e-5)
+        #expect(p.noises == noise.data)
+    }
+}
