@@ -21,17 +21,16 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
 @Suite struct SampleGenerationTests {
     /// Sample i depends only on its seed, label, model and plan: batch sizes 1, 3 and all give the same
     /// bits, with guidance (cond + null rows batched together) and without, Euler and Heun; so does a
-    /// sample computed alone (another group, padded), and the trajectory.
+    /// sample computed alone (another position in a padded group), and the trajectory.
     @Test func resultsDoNotDependOnBatchSize() throws {
         let model = try randomTinyModel()
         let seeds: [UInt64] = [11, 3, 900, 42, 8, 1000]
         let labels = LabelSpec.cycle.labels(count: seeds.count)
         let sigmas = SigmaSchedule.make(.fixed, steps: 2, shift: 3).sigmas
-        let group = 4   // small groups keep the debug-build test fast; fs-sample uses 32
         for plan in [SamplingPlan(sigmas: sigmas, guidance: 2.5, method: .euler),
                      SamplingPlan(sigmas: sigmas, guidance: 1, method: .heun)] {
             let all = SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: plan, batchSize: 6,
-                                                trajectorySamples: 2, groupSize: group)
+                                                trajectorySamples: 2)
             #expect(all.noise.data == Tensor.perSampleNoise(seeds: seeds, sampleShape: [1, 28, 28]).data)
             #expect(all.samples.shape == [6, 1, 28, 28])
             #expect(all.samples.data != all.noise.data)
@@ -39,14 +38,13 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
             for b in [1, 3] {
                 var batches: [Int] = []
                 let other = SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: plan, batchSize: b,
-                                                      trajectorySamples: 2, groupSize: group, onBatch: { batches.append($0) })
+                                                      trajectorySamples: 2, onBatch: { batches.append($0) })
                 #expect(other.samples.data == all.samples.data, "batch size \(b), \(plan.method), cfg \(plan.guidance)")
                 #expect(other.trajectory.map(\.data) == all.trajectory.map(\.data))
                 #expect(batches.last == seeds.count)
             }
             // A sample alone (other neighbours, other position in its group) gives the same bits.
-            let alone = SampleGeneration.generate(model, seeds: [900], labels: [labels[2]], plan: plan, batchSize: 1,
-                                                  groupSize: group)
+            let alone = SampleGeneration.generate(model, seeds: [900], labels: [labels[2]], plan: plan, batchSize: 1)
             #expect(alone.samples.data == Array(all.samples.data[(2 * 784)..<(3 * 784)]))
             // The trajectory holds noise, every intermediate state and the result for the first 2 samples.
             #expect(all.trajectory.count == sigmas.count)
