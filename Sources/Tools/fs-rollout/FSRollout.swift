@@ -1,0 +1,246 @@
+import ArgumentParser
+import Foundation
+import NN
+import Store
+import TensorCore
+import ToolSupport
+import Train
+
+@main
+struct FSRollout: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fs-rollout",
+        abstract: "Store the teacher's authentic ODE trajectories (K+1 boundary states per sample) as a trajectory bank.",
+        discussion: """
+        Sample i of the seed list starts from the noise of its seed s (Tensor.perSampleNoise), gets label
+        s mod 10 and a guidance scale w ~ U[LO, HI] drawn from streamSeed(s, guidance) (exactly LO when
+        LO == HI). The teacher's probability-flow ODE is solved with Euler on the student grid (--segments K
+        of --schedule/--shift) with every segment split into --substeps S sub-steps (K*S steps, 2 network
+        evaluations per step when w != 1); the K+1 states at the segment boundaries are stored, state 0
+        being the noise and state K the final sample. A sample's row depends only on its seed, the teacher
+        and these settings, never on --batch-size, --threads or --shard.
+
+        --cfg-range defaults to the teacher's recommended_cfg +- 0.5 with the lower end clamped to 1
+        (recommended_cfg 1, or none recorded, gives [1, 1.5]).
+
+        The bank is committed batch by batch (a kill loses at most one batch); --resume reopens the open bank
+        and fills in only the missing samples, then finalizes it (content hash). Without --resume an
+        existing bank of the same name is a usage error (exit 2).
+
+        Job arrays: --shard i/n takes the i-th of n contiguous parts of the seed list; rows keep their index
+        in the whole list and the bank's config is the same for every shard, so shard stores merge into one
+        bank with `fs-store merge`. A store reference for --teacher is resolved in --teacher-store (default:
+        --store) and the teacher artifact is copied into --store, so the bank's lineage survives the merge.
+
+        Examples:
+          fs-rollout --store runs.db --teacher teacher --name bank-k4 --num 10000
+          fs-rollout --store shard-$i.db --teacher-store runs.db --teacher teacher --name bank-k4 \\
+                     --seeds 0-49999 --shard $i/8 --resume
+          fs-store merge --store runs.db shard-*.db
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: ArgumentHelp("Teacher: RUN (latest checkpoint, EMA weights), RUN@STEP, tag, artifact name, hash prefix, or a .safetensors file.",
+                               valueName: "ref"))
+    var teacher: String
+    @Option(help: ArgumentHelp("Store to resolve a --teacher reference in (default: --store).", valueName: "path"))
+    var teacherStore: String?
+    @Option(help: "Name of the trajectory bank artifact.") var name: String
+    @Option(help: ArgumentHelp("Sample seeds (EDM syntax: 0-9999 or 1,2,5-10).", valueName: "list"),
+            transform: { try SeedList(parsing: $0) })
+    var seeds: SeedList?
+    @Option(help: "Number of samples: seeds 0..N-1 (instead of --seeds).") var num: Int?
+    @Option(help: ArgumentHelp("Take the i-th of n contiguous parts of the seed list (0-based).", valueName: "i/n"),
+            transform: { try Shard(parsing: $0) })
+    var shard: Shard = Shard(index: 0, count: 1)
+    @Option(help: "Student segments K (K+1 states are stored).") var segments: Int = 4
+    @Option(help: "Teacher Euler sub-steps per segment S.") var substeps: Int = 8
+    @Option(help: ArgumentHelp("Grid that defines the segment boundaries.", valueName: "fixed|diffusers"))
+    var schedule: ScheduleKind = .fixed
+    @Option(help: "Schedule shift.") var shift: Float = 3
+    @Option(help: ArgumentHelp("Guidance range LO,HI (or one value W); default: recommended_cfg +- 0.5, at least 1.",
+                               valueName: "lo,hi"),
+            transform: { try GuidanceRange(parsing: $0) })
+    var cfgRange: GuidanceRange?
+    @Option(help: "Samples per batch, and per committed transaction (changes speed, never the results).")
+    var batchSize: Int = 64
+    @Flag(help: "Reopen the existing open bank and fill in only the missing samples.") var resume = false
+
+    static func main() { runAsTool() }
+
+    func validate() throws {
+        guard segments >= 1 else { throw ValidationError("--segments must be at least 1, got \(segments)") }
+        guard substeps >= 1 else { throw ValidationError("--substeps must be at least 1, got \(substeps)") }
+        guard shift > 0 && shift.isFinite else { throw ValidationError("--shift must be positive, got \(shift)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard !name.isEmpty else { throw ValidationError("--name must not be empty") }
+        switch (seeds, num) {
+        case (nil, nil): throw ValidationError("give the samples with --seeds A-B or --num N")
+        case (.some, .some): throw ValidationError("--seeds and --num exclude each other")
+        case (nil, .some(let n)):
+            guard n >= 1 && n <= SeedList.maxCount else { throw ValidationError("--num must be 1...\(SeedList.maxCount), got \(n)") }
+        case (.some(let s), nil):
+            guard s.count >= 1 else { throw ValidationError("--seeds lists no seed") }
+        }
+    }
+
+    /// The whole seed list (before sharding).
+    var allSeeds: SeedList { seeds ?? SeedList((0..<UInt64(num ?? 0)).map { $0 }) }
+
+    mutating func run() throws {
+        common.applyThreads()
+        let storePath = common.storePath
+
+        // The teacher: a file, or a reference resolved in --teacher-store (else --store).
+        let loaded = try LoadedModel.load(teacher, store: {
+            let path = teacherStore ?? storePath
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ToolError.badInput("store \(path) does not exist (give --store/--teacher-store PATH, or a .safetensors teacher)")
+            }
+            return try ArtifactStore(path: path, create: false)
+        })
+        guard loaded.config.inChannels == 1 else {
+            throw ToolError.badInput("teacher \(loaded.displayName) has \(loaded.config.inChannels) input channels; rollouts are MNIST-shaped [1, 28, 28]")
+        }
+        let range = cfgRange ?? GuidanceRange(lo: max(1, loaded.recommendedCFG - 0.5), hi: max(1, loaded.recommendedCFG + 0.5))
+        let rollout = TeacherRollout(model: loaded.model, segments: segments, substeps: substeps, schedule: schedule,
+                                     shift: shift, guidanceRange: (range.lo, range.hi))
+
+        let all = allSeeds
+        guard shard.count <= all.count else {
+            throw ToolError.usage("--shard \(shard): \(shard.count) shards for only \(all.count) seeds")
+        }
+        let mine = all.shard(shard.index, of: shard.count)
+        var indexOfSeed: [UInt64: Int] = [:]
+        indexOfSeed.reserveCapacity(all.count)
+        for (i, s) in all.seeds.enumerated() { indexOfSeed[s] = i }
+
+        let store = try ArtifactStore(path: storePath)
+        let existing = try store.artifacts(kind: ArtifactKind.trajectoryBank).first { $0.name == name }
+        if existing != nil && !resume {
+            throw ToolError.usage("\(store.path): trajectory bank '\(name)' already exists (state \(existing!.state)); "
+                                  + "pass --resume to fill in its missing samples, or choose another --name")
+        }
+        let parents = try teacherParent(loaded, in: store)
+        let runName = "fs-rollout:\(name):shard-\(shard.index)-of-\(shard.count)"
+        try store.beginRun(name: runName, kind: "rollout", config: try JSONOutput.string([
+            "bank": name, "shard": shard.description, "seeds": mine.description, "count": mine.count,
+            "batch_size": batchSize, "threads": ComputeThreads.count, "teacher": loaded.displayName,
+            "teacher_hash": loaded.contentHash,
+        ]))
+        var bank = try store.createOrOpenBank(name: name, config: try bankConfig(loaded, rollout, range, all),
+                                              rowFloats: rollout.rowFloats, run: runName, parents: parents)
+        let done = try store.existingSampleIndices(bank: bank)
+        let missing = mine.seeds.filter { !done.contains(indexOfSeed[$0]!) }
+        let already = mine.count - missing.count
+
+        common.log("fs-rollout: teacher \(loaded.displayName) (\(loaded.contentHash.prefix(12))), bank '\(name)' in \(store.path)"
+                   + (shard.count > 1 ? " shard \(shard) (\(mine.count) of \(all.count) seeds)" : "")
+                   + ": \(missing.count) to roll out" + (already > 0 ? ", \(already) already stored" : "")
+                   + "; K=\(segments) x S=\(substeps) Euler steps on \(schedule.rawValue) shift \(shift), "
+                   + "boundaries \(SampleGeneration.jsonList(rollout.boundarySigmas)), w ~ U[\(range.lo), \(range.hi)], "
+                   + "batch \(batchSize), \(ComputeThreads.count) threads")
+
+        let progress = common.progress("fs-rollout", total: mine.count, unit: "traj", completed: already)
+        let t0 = Progress.monotonicSeconds()
+        var written = 0
+        for start in stride(from: 0, to: missing.count, by: batchSize) {
+            let batch = Array(missing[start..<min(missing.count, start + batchSize)])
+            let trajectories = rollout.trajectories(seeds: batch)
+            let rows = try trajectories.map { t -> TrajectoryRow in
+                guard t.states.allSatisfy({ $0.isFinite }) else {
+                    throw ToolError.diverged("teacher trajectory of seed \(t.seed) (w \(t.guidance)) is not finite")
+                }
+                return TrajectoryRow(sample: indexOfSeed[t.seed]!, seed: t.seed, label: t.label, guidance: t.guidance,
+                                     states: t.states)
+            }
+            try store.appendTrajectories(bank: bank, rows: rows)
+            written += rows.count
+            progress.advance(by: rows.count)
+        }
+        let seconds = Progress.monotonicSeconds() - t0
+        progress.finish()
+        let rate = written > 0 ? Double(written) / max(seconds, 1e-9) : 0
+
+        bank = try store.finalizeBank(bank)
+        let total = try store.existingSampleIndices(bank: bank).count
+        if written > 0 { try store.recordMetric(run: runName, step: already + written, name: "trajectories_per_second", value: rate) }
+        try store.setRunStatus(runName, RunStatus.finished)
+
+        let out: [String: Any] = [
+            "bank": bank.name, "hash": bank.hash, "trajectories": total, "written": written,
+            "trajectories_per_second": rate, "seconds": seconds, "store": store.path, "shard": shard.description,
+            "segments": segments, "substeps": substeps, "schedule": schedule.rawValue, "shift": shift,
+            "cfg_range": [range.lo, range.hi], "boundary_sigmas": rollout.boundarySigmas,
+            "teacher": loaded.displayName, "teacher_hash": loaded.contentHash, "batch_size": batchSize,
+            "threads": ComputeThreads.count,
+        ]
+        try common.emit(out, human: String(format: "bank '%@' (%@): %d trajectories, %d new in %.1f s (%.2f trajectories/s)",
+                                           bank.name, bank.shortHash, total, written, seconds, rate))
+    }
+
+    /// The bank's parent: the teacher artifact in --store (copied there from --teacher-store when it
+    /// lives elsewhere, content-identical so merges fold the copies together); none for a file teacher.
+    func teacherParent(_ loaded: LoadedModel, in store: ArtifactStore) throws -> [ArtifactID] {
+        guard case .artifact(let a, let sourcePath) = loaded.source else { return [] }
+        if sourcePath == store.path { return [a.id] }
+        let source = try ArtifactStore(path: sourcePath, create: false)
+        let copy = try store.putArtifact(kind: a.kind, name: a.name, run: a.run, step: a.step,
+                                         tensors: try source.payload(a).entries, metadata: a.metadata,
+                                         config: a.config, codeRev: a.codeRev)
+        guard copy.hash == a.hash else {
+            throw ToolError.badInput("\(store.path): copy of teacher '\(a.name)' hashes to \(copy.shortHash), not \(a.shortHash)")
+        }
+        return [copy.id]
+    }
+
+    /// Everything that determines the rows, and nothing that differs between shards or runs (so the
+    /// shard banks of one job array have equal configs and merge into one bank).
+    func bankConfig(_ loaded: LoadedModel, _ r: TeacherRollout, _ range: GuidanceRange, _ all: SeedList) throws -> String {
+        try JSONOutput.string([
+            "tool": "fs-rollout", "teacher": loaded.displayName, "teacher_hash": loaded.contentHash,
+            "teacher_config": loaded.config.json, "solver": "euler", "schedule": schedule.rawValue, "shift": shift,
+            "segments": r.segments, "substeps": r.substeps, "teacher_steps": r.teacherGrid.steps,
+            "boundary_sigmas": r.boundarySigmas, "cfg_range": [range.lo, range.hi],
+            "guidance": "lo + (hi - lo) * uniform(streamSeed(seed, guidance))", "labels": "seed % 10",
+            "noise": "perSampleNoise(seed, [1, 28, 28])", "state_shape": r.sampleShape,
+            "seeds": all.description, "count": all.count, "shards": shard.count,
+            "sample_index": "position in seeds",
+        ])
+    }
+}
+
+/// `--shard i/n`: the i-th (0-based) of n contiguous parts.
+struct Shard: Sendable, Equatable, CustomStringConvertible {
+    let index: Int, count: Int
+
+    init(index: Int, count: Int) { (self.index, self.count) = (index, count) }
+
+    init(parsing text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else {
+            throw ValidationError("--shard '\(text)' is not i/n with 0 <= i < n (e.g. 0/4)")
+        }
+        (index, count) = (i, n)
+    }
+
+    var description: String { "\(index)/\(count)" }
+}
+
+/// `--cfg-range LO,HI` or `W` (LO == HI == W).
+struct GuidanceRange: Sendable, Equatable {
+    let lo: Float, hi: Float
+
+    init(lo: Float, hi: Float) { (self.lo, self.hi) = (lo, hi) }
+
+    init(parsing text: String) throws {
+        let values = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(values.count), values.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else {
+            throw ValidationError("--cfg-range '\(text)' is not LO,HI or W (non-negative numbers, e.g. 1,2)")
+        }
+        let lo = values[0]!, hi = values.last!!
+        guard lo <= hi else { throw ValidationError("--cfg-range '\(text)': LO must not exceed HI") }
+        (self.lo, self.hi) = (lo, hi)
+    }
+}
