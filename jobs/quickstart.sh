@@ -24,9 +24,10 @@ TEACHER_EVAL_STEPS=${TEACHER_EVAL_STEPS:-32}
 
 . jobs/lib.sh
 FS_JOB=quickstart
-[ -f "$TEACHER_FILE" ] || fs_die "the shipped teacher $TEACHER_FILE is missing. It is committed with the repository;
-  in a partial checkout fetch it (git lfs pull / git checkout -- $TEACHER_FILE), or point TEACHER_FILE at a
-  teacher exported with: fs-store export teacher -o teacher.safetensors"
+[ -f "$TEACHER_FILE" ] || fs_die "no teacher at $TEACHER_FILE: this checkout lacks the shipped teacher.
+  Restore it (git checkout -- models/teacher-mnist.safetensors), or train and export one and point TEACHER_FILE at it:
+    fs-train --store t.db --run teacher --preset mnist --steps 4000 && fs-store export teacher --store t.db -o teacher.safetensors
+    TEACHER_FILE=teacher.safetensors bash jobs/quickstart.sh"
 fs_tools fs-rollout fs-distill fs-sample fs-eval fs-store
 mkdir -p "$OUT"
 STORE=$OUT/flowsteer.db
