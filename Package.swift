@@ -63,7 +63,7 @@ let package = Package(
         tool("fs-sample", ["Train", "Store", "ImageIO"]),
         tool("fs-rollout", ["Train", "Store"]),
         tool("fs-distill", ["Train", "Store"]),
-        tool("fs-eval", ["Eval", "Train", "Store"]),
+        tool("fs-eval", ["Eval", "Train", "Store", "Datasets"]),
         tool("fs-store", ["Store", "ImageIO"]),
         tool("fs-bench", ["Train", "Store"]),
 

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Datasets
+import Eval
+import NN
+import Store
+import TensorCore
+
+extension MNISTSplit: ExpressibleByArgument {}
+
+/// Features of a reference set (for FID statistics and KID), cached in the store under a name that
+/// includes the feature network's checksum, so a changed network never meets old features.
+struct Reference {
+    let stats: GaussianStatistics
+    let features: Tensor
+
+    static func mnist(_ split: MNISTSplit, extractor: FeatureExtractor, store: ArtifactStore?,
+                      log: (String) -> Void) throws -> Reference {
+        let name = "mnist-\(split.rawValue)-features-\(extractor.checksum.prefix(16))"
+        if let store, let a = try? store.resolve(name, kind: ArtifactKind.featureStats),
+           let f = try store.loadBlobs(a).first(where: { $0.name == "features" }) {
+            let features = try f.tensor(file: store.path)
+            return Reference(stats: try GaussianStatistics(features: features), features: features)
+        }
+        log("fs-eval: computing MNIST \(split.rawValue) reference features (cached in the store afterwards)")
+        let data = try MNIST.load(split)
+        let (features, _) = try extractor(data.images)
+        if let store {
+            _ = try store.putArtifact(kind: ArtifactKind.featureStats, name: name,
+                                      tensors: [SafetensorsEntry(name: "features", tensor: features)],
+                                      metadata: "{\"feature_network\":\"\(extractor.checksum)\",\"split\":\"\(split.rawValue)\"}")
+        }
+        return Reference(stats: try GaussianStatistics(features: features), features: features)
+    }
+}
+
+extension SafetensorsEntry {
+    /// Integer values of an I64 (or F32) entry, e.g. labels.
+    func integers() -> [Int] {
+        switch dtype {
+        case .I64:
+            return bytes.withUnsafeBytes { raw in
+                (0..<(bytes.count / 8)).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+            }
+        default:
+            return ((try? tensor()) ?? Tensor(zeros: [0])).data.map { Int($0) }
+        }
+    }
+}
