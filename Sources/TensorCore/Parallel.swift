@@ -2,9 +2,6 @@ import COpenBLAS
 import Dispatch
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// How many threads the numeric code uses. One knob for the whole process.
 ///
@@ -27,11 +24,7 @@ public enum ComputeThreads {
     /// with munmap, so each one page-faults its memory in again: measured 5.3 s of 8 s as system
     /// time when sampling. Keeping them on the heap (and not trimming it) removes that cost.
     static func keepLargeAllocationsOnHeap() {
-        #if canImport(Glibc)
-        _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)      // glibc's maximum on 64-bit
-        _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
-        _ = mallopt(M_TOP_PAD, 64 << 20)
-        #endif
+        fs_keep_allocations_on_heap()
     }
 
     /// The default: `SLURM_CPUS_PER_TASK` when set, else all online cores.
