@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# The paper's ablation reproduced at MNIST scale (issue 7 §3), resumable, with every number stored.
+#
+#   bash jobs/ablation.sh              # full run (~3 h on 2 shared cores), then docs/results.md
+#   bash jobs/ablation.sh --quick      # smoke run (< 10 min): tiny counts, results in $OUT/results.md
+#   bash jobs/ablation.sh --results-only [--quick]   # only regenerate the results page from the store
+#
+# Units of work, in order (each is skipped when its result is already in the store, so a rerun after a
+# kill continues where it stopped; interrupted banks and students continue with --resume):
+#   0  import the teacher (ABLATION_TEACHER: a .safetensors file, or a checkpoint reference in
+#      ABLATION_TEACHER_STORE) and the FID noise floor (two disjoint, interleaved halves of MNIST test)
+#   a  teacher guidance sweep at 32 fixed steps -> recommended_cfg = the FID-best w
+#   b  Table 2 analogue: teacher at N = 1,2,3,4,8,16,32 steps, diffusers vs fixed (w = recommended_cfg)
+#   c  Table 1 analogue: not run (the tools cannot start the teacher from a given state; see results.md)
+#   d  component ablation at 4 steps (students: EMA weights, guidance-free)
+#   e  beyond the paper: FlowSteer with K = 1, 2, 4, 8, OTA from a bank vs --online
+#   f  sample grids per row, then jobs/results.sh writes the tables, the FID-vs-NFE plot and the reading
+#
+# Every evaluation is stored in the store as an artifact of kind eval_result named ablation/<table>/<row>
+# (a zero-tensor safetensors record whose metadata holds the fs-eval JSON, the row's description and the
+# command), so jobs/results.sh reads numbers only from the store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. jobs/lib.sh
+FS_JOB=ablation
+
+MODE=full RESULTS_ONLY=0
+for arg in "$@"; do
+  case $arg in
+    --quick) MODE=quick ;;
+    --results-only) RESULTS_ONLY=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) fs_die "unknown argument '$arg' (use --quick, --results-only, --help)" ;;
+  esac
+done
+
+# ---- parameters (environment overrides; "full | quick" defaults) --------------------------------------
+# param VAR FULL QUICK: VAR from the environment, else the mode's default.
+param() { if [ -z "${!1+x}" ]; then if [ "$MODE" = quick ]; then printf -v "$1" '%s' "$3"; else printf -v "$1" '%s' "$2"; fi; fi; export "${1?}"; }
+param ABLATION_TEACHER     models/teacher-mnist.safetensors models/teacher-mnist.safetensors
+param ABLATION_TEACHER_STORE ""            ""          # store holding ABLATION_TEACHER when it is a reference
+param OUT                  out/ablation    out/ablation-quick
+param RESULTS_MD           docs/results.md "$OUT/results.md"
+param RESULTS_DIR          docs/results    "$OUT/results"
+param THREADS              "$(nproc)"      1
+param EVAL_SEED            2024            2024        # fs-eval --seed: the same noise for every row
+param SWEEP_CFGS           "1 1.25 1.5 1.75 2 2.25 2.5 2.75 3" "1 2 3"
+param SWEEP_N              500             16          # samples per guidance value (fewer than 10k: say so)
+param T2_STEPS             "1 2 3 4 8 16 32" "1 2 4"
+param T2_N                 1000            16          # samples per Table-2 row
+param EVAL_N               5000            24          # samples per ablation row and teacher reference
+param TRAJ_N               500             8           # seeds 0..TRAJ_N-1 for trajectory MSE vs the teacher
+param GRID_SEEDS           0-99            0-19        # PNG grid per row (labels cycle: 10 per row)
+param BANK_N               2048            8           # trajectories in the K=4 banks
+param BANK_N_K             1024            4           # trajectories in the K=1,2,8 banks
+param PAIRS                4096            16          # PeRFlow pair pool
+param DISTILL_PRESET       mnist           mnist       # fs-distill preset (hyper-parameters; pilot's settings)
+param DISTILL_STEPS        800             4
+param DISTILL_BATCH        64              4
+param ONLINE_STEPS         150             3           # OTA bank-vs-online rows (online solves every step)
+param CKPT_EVERY           100             2
+param CFG_HALF_WIDTH       0.5             0.5         # distillation w ~ U[max(1, w*-h), w*+h]
+param STRONG_CFG_RANGE     2,4             2,4         # "OTA under stronger guidance"
+param LAMBDA_ADV           0.05            0.05
+param LAMBDA_FM            0.1             0.1
+param SECOND_SEED_ROWS     "B C FM FULL"   "FULL"      # rows that decide an ordering get training seed 1 too
+param K_LIST               "1 2 4 8"       "1 2 4 8"
+# --------------------------------------------------------------------------------------------------------
+
+STORE=$OUT/ablation.db
+export FS_STORE=$STORE
+mkdir -p "$OUT/tensors" "$RESULTS_DIR/grids"
+T=(--threads "$THREADS")
+
+if [ "$RESULTS_ONLY" = 1 ]; then
+  fs_tools fs-store
+  exec bash jobs/results.sh
+fi
+fs_tools fs-train fs-rollout fs-distill fs-sample fs-eval fs-store
+t_start=$(date +%s)
+fs_log "mode $MODE, store $STORE, $THREADS threads, results -> $RESULTS_MD"
+
+# ---- store records ---------------------------------------------------------------------------------------
+# A record is a zero-tensor safetensors file whose __metadata__ holds string fields, imported as an
+# eval_result artifact named ablation/<key>. record_put KEY k=v ... ; record_has KEY.
+json_str() { printf '%s' "$1" | awk 'BEGIN { ORS = "" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); if (NR > 1) print "\\n"; print }'; }
+record_has() { fs-store show --store "$STORE" "ablation/$1" >/dev/null 2>&1; }
+record_put() {
+  local key=$1; shift
+  local body='{"__metadata__":{' sep='' kv k v f len pad
+  for kv in "$@"; do k=${kv%%=*}; v=${kv#*=}; body+="$sep\"$(json_str "$k")\":\"$(json_str "$v")\""; sep=','; done
+  body+='}}'
+  len=${#body}; pad=$(( (8 - len % 8) % 8 )); body+=$(printf '%*s' "$pad" ''); len=$((len + pad))
+  f=$OUT/tensors/record.$$.safetensors
+  # 8-byte little-endian header length, then the header (no tensor data)
+  printf "$(printf '\\%03o\\%03o\\%03o\\%03o\\000\\000\\000\\000' $((len & 255)) $(((len >> 8) & 255)) $(((len >> 16) & 255)) $(((len >> 24) & 255)))" > "$f"
+  printf '%s' "$body" >> "$f"
+  local out
+  fs_run out fs-store import "$f" --store "$STORE" --kind eval_result --name "ablation/$key" >/dev/null
+  rm -f "$f"
+}
+# record_field KEY FIELD: one stored field of a record.
+record_field() { fs-store show --store "$STORE" "ablation/$1" --json | json_get "metadata.safetensors_metadata.$2"; }
+
+# ---- units of work -----------------------------------------------------------------------------------------
+nfe_of() { awk -v s="$1" -v w="$2" 'BEGIN { print (w + 0 == 1) ? s : 2 * s }'; }
+
+# evaluate KEY TABLE ORDER LABEL REF STEPS SCHEDULE CFG N [RUN] [NOTE]: fs-eval -> record (skipped if stored).
+evaluate() {
+  local key=$1 table=$2 order=$3 label=$4 ref=$5 steps=$6 sched=$7 cfg=$8 n=$9 run=${10:-} note=${11:-}
+  if record_has "eval/$key"; then fs_log "skip eval/$key (stored)"; return 0; fi
+  local cmd=(fs-eval --store "$STORE" --checkpoint "$ref" --steps "$steps" --schedule "$sched" --cfg "$cfg"
+             --num-samples "$n" --seed "$EVAL_SEED" "${T[@]}")
+  local t0 ev; t0=$(date +%s)
+  fs_run ev "${cmd[@]}"
+  local f; for f in fid kid kid_std class_accuracy num_samples; do json_require "$f" "$ev" >/dev/null; done
+  record_put "eval/$key" table="$table" order="$order" label="$label" ref="$ref" steps="$steps" schedule="$sched" \
+    cfg="$cfg" nfe="$(nfe_of "$steps" "$cfg")" run="$run" note="$note" seconds="$(( $(date +%s) - t0 ))" \
+    fid="$(json_get fid <<<"$ev")" kid="$(json_get kid <<<"$ev")" kid_std="$(json_get kid_std <<<"$ev")" \
+    class_accuracy="$(json_get class_accuracy <<<"$ev")" num_samples="$(json_get num_samples <<<"$ev")" \
+    command="${cmd[*]} --json" result="$ev"
+}
+
+# samples_tensors FILE REF STEPS SCHEDULE CFG: fs-sample of seeds 0..TRAJ_N-1 into a safetensors file.
+samples_tensors() {
+  local out; [ -s "$1" ] && return 0
+  fs_run out fs-sample --store "$STORE" --checkpoint "$2" --steps "$3" --schedule "$4" --cfg "$5" \
+    --seeds "0-$((TRAJ_N - 1))" --save-tensors "$1.part" --no-store-artifact "${T[@]}"
+  mv -f "$1.part" "$1"
+}
+
+# st_floats FILE TENSOR: the F32 values of one tensor of a safetensors file, one per line.
+st_floats() {
+  local hlen off
+  hlen=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+  off=$(head -c $((8 + hlen)) "$1" | tail -c "$hlen" | json_get "$2.data_offsets.0")
+  local end; end=$(head -c $((8 + hlen)) "$1" | tail -c "$hlen" | json_get "$2.data_offsets.1")
+  [ "$(head -c $((8 + hlen)) "$1" | tail -c "$hlen" | json_get "$2.dtype")" = F32 ] || fs_die "$1: tensor $2 is not F32"
+  od -An -v -tf4 -w4 -j $((8 + hlen + off)) -N $((end - off)) "$1"
+}
+
+# trajectory KEY REF STEPS SCHEDULE CFG: per-pixel MSE (pixels clamped to [-1, 1]) between REF's samples and
+# the teacher's 32-step fixed-schedule samples at recommended_cfg from the same seeds/labels -> record.
+trajectory() {
+  local key=$1 ref=$2 steps=$3 sched=$4 cfg=$5
+  if record_has "traj/$key"; then fs_log "skip traj/$key (stored)"; return 0; fi
+  local file=$OUT/tensors/$(printf '%s' "$key" | tr '/' '_').safetensors mse
+  if [ "$ref $steps $sched $cfg" = "teacher 32 fixed $W_STAR" ]; then cp "$TEACHER_REF_TENSORS" "$file"   # the reference itself
+  else samples_tensors "$file" "$ref" "$steps" "$sched" "$cfg"; fi
+  mse=$(paste <(st_floats "$TEACHER_REF_TENSORS" samples) <(st_floats "$file" samples) | awk '
+    function c(x) { return x < -1 ? -1 : (x > 1 ? 1 : x) }
+    { d = c($1) - c($2); s += d * d; n++ } END { if (n == 0) exit 3; printf "%.6g\n", s / n }')
+  record_put "traj/$key" mse="$mse" pixels_per_sample=784 samples="$TRAJ_N" ref="$ref" steps="$steps" \
+    schedule="$sched" cfg="$cfg" reference="teacher fixed-32 w=$W_STAR seeds 0-$((TRAJ_N - 1))"
+  rm -f "$file"
+}
+
+# grid KEY REF STEPS SCHEDULE CFG: PNG grid of GRID_SEEDS under RESULTS_DIR/grids (skipped if present).
+grid() {
+  local png=$RESULTS_DIR/grids/$(printf '%s' "$1" | tr '/' '_').png out
+  [ -s "$png" ] && return 0
+  fs_run out fs-sample --store "$STORE" --checkpoint "$2" --steps "$3" --schedule "$4" --cfg "$5" \
+    --seeds "$GRID_SEEDS" --png "$png" --png-scale 2 --no-store-artifact "${T[@]}"
+}
+
+# bank NAME K SUBSTEPS N CFG_RANGE: a fixed-grid trajectory bank (resumed if open, skipped if complete).
+bank() {
+  local name=$1 k=$2 sub=$3 n=$4 range=$5 ls out
+  ls=$(fs-store ls --store "$STORE" --kind trajectory_bank --json)
+  if json_flat <<<"$ls" | awk -F '\t' -v n="$name" '$1 ~ /\.name$/ { nm = $2 } $1 ~ /\.state$/ && nm == n && $2 == "complete" { f = 1 } END { exit !f }'; then
+    fs_log "skip bank $name (complete)"; return 0
+  fi
+  fs_run out fs-rollout --store "$STORE" --teacher teacher --name "$name" --seeds "0-$((n - 1))" --segments "$k" \
+    --substeps "$sub" --schedule fixed --cfg-range "$range" --resume "${T[@]}"
+}
+
+# distill RUN STEPS ARGS...: fs-distill to STEPS (skipped when RUN@STEPS exists, resumed when interrupted).
+distill() {
+  local run=$1 steps=$2; shift 2
+  if fs-store show --store "$STORE" "$run@$steps" >/dev/null 2>&1; then fs_log "skip distill $run (at step $steps)"; return 0; fi
+  local out t0; t0=$(date +%s)
+  fs_run out fs-distill --store "$STORE" --run "$run" --teacher teacher --preset "$DISTILL_PRESET" --steps "$steps" \
+    --batch-size "$DISTILL_BATCH" --checkpoint-every "$CKPT_EVERY" --resume "${T[@]}" "$@"
+  fs_log "distill $run: $(fs_elapsed "$t0")"
+  record_put "train/$run/$(date +%s)" run="$run" seconds="$(( $(date +%s) - t0 ))" command="fs-distill --run $run --steps $steps $*"
+}
+
+# student KEY TABLE ORDER LABEL RUN STEPS SCHEDULE NOTE: evaluate, trajectory MSE and grid of a student.
+student() {
+  local key=$1 table=$2 order=$3 label=$4 run=$5 k=$6 sched=$7 note=${8:-}
+  evaluate "$key" "$table" "$order" "$label" "$run" "$k" "$sched" 1 "$EVAL_N" "$run" "$note"
+  trajectory "$key" "$run" "$k" "$sched" 1
+  grid "$key" "$run" "$k" "$sched" 1
+}
+
+# ---- 0. teacher and noise floor ----------------------------------------------------------------------------
+if ! fs-store show --store "$STORE" teacher >/dev/null 2>&1; then
+  src=$ABLATION_TEACHER
+  if [ ! -f "$src" ]; then
+    [ -n "$ABLATION_TEACHER_STORE" ] || fs_die "ABLATION_TEACHER=$src is not a file; set ABLATION_TEACHER_STORE to the store holding that reference
+  (the shipped teacher is models/teacher-mnist.safetensors; for a smoke test: fs-train --store /tmp/t.db --run tiny --preset tiny --steps 30)"
+    fs_run out fs-store export --store "$ABLATION_TEACHER_STORE" "$src" -o "$OUT/teacher.safetensors"
+    src=$OUT/teacher.safetensors
+  fi
+  fs_run out fs-store import "$src" --store "$STORE" --name teacher-import --run teacher --step 0
+  record_put "choice/teacher" source="$ABLATION_TEACHER" store="$ABLATION_TEACHER_STORE" \
+    hash="$(json_get hash <<<"$out")" mode="$MODE"
+fi
+
+# FID noise floor: FID between two disjoint halves of MNIST test of EVAL_N images each (even vs odd indices:
+# the first and last 5000 test digits differ systematically, docs/eval.md), the same size as the rows.
+# The halves are written as sample_set artifacts (perl packs the IDX bytes into F32 in [-1, 1]).
+MNIST_DIR=${FS_DATA_DIR:-$FS_ROOT/data}; [ -d "$MNIST_DIR/mnist" ] && MNIST_DIR=$MNIST_DIR/mnist
+# test_half FILE PARITY N: safetensors with samples [N,1,28,28] F32, labels [N] I64, seeds [N] U64 (= test index).
+test_half() {
+  perl -e '
+    use strict; my ($imgs, $labs, $parity, $n, $out) = @ARGV;
+    sub slurp { my $f = shift; open(my $h, "-|", "gzip", "-dc", $f) or die "$f: $!"; binmode $h; local $/; my $d = <$h>; close $h or die "$f: gzip failed"; $d }
+    my $I = slurp($imgs); my $L = slurp($labs);
+    my ($mi, $cnt, $r, $c) = unpack("N4", $I); die "$imgs: not IDX images\n" unless $mi == 2051 && $r == 28 && $c == 28;
+    die "only " . int($cnt / 2) . " test images per half\n" if $n > int($cnt / 2);
+    my ($px, $lb, $sd) = ("", "", "");
+    for (my $k = 0; $k < $n; $k++) {
+      my $i = 2 * $k + $parity;
+      $px .= pack("f<*", map { $_ / 127.5 - 1 } unpack("C*", substr($I, 16 + 784 * $i, 784)));
+      $lb .= pack("q<", unpack("C", substr($L, 8 + $i, 1)));
+      $sd .= pack("Q<", $i);
+    }
+    my ($a, $b, $cc) = (length $px, length $lb, length $sd);
+    my $h = sprintf(q({"__metadata__":{"source":"MNIST test, %s indices, first %d"},"samples":{"dtype":"F32","shape":[%d,1,28,28],"data_offsets":[0,%d]},"labels":{"dtype":"I64","shape":[%d],"data_offsets":[%d,%d]},"seeds":{"dtype":"U64","shape":[%d],"data_offsets":[%d,%d]}}),
+                    $parity ? "odd" : "even", $n, $n, $a, $n, $a, $a + $b, $n, $a + $b, $a + $b + $cc);
+    $h .= " " x ((8 - length($h) % 8) % 8);
+    open(my $o, ">", $out) or die "$out: $!"; binmode $o;
+    print $o pack("Q<", length $h), $h, $px, $lb, $sd; close $o or die "$out: $!";
+  ' "$MNIST_DIR/t10k-images-idx3-ubyte.gz" "$MNIST_DIR/t10k-labels-idx1-ubyte.gz" "$2" "$3" "$1"
+}
+if ! record_has floor/test-halves; then
+  t0=$(date +%s)
+  for half in even odd; do
+    name=mnist-test-$half-$EVAL_N
+    if ! fs-store show --store "$STORE" "$name" >/dev/null 2>&1; then
+      test_half "$OUT/tensors/$name.safetensors" "$([ $half = odd ] && echo 1 || echo 0)" "$EVAL_N"
+      fs_run out fs-store import "$OUT/tensors/$name.safetensors" --store "$STORE" --kind sample_set --name "$name"
+      rm -f "$OUT/tensors/$name.safetensors"
+    fi
+    fs_run out fs-eval stats --store "$STORE" --samples "$name" --save-stats "$OUT/tensors/$name.stats.safetensors" "${T[@]}"
+  done
+  fs_run fl fs-eval fd "$OUT/tensors/mnist-test-even-$EVAL_N.stats.safetensors" "$OUT/tensors/mnist-test-odd-$EVAL_N.stats.safetensors"
+  record_put floor/test-halves fid="$(json_require fid "$fl")" n="$EVAL_N" seconds="$(( $(date +%s) - t0 ))" \
+    command="fs-eval stats --samples mnist-test-{even,odd}-$EVAL_N --save-stats ...; fs-eval fd even odd --json" result="$fl"
+fi
+
+# ---- a. guidance sweep ---------------------------------------------------------------------------------------
+i=0
+for w in $SWEEP_CFGS; do
+  i=$((i + 1))
+  evaluate "sweep/w$w" sweep "$i" "teacher 32 fixed, w=$w" teacher 32 fixed "$w" "$SWEEP_N"
+done
+if ! record_has choice/recommended_cfg; then
+  ls=$(fs-store ls --store "$STORE" --kind eval_result --json)
+  W_STAR=$(json_flat <<<"$ls" | awk -F '\t' '
+    $1 ~ /\.name$/ { nm = $2 } 
+    $1 ~ /safetensors_metadata\.table$/ { tb[nm] = $2 }
+    $1 ~ /safetensors_metadata\.cfg$/ { w[nm] = $2 }
+    $1 ~ /safetensors_metadata\.fid$/ { f[nm] = $2 }
+    END { best = ""; for (k in tb) if (tb[k] == "sweep" && (best == "" || f[k] + 0 < f[best] + 0 || (f[k] + 0 == f[best] + 0 && w[k] + 0 < w[best] + 0))) best = k
+          if (best != "") print w[best] }')
+  [ -n "$W_STAR" ] || fs_die "no guidance sweep result in the store"
+  record_put choice/recommended_cfg w="$W_STAR" rule="FID-best w of the 32-step fixed sweep on $SWEEP_N samples"
+fi
+W_STAR=$(record_field choice/recommended_cfg w)
+CFG_RANGE=$(awk -v w="$W_STAR" -v h="$CFG_HALF_WIDTH" 'BEGIN { lo = w - h; if (lo < 1) lo = 1; printf "%g,%g\n", lo, w + h }')
+fs_log "recommended_cfg w* = $W_STAR; distillation guidance U[$CFG_RANGE]"
+record_put "params/$t_start" mode="$MODE" command="bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
+  threads="$THREADS" nproc="$(nproc)" cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+  swift="$(swift --version 2>&1 | head -1)" cfg_range="$CFG_RANGE" cfg_half_width="$CFG_HALF_WIDTH" \
+  strong_cfg_range="$STRONG_CFG_RANGE" \
+  distill="preset $DISTILL_PRESET, $DISTILL_STEPS steps at batch $DISTILL_BATCH, PeRFlow pool $PAIRS pairs, banks $BANK_N (K=4) / $BANK_N_K (K=1,2,8) trajectories, lambda_adv $LAMBDA_ADV, lambda_fm $LAMBDA_FM, adversarial warm-up 30% of the steps" \
+  parameters="SWEEP_N=$SWEEP_N T2_N=$T2_N EVAL_N=$EVAL_N TRAJ_N=$TRAJ_N BANK_N=$BANK_N BANK_N_K=$BANK_N_K PAIRS=$PAIRS DISTILL_STEPS=$DISTILL_STEPS DISTILL_BATCH=$DISTILL_BATCH ONLINE_STEPS=$ONLINE_STEPS EVAL_SEED=$EVAL_SEED SECOND_SEED_ROWS='$SECOND_SEED_ROWS'"
+
+# teacher reference (32 fixed steps at w*, EVAL_N samples) and its seeds' samples for trajectory MSE
+TEACHER_REF_TENSORS=$OUT/tensors/teacher-ref-32.safetensors
+samples_tensors "$TEACHER_REF_TENSORS" teacher 32 fixed "$W_STAR"
+
+# ---- b. Table 2: the scheduler, training-free -------------------------------------------------------------------
+i=0
+for n in $T2_STEPS; do
+  for s in diffusers fixed; do
+    i=$((i + 1))
+    [ "$n" = 1 ] && [ "$s" = diffusers ] && continue   # N = 1 is [1, 0] on both grids: reported once
+    evaluate "t2/$s-$n" t2 "$i" "teacher $s $n" teacher "$n" "$s" "$W_STAR" "$T2_N"
+    trajectory "t2/$s-$n" teacher "$n" "$s" "$W_STAR"
+  done
+done
+
+# ---- banks --------------------------------------------------------------------------------------------------------
+bank bank-k4 4 8 "$BANK_N" "$CFG_RANGE"
+bank bank-k4-strong 4 8 "$BANK_N" "$STRONG_CFG_RANGE"
+for k in $K_LIST; do [ "$k" = 4 ] || bank "bank-k$k" "$k" $((32 / k)) "$BANK_N_K" "$CFG_RANGE"; done
+
+# ---- d. component ablation at 4 steps -------------------------------------------------------------------------------
+TEACHER_ROW_N=$EVAL_N
+evaluate abl/teacher-32 ablation 1 "teacher, 32 fixed steps, w*" teacher 32 fixed "$W_STAR" "$TEACHER_ROW_N" "" "reference"
+trajectory abl/teacher-32 teacher 32 fixed "$W_STAR"
+grid abl/teacher-32 teacher 32 fixed "$W_STAR"
+evaluate abl/teacher-4 ablation 2 "teacher, 4 fixed steps, w*" teacher 4 fixed "$W_STAR" "$EVAL_N"
+trajectory abl/teacher-4 teacher 4 fixed "$W_STAR"
+grid abl/teacher-4 teacher 4 fixed "$W_STAR"
+
+DA=(--cfg-range "$CFG_RANGE" --pairs "$PAIRS")
+ADV=(--adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm "$LAMBDA_FM" --adv-fake step)
+# row: ID ORDER LABEL SCHEDULE ARGS... (run name abl-ID-s<seed>)
+row() {
+  local id=$1 order=$2 label=$3 sched=$4; shift 4
+  local seeds="0" s
+  case " $SECOND_SEED_ROWS " in *" $id "*) seeds="0 1" ;; esac
+  for s in $seeds; do
+    distill "abl-$id-s$s" "$DISTILL_STEPS" --seed "$s" --schedule "$sched" "$@"
+    student "abl/$id-s$s" ablation "$order" "$label" "abl-$id-s$s" 4 "$sched" "seed $s"
+  done
+}
+row A     10 "PeRFlow, diffusers grid"                 diffusers --method perflow "${DA[@]}"
+row B     11 "+ fixed schedule (PeRFlow, fixed grid)"  fixed --method perflow "${DA[@]}"
+row C     12 "+ OTA (bank)"                            fixed --method flowsteer --ota --bank bank-k4
+row FM    13 "+ OTA + feature matching alone"          fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv 0 --lambda-fm "$LAMBDA_FM"
+row ADVS  14 "+ OTA + adversarial alone (fake: step)"  fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm 0 --adv-fake step
+row ADVR  15 "+ OTA + adversarial alone (fake: rollout)" fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm 0 --adv-fake rollout
+row FULL  16 "full FlowSteer (OTA + adv + FM, fixed)"  fixed --method flowsteer --ota --bank bank-k4 "${ADV[@]}"
+row FMPF  17 "feature matching on PeRFlow pairs (no OTA)" fixed --method flowsteer "${DA[@]}" --adversarial --lambda-adv 0 --lambda-fm "$LAMBDA_FM"
+row BSTR  18 "PeRFlow fixed grid, strong w U[$STRONG_CFG_RANGE]" fixed --method perflow --cfg-range "$STRONG_CFG_RANGE" --pairs "$PAIRS"
+row CSTR  19 "+ OTA, strong w U[$STRONG_CFG_RANGE]"     fixed --method flowsteer --ota --bank bank-k4-strong
+row REFLOW 20 "ReFlow (noise -> endpoint), fixed grid" fixed --method reflow --bank bank-k4
+
+# ---- e. beyond the paper: K and online OTA -----------------------------------------------------------------------------
+for k in $K_LIST; do
+  if [ "$k" = 4 ]; then run=abl-FULL-s0; else
+    run=k$k-full
+    distill "$run" "$DISTILL_STEPS" --seed 0 --schedule fixed --segments "$k" --method flowsteer --ota --bank "bank-k$k" "${ADV[@]}"
+  fi
+  student "beyond/k$k" beyond_k "$k" "FlowSteer K=$k" "$run" "$k" fixed
+done
+distill ota-bank-short "$ONLINE_STEPS" --seed 0 --schedule fixed --method flowsteer --ota --bank bank-k4
+student beyond/ota-bank beyond_online 1 "OTA from the bank ($ONLINE_STEPS steps)" ota-bank-short 4 fixed
+distill ota-online-short "$ONLINE_STEPS" --seed 0 --schedule fixed --method flowsteer --ota --online --cfg-range "$CFG_RANGE"
+student beyond/ota-online beyond_online 2 "OTA online ($ONLINE_STEPS steps)" ota-online-short 4 fixed
+
+record_put "done/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
+fs_log "ablation units done in $(fs_elapsed "$t_start"); writing $RESULTS_MD"
+exec bash jobs/results.sh
