@@ -1,1 +1,0 @@
-// Module Train: see docs/design.md for its place in the layering.
