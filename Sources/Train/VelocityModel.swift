@@ -41,8 +41,9 @@ public struct VelocityModel: Sendable {
 
     /// Rows per UNet evaluation. BLAS picks kernels by row count and elementwise kernels split
     /// arrays by size, so a sample's bits would depend on its batch; evaluating fixed groups of
-    /// `groupRows` rows (the last one padded) makes every sample's result independent of batch size.
-    public static let groupRows = 32
+    /// `groupRows` rows (the last one padded) makes every sample's result independent of batch size;
+    /// 8 keeps per-sample solves (rollouts) cheap while large batches still run in full groups.
+    public static let groupRows = 8
 
     /// One plain forward pass (no guidance), in fixed groups of `groupRows` rows.
     public func evaluate(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
