@@ -25,8 +25,8 @@ enum DistillFixtures {
     }
 
     /// `rows` teacher trajectories on the K-segment grid (S sub-steps each), K+1 boundary states per row.
-    static func bank(_ teacher: VelocityModel, segments: Int, schedule: ScheduleKind = .fixed, substeps: Int = 2,
-                     rows: Int = 6) -> TrajectorySet {
+    static func bank(_ teacher: VelocityModel, segments: Int, schedule: ScheduleKind = .fixed, substeps: Int = 1,
+                     rows: Int = 4) -> TrajectorySet {
         let grid = SegmentGrid(kind: schedule, segments: segments, shift: 3, substeps: substeps)
         let labels = (0..<rows).map { $0 % 10 }
         let guidance = (0..<rows).map { 1 + Float($0 % 3) * 0.5 }
@@ -48,7 +48,9 @@ enum DistillFixtures {
         c.segments = segments
         c.steps = steps
         c.advWarmup = 1
-        c.pairs = 8
+        // Small enough for a debug build: 2 samples per batch, one teacher sub-step per segment.
+        c.batchSize = 2; c.advBatchSize = 2; c.substeps = 1
+        c.pairs = 6
         return c
     }
 

@@ -1,0 +1,110 @@
+import Foundation
+import NN
+import Store
+import ToolSupport
+import Train
+
+/// A trajectory bank given with `--bank`: its record, what its config says about the grid it was rolled
+/// out on, and the checks that it fits the run (K, schedule, shift).
+///
+/// The bank config is fs-rollout's JSON; these keys are understood (all optional): `segments` (K, or the
+/// list of boundary sigmas), `schedule`, `shift`, `substeps`, and the guidance range as `cfg_range` /
+/// `guidance_range` ([lo, hi]) or `w_lo`/`w_hi` / `guidance_lo`/`guidance_hi`. K always follows from the
+/// row size, (K+1) * 784 floats.
+struct BankInput {
+    let record: ArtifactRecord
+    let segments: Int
+    let sigmas: [Float]?
+    let schedule: ScheduleKind?
+    let shift: Float?
+    let substeps: Int?
+    let guidance: (lo: Float, hi: Float)?
+    /// The content hash of the teacher that rolled the bank out, when recorded.
+    let teacherHash: String?
+    let ref: String
+
+    static func load(_ store: ArtifactStore, ref: String) throws -> BankInput {
+        let a: ArtifactRecord
+        do { a = try store.resolve(ref) } catch StoreError.unknownRef(_) {
+            throw ToolError.badInput("\(store.path): unknown bank reference '\(ref)' (expected the bank's name, a tag or a hash prefix)")
+        }
+        guard a.kind == ArtifactKind.trajectoryBank else {
+            throw ToolError.badInput("\(store.path): '\(ref)' is a \(a.kind) artifact ('\(a.name)'), not a trajectory bank (make one with fs-rollout)")
+        }
+        guard a.state == "complete" else {
+            throw ToolError.badInput("\(store.path): trajectory bank '\(a.name)' is still open (an unfinished fs-rollout? finish it with fs-rollout --resume)")
+        }
+        let meta = (try? OrderedJSON.parse(a.metadata)) ?? .object([])
+        guard let rowFloats = meta["row_floats"]?.intValue, rowFloats % SegmentPairs.sampleFloats == 0,
+              rowFloats / SegmentPairs.sampleFloats >= 2 else {
+            throw ToolError.badInput("\(store.path): bank '\(a.name)' rows are not (K+1) MNIST states (metadata \(a.metadata))")
+        }
+        let k = rowFloats / SegmentPairs.sampleFloats - 1
+        let c = (try? OrderedJSON.parse(a.config)) ?? .object([])
+        func number(_ keys: String...) -> Double? {
+            for key in keys { if let v = c[key]?.doubleValue ?? c[key]?.stringValue.flatMap(Double.init) { return v } }
+            return nil
+        }
+        var sigmas: [Float]?
+        if let list = c["boundary_sigmas"]?.arrayValue ?? c["segments"]?.arrayValue ?? c["sigmas"]?.arrayValue {
+            let values = list.compactMap { $0.doubleValue.map(Float.init) }
+            if values.count == list.count { sigmas = values.last == 0 ? values : values + [0] }
+        }
+        if let n = c["segments"]?.intValue ?? sigmas.map({ $0.count - 1 }), n != k {
+            throw ToolError.badInput("\(store.path): bank '\(a.name)' config says K = \(n) but its rows hold \(k + 1) states")
+        }
+        var schedule: ScheduleKind?
+        if let s = c["schedule"]?.stringValue {
+            guard let kind = ScheduleKind(rawValue: s) else {
+                throw ToolError.badInput("\(store.path): bank '\(a.name)' has unknown schedule '\(s)'")
+            }
+            schedule = kind
+        }
+        var range: (Float, Float)?
+        if let r = c["cfg_range"]?.arrayValue ?? c["guidance_range"]?.arrayValue, r.count == 2,
+           let lo = r[0].doubleValue, let hi = r[1].doubleValue {
+            range = (Float(lo), Float(hi))
+        } else if let lo = number("w_lo", "guidance_lo", "cfg_lo"), let hi = number("w_hi", "guidance_hi", "cfg_hi") {
+            range = (Float(lo), Float(hi))
+        }
+        return BankInput(record: a, segments: k, sigmas: sigmas, schedule: schedule, shift: number("shift").map(Float.init),
+                         substeps: number("substeps", "sub_steps").map { Int($0) }, guidance: range,
+                         teacherHash: c["teacher_hash"]?.stringValue, ref: ref)
+    }
+
+    /// Fills bank-dependent defaults into `config` (K, sub-steps, CFG range unless given) and refuses a
+    /// bank rolled out on another grid than the run's segments.
+    func check(against config: inout DistillConfig, teacherHash: String, explicitRange: Bool, explicitSegments: Bool,
+               explicitSubsteps: Bool) throws {
+        let name = "bank '\(record.name)'"
+        if let h = self.teacherHash, h != teacherHash {
+            throw ToolError.badInput("\(name) was rolled out by teacher \(h.prefix(12)), not by --teacher (\(teacherHash.prefix(12)))")
+        }
+        if !explicitSegments { config.segments = segments }
+        if !explicitSubsteps, let substeps { config.substeps = substeps }
+        if !explicitRange, let guidance { (config.cfgLow, config.cfgHigh) = guidance }
+        // ReFlow reads only the noise and the final state; its --segments/--schedule are the inference grid.
+        guard config.method != .reflow else { return }
+        if segments != config.segments {
+            throw ToolError.badInput("\(name) holds K = \(segments) segments per trajectory but --segments is \(config.segments); "
+                                     + "roll out a bank with --segments \(config.segments) or drop --segments")
+        }
+        if let schedule, schedule != config.schedule {
+            throw ToolError.badInput("\(name) was rolled out on the \(schedule.rawValue) grid but --schedule is \(config.schedule.rawValue)")
+        }
+        if let shift, abs(shift - config.shift) > 1e-6 {
+            throw ToolError.badInput("\(name) was rolled out with shift \(shift) but --shift is \(config.shift)")
+        }
+        let grid = SigmaSchedule.make(config.schedule, steps: config.segments, shift: config.shift).sigmas
+        if let sigmas, sigmas.count != grid.count || zip(sigmas, grid).contains(where: { abs($0 - $1) > 1e-5 }) {
+            throw ToolError.badInput("\(name) boundaries \(sigmas) differ from the \(config.schedule.rawValue) grid \(grid)")
+        }
+    }
+
+    /// The bank's rows as an in-memory trajectory set.
+    func trajectories(_ store: ArtifactStore) throws -> TrajectorySet {
+        let b = try store.readBank(record)
+        guard b.count > 0 else { throw ToolError.badInput("\(store.path): trajectory bank '\(record.name)' has no rows") }
+        return TrajectorySet(segments: segments, labels: b.labels, guidance: b.guidance, states: b.states)
+    }
+}

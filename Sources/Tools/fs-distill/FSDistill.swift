@@ -1,0 +1,244 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NN
+import Store
+import TensorCore
+import ToolSupport
+import Train
+
+extension DistillMethod: ExpressibleByArgument {}
+extension AdversarialFake: ExpressibleByArgument {}
+extension DistillConfigError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }
+
+@main
+struct FSDistill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fs-distill",
+        abstract: "Distill the teacher into a guidance-free few-step student (ReFlow, PeRFlow, FlowSteer).",
+        discussion: """
+        The student starts as a copy of the teacher's EMA weights, takes the label as input and samples
+        with K Euler steps on the --schedule grid without guidance (recommended_cfg 1).
+
+        Methods:
+          reflow     one segment 1 -> 0: (noise, teacher endpoint) pairs from --bank.
+          perflow    PeRFlow as published: starts sigma_k*eps + (1-sigma_k)*x0 from real MNIST images, the
+                     teacher (w ~ U[--cfg-range]) solves each window with --substeps Euler steps, in a
+                     pre-generated pool of --pairs pairs (or --online, fresh every step).
+          flowsteer  PeRFlow plus toggles: --ota (starts on the teacher's authentic trajectory, from --bank,
+                     or --online solved from noise during training), --adversarial (discriminator = copy of
+                     the teacher's embeddings, encoder and middle block + one head; hinge loss; generator
+                     terms --lambda-adv * -D(fake) and --lambda-fm * feature matching, either may be 0).
+
+        Checkpoints (student weights/EMA/AdamW, discriminator and its AdamW, step) are stored every
+        --checkpoint-every steps as RUN@STEP; --resume continues a killed run and ends bit-identical to an
+        uninterrupted run with the same seed and --threads. A NaN or exploding loss exits with code 5 and
+        keeps the last good checkpoint. Metrics: loss_dist, loss_adv, loss_fm, loss_d, d_acc, lr, ...
+
+        Examples:
+          fs-distill --run perflow-diff --teacher teacher --method perflow --schedule diffusers --preset mnist
+          fs-distill --run ota --teacher teacher --bank bank-k4 --method flowsteer --ota
+          fs-distill --run full --teacher teacher --bank bank-k4 --method flowsteer --ota --adversarial \\
+                     --lambda-adv 0.05 --lambda-fm 0.1 --adv-fake step
+          fs-distill --run full --steps 800 --resume
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @Option(name: .customLong("run"), help: "Run name (checkpoints are RUN@STEP).") var runName: String
+    @Option(help: "Teacher checkpoint reference (RUN, RUN@STEP, tag, name or hash prefix); on --resume defaults to the recorded one.")
+    var teacher: String?
+    @Option(help: "Trajectory bank reference (reflow and flowsteer --ota without --online); on --resume defaults to the recorded one.")
+    var bank: String?
+    @Option(help: "reflow, perflow or flowsteer.") var method: DistillMethod = .flowsteer
+    @Flag(help: "FlowSteer: segment starts on the teacher's authentic trajectory (OTA).") var ota = false
+    @Flag(help: "Solve the teacher during training: OTA from noise instead of --bank, PeRFlow windows instead of a pool.")
+    var online = false
+    @Flag(help: "FlowSteer: add the discriminator (hinge loss) and the generator's adversarial/FM terms.") var adversarial = false
+    @Option(help: "Weight of the generator term -mean D(fake) (0 disables it).") var lambdaAdv: Float?
+    @Option(help: "Weight of feature matching on D's feature maps (0 disables it).") var lambdaFm: Float?
+    @Option(help: "Adversarial fake: step (student's Euler step from the teacher's state) or rollout (student's own rollout).")
+    var advFake: AdversarialFake?
+    @Option(help: "Steps before the adversarial part switches on (default: 30% of --steps).") var advWarmup: Int?
+    @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
+    @Option(help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).") var discLr: Float?
+    @Option(help: "Student segments K = inference steps (1, 2, 4 or 8; default: the bank's K, else 4).") var segments: Int?
+    @Option(help: "Grid of the segment boundaries and of the student's steps: fixed or diffusers.") var schedule: ScheduleKind = .fixed
+    @Option(help: "Schedule shift.") var shift: Float = 3
+    @Option(help: "Teacher Euler sub-steps per segment (PeRFlow windows, online OTA).") var substeps: Int?
+    @Option(help: "Teacher CFG range LO,HI: w ~ U[LO, HI] per pair (default: the bank's, else the preset's 1,2).")
+    var cfgRange: String?
+    @Option(help: "PeRFlow pool size (pairs generated at start).") var pairs: Int?
+    @Option(help: "Train until this step (default: the preset's).") var steps: Int?
+    @Option(help: "Distillation batch size.") var batchSize: Int?
+    @Option(help: "Student learning rate (AdamW, warm-up then constant).") var lr: Float?
+    @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 100
+    @Option(help: "Seed of every draw (pairs, batches, discriminator head).") var seed: UInt64 = 0
+    @Option(help: "Preset: tiny (tests) or mnist (the pilot's settings).") var preset: String = "mnist"
+    @Flag(help: "Continue run RUN from its latest checkpoint.") var resume = false
+
+    mutating func run() throws {
+        try distill()
+    }
+
+    static func main() { runAsTool() }
+
+    func distill() throws {
+        common.applyThreads()
+        let store = try ArtifactStore(path: common.storePath)
+        let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: runName)
+        let last = existing.max { ($0.step ?? 0) < ($1.step ?? 0) }
+        var config: DistillConfig
+        var restored: (DistillState, StudentCheckpoint.Recorded)?
+        if resume, let last {
+            let r = try StudentCheckpoint.load(store, last)
+            config = r.config
+            if let steps { config.steps = steps }
+            restored = (r.state, r.recorded)
+            common.log("resuming \(runName) from step \(r.state.step)")
+            if r.recorded.threads != common.threadCount {
+                common.log("warning: checkpoint was written with --threads \(r.recorded.threads), now \(common.threadCount); "
+                           + "the run will not be bit-identical to an uninterrupted one")
+            }
+        } else {
+            if !existing.isEmpty {
+                throw ToolError.usage("run '\(runName)' already has checkpoints; pass --resume to continue it or choose another --run")
+            }
+            config = try makeConfig()
+        }
+
+        // Teacher and bank (on resume: the recorded ones unless given; their hashes must match).
+        guard let teacherRef = teacher ?? restored?.1.teacherRef else {
+            throw ToolError.usage("--teacher is required (a teacher checkpoint reference)")
+        }
+        let loaded = try LoadedModel.load(reference: teacherRef, in: store)
+        guard loaded.kind == .teacher else {
+            throw ToolError.badInput("'\(teacherRef)' is a student checkpoint (\(loaded.displayName)); --teacher expects a teacher")
+        }
+        if let r = restored?.1, r.teacherHash != loaded.contentHash {
+            throw ToolError.badInput("teacher '\(teacherRef)' (\(loaded.contentHash.prefix(12))) is not the teacher this run was started with (\(r.teacherHash.prefix(12)))")
+        }
+        var bankInfo: BankInput?
+        if config.needsBank || bank != nil {
+            guard let bankRef = bank ?? restored?.1.bankRef else {
+                throw ToolError.usage("--method \(config.method.rawValue)\(config.ota ? " --ota" : "") needs --bank (a trajectory bank from fs-rollout)")
+            }
+            let b = try BankInput.load(store, ref: bankRef)
+            if let r = restored?.1, let h = r.bankHash, h != b.record.hash {
+                throw ToolError.badInput("bank '\(bankRef)' (\(b.record.shortHash)) is not the bank this run was started with (\(h.prefix(12)))")
+            }
+            if restored == nil { try b.check(against: &config, teacherHash: loaded.contentHash, explicitRange: cfgRange != nil, explicitSegments: segments != nil, explicitSubsteps: substeps != nil) }
+            if !config.needsBank { common.log("note: --bank is not used by this configuration (recorded as lineage only)") }
+            bankInfo = b
+        }
+        try config.validate()
+
+        let images = config.needsImages ? try MNIST.load(.train) : nil
+        let trajectories = config.needsBank ? try bankInfo!.trajectories(store) : nil
+        let pooled = config.needsImages && !config.online
+        if pooled {
+            common.log("generating \(config.pairs) PeRFlow pairs (teacher, \(config.substeps) sub-steps, CFG U[\(config.cfgLow), \(config.cfgHigh)])")
+        }
+        let poolProgress = pooled ? common.progress("pairs", total: config.pairs, unit: "pair") : nil
+        let data = try DistillData(config: config, teacher: loaded.model, trajectories: trajectories, images: images,
+                                   poolProgress: { poolProgress?.update(completed: $0) })
+        poolProgress?.finish()
+        let trainer = DistillTrainer(data: data)
+        var state = restored?.0 ?? trainer.initialState()
+        let writer = StudentCheckpoint(store: store, run: runName, config: config, teacher: loaded, teacherRef: teacherRef,
+                                       bank: bankInfo, threads: common.threadCount)
+        guard state.step < config.steps else {
+            common.log("run \(runName) is already at step \(state.step) >= --steps \(config.steps); nothing to do")
+            try summary(store, state, config: config, last: nil, secondsPerStep: nil)
+            return
+        }
+        try store.beginRun(name: runName, kind: "student", config: config.json)
+        // Steps already in the metric table (a kill after the metrics but before the checkpoint) are not repeated.
+        let recordedUpTo = try store.metrics(run: runName, name: "loss_dist").map(\.step).max() ?? 0
+        let progress = common.progress("fs-distill \(runName)", total: config.steps, unit: "step", completed: state.step)
+        var pending: [MetricPoint] = [], window: [Float] = [], reference: Float?
+        var lastMetrics: DistillStepMetrics?
+        let t0 = Date(), startStep = state.step
+        var stepSeconds: [Double] = []
+        while state.step < config.steps {
+            let ts = Date()
+            let m: DistillStepMetrics
+            do { m = try trainer.step(&state, lossScale: reference) } catch let e as TrainingDiverged {
+                try store.recordMetrics(run: runName, pending)
+                try store.setRunStatus(runName, RunStatus.failed)
+                throw ToolError.diverged(e.description)
+            }
+            stepSeconds.append(Date().timeIntervalSince(ts))
+            lastMetrics = m
+            if m.step > recordedUpTo {
+                pending += m.named.map { MetricPoint(step: m.step, name: $0.0, value: Double($0.1)) }
+            }
+            window.append(m.lossDist)
+            if window.count == 50 {
+                let mean = window.reduce(0, +) / 50
+                reference = reference.map { 0.9 * $0 + 0.1 * mean } ?? mean
+                window.removeAll()
+            }
+            var detail = String(format: "dist %.4f", m.lossDist)
+            if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
+            if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
+            progress.update(completed: state.step, detail: detail)
+            if state.step % checkpointEvery == 0 || state.step == config.steps {
+                let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
+                if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
+                try store.recordMetrics(run: runName, pending)
+                pending.removeAll()
+                try writer.save(state)
+            }
+        }
+        progress.finish()
+        try store.setRunStatus(runName, RunStatus.finished)
+        let sps = Date().timeIntervalSince(t0) / Double(max(1, state.step - startStep))
+        try summary(store, state, config: config, last: lastMetrics, secondsPerStep: sps)
+    }
+
+    /// The run's configuration from the preset and the command line (bank-dependent defaults are filled in later).
+    func makeConfig() throws -> DistillConfig {
+        guard var c = DistillConfig.preset(preset, method: method, seed: seed) else {
+            throw ToolError.usage("unknown preset '\(preset)' (known: \(DistillConfig.presetNames.joined(separator: ", ")))")
+        }
+        c.ota = ota; c.online = online; c.adversarial = adversarial
+        if let lambdaAdv { c.lambdaAdv = lambdaAdv }
+        if let lambdaFm { c.lambdaFM = lambdaFm }
+        if let advFake { c.advFake = advFake }
+        if let advBatchSize { c.advBatchSize = advBatchSize }
+        if let discLr { c.discLearningRate = discLr }
+        if let segments { c.segments = segments }
+        c.schedule = schedule; c.shift = shift
+        if let substeps { c.substeps = substeps }
+        if let cfgRange {
+            let parts = cfgRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let lo = parts[0], let hi = parts[1] else {
+                throw ToolError.usage("--cfg-range '\(cfgRange)': expected LO,HI, e.g. 1,2")
+            }
+            (c.cfgLow, c.cfgHigh) = (lo, hi)
+        }
+        if let pairs { c.pairs = pairs }
+        if let steps { c.steps = steps }
+        c.advWarmup = advWarmup ?? (preset == "tiny" && steps == nil ? c.advWarmup : DistillConfig.defaultAdvWarmup(steps: c.steps))
+        if let batchSize { c.batchSize = batchSize }
+        if let lr { c.learningRate = lr }
+        if checkpointEvery < 1 { throw ToolError.usage("--checkpoint-every must be at least 1") }
+        try c.validate()
+        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advWarmup != nil) {
+            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-warmup need --adversarial")
+        }
+        return c
+    }
+
+    func summary(_ store: ArtifactStore, _ s: DistillState, config: DistillConfig, last: DistillStepMetrics?,
+                 secondsPerStep: Double?) throws {
+        var out: [String: Any] = ["run": runName, "step": s.step, "store": store.path, "checkpoint": "\(runName)@\(s.step)",
+                                  "method": config.method.rawValue, "segments": config.segments,
+                                  "schedule": config.schedule.rawValue]
+        if let last { for (k, v) in last.named { out[k] = v } }
+        if let secondsPerStep { out["seconds_per_step"] = secondsPerStep }
+        try common.emit(out, human: "distilled \(runName) to step \(s.step)"
+                        + (last.map { String(format: ", loss_dist %.4f", $0.lossDist) } ?? "")
+                        + (secondsPerStep.map { String(format: ", %.3f s/step", $0) } ?? ""))
+    }
+}
