@@ -20,9 +20,8 @@ public struct RolloutTrajectory: Sendable, Equatable {
 /// (paper §4.2-4.3, "On-Trajectory"): K student segments of S Euler sub-steps each, with
 /// classifier-free guidance w per sample, keeping the K+1 states at the segment boundaries.
 ///
-/// The boundary states depend only on (noise, label, w) of each sample: every sample is solved on
-/// its own (see `boundaryStates`), so neither the batch it comes in nor the thread count changes
-/// its trajectory (tested bit for bit).
+/// The boundary states depend only on (noise, label, w) of each sample: neither the batch it comes
+/// in nor the thread count changes its trajectory (see `boundaryStates`; tested bit for bit).
 public struct TeacherRollout: Sendable {
     public let model: VelocityModel
     /// K, the number of student segments.
@@ -90,43 +89,25 @@ public struct TeacherRollout: Sendable {
                             teacherGrid: teacherGrid, substeps: substeps)
     }
 
-    /// `boundaryStates` for any model and subdivided grid: Euler on `teacherGrid` (through
-    /// `Sampler.sample`), keeping every `substeps`-th state.
+    /// `boundaryStates` for any model and subdivided grid: Euler on `teacherGrid` through
+    /// `Sampler.sample` (so the last state is exactly the sampler's), keeping every `substeps`-th state.
     ///
-    /// Every sample is integrated on its own (the network sees a batch of 1, or 2 with the null-label
-    /// twin of a guided sample), and samples run in parallel over `ComputeThreads`. Batching samples
-    /// into one network call would let BLAS's blocking over the batch rows (the linear layers) move the
-    /// last bits of a sample's velocity with the batch's size and composition; solved alone, a sample's
-    /// states are bit for bit a function of (noise, label, w), and equal `Sampler.sample` run on that
-    /// sample alone.
+    /// The whole batch is solved together; a sample's states are still bit for bit a function of its
+    /// (noise, label, w) because `VelocityModel` evaluates the network in fixed groups of
+    /// `VelocityModel.groupRows` rows, so BLAS's kernel choice never depends on the batch (tested
+    /// against per-sample solves).
     public static func boundaryStates(_ model: VelocityModel, noise: Tensor, labels: [Int], guidance: [Float],
                                       teacherGrid: SigmaSchedule, substeps: Int) -> [Tensor] {
         precondition(teacherGrid.steps % substeps == 0,
                      "boundaryStates: \(teacherGrid.steps) teacher steps are not a multiple of \(substeps) sub-steps")
-        let n = labels.count
-        precondition(n >= 1 && noise.shape[0] == n && guidance.count == n, "boundaryStates: batch sizes differ")
-        let inner = noise.count / n
-        let boundaries = teacherGrid.steps / substeps + 1
-        let sampleShape = [1] + Array(noise.shape.dropFirst())
-        var flat = [Float](repeating: 0, count: boundaries * n * inner)
-        flat.withUnsafeMutableBufferPointer { buf in
-            let out = UnsafeSendable(buf)
-            parallelChunks(n) { _, range in
-                for i in range {
-                    let x0 = Tensor(shape: sampleShape, data: Array(noise.data[(i * inner)..<((i + 1) * inner)]))
-                    _ = Sampler.sample(model, noise: x0, labels: [labels[i]], guidance: [guidance[i]],
-                                       sigmas: teacherGrid.sigmas, method: .euler) { step, x in
-                        guard step % substeps == 0 else { return }
-                        let base = (step / substeps) * n * inner + i * inner
-                        for j in 0..<inner { out.value[base + j] = x.data[j] }
-                    }
-                }
-            }
+        precondition(noise.shape[0] == labels.count && guidance.count == labels.count, "boundaryStates: batch sizes differ")
+        var states: [Tensor] = []
+        states.reserveCapacity(teacherGrid.steps / substeps + 1)
+        _ = Sampler.sample(model, noise: noise, labels: labels, guidance: guidance, sigmas: teacherGrid.sigmas,
+                           method: .euler) { i, x in
+            if i % substeps == 0 { states.append(x) }
         }
-        let shape = noise.shape
-        return (0..<boundaries).map { k in
-            Tensor(shape: shape, data: Array(flat[(k * n * inner)..<((k + 1) * n * inner)]))
-        }
+        return states
     }
 
     /// Trajectories of the given sample seeds, solved `batchSize` samples at a time (the result

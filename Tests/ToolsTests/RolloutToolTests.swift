@@ -99,15 +99,16 @@ import Train
         let bank = try whole.resolve("bank", kind: ArtifactKind.trajectoryBank)
         #expect(bank.state == "complete")
         let rows = try whole.bankRows(bank)
-        // Pin OpenBLAS to one thread as every tool does (ComputeThreads.set); a multi-threaded sgemm
-        // splits its work differently and may round differently.
-        ComputeThreads.set(ComputeThreads.count)
+        // In-process the rows agree up to rounding: this process does not pin OpenBLAS to one thread as
+        // the tools do (ComputeThreads.set would race with other suites). Bit-identity across batch
+        // sizes, threads and shards is checked below between tool runs (equal content hashes).
         let rollout = TeacherRollout(model: model, segments: 2, substeps: 3, guidanceRange: (1.25, 2.25))
         let expected = rollout.run(seeds: Array(3...12), batchSize: 3)
         #expect(rows.map(\.sample) == Array(0..<10))
         #expect(rows.map(\.seed) == Array(3...12))
-        let sameStates = rows.map(\.states) == expected.map(\.states)
-        #expect(sameStates)
+        var worst: Float = 0
+        for (a, b) in zip(rows, expected) { for (x, y) in zip(a.states, b.states) { worst = max(worst, abs(x - y)) } }
+        #expect(rows.allSatisfy { $0.states.count == 3 * 784 } && worst < 1e-4, "max difference \(worst)")
         #expect(rows.map(\.guidance) == expected.map(\.guidance) && rows.map(\.label) == expected.map(\.label))
 
         // Again without --resume: usage error naming --resume; with --resume: nothing to do.
