@@ -17,28 +17,39 @@ struct FSDistill: ParsableCommand {
         commandName: "fs-distill",
         abstract: "Distill the teacher into a guidance-free few-step student (ReFlow, PeRFlow, FlowSteer).",
         discussion: """
-        The student starts as a copy of the teacher's EMA weights, takes the label as input and samples
-        with K Euler steps on the --schedule grid without guidance (recommended_cfg 1).
+        The student starts as a copy of the teacher's EMA weights, takes the label
+        as input and samples with K Euler steps on the --schedule grid without
+        guidance (recommended_cfg 1).
 
         Methods:
-          reflow     one segment 1 -> 0: (noise, teacher endpoint) pairs from --bank.
-          perflow    PeRFlow as published: starts sigma_k*eps + (1-sigma_k)*x0 from real MNIST images, the
-                     teacher (w ~ U[--cfg-range]) solves each window with --substeps Euler steps, in a
-                     pre-generated pool of --pairs pairs (or --online, fresh every step).
-          flowsteer  PeRFlow plus toggles: --ota (starts on the teacher's authentic trajectory, from --bank,
-                     or --online solved from noise during training), --adversarial (discriminator = copy of
-                     the teacher's embeddings, encoder and middle block + one head; hinge loss; generator
-                     terms --lambda-adv * -D(fake) and --lambda-fm * feature matching, either may be 0).
+          reflow     one segment 1 -> 0: (noise, teacher endpoint) pairs from
+                     --bank.
+          perflow    PeRFlow as published: starts sigma_k*eps + (1-sigma_k)*x0
+                     from real MNIST images; the teacher (w ~ U[--cfg-range])
+                     solves each window with --substeps Euler steps, in a pool
+                     of --pairs pairs made at start (or --online, every step).
+          flowsteer  PeRFlow plus toggles: --ota (starts on the teacher's
+                     authentic trajectory, from --bank, or --online solved from
+                     noise during training); --adversarial (discriminator = the
+                     teacher's embeddings, encoder and middle block + one head;
+                     hinge loss; generator terms --lambda-adv * -D(fake) and
+                     --lambda-fm * feature matching, either may be 0).
 
-        Checkpoints (student weights/EMA/AdamW, discriminator and its AdamW, step) are stored every
-        --checkpoint-every steps as RUN@STEP; --resume continues a killed run and ends bit-identical to an
-        uninterrupted run with the same seed and --threads. A NaN or exploding loss exits with code 5 and
-        keeps the last good checkpoint. Metrics: loss_dist, loss_adv, loss_fm, loss_d, d_acc, lr, ...
+        Checkpoints (student weights, EMA, AdamW; discriminator and its AdamW;
+        step) are stored every --checkpoint-every steps as RUN@STEP. --resume
+        continues a killed run and ends bit-identical to an uninterrupted run
+        with the same seed and --threads (a run without checkpoints starts
+        fresh). A NaN or exploding loss exits with code 5 and keeps the last
+        good checkpoint. Metrics per step: loss_dist, loss_adv, loss_fm, loss_d,
+        d_acc, d_real, d_fake, lr, grad_norm, loss_total.
 
         Examples:
-          fs-distill --run perflow-diff --teacher teacher --method perflow --schedule diffusers --preset mnist
-          fs-distill --run ota --teacher teacher --bank bank-k4 --method flowsteer --ota
-          fs-distill --run full --teacher teacher --bank bank-k4 --method flowsteer --ota --adversarial \\
+          fs-distill --run perflow-diff --teacher teacher --method perflow \\
+                     --schedule diffusers
+          fs-distill --run ota --teacher teacher --bank bank-k4 \\
+                     --method flowsteer --ota
+          fs-distill --run full --teacher teacher --bank bank-k4 \\
+                     --method flowsteer --ota --adversarial \\
                      --lambda-adv 0.05 --lambda-fm 0.1 --adv-fake step
           fs-distill --run full --steps 800 --resume
         """)
@@ -58,7 +69,7 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Weight of feature matching on D's feature maps (0 disables it).") var lambdaFm: Float?
     @Option(help: "Adversarial fake: step (student's Euler step from the teacher's state) or rollout (student's own rollout).")
     var advFake: AdversarialFake?
-    @Option(help: "Steps before the adversarial part switches on (default: 30% of --steps).") var advWarmup: Int?
+    @Option(help: "Steps of distillation alone before the adversarial part (D and the generator terms) switches on (default: 30% of --steps at the start of the run).") var advWarmup: Int?
     @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
     @Option(help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).") var discLr: Float?
     @Option(help: "Student segments K = inference steps (1, 2, 4 or 8; default: the bank's K, else 4).") var segments: Int?
@@ -67,7 +78,7 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Teacher Euler sub-steps per segment (PeRFlow windows, online OTA).") var substeps: Int?
     @Option(help: "Teacher CFG range LO,HI: w ~ U[LO, HI] per pair (default: the bank's, else the preset's 1,2).")
     var cfgRange: String?
-    @Option(help: "PeRFlow pool size (pairs generated at start).") var pairs: Int?
+    @Option(help: "PeRFlow pool size: pairs generated from --seed at start, and again on --resume (default 4096).") var pairs: Int?
     @Option(help: "Train until this step (default: the preset's).") var steps: Int?
     @Option(help: "Distillation batch size.") var batchSize: Int?
     @Option(help: "Student learning rate (AdamW, warm-up then constant).") var lr: Float?
