@@ -100,7 +100,15 @@ struct Evaluate: ParsableCommand {
         var stable = out
         stable["sample_seconds"] = nil; stable["eval_seconds"] = nil
         let key = SHA256.hex(try JSONOutput.string(stable)).prefix(12)
-        let a = try store.putArtifact(kind: ArtifactKind.evalResult, name: name ?? "eval-\(what)-\(key)", tensors: [],
+        let artifactName = name ?? "eval-\(what)-\(key)"
+        // The automatic name hashes the results (not the timings): the same evaluation run again finds its
+        // record already stored and keeps it, rather than failing on a name clash.
+        if name == nil, let existing = try? store.resolve(artifactName, kind: ArtifactKind.evalResult),
+           existing.name == artifactName {
+            common.log("fs-eval: the same result is already stored as '\(existing.name)' (\(existing.shortHash))")
+            return
+        }
+        let a = try store.putArtifact(kind: ArtifactKind.evalResult, name: artifactName, tensors: [],
                                       metadata: try JSONOutput.string(out), parents: parent.map { [$0.id] } ?? [])
         let run = "eval/\(what)"
         try store.beginRun(name: run, kind: "eval", config: try JSONOutput.string(stable))
