@@ -12,8 +12,8 @@
 #   a  teacher guidance sweep at 32 fixed steps -> recommended_cfg = the FID-best w
 #   b  Table 2 analogue: teacher at N = 1,2,3,4,8,16,32 steps, diffusers vs fixed (w = recommended_cfg)
 #   c  Table 1 analogue: not run (the tools cannot start the teacher from a given state; see results.md)
-#   d  component ablation at 4 steps (students: EMA weights, guidance-free)
-#   e  beyond the paper: FlowSteer with K = 1, 2, 4, 8, OTA from a bank vs --online
+#   d  component ablation at 4 steps (students: EMA weights, guidance-free), main chain A, B, C, FULL first
+#   e  beyond the paper: FlowSteer with K = 1, 2, 4, 8, OTA from a bank vs --online; then the second seeds
 #   f  sample grids per row, then jobs/results.sh writes the tables, the FID-vs-NFE plot and the reading
 #
 # Every evaluation is stored in the store as an artifact of kind eval_result named ablation/<table>/<row>
@@ -45,7 +45,7 @@ param RESULTS_DIR          docs/results    "$OUT/results"
 param THREADS              "$(nproc)"      1
 param EVAL_SEED            2024            2024        # fs-eval --seed: the same noise for every row
 param SWEEP_CFGS           "1 1.25 1.5 1.75 2 2.25 2.5 2.75 3" "1 2 3"
-param SWEEP_N              500             16          # samples per guidance value (fewer than 10k: say so)
+param SWEEP_N              400             16          # samples per guidance value (fewer than 10k: say so)
 param T2_STEPS             "1 2 3 4 8 16 32" "1 2 4"
 param T2_N                 1000            16          # samples per Table-2 row
 param EVAL_N               5000            24          # samples per ablation row and teacher reference
@@ -63,7 +63,7 @@ param CFG_HALF_WIDTH       0.5             0.5         # distillation w ~ U[max(
 param STRONG_CFG_RANGE     2,4             2,4         # "OTA under stronger guidance"
 param LAMBDA_ADV           0.05            0.05
 param LAMBDA_FM            0.1             0.1
-param SECOND_SEED_ROWS     "B C FM FULL"   "FULL"      # rows that decide an ordering get training seed 1 too
+param SECOND_SEED_ROWS     "C FULL B"      "FULL"      # rows that decide an ordering get training seed 1 too
 param K_LIST               "1 2 4 8"       "1 2 4 8"
 # --------------------------------------------------------------------------------------------------------
 
@@ -293,10 +293,8 @@ for n in $T2_STEPS; do
   done
 done
 
-# ---- banks --------------------------------------------------------------------------------------------------------
+# ---- banks and teacher reference rows ----------------------------------------------------------------------------------
 bank bank-k4 4 8 "$BANK_N" "$CFG_RANGE"
-bank bank-k4-strong 4 8 "$BANK_N" "$STRONG_CFG_RANGE"
-for k in $K_LIST; do [ "$k" = 4 ] || bank "bank-k$k" "$k" $((32 / k)) "$BANK_N_K" "$CFG_RANGE"; done
 
 # ---- d. component ablation at 4 steps -------------------------------------------------------------------------------
 TEACHER_ROW_N=$EVAL_N
@@ -309,32 +307,41 @@ grid abl/teacher-4 teacher 4 fixed "$W_STAR"
 
 DA=(--cfg-range "$CFG_RANGE" --pairs "$PAIRS")
 ADV=(--adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm "$LAMBDA_FM" --adv-fake step)
-# row: ID ORDER LABEL SCHEDULE ARGS... (run name abl-ID-s<seed>)
+# row ID SEED ORDER LABEL SCHEDULE ARGS...: one student (run abl-ID-s<SEED>), distilled then evaluated.
 row() {
-  local id=$1 order=$2 label=$3 sched=$4; shift 4
-  local seeds="0" s
-  case " $SECOND_SEED_ROWS " in *" $id "*) seeds="0 1" ;; esac
-  for s in $seeds; do
-    distill "abl-$id-s$s" "$DISTILL_STEPS" --seed "$s" --schedule "$sched" "$@"
-    student "abl/$id-s$s" ablation "$order" "$label" "abl-$id-s$s" 4 "$sched" "seed $s"
-  done
+  local id=$1 s=$2 order=$3 label=$4 sched=$5; shift 5
+  distill "abl-$id-s$s" "$DISTILL_STEPS" --seed "$s" --schedule "$sched" "$@"
+  student "abl/$id-s$s" ablation "$order" "$label" "abl-$id-s$s" 4 "$sched" "seed $s"
 }
-row A     10 "PeRFlow, diffusers grid"                 diffusers --method perflow "${DA[@]}"
-row B     11 "+ fixed schedule (PeRFlow, fixed grid)"  fixed --method perflow "${DA[@]}"
-row C     12 "+ OTA (bank)"                            fixed --method flowsteer --ota --bank bank-k4
-row FM    13 "+ OTA + feature matching alone"          fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv 0 --lambda-fm "$LAMBDA_FM"
-row ADVS  14 "+ OTA + adversarial alone (fake: step)"  fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm 0 --adv-fake step
-row ADVR  15 "+ OTA + adversarial alone (fake: rollout)" fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm 0 --adv-fake rollout
-row FULL  16 "full FlowSteer (OTA + adv + FM, fixed)"  fixed --method flowsteer --ota --bank bank-k4 "${ADV[@]}"
-row FMPF  17 "feature matching on PeRFlow pairs (no OTA)" fixed --method flowsteer "${DA[@]}" --adversarial --lambda-adv 0 --lambda-fm "$LAMBDA_FM"
-row BSTR  18 "PeRFlow fixed grid, strong w U[$STRONG_CFG_RANGE]" fixed --method perflow --cfg-range "$STRONG_CFG_RANGE" --pairs "$PAIRS"
-row CSTR  19 "+ OTA, strong w U[$STRONG_CFG_RANGE]"     fixed --method flowsteer --ota --bank bank-k4-strong
-row REFLOW 20 "ReFlow (noise -> endpoint), fixed grid" fixed --method reflow --bank bank-k4
+# The rows in priority order (an interrupted run has the main chain A -> B -> C -> FULL first); each row's
+# definition is kept in ROWS so the second training seeds (SECOND_SEED_ROWS) run the same command last.
+declare -A ROW_ORDER ROW_LABEL ROW_SCHED ROW_ARGS
+ROWS=()
+define() { ROWS+=("$1"); ROW_ORDER[$1]=$2; ROW_LABEL[$1]=$3; ROW_SCHED[$1]=$4; shift 4; ROW_ARGS[${ROWS[-1]}]="$*"; }
+define A     10 "PeRFlow, diffusers grid"                 diffusers --method perflow "${DA[@]}"
+define B     11 "+ fixed schedule (PeRFlow, fixed grid)"  fixed --method perflow "${DA[@]}"
+define C     12 "+ OTA (bank)"                            fixed --method flowsteer --ota --bank bank-k4
+define FULL  16 "full FlowSteer (OTA + adv + FM, fixed)"  fixed --method flowsteer --ota --bank bank-k4 "${ADV[@]}"
+define FM    13 "+ OTA + feature matching alone"          fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv 0 --lambda-fm "$LAMBDA_FM"
+define ADVS  14 "+ OTA + adversarial alone (fake: step)"  fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm 0 --adv-fake step
+define REFLOW 20 "ReFlow (noise -> endpoint), fixed grid" fixed --method reflow --bank bank-k4
+define FMPF  17 "feature matching on PeRFlow pairs (no OTA)" fixed --method flowsteer "${DA[@]}" --adversarial --lambda-adv 0 --lambda-fm "$LAMBDA_FM"
+define ADVR  15 "+ OTA + adversarial alone (fake: rollout)" fixed --method flowsteer --ota --bank bank-k4 --adversarial --lambda-adv "$LAMBDA_ADV" --lambda-fm 0 --adv-fake rollout
+define BSTR  18 "PeRFlow fixed grid, strong w U[$STRONG_CFG_RANGE]" fixed --method perflow --cfg-range "$STRONG_CFG_RANGE" --pairs "$PAIRS"
+define CSTR  19 "+ OTA, strong w U[$STRONG_CFG_RANGE]"     fixed --method flowsteer --ota --bank bank-k4-strong
+run_row() {  # run_row ID SEED
+  local id=$1
+  if [ "$id" = CSTR ]; then bank bank-k4-strong 4 8 "$BANK_N" "$STRONG_CFG_RANGE"; fi
+  # shellcheck disable=SC2086  # ROW_ARGS holds words without spaces (labels live in ROW_LABEL)
+  row "$id" "$2" "${ROW_ORDER[$id]}" "${ROW_LABEL[$id]}" "${ROW_SCHED[$id]}" ${ROW_ARGS[$id]}
+}
+for id in "${ROWS[@]}"; do run_row "$id" 0; done
 
 # ---- e. beyond the paper: K and online OTA -----------------------------------------------------------------------------
 for k in $K_LIST; do
   if [ "$k" = 4 ]; then run=abl-FULL-s0; else
     run=k$k-full
+    bank "bank-k$k" "$k" $((32 / k)) "$BANK_N_K" "$CFG_RANGE"
     distill "$run" "$DISTILL_STEPS" --seed 0 --schedule fixed --segments "$k" --method flowsteer --ota --bank "bank-k$k" "${ADV[@]}"
   fi
   student "beyond/k$k" beyond_k "$k" "FlowSteer K=$k" "$run" "$k" fixed
@@ -343,6 +350,9 @@ distill ota-bank-short "$ONLINE_STEPS" --seed 0 --schedule fixed --method flowst
 student beyond/ota-bank beyond_online 1 "OTA from the bank ($ONLINE_STEPS steps)" ota-bank-short 4 fixed
 distill ota-online-short "$ONLINE_STEPS" --seed 0 --schedule fixed --method flowsteer --ota --online --cfg-range "$CFG_RANGE"
 student beyond/ota-online beyond_online 2 "OTA online ($ONLINE_STEPS steps)" ota-online-short 4 fixed
+
+# ---- second training seeds of the rows that decide an ordering ------------------------------------------------------------
+for id in $SECOND_SEED_ROWS; do [ -n "${ROW_ORDER[$id]+x}" ] || fs_die "SECOND_SEED_ROWS: unknown row '$id'"; run_row "$id" 1; done
 
 record_put "done/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
 fs_log "ablation units done in $(fs_elapsed "$t_start"); writing $RESULTS_MD"
