@@ -46,9 +46,11 @@ let package = Package(
                        providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/Shims/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        // SHA-256 block function on the x86 SHA extensions; chosen at run time (cpuid) by TensorCore.
+        .target(name: "CSHA256", path: "Sources/Shims/CSHA256"),
 
         // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
-        .target(name: "TensorCore", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["TensorCore", "CArchive"],
                 resources: [.copy("Resources")], swiftSettings: fast),
