@@ -38,7 +38,8 @@ import Testing
             FileManager.default.createFile(atPath: out, contents: nil)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: bin)
-            p.arguments = ["_stress-writer", "--store", db, "--seed", String(round), "--max-floats", "200000", "--chunk-bytes", "65536"]
+            p.arguments = ["_stress-writer", "--store", db, "--seed", String(round), "--max-floats", "200000", "--chunk-bytes", "65536",
+                           "--checkpoint-pages", "8"]  // kills land in background and writer checkpoints too
             p.standardOutput = FileHandle(forWritingAtPath: out)
             p.standardError = FileHandle(forWritingAtPath: "/dev/null")
             try p.run()

@@ -15,11 +15,14 @@ struct StressWriterCommand: ParsableCommand {
     @Option(help: "Seed for sizes and contents.") var seed: UInt64 = 1
     @Option(help: "Largest tensor in floats.") var maxFloats = 2_600_000
     @Option(help: "Chunk size in bytes (small values exercise multi-chunk payloads).") var chunkBytes = 8 << 20
+    @Option(help: "WAL pages that start a background checkpoint (0 = default; the writer checkpoints itself at 4x).")
+    var checkpointPages = 0
 
     func run() throws {
         try guarded {
             let s = try options.open(create: true)
             s.chunkBytes = max(1, chunkBytes)
+            if checkpointPages > 0 { s.db.setCheckpointPages(soft: checkpointPages, hard: 4 * checkpointPages) }
             var rng = SplitMix64(seed: seed)
             let bank = try s.createOrOpenBank(name: "stress-bank-\(seed)", config: "{}", rowFloats: 64)
             var i = 0
