@@ -1,21 +1,28 @@
 import CArchive
 import Foundation
 
-/// Writes a pax `.tar.zst` through libarchive (zstd level 3), entry by entry.
+/// Writes a pax `.tar.zst` through libarchive (zstd level 3, `threads` zstd workers), entry by entry.
 final class TarZstWriter {
     private let a: OpaquePointer
     let path: String
     private let tmp: String
     private var closed = false
 
-    init(path: String) throws {
+    init(path: String, threads: Int = 1) throws {
         self.path = path
         self.tmp = path + ".tmp-\(getpid())"
         guard let a = archive_write_new() else { throw StoreError.badInput(file: path, reason: "libarchive: out of memory") }
         self.a = a
         try check(archive_write_add_filter_zstd(a))
         try check(archive_write_set_filter_option(a, nil, "compression-level", "3"))
+        // zstd workers (libarchive's "threads"): with >= 1 the calling thread only hands data over,
+        // so reading SQLite and hashing overlap with compression. Output is the same for any
+        // count >= 1 (and any zstd reader reads it); 0 compresses on the calling thread.
+        try check(archive_write_set_filter_option(a, nil, "threads", String(max(0, threads))))
         try check(archive_write_set_format_pax_restricted(a))
+        // libarchive's default is one write(2) per 10 KB block of compressed output.
+        try check(archive_write_set_bytes_per_block(a, 1 << 20))
+        try check(archive_write_set_bytes_in_last_block(a, 1))   // and no padding after the last one
         try check(archive_write_open_filename(a, tmp))
     }
 
@@ -32,17 +39,27 @@ final class TarZstWriter {
 
     /// Adds a regular file entry holding `bytes`.
     func add(name: String, bytes: UnsafeRawBufferPointer, mtime: Int) throws {
+        try beginEntry(name: name, size: bytes.count, mtime: mtime)
+        try writeData(bytes)
+    }
+
+    /// Starts a regular file entry of exactly `size` bytes; follow with `writeData` calls adding up to `size`.
+    func beginEntry(name: String, size: Int, mtime: Int) throws {
         guard let e = archive_entry_new() else { throw StoreError.badInput(file: path, reason: "libarchive: out of memory") }
         defer { archive_entry_free(e) }
         archive_entry_set_pathname(e, name)
-        archive_entry_set_size(e, la_int64_t(bytes.count))
+        archive_entry_set_size(e, la_int64_t(size))
         archive_entry_set_filetype(e, CARCHIVE_AE_IFREG)
         archive_entry_set_perm(e, 0o644)
         archive_entry_set_mtime(e, time_t(mtime), 0)
         try check(archive_write_header(a, e))
+    }
+
+    /// Appends bytes to the current entry (compressed on this thread, or by zstd's workers).
+    func writeData(_ bytes: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < bytes.count {
-            let n = archive_write_data(a, bytes.baseAddress! + done, min(bytes.count - done, 1 << 20))
+            let n = archive_write_data(a, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 { try check(Int32(n)) }
             if n == 0 { throw StoreError.badInput(file: path, reason: "cannot write archive: short write") }
             done += n

@@ -49,23 +49,23 @@ extension ArtifactStore {
     /// Writes `refs` (all artifacts when empty) with their whole lineage to a pax `.tar.zst`:
     /// one `artifacts/<id>.safetensors` payload per artifact, then `manifest.json` holding every
     /// record, its SHA-256 file checksum, and the runs and metrics of the runs involved.
+    /// `compressionThreads` zstd workers compress while this thread reads and another hashes
+    /// (0: compress on this thread).
     @discardableResult
-    public func archive(refs: [String], to out: String) throws -> ArchiveSummary {
+    public func archive(refs: [String], to out: String, compressionThreads: Int = 1) throws -> ArchiveSummary {
         let roots = refs.isEmpty ? try artifacts().map(\.id) : try refs.map { try resolve($0).id }
         let ids = try lineageClosure(of: roots)
-        let w = try TarZstWriter(path: out)
+        let w = try TarZstWriter(path: out, threads: compressionThreads)
         let mtime = Int(timestampNow())
         var entries: [OrderedJSON] = []
         var total = 0
         var runNames = Set<String>()
         for id in ids {
-            let a = try artifact(id)
-            let bytes = try Safetensors.encode(payload(a))
+            // Streamed from SQLite (hash and zstd overlapped): the bytes of Safetensors.encode(payload(a)).
             let file = "artifacts/\(id).safetensors"
-            let sha = BackgroundTask { SHA256.hex(bytes) }  // overlaps with zstd on this thread
-            try bytes.withUnsafeBytes { try w.add(name: file, bytes: $0, mtime: mtime) }
-            entries.append(recordJSON(a, file: file, sha256: sha.wait()))
-            total += bytes.count
+            let (a, sha, bytes) = try archivePayload(id, file: file, to: w, mtime: mtime)
+            entries.append(recordJSON(a, file: file, sha256: sha))
+            total += bytes
             if let r = a.run { runNames.insert(r) }
         }
         let runs = try runNames.sorted().compactMap { try run($0) }.map { try runJSON($0) }

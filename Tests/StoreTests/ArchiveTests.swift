@@ -46,6 +46,33 @@ import Testing
         #expect(try fresh.verify().ok)
     }
 
+    /// `archive` streams payloads from SQLite; each entry must still be exactly
+    /// `Safetensors.encode(payload(a))` (a bank over the 8 MB staging buffer, multi-chunk tensors).
+    @Test func streamedPayloadsEqualEncodedPayloads() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let s = try populated(dir)
+        let rowFloats = 50_000
+        let bank = try s.createOrOpenBank(name: "wide", config: "{}", rowFloats: rowFloats)
+        var rng = SplitMix64(seed: 11)
+        let rows = (0..<45).map { i in
+            TrajectoryRow(sample: 44 - i, seed: rng.next(), label: i % 10, guidance: Float(i) / 4,
+                          states: (0..<rowFloats).map { _ in Float(Int32(truncatingIfNeeded: rng.next())) * 0x1p-31 })
+        }
+        try s.appendTrajectories(bank: bank, rows: Array(rows[0..<20]))
+        try s.appendTrajectories(bank: bank, rows: Array(rows[20...]))
+        try s.archive(refs: [], to: dir.file("all.tar.zst"))
+        let reader = try TarReader(path: dir.file("all.tar.zst"))
+        var seen = 0
+        while let e = try reader.next() {
+            guard e.name.hasPrefix("artifacts/"), let id = Int64(e.name.dropFirst(10).dropLast(12)) else { continue }
+            #expect(e.bytes == (try Safetensors.encode(s.payload(s.artifact(id)))), "\(e.name)")
+            seen += 1
+        }
+        #expect(seen == (try s.artifacts().count))
+        let (_, records) = try ArtifactStore.checkArchive(dir.file("all.tar.zst"))
+        #expect(records.count == seen)
+    }
+
     @Test func damagedArchivesLeaveTheStoreUnchanged() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let s = try populated(dir)

@@ -70,12 +70,14 @@ struct ArchiveCommand: ParsableCommand {
     @OptionGroup var options: StoreOptions
     @Option(name: .shortAndLong, help: "Output .tar.zst file.") var output: String
     @Argument(help: "Artifact references (default: all).") var refs: [String] = []
+    @Option(help: "zstd worker threads (0 = compress on the main thread; output is identical for any N >= 1).")
+    var threads = 1
 
     func run() throws {
         try guarded {
             let s = try options.open()
             let t0 = Date()
-            let r = try s.archive(refs: refs, to: output)
+            let r = try s.archive(refs: refs, to: output, compressionThreads: threads)
             let secs = Date().timeIntervalSince(t0)
             if options.json {
                 printJSON(.object([("output", .string(output)), ("artifacts", OrderedJSON(r.artifacts)),
