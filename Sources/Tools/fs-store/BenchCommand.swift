@@ -22,6 +22,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Euler steps per trajectory (row = (K+1)*784 floats).") var steps = 8
     @Option(help: "Rows per append transaction.") var batch = 256
     @Option(help: "Directory for the temporary store and files.") var dir = NSTemporaryDirectory()
+    @Option(help: "zstd worker threads for the archive step (as `archive --threads`).") var archiveThreads = 1
 
     func run() throws {
         try guarded {
@@ -67,8 +68,18 @@ struct BenchCommand: ParsableCommand {
             let putSecs = try time { tensorRecord = try store.putArtifact(kind: "bench", name: "tensor", tensors: [tensor]) }
             let loadSecs = try time { _ = try store.loadBlobs(tensorRecord!) }
             var archivedBytes = 0
-            let archiveSecs = try time { archivedBytes = try store.archive(refs: ["bench"], to: base + ".tar.zst").payloadBytes }
+            let archiveSecs = try time { archivedBytes = try store.archive(refs: ["bench"], to: base + ".tar.zst", compressionThreads: archiveThreads).payloadBytes }
             let archiveSize = (try? FileManager.default.attributesOfItem(atPath: base + ".tar.zst")[.size] as? Int) ?? 0
+            // SHA-256 alone (content hashes, archive checksums) on 32 MB of the same data.
+            let shaBytes = min(32 << 20, tensor.bytes.count)
+            func shaSecs(portable: Bool) throws -> Double {
+                try time {
+                    var h = SHA256Hasher(portable: portable)
+                    tensor.bytes.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[0..<shaBytes])) }
+                    _ = h.finalize()
+                }
+            }
+            let (shaFast, shaPortable) = (try shaSecs(portable: false), try shaSecs(portable: true))
             func mbps(_ n: Int, _ s: Double) -> OrderedJSON { OrderedJSON((Double(n) / 1e6 / s * 10).rounded() / 10) }
             printJSON(.object([
                 ("load_avg", OrderedJSON((loadAvg * 100).rounded() / 100)),
@@ -82,7 +93,9 @@ struct BenchCommand: ParsableCommand {
                 ("store_write_overhead_vs_raw", OrderedJSON((writeSecs / rawSecs * 100).rounded() / 100)),
                 ("tensor_put_mb_s", mbps(tensor.bytes.count, putSecs)),
                 ("tensor_load_mb_s", mbps(tensor.bytes.count, loadSecs)),
-                ("archive_mb_s", mbps(archivedBytes, archiveSecs)),
+                ("archive_mb_s", mbps(archivedBytes, archiveSecs)), ("archive_threads", OrderedJSON(archiveThreads)),
+                ("sha256_mb_s", mbps(shaBytes, shaFast)), ("sha256_portable_mb_s", mbps(shaBytes, shaPortable)),
+                ("sha256_hardware", .bool(SHA256.hardwareAccelerated)),
                 ("archive_compression_ratio", OrderedJSON((Double(archiveSize) / Double(max(1, archivedBytes)) * 1000).rounded() / 1000)),
             ]))
         }
