@@ -37,8 +37,14 @@ check "restored store verifies" eval 'fs-store verify --store "$W/restored.db" >
 check "restored store has t@6 with the original content hash" \
   [ "$(fs-store show t@6 --store "$W/restored.db" --json | json_get hash)" = "$(fs-store show t@6 --store "$STORE" --json | json_get hash)" ]
 
-# 3. retention: three more nights with KEEP=2 leave the two newest
-for d in 2026-01-02 2026-01-03 2026-01-04; do STAMP=$d bash "$nightly" >/dev/null 2>>"$W/c.err" || echo "nightly $d failed: $(tail -3 "$W/c.err")"; done
+# 3. retention: three more nights with KEEP=2 leave the two newest. Each night re-evaluates the same
+# unchanged checkpoint (fs-eval keeps the identical stored result) and must succeed, or its archive is
+# missing and the retention check below would fail for the wrong reason.
+nights_failed=""
+for d in 2026-01-02 2026-01-03 2026-01-04; do
+  STAMP=$d bash "$nightly" >"$W/c-$d.out" 2>"$W/c-$d.err" || nights_failed+=" $d: $(grep -v '^$' "$W/c-$d.err" | tail -2 | tr '\n' ' ')"
+done
+check "three more nights on the unchanged checkpoint all exit 0${nights_failed:+ (failed:$nights_failed)}" [ -z "$nights_failed" ]
 left=$(ls "$W/archives" | grep '\.tar\.zst$' | tr '\n' ' ')
 check "retention keeps the newest 2 archives ($left)" [ "$left" = "flowsteer-2026-01-03-t_6.tar.zst flowsteer-2026-01-04-t_6.tar.zst " ]
 
