@@ -13,9 +13,19 @@ public struct VerifyReport: Sendable {
 extension ArtifactStore {
     /// Runs `PRAGMA integrity_check` and `foreign_key_check`, then recomputes every complete
     /// artifact's content hash (streaming its chunks) and compares it with the recorded one.
-    /// Open banks are checked for well-formed rows.
+    /// Open banks are checked for well-formed rows. A file SQLite finds damaged while checking
+    /// (SQLITE_CORRUPT / SQLITE_NOTADB) is a problem in the report, not a thrown error.
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
+        do {
+            try check(into: &report)
+        } catch let e as SQLiteError where e.isCorrupt {
+            report.problems.append("\(path): the file is damaged (SQLite: \(e.message)); restore the store from an archive")
+        }
+        return report
+    }
+
+    private func check(into report: inout VerifyReport) throws {
         let ic = try db.prepare("PRAGMA integrity_check")
         while try ic.step() { report.integrity.append(ic.string(0)) }
         let fk = try db.prepare("PRAGMA foreign_key_check")
@@ -39,7 +49,6 @@ extension ArtifactStore {
             }
             report.checked += 1
         }
-        return report
     }
 
     /// Recomputes a tensor artifact's content hash straight from its chunk rows.

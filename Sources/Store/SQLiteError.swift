@@ -14,6 +14,9 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     /// True for SQLITE_BUSY / SQLITE_LOCKED (another process holds the lock; retryable).
     public var isBusy: Bool { (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED }
 
+    /// True for SQLITE_CORRUPT / SQLITE_NOTADB: the file itself is damaged (bad input, not retryable).
+    public var isCorrupt: Bool { (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB }
+
     public var description: String {
         var s = "\(path): SQLite error \(code): \(message)"
         if let sql { s += " - while executing `\(sql)`" }

@@ -129,4 +129,26 @@ import Testing
         let e3 = errorText { _ = try ArtifactStore(path: dir.file("missing.db"), create: false) }
         #expect(e3.contains("missing.db"))
     }
+
+    /// A b-tree page SQLite cannot read (SQLITE_CORRUPT while checking) is a problem in `verify`'s
+    /// report naming the file, not a thrown error (fs-store verify exits 3 on it, not 1).
+    @Test func verifyReportsDamagedPagesAsProblems() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let path = dir.file("damaged.db")
+        var root = 0, pageSize = 0
+        do {
+            let s = try ArtifactStore(path: path)
+            _ = try s.putArtifact(kind: "checkpoint", name: "w", tensors: [floatBlob("w", 50_000)])
+            #expect(try s.verify().ok)
+            root = try s.db.scalarInt("SELECT rootpage FROM sqlite_master WHERE name = 'blob'") ?? 0
+            pageSize = try s.db.scalarInt("PRAGMA page_size") ?? 0
+        }   // closed: the WAL is checkpointed into the file
+        #expect(root > 1 && pageSize > 0)
+        var bytes = readBytes(path)
+        bytes[(root - 1) * pageSize] = 0xFF          // an invalid b-tree page type
+        writeBytes(bytes, to: path)
+        let report = try ArtifactStore(path: path, create: false).verify()
+        #expect(!report.ok)
+        #expect(report.problems.contains { $0.contains(path) && $0.contains("damaged") }, "\(report.problems)")
+    }
 }

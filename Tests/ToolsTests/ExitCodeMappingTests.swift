@@ -25,6 +25,10 @@ import Train
             #expect(ToolOutcome(error: SQLiteError(code: code, message: "m", path: "s.db")).code == 1)
         }
         #expect(ToolOutcome(error: SQLiteError(code: 5, message: "busy", path: "s.db")).message.contains("s.db"))
+        // SQLITE_CORRUPT (11, and extended 267, 523) and SQLITE_NOTADB (26): a damaged store file is bad input (3).
+        for code: Int32 in [11, 267, 523, 26] {
+            #expect(ToolOutcome(error: SQLiteError(code: code, message: "database disk image is malformed", path: "s.db")).code == 3)
+        }
     }
 
     @Test func fileAndModelErrors() {

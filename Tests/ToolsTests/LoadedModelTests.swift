@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import NN
 import Store
@@ -129,5 +130,16 @@ private func outcome(_ body: () throws -> Void) -> ToolOutcome { ToolOutcome(err
         try Safetensors.write(stateDict: f.ema, metadata: [("format", "pt")], to: f.file("noconf.safetensors"))
         o = outcome { _ = try LoadedModel.load(file: f.file("noconf.safetensors")) }
         #expect(o.code == 3 && o.message.contains("config"))
+    }
+
+    /// Tools that read their inputs from the store (fs-distill, fs-eval, fs-sample) refuse a missing store
+    /// with exit 3 naming the path, and do not leave an empty store behind.
+    @Test func missingStoreIsBadInputAndNotCreated() throws {
+        let f = try Fixture(); defer { f.cleanup() }
+        let common = try CommonOptions.parse(["--store", f.file("absent.db")])
+        let o = outcome { _ = try common.openExistingStore() }
+        #expect(o.code == 3 && o.message.contains("absent.db") && o.message.contains("does not exist"))
+        #expect(!FileManager.default.fileExists(atPath: f.file("absent.db")))
+        #expect(try CommonOptions.parse(["--store", f.store.path]).openExistingStore().path == f.store.path)
     }
 }

@@ -13,9 +13,10 @@ extension StoreError: ToolExitCoded {
 }
 
 /// SQLITE_BUSY / SQLITE_LOCKED (another process kept the lock past the busy timeout) is retryable (4);
-/// any other SQLite failure (I/O error, full disk, ...) is a plain failure (1).
+/// SQLITE_CORRUPT / SQLITE_NOTADB (a damaged store file) is bad input (3); any other SQLite failure
+/// (I/O error, full disk, ...) is a plain failure (1).
 extension SQLiteError: ToolExitCoded {
-    public var toolExitCode: ExitCode { isBusy ? .busy : .failure }
+    public var toolExitCode: ExitCode { isBusy ? .busy : isCorrupt ? .badInput : .failure }
 }
 
 /// A malformed, truncated or non-F32 safetensors file is bad input (3).

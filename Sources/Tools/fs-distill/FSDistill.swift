@@ -95,7 +95,14 @@ struct FSDistill: ParsableCommand {
 
     func distill() throws {
         common.applyThreads()
-        let store = try ArtifactStore(path: common.storePath)
+        // The teacher (and bank) come from the store, so it must exist: a missing store is bad input,
+        // never a new empty file. A .safetensors teacher has to be imported first (lineage).
+        if let teacher, LoadedModel.isFileReference(teacher) {
+            _ = try LoadedModel.load(file: teacher)   // a missing, corrupt or truncated file is reported as such (exit 3)
+            throw ToolError.badInput("--teacher \(teacher): fs-distill reads its teacher from the store (for the student's "
+                                     + "lineage); import the file first: fs-store import \(teacher) --name teacher")
+        }
+        let store = try common.openExistingStore()
         let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: runName)
         let last = existing.max { ($0.step ?? 0) < ($1.step ?? 0) }
         var config: DistillConfig

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ToolSupport
 
 @main
 struct FSStore: ParsableCommand {
@@ -25,20 +26,6 @@ struct FSStore: ParsableCommand {
                       GcCommand.self, RmCommand.self, TagCommand.self, MetricsCommand.self, BenchCommand.self,
                       StressWriterCommand.self])
 
-    static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Foundation.exit(0)
-            }
-            if let e = error as? ExitCode { Foundation.exit(e.rawValue) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            // Argument errors are usage errors (2); anything else that escaped is a failure (1).
-            Foundation.exit(code == .validationFailure ? 2 : 1)
-        }
-    }
+    /// ToolSupport's `runAsTool`: usage errors exit 2 as `fs-store: message` like every other tool.
+    static func main() { runAsTool() }
 }

@@ -23,7 +23,7 @@ struct VerifyCommand: ParsableCommand {
                 for p in r.problems { print("PROBLEM: \(p)") }
                 print(r.ok ? "ok" : "FAILED")
             }
-            if !r.ok { throw ExitCode(Exit.badInput) }
+            if !r.ok { fail("\(s.path): verify found \(r.problems.count + (r.integrity == ["ok"] ? 0 : 1)) problem(s)", Exit.badInput) }
         }
     }
 }

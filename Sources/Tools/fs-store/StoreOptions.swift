@@ -3,6 +3,7 @@ import Foundation
 import ImageIO
 import NN
 import Store
+import ToolSupport
 
 /// Options every subcommand shares.
 struct StoreOptions: ParsableArguments {
@@ -30,23 +31,16 @@ enum Exit {
     static let busy: Int32 = 4
 }
 
-/// Runs a subcommand body, turning store errors into a one-line message on stderr and the
-/// documented exit code.
+/// Runs a subcommand body, turning any error into a one-line message on stderr and the documented
+/// exit code (ToolSupport's `ToolOutcome`: store errors and damaged files 3, busy 4, other failures 1).
 func guarded(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ExitCode {
         throw e
-    } catch let e as StoreError {
-        fail(e.description, e.exitCode)
-    } catch let e as SQLiteError {
-        fail(e.description, e.isBusy ? Exit.busy : Exit.failure)
-    } catch let e as SafetensorsError {
-        fail(e.description, Exit.badInput)
-    } catch let e as ImageIOError {
-        fail(e.description, Exit.badInput)
     } catch {
-        fail("\(error)", Exit.failure)
+        let outcome = ToolOutcome(error: error)
+        fail(outcome.message, outcome.code)
     }
 }
 
