@@ -20,19 +20,24 @@ struct FSBench: ParsableCommand {
     @Option(help: "UNet channels per level.") var channels: String = "32,64,64"
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
+    @Option(help: "What to time: all, train or forward (train/forward skip the kernel micro-benchmarks; for profiling).")
+    var only: String = "all"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
     func run() throws {
         let t = threads ?? ComputeThreads.defaultCount
         ComputeThreads.set(t)
         var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels]
-        out["sgemm_gflops_1024"] = sgemmGflops(1024)
-        let conv = convTimings()
-        out["conv2d_forward_ms"] = conv.forward; out["conv2d_backward_ms"] = conv.backward
+        guard ["all", "train", "forward"].contains(only) else { throw ValidationError("--only: all, train or forward") }
+        if only == "all" {
+            out["sgemm_gflops_1024"] = sgemmGflops(1024)
+            let conv = convTimings()
+            out["conv2d_forward_ms"] = conv.forward; out["conv2d_backward_ms"] = conv.backward
+        }
         let c = channels.split(separator: ",").compactMap { Int($0) }
         let (train, fwd) = unetThroughput(UNetConfig(channels: c))
-        out["unet_train_images_per_second"] = train
-        out["unet_forward_images_per_second"] = fwd
+        if let train { out["unet_train_images_per_second"] = train }
+        if let fwd { out["unet_forward_images_per_second"] = fwd }
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
@@ -73,7 +78,7 @@ struct FSBench: ParsableCommand {
         return (f * 1000, bw * 1000)
     }
 
-    func unetThroughput(_ config: UNetConfig) -> (train: Double, forward: Double) {
+    func unetThroughput(_ config: UNetConfig) -> (train: Double?, forward: Double?) {
         let unet = UNet(config)
         var weights = unet.initialParameters(seed: 0)
         // Non-zero output layer so the backward pass is representative.
@@ -83,13 +88,19 @@ struct FSBench: ParsableCommand {
         let x0 = Tensor(shape: [batch, 1, 28, 28], data: g.normals(batch * 784))
         let noise = Tensor(shape: [batch, 1, 28, 28], data: g.normals(batch * 784))
         let sigmas = (0..<batch).map { _ in g.uniform() }, labels = (0..<batch).map { $0 % 11 }
-        let train = median {
-            _ = trainStep(unet, weights: &weights, optimizer: &opt, lr: 1e-4, clip: 1, x0: x0, noise: noise,
-                          sigmas: sigmas, labels: labels)
+        var train: Double? = nil, fwd: Double? = nil
+        if only != "forward" {
+            let s = median {
+                _ = trainStep(unet, weights: &weights, optimizer: &opt, lr: 1e-4, clip: 1, x0: x0, noise: noise,
+                              sigmas: sigmas, labels: labels)
+            }
+            train = Double(batch) / s
         }
-        let model = try! VelocityModel(config: config, weights: weights)
-        let fwd = median { _ = model.evaluate(x0, sigmas: sigmas, labels: labels) }
-        return (Double(batch) / train, Double(batch) / fwd)
+        if only != "train" {
+            let model = try! VelocityModel(config: config, weights: weights)
+            fwd = Double(batch) / median { _ = model.evaluate(x0, sigmas: sigmas, labels: labels) }
+        }
+        return (train, fwd)
     }
 }
 
