@@ -46,8 +46,9 @@ public struct GroupNorm: Layer, Sendable {
     public var parameterSpecs: [ParameterSpec] {
         [.init("\(key).weight", [channels], .ones), .init("\(key).bias", [channels], .zeros)]
     }
-    public func callAsFunction(_ x: Var, _ p: Parameters) -> Var {
-        groupNorm(x, groups: groups, weight: p["\(key).weight"], bias: p["\(key).bias"], eps: eps)
+    /// GroupNorm(x), or SiLU(GroupNorm(x)) as one fused op when `silu`.
+    public func callAsFunction(_ x: Var, _ p: Parameters, silu: Bool = false) -> Var {
+        groupNorm(x, groups: groups, weight: p["\(key).weight"], bias: p["\(key).bias"], eps: eps, silu: silu)
     }
 }
 

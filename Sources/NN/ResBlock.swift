@@ -24,9 +24,9 @@ public struct ResBlock: Layer, Sendable {
 
     /// `siluEmb` is SiLU(e), computed once per forward pass and shared by every block.
     public func callAsFunction(_ x: Var, siluEmb: Var, _ p: Parameters) -> Var {
-        var h = conv1(silu(norm1(x, p)), p)
+        var h = conv1(norm1(x, p, silu: true), p)
         h = addSampleChannel(h, embProj(siluEmb, p))
-        h = conv2(silu(norm2(h, p)), p)
+        h = conv2(norm2(h, p, silu: true), p)
         return (skip.map { $0(x, p) } ?? x) + h
     }
 }

@@ -72,6 +72,6 @@ public struct UNet: Layer, Sendable {
             h = resizeNearest(h, height: skip.shape[2], width: skip.shape[3])
             h = upBlocks[i](concatChannels(h, skip), siluEmb: siluEmb, p)
         }
-        return convOut(silu(normOut(h, p)), p)
+        return convOut(normOut(h, p, silu: true), p)
     }
 }

@@ -33,6 +33,15 @@ import TestSupport
     @Test func groupNorm() {
         let x = randomTensor([2, 8, 3, 3], seed: 10), w = randomTensor([8], seed: 11), b = randomTensor([8], seed: 12)
         #expect(gradCheck([x, w, b], probes: 40) { TensorCore.groupNorm($0[0], groups: 4, weight: $0[1], bias: $0[2]) } < tol)
+        #expect(gradCheck([x, w, b], probes: 40) {
+            TensorCore.groupNorm($0[0], groups: 4, weight: $0[1], bias: $0[2], silu: true)
+        } < tol)
+        // The fused op equals GroupNorm followed by SiLU.
+        let tape = Tape(recordsPullbacks: false)
+        let (xv, wv, bv) = (tape.constant(x), tape.constant(w), tape.constant(b))
+        let fused = TensorCore.groupNorm(xv, groups: 4, weight: wv, bias: bv, silu: true).value
+        let split = silu(TensorCore.groupNorm(xv, groups: 4, weight: wv, bias: bv)).value
+        #expect(maxAbsDifference(fused, split) < 1e-5)
     }
 
     @Test func activations() {

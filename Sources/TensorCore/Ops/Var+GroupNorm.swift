@@ -1,9 +1,10 @@
-/// Group normalisation, PyTorch `nn.GroupNorm(groups, c, eps)` with affine weight and bias [c].
-public func groupNorm(_ x: Var, groups: Int, weight: Var, bias: Var, eps: Float = 1e-5) -> Var {
-    let (xv, wv) = (x.value, weight.value)
-    let (out, saved) = groupNormForward(xv, groups: groups, weight: wv, bias: bias.value, eps: eps)
+/// Group normalisation, PyTorch `nn.GroupNorm(groups, c, eps)` with affine weight and bias [c];
+/// with `silu`, SiLU(GroupNorm(x)) as one fused op (one pass each way, no intermediate tensor).
+public func groupNorm(_ x: Var, groups: Int, weight: Var, bias: Var, eps: Float = 1e-5, silu: Bool = false) -> Var {
+    let (xv, wv, bv) = (x.value, weight.value, bias.value)
+    let (out, saved) = groupNormForward(xv, groups: groups, weight: wv, bias: bv, eps: eps, silu: silu)
     return x.tape.record(out, parents: [x, weight, bias]) { g, _ in
-        let r = groupNormBackward(xv, g, groups: groups, weight: wv, saved: saved)
+        let r = groupNormBackward(xv, g, groups: groups, weight: wv, bias: bv, silu: silu, saved: saved)
         return [r.input, r.weight, r.bias]
     }
 }
