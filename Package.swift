@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "Train", dependencies: ["NN", "Datasets"], swiftSettings: fast),
         .target(name: "Eval", dependencies: ["NN", "Datasets", "COpenBLAS"],
                 resources: [.copy("Resources")], swiftSettings: fast),
-        .target(name: "ToolSupport", dependencies: ["Store", "NN", "Train", "Eval", "ImageIO", argumentParser],
+        .target(name: "ToolSupport", dependencies: ["Store", "NN", "Train", "Eval", "Datasets", "ImageIO", argumentParser],
                 path: "Sources/Tools/ToolSupport", swiftSettings: fast),
         tool("fs-train", ["Train", "Store"]),
         tool("fs-sample", ["Train", "Store", "ImageIO"]),

@@ -74,12 +74,14 @@ public struct SamplingPlan: Sendable, Equatable {
 public struct GeneratedSamples: Sendable {
     public var seeds: [UInt64]
     public var labels: [Int]
-    /// The initial noise [N, C, 28, 28] (`Tensor.perSampleNoise` of each seed).
+    /// The seeded noise eps [N, C, 28, 28] (`Tensor.perSampleNoise` of each seed), also when the run
+    /// started from given or interpolated states.
     public var noise: Tensor
-    /// The final states [N, C, 28, 28], model space, not clamped.
+    /// The final states [N, C, 28, 28] at the plan's last sigma (clean samples when it is 0), model
+    /// space, not clamped.
     public var samples: Tensor
     /// Every state of the first `trajectorySamples` samples: element t is [k, C, 28, 28] (t = 0 is the
-    /// noise, t = steps the result); empty when none were asked for.
+    /// start state, t = steps the result); empty when none were asked for.
     public var trajectory: [Tensor]
 }
 
@@ -99,14 +101,16 @@ public enum SampleGeneration {
     /// Samples per UNet evaluation (enough for 32 threads to split over samples).
     public static let defaultGroupSize = 32
 
-    /// Samples every seed. `onBatch(done)` is called whenever at least `batchSize` more samples are done
-    /// and at the end, with the number of finished samples (for progress).
+    /// Samples every seed, starting at `plan.sigmas[0]` from `start` (default: the seeded noise).
+    /// A plan of one sigma takes no step: the result is the start states. `onBatch(done)` is called
+    /// whenever at least `batchSize` more samples are done and at the end, with the number of
+    /// finished samples (for progress).
     public static func generate(_ model: VelocityModel, seeds: [UInt64], labels: [Int], plan: SamplingPlan,
-                                batchSize: Int, trajectorySamples: Int = 0, groupSize: Int = defaultGroupSize,
-                                onBatch: ((Int) -> Void)? = nil) -> GeneratedSamples {
+                                batchSize: Int, start: SampleStart = .noise, trajectorySamples: Int = 0,
+                                groupSize: Int = defaultGroupSize, onBatch: ((Int) -> Void)? = nil) -> GeneratedSamples {
         precondition(seeds.count == labels.count, "generate: \(seeds.count) seeds for \(labels.count) labels")
         precondition(batchSize >= 1 && groupSize >= 1, "generate: batch and group sizes must be at least 1")
-        precondition(plan.sigmas.count >= 2, "generate: a plan needs at least one step")
+        precondition(!plan.sigmas.isEmpty, "generate: a plan needs a start sigma")
         let n = seeds.count
         let sampleShape = [model.unet.config.inChannels, imageSize, imageSize]
         let inner = sampleShape.reduce(1, *)
@@ -115,27 +119,27 @@ public enum SampleGeneration {
         out.reserveCapacity(n * inner)
         let k = min(trajectorySamples, n)
         var states = [[Float]](repeating: [], count: k > 0 ? plan.sigmas.count : 0)
-        var start = 0, reported = 0
-        while start < n {
-            let end = min(n, start + groupSize)
-            let real = end - start
+        var first = 0, reported = 0
+        while first < n {
+            let end = min(n, first + groupSize)
+            let real = end - first
             // Pad the group to its fixed size with copies of its last sample.
-            let groupSeeds = Array(seeds[start..<end]) + Array(repeating: seeds[end - 1], count: groupSize - real)
-            let groupLabels = Array(labels[start..<end]) + Array(repeating: labels[end - 1], count: groupSize - real)
-            let x0 = Tensor.perSampleNoise(seeds: groupSeeds, sampleShape: sampleShape)
-            noise += x0.data[0..<(real * inner)]
-            let keep = max(0, min(k, end) - start)
-            let x = Sampler.sample(model, noise: x0, labels: groupLabels,
+            let groupSeeds = Array(seeds[first..<end]) + Array(repeating: seeds[end - 1], count: groupSize - real)
+            let groupLabels = Array(labels[first..<end]) + Array(repeating: labels[end - 1], count: groupSize - real)
+            let eps = Tensor.perSampleNoise(seeds: groupSeeds, sampleShape: sampleShape)
+            noise += eps.data[0..<(real * inner)]
+            let keep = max(0, min(k, end) - first)
+            let x = Sampler.sample(model, noise: start.initialStates(noise: eps, rows: first..<end), labels: groupLabels,
                                    guidance: [Float](repeating: plan.guidance, count: groupSize),
                                    sigmas: plan.sigmas, method: plan.method,
                                    onState: keep == 0 ? nil : { t, state in
                                        states[t] += state.data[0..<(keep * inner)]
                                    })
             out += x.data[0..<(real * inner)]
-            start = end
-            if start - reported >= batchSize || start == n {
-                reported = start
-                onBatch?(start)
+            first = end
+            if first - reported >= batchSize || first == n {
+                reported = first
+                onBatch?(first)
             }
         }
         return GeneratedSamples(seeds: seeds, labels: labels, noise: Tensor(shape: [n] + sampleShape, data: noise),

@@ -25,11 +25,26 @@ struct FSSample: ParsableCommand {
         labels I64, seeds U64; metadata with steps, schedule, shift, cfg, sigmas, method and the
         checkpoint's hash) whose parent is the checkpoint. --print-schedule only prints the sigma grid.
 
+        Partial trajectories (paper Table 1): --stop-sigma S ends the run at
+        point S of the grid and outputs the states there. --init-tensors FILE
+        starts from such states (at the file's last recorded sigma, or
+        --start-sigma); --init-x0 FILE|mnist-test|mnist-train --start-sigma S
+        starts from S*eps_i + (1-S)*x0_i, eps_i = sample i's seeded noise.
+        Stopping at S and resuming from the saved states reproduces the
+        uninterrupted run bit for bit. The sample set records the start (kind,
+        sigma, file and its SHA-256, or the MNIST split) and the stop sigma.
+
         Examples:
           fs-sample --store runs.db --checkpoint teacher --steps 32 --seeds 0-99 --png teacher.png
           fs-sample --checkpoint models/teacher-mnist.safetensors --steps 4 --schedule diffusers --cfg 2 \\
                     --seeds 0-9 --trajectory-png path.png --save-tensors s.safetensors --no-store-artifact
           fs-sample --print-schedule --steps 4 --schedule diffusers --shift 3 --json
+          fs-sample --checkpoint T --steps 32 --seeds 0-99 --stop-sigma 0.5 \\
+                    --save-tensors s05.safetensors
+          fs-sample --checkpoint T --steps 32 --seeds 0-99 \\
+                    --init-tensors s05.safetensors
+          fs-sample --checkpoint T --steps 32 --seeds 0-99 --start-sigma 0.5 \\
+                    --init-x0 mnist-train
         """)
 
     @OptionGroup var common: CommonOptions
@@ -40,7 +55,7 @@ struct FSSample: ParsableCommand {
     @Option(help: ArgumentHelp("Sigma grid (default: the checkpoint's schedule, else fixed).", valueName: "fixed|diffusers"))
     var schedule: ScheduleKind?
     @Option(help: "Schedule shift (default: the checkpoint's, else 3).") var shift: Float?
-    @Option(help: ArgumentHelp("Explicit sigma list, e.g. 1,0.9,0.75,0.5 (a trailing 0 is added); overrides --steps/--schedule.",
+    @Option(help: ArgumentHelp("Explicit sigma list, e.g. 1,0.9,0.75,0.5 (a trailing 0 is added; stop earlier with --stop-sigma); overrides --steps/--schedule.",
                                valueName: "list"))
     var sigmas: String?
     @Option(help: "Guidance weight w (1 = none; default: the checkpoint's recommended_cfg, else 1).") var cfg: Float?
@@ -67,6 +82,7 @@ struct FSSample: ParsableCommand {
     var noStoreArtifact = false
     @Flag(help: "Only print the sigma grid and timesteps of --steps/--schedule/--shift (no checkpoint needed).")
     var printSchedule = false
+    @OptionGroup(title: "Partial trajectories") var start: StartOptions
 
     static func main() { runAsTool() }
 
@@ -96,30 +112,35 @@ struct FSSample: ParsableCommand {
         }
         let loaded = try LoadedModel.load(checkpoint!, store: existingStore)
         let sched = try SampleGeneration.schedule(for: loaded, steps: steps, kind: schedule, shift: shift, sigmas: sigmas)
-        let plan = SamplingPlan(sigmas: sched.sigmas, guidance: cfg ?? loaded.recommendedCFG, method: method)
         let numClasses = loaded.config.numClasses
         let sampleLabels = labels.labels(count: seeds.count, numClasses: numClasses)
         if let bad = sampleLabels.first(where: { $0 > numClasses }) {
             throw ToolError.usage("--labels: label \(bad) is outside 0...\(numClasses) for this model")
         }
+        let window = try start.resolve(grid: sched.sigmas, seeds: seeds.seeds, labels: sampleLabels,
+                                       sampleShape: [loaded.config.inChannels, SampleGeneration.imageSize,
+                                                     SampleGeneration.imageSize])
+        let plan = SamplingPlan(sigmas: window.sigmas, guidance: cfg ?? loaded.recommendedCFG, method: method)
         common.log("fs-sample: \(loaded.displayName) (\(loaded.kind.rawValue), \(loaded.contentHash.prefix(12))): "
                    + "\(seeds.count) samples, \(plan.steps) \(method.rawValue) steps (\(scheduleName(loaded))), "
                    + "sigmas \(SampleGeneration.jsonList(plan.sigmas)), cfg \(plan.guidance), "
-                   + "\(plan.evaluationsPerSample) UNet evaluations per sample, \(ComputeThreads.count) threads")
+                   + "\(plan.evaluationsPerSample) UNet evaluations per sample, \(ComputeThreads.count) threads"
+                   + (start.isDefault ? "" : ", start: \(window.record["start"] ?? "-") at sigma \(plan.sigmas[0])"))
 
         let progress = common.progress("fs-sample", total: seeds.count, unit: "img")
         let t0 = Progress.monotonicSeconds()
         let result = SampleGeneration.generate(
             loaded.model, seeds: seeds.seeds, labels: sampleLabels, plan: plan, batchSize: batchSize,
-            trajectorySamples: trajectoryPng == nil ? 0 : trajectorySamples,
+            start: window.start, trajectorySamples: trajectoryPng == nil ? 0 : trajectorySamples,
             onBatch: { progress.update(completed: $0) })
         let seconds = Progress.monotonicSeconds() - t0
         let rate = Double(seeds.count) / max(seconds, 1e-9)
         progress.finish()
 
         if let saveTensors {
-            let extra: [(key: String, value: String)] = [("checkpoint", loaded.displayName),
+            var extra: [(key: String, value: String)] = [("checkpoint", loaded.displayName),
                                                          ("checkpoint_hash", loaded.contentHash)]
+            if !start.isDefault { extra += window.record.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") } }
             try Safetensors.write(SampleGeneration.tensorsFile(result, plan: plan, extra: extra), to: saveTensors)
         }
         if let png {
@@ -134,9 +155,9 @@ struct FSSample: ParsableCommand {
         if !noStoreArtifact {
             let s = try store ?? common.openStore()
             store = s
-            artifact = try s.putArtifact(kind: ArtifactKind.sampleSet, name: name ?? defaultName(loaded, sched, plan),
+            artifact = try s.putArtifact(kind: ArtifactKind.sampleSet, name: name ?? defaultName(loaded, sched, plan, window),
                                          tensors: SampleGeneration.sampleSetBlobs(result),
-                                         metadata: metadataJSON(loaded, sched, plan),
+                                         metadata: metadataJSON(loaded, sched, plan, window),
                                          parents: loaded.artifact.map { [$0.id] } ?? [])
         }
 
@@ -147,6 +168,7 @@ struct FSSample: ParsableCommand {
             "evaluations_per_sample": plan.evaluationsPerSample, "batch_size": batchSize,
             "threads": ComputeThreads.count,
         ]
+        if !start.isDefault { out.merge(window.record) { a, _ in a } }
         if let png { out["png"] = png }
         if let trajectoryPng { out["trajectory_png"] = trajectoryPng }
         if let saveTensors { out["tensors"] = saveTensors }
@@ -184,7 +206,8 @@ struct FSSample: ParsableCommand {
 
     /// The sample set's metadata: everything needed to reproduce it (no timings, so re-running the same
     /// command finds the same artifact instead of a conflict).
-    func metadataJSON(_ m: LoadedModel, _ s: SigmaSchedule, _ plan: SamplingPlan) throws -> String {
+    func metadataJSON(_ m: LoadedModel, _ s: SigmaSchedule, _ plan: SamplingPlan,
+                      _ window: StartOptions.Resolved) throws -> String {
         var meta: [String: Any] = [
             "steps": plan.steps, "schedule": scheduleName(m), "shift": s.shift, "cfg": plan.guidance,
             "sigmas": plan.sigmas, "method": plan.method.rawValue, "seeds": seeds.description,
@@ -193,17 +216,20 @@ struct FSSample: ParsableCommand {
             "labels_dtype": "I64", "seeds_dtype": "U64",
         ]
         if case .file(let path) = m.source { meta["checkpoint_file"] = path }
+        // Only runs that use the options record them, so plain sample sets keep their old metadata.
+        if !start.isDefault { meta.merge(window.record) { a, _ in a } }
         return try JSONOutput.string(meta)
     }
 
-    /// "samples/<checkpoint>/<schedule><steps>-shift<s>-cfg<w>-<method>/seeds<list>[-labels<list>]";
-    /// long lists are replaced by a 12-digit hash.
-    func defaultName(_ m: LoadedModel, _ s: SigmaSchedule, _ plan: SamplingPlan) -> String {
+    /// "samples/<checkpoint>/<schedule><steps>-shift<s><start tag>-cfg<w>-<method>/seeds<list>[-labels<list>]";
+    /// long lists are replaced by a 12-digit hash. The start tag (`StartOptions.Resolved.nameTag`) tells
+    /// partial runs apart: window ends, and the start file's hash or the MNIST split.
+    func defaultName(_ m: LoadedModel, _ s: SigmaSchedule, _ plan: SamplingPlan, _ window: StartOptions.Resolved) -> String {
         func short(_ text: String, _ max: Int = 48) -> String {
             text.count <= max ? text : String(SHA256.hex(text).prefix(12))
         }
-        let grid = sigmas != nil ? "sigmas\(short(SampleGeneration.jsonList(plan.sigmas), 0))"
-            : "\(scheduleName(m))\(plan.steps)-shift\(s.shift)"
+        let grid = (sigmas != nil ? "sigmas\(short(SampleGeneration.jsonList(s.sigmas), 0))"
+            : "\(scheduleName(m))\(s.steps)-shift\(s.shift)") + window.nameTag
         var n = "samples/\(m.displayName)/\(grid)-cfg\(plan.guidance)-\(plan.method.rawValue)/seeds\(short(seeds.description))"
         if labels != .cycle { n += "-labels\(short(labels.description))" }
         return n
