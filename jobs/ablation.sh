@@ -11,7 +11,7 @@
 #      ABLATION_TEACHER_STORE) and the FID noise floor (two disjoint, interleaved halves of MNIST test)
 #   a  teacher guidance sweep at 32 fixed steps -> recommended_cfg = the FID-best w
 #   b  Table 2 analogue: teacher at N = 1,2,3,4,8,16,32 steps, diffusers vs fixed (w = recommended_cfg)
-#   c  Table 1 analogue: not run (the tools cannot start the teacher from a given state; see results.md)
+#   c  Table 1 analogue: the teacher's last 1 or 2 segments resumed from authentic vs interpolated states
 #   d  component ablation at 4 steps (students: EMA weights, guidance-free), main chain A, B, C, FULL first
 #   e  beyond the paper: FlowSteer with K = 1, 2, 4, 8, OTA from a bank vs --online; then the second seeds
 #   f  sample grids per row, then jobs/results.sh writes the tables, the FID-vs-NFE plot and the reading
@@ -65,6 +65,11 @@ param LAMBDA_ADV           0.05            0.05
 param LAMBDA_FM            0.1             0.1
 param SECOND_SEED_ROWS     "C FULL B"      "FULL"      # rows that decide an ordering get training seed 1 too
 param K_LIST               "1 2 4 8"       "1 2 4 8"
+param T1_N                 2000            20          # Table 1: samples per row (seeds 0..T1_N-1, labels cycling)
+param T1_SEGMENTS          "1 2"           "1 2"       # Table 1: last segments resumed (of 4; 1 -> from sigma 0.5, 2 -> 0.75)
+param T1_STRONG_CFGS       2.5             2.5         # Table 1: guidance weights besides w*
+param T1_REAL              mnist-train     mnist-train # Table 1: real x0 (train, so the FID reference, MNIST test, is unseen)
+param T1_ONLY              0               0           # 1: only the teacher, the noise floor and section c, then results
 # --------------------------------------------------------------------------------------------------------
 
 STORE=$OUT/ablation.db
@@ -193,6 +198,73 @@ student() {
   grid "$key" "$run" "$k" "$sched" 1
 }
 
+# ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
+# The teacher at 32 fixed steps = the 4-segment grid 1, .9, .75, .5, 0 with 8 Euler steps per segment, seeds
+# 0..T1_N-1. Its authentic states are saved at each start sigma by a chain of runs (noise -> 0.75 -> 0.5 -> 0, each leg
+# resumed from the previous one's states, so the chain is the uninterrupted 32-step run bit for bit and its end is
+# x0_teacher). From each start sigma_k the teacher then runs to 0 from (1) its authentic state, (2) sigma_k*eps +
+# (1-sigma_k)*x0_teacher, (3) sigma_k*eps + (1-sigma_k)*x_real with eps the sample's own seeded noise. Each row is a
+# stored sample set, evaluated by fs-eval, plus its per-pixel MSE (clamped) to the authentic final samples.
+T1_DIR=$OUT/tensors/t1
+mkdir -p "$T1_DIR"
+t1_sigma() { awk -v k="$1" 'BEGIN { u = k / 4; printf "%g\n", 3 * u / (1 + 2 * u) }'; }   # shift-3 boundary, k segments left
+# t1_run FILE ARGS...: fs-sample of the Table-1 seeds on the 32-step fixed grid into FILE (skipped if FILE exists).
+t1_run() {
+  local file=$1 out; shift
+  [ -s "$file" ] && return 0
+  fs_run out fs-sample --store "$STORE" --checkpoint teacher --steps 32 --schedule fixed --shift 3 \
+    --seeds "0-$((T1_N - 1))" --save-tensors "$file.part" "${T[@]}" "$@"
+  mv -f "$file.part" "$file"
+}
+# t1_mse A B: per-pixel MSE (pixels clamped to [-1, 1]) between the samples of two tensors files.
+t1_mse() {
+  paste <(st_floats "$1" samples) <(st_floats "$2" samples) | awk '
+    function c(x) { return x < -1 ? -1 : (x > 1 ? 1 : x) }
+    { d = c($1) - c($2); s += d * d; n++ } END { if (n == 0) exit 3; printf "%.6g\n", s / n }'
+}
+# t1_row W K START ORDER LABEL FILE: evaluate sample set t1/w<W>/<START>-k<K> (written with FILE) -> record.
+t1_row() {
+  local w=$1 k=$2 start=$3 order=$4 label=$5 file=$6 key=t1/w$1/$3-k$2
+  if record_has "eval/$key"; then fs_log "skip eval/$key (stored)"; return 0; fi
+  local cmd=(fs-eval --store "$STORE" --samples "$key" --seed "$EVAL_SEED" "${T[@]}")
+  local t0 ev; t0=$(date +%s)
+  fs_run ev "${cmd[@]}"
+  local f; for f in fid kid kid_std class_accuracy num_samples; do json_require "$f" "$ev" >/dev/null; done
+  record_put "eval/$key" table=t1 order="$order" label="$label" cfg="$w" start="$start" segments="$k" \
+    sigma="$(t1_sigma "$k")" steps="$((8 * k))" nfe="$(nfe_of $((8 * k)) "$w")" x0="$([ "$start" = real ] && echo "$T1_REAL" || echo -)" \
+    mse_to_authentic="$(t1_mse "$file" "$T1_DIR/w$w-authentic-k$T1_KMIN.st")" seconds="$(( $(date +%s) - t0 ))" \
+    fid="$(json_get fid <<<"$ev")" kid="$(json_get kid <<<"$ev")" kid_std="$(json_get kid_std <<<"$ev")" \
+    class_accuracy="$(json_get class_accuracy <<<"$ev")" num_samples="$(json_get num_samples <<<"$ev")" \
+    command="fs-sample --checkpoint teacher --steps 32 --schedule fixed --seeds 0-$((T1_N - 1)) --cfg $w ... (start $start, from sigma $(t1_sigma "$k")); ${cmd[*]} --json" \
+    result="$ev"
+}
+# table1_unit: every Table-1 row for w* and T1_STRONG_CFGS (skips what is stored or written).
+table1_unit() {
+  local w k s i=0 t1_cfgs=" " from
+  T1_KS=$(tr ' ' '\n' <<<"$T1_SEGMENTS" | awk 'NF' | sort -rn | tr '\n' ' ')   # most segments first: the chain's order
+  T1_KMIN=$(awk '{ print $NF }' <<<"$T1_KS")                                          # the chain's last leg
+  for k in $T1_KS; do [[ "$k" =~ ^[123]$ ]] || fs_die "T1_SEGMENTS: '$k' is not 1, 2 or 3 (segments of the 4-segment grid)"; done
+  for w in $W_STAR $T1_STRONG_CFGS; do
+    case $t1_cfgs in *" $w "*) continue ;; esac   # w* may also be listed
+    t1_cfgs+="$w " i=$((i + 1)) from=()
+    for k in $T1_KS; do   # authentic states at each start sigma, one chained leg after the other
+      t1_run "$T1_DIR/w$w-state-k$k.st" --cfg "$w" --stop-sigma "$(t1_sigma "$k")" --no-store-artifact "${from[@]}"
+      from=(--init-tensors "$T1_DIR/w$w-state-k$k.st")
+    done
+    for k in $T1_KS; do   # (1) authentic; the last leg of the chain (k = T1_KMIN) is x0_teacher
+      t1_run "$T1_DIR/w$w-authentic-k$k.st" --cfg "$w" --init-tensors "$T1_DIR/w$w-state-k$k.st" --name "t1/w$w/authentic-k$k"
+    done
+    for k in $T1_KS; do
+      s=$(t1_sigma "$k")
+      t1_run "$T1_DIR/w$w-own-k$k.st" --cfg "$w" --start-sigma "$s" --init-x0 "$T1_DIR/w$w-authentic-k$T1_KMIN.st" --name "t1/w$w/own-k$k"
+      t1_run "$T1_DIR/w$w-real-k$k.st" --cfg "$w" --start-sigma "$s" --init-x0 "$T1_REAL" --name "t1/w$w/real-k$k"
+      t1_row "$w" "$k" authentic "$((100 * i + 10 * k + 1))" "authentic state" "$T1_DIR/w$w-authentic-k$k.st"
+      t1_row "$w" "$k" own "$((100 * i + 10 * k + 2))" "interpolated, x0 = teacher's own sample" "$T1_DIR/w$w-own-k$k.st"
+      t1_row "$w" "$k" real "$((100 * i + 10 * k + 3))" "interpolated, x0 = real image ($T1_REAL)" "$T1_DIR/w$w-real-k$k.st"
+    done
+  done
+}
+
 # ---- 0. teacher and noise floor ----------------------------------------------------------------------------
 if ! fs-store show --store "$STORE" teacher >/dev/null 2>&1; then
   src=$ABLATION_TEACHER
@@ -250,6 +322,23 @@ if ! record_has floor/test-halves; then
     command="fs-eval stats --samples mnist-test-{even,odd}-$EVAL_N --save-stats ...; fs-eval fd even odd --json" result="$fl"
 fi
 
+# T1_ONLY=1: section c alone, at w* = the sweep's choice if stored, else the teacher's recorded recommended_cfg.
+if [ "$T1_ONLY" = 1 ]; then
+  if ! record_has choice/recommended_cfg; then
+    W_STAR=$(fs-store show --store "$STORE" teacher --json | json_get metadata.safetensors_metadata.recommended_cfg)
+    [ -n "$W_STAR" ] || fs_die "T1_ONLY: no recommended_cfg stored and none in the teacher's metadata"
+    record_put choice/recommended_cfg w="$W_STAR" rule="the teacher's recorded recommended_cfg (T1_ONLY run, no sweep)"
+  fi
+  W_STAR=$(record_field choice/recommended_cfg w)
+  record_put "params/$t_start" mode="$MODE" command="T1_ONLY=1 bash jobs/ablation.sh $*" \
+    started="$(date -u -d "@$t_start" '+%F %T UTC')" threads="$THREADS" nproc="$(nproc)" \
+    cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)" \
+    parameters="T1_N=$T1_N T1_SEGMENTS='$T1_SEGMENTS' T1_STRONG_CFGS='$T1_STRONG_CFGS' T1_REAL=$T1_REAL EVAL_SEED=$EVAL_SEED"
+  table1_unit
+  record_put "done/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
+  exec bash jobs/results.sh
+fi
+
 # ---- a. guidance sweep ---------------------------------------------------------------------------------------
 i=0
 for w in $SWEEP_CFGS; do
@@ -292,6 +381,9 @@ for n in $T2_STEPS; do
     trajectory "t2/$s-$n" teacher "$n" "$s" "$W_STAR"
   done
 done
+
+# ---- c. Table 1 analogue (table1_unit, defined above) -------------------------------------------------------------
+table1_unit
 
 # ---- banks and teacher reference rows ----------------------------------------------------------------------------------
 bank bank-k4 4 8 "$BANK_N" "$CFG_RANGE"
