@@ -335,6 +335,9 @@ if [ "$T1_ONLY" = 1 ]; then
     cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)" \
     parameters="T1_N=$T1_N T1_SEGMENTS='$T1_SEGMENTS' T1_STRONG_CFGS='$T1_STRONG_CFGS' T1_REAL=$T1_REAL EVAL_SEED=$EVAL_SEED"
   table1_unit
+  if [ "$RESULTS_MD" = docs/results.md ]; then   # a section-c-only page never replaces the full results page
+    export RESULTS_MD=$OUT/results.md RESULTS_DIR=$OUT/results
+  fi
   record_put "done/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
   exec bash jobs/results.sh
 fi
