@@ -330,7 +330,8 @@ if [ "$T1_ONLY" = 1 ]; then
     record_put choice/recommended_cfg w="$W_STAR" rule="the teacher's recorded recommended_cfg (T1_ONLY run, no sweep)"
   fi
   W_STAR=$(record_field choice/recommended_cfg w)
-  record_put "params/$t_start" mode="$MODE" command="T1_ONLY=1 bash jobs/ablation.sh $*" \
+  # params-t1/ and done-t1/ keys: a section-c run into a full run's store leaves that run's set-up table as it was
+  record_put "params-t1/$t_start" mode="$MODE" command="T1_ONLY=1 bash jobs/ablation.sh $*" \
     started="$(date -u -d "@$t_start" '+%F %T UTC')" threads="$THREADS" nproc="$(nproc)" \
     cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)" \
     parameters="T1_N=$T1_N T1_SEGMENTS='$T1_SEGMENTS' T1_STRONG_CFGS='$T1_STRONG_CFGS' T1_REAL=$T1_REAL EVAL_SEED=$EVAL_SEED"
@@ -338,7 +339,7 @@ if [ "$T1_ONLY" = 1 ]; then
   if [ "$RESULTS_MD" = docs/results.md ]; then   # a section-c-only page never replaces the full results page
     export RESULTS_MD=$OUT/results.md RESULTS_DIR=$OUT/results
   fi
-  record_put "done/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
+  record_put "done-t1/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
   exec bash jobs/results.sh
 fi
 

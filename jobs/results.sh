@@ -70,7 +70,7 @@ run_stats() {
 FLOOR=$(get floor/test-halves fid)
 FLOOR_N=$(get floor/test-halves n)
 W_STAR=$(get choice/recommended_cfg w)
-MODE=$(latest params/ mode)
+MODE=$(latest params/ mode); [ "$MODE" != - ] || MODE=$(latest params-t1/ mode)   # a section-c-only store
 
 # ---- the FID-vs-NFE plot ---------------------------------------------------------------------------------------
 {
