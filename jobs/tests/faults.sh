@@ -63,7 +63,8 @@ bank_rows() {
 }
 
 # kill_resume LABEL STORE TOTAL PROGRESS_CMD -- TOOL ARGS...: runs `TOOL ARGS --store STORE --resume`
-# and SIGKILLs it: first after a random 0.1-1.5 s (start-up, loading, first writes), then KILLS
+# and SIGKILLs it: first after a random 0.1 s to 3/4 of the uninterrupted run's time $ms (start-up,
+# loading, first writes), then KILLS
 # times at a random point of the remaining work (when PROGRESS_CMD, which counts up to TOTAL, reaches
 # a random target below TOTAL, plus a random 0-250 ms); finally resumes to the end. Checks the store
 # after every kill.
@@ -76,7 +77,9 @@ kill_resume() {
     "$@" --store "$store" --resume --quiet >/dev/null 2>>"$W/$label.err" &
     pid=$!
     if [ "$i" -eq 0 ]; then
-      what=$(( 100 + RANDOM % 1400 )); sleep_ms "$what"; what="after $what ms"
+      # within the first 3/4 of the uninterrupted run's wall time ($ms, measured by the caller), so it lands
+      local span=$(( ms * 3 / 4 - 100 )); [ "$span" -ge 100 ] || span=100
+      what=$(( 100 + RANDOM % span )); sleep_ms "$what"; what="after $what ms"
     else
       target=$(( cur + 1 + RANDOM % ((total - 1 - cur + 1) / 2) ))   # in the first half of what is left
       t0=$(now_ms)
@@ -129,13 +132,13 @@ same_artifact fs-train r@40 train-a.db train-b.db
 # -- fs-rollout (teacher: the tiny run above; batches of 4 rows, one transaction each)
 ROWB=$(( (4 + 1) * 784 * 4 ))
 cp train-a.db teacher.db
-rollout=(fs-rollout --teacher r --teacher-store teacher.db --name bank --seeds 0-39 --segments 4 --substeps 2
+rollout=(fs-rollout --teacher r --teacher-store teacher.db --name bank --seeds 0-159 --segments 4 --substeps 2
          --schedule fixed --cfg-range 1,2 --batch-size 4 --threads "$THREADS")
 timed ms "${rollout[@]}" --store roll-a.db --quiet --json >/dev/null 2>roll-a.err || bad "uninterrupted fs-rollout failed: $(cat roll-a.err)"
 echo "  fs-rollout: uninterrupted run took $ms ms"
-kill_resume fs-rollout roll-b.db 40 "bank_rows roll-b.db bank $ROWB" -- "${rollout[@]}"
+kill_resume fs-rollout roll-b.db 160 "bank_rows roll-b.db bank $ROWB" -- "${rollout[@]}"
 same_artifact fs-rollout bank roll-a.db roll-b.db
-check "fs-rollout: resumed bank has all 40 rows" [ "$(bank_rows roll-b.db bank $ROWB)" -eq 40 ]
+check "fs-rollout: resumed bank has all 160 rows" [ "$(bank_rows roll-b.db bank $ROWB)" -eq 160 ]
 
 # -- fs-distill (on the uninterrupted store's teacher + bank)
 distill_common=(fs-distill --teacher r --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1
