@@ -13,17 +13,17 @@ Progress on stderr, one JSON object on stdout.
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 import torch
-import torch.nn.functional as F
 from safetensors.torch import load_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "tools", "golden"))
 from reference_unet import UNet, sample  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_torch import bench_unet  # noqa: E402
 
 
 def log(msg):
@@ -36,30 +36,8 @@ def fixed_sigmas(n, shift=3.0):
 
 
 def train_rate(channels, batch, layout, iters):
-    torch.manual_seed(0)
-    mf = torch.channels_last if layout == "channels_last" else torch.contiguous_format
-    model = UNet(channels).to(memory_format=mf)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
-    g = torch.Generator().manual_seed(1)
-    x0 = torch.rand(batch, 1, 28, 28, generator=g) * 2 - 1
-    eps = torch.randn(batch, 1, 28, 28, generator=g)
-    sigma = torch.rand(batch, generator=g)
-    labels = torch.randint(0, 11, (batch,), generator=g)
-    s = sigma[:, None, None, None]
-    xt = ((1 - s) * x0 + s * eps).contiguous(memory_format=mf)
-    target = (eps - x0).contiguous(memory_format=mf)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        F.mse_loss(model(xt, sigma, labels), target).backward()
-        opt.step()
-
-    for _ in range(2):
-        step()
-    ts = []
-    for _ in range(iters):
-        t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
-    return batch / statistics.median(ts)
+    # the same training step as bench/peer_torch.py (the fs-bench peer), on the teacher's channels
+    return bench_unet(layout, channels, batch, 2, iters)["unet_train_images_per_second"]
 
 
 def sample_rate(model, n, steps, cfg, batch):
