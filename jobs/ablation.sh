@@ -15,6 +15,11 @@
 #   d  component ablation at 4 steps (students: EMA weights, guidance-free), main chain A, B, C, FULL first
 #   e  beyond the paper: FlowSteer with K = 1, 2, 4, 8, OTA from a bank vs --online; then the second seeds
 #   f  sample grids per row, then jobs/results.sh writes the tables, the FID-vs-NFE plot and the reading
+#   g  the targets at HEADLINE_N (10k) samples: teacher 32 steps at w*, full FlowSteer, the PeRFlow baseline; and
+#      full FlowSteer's FID after LENGTH_STEPS distillation steps (its stored checkpoints)
+#
+# ONLY=t1 runs section c alone and ONLY=headline section g alone (it needs the finished students), each into a
+# full run's store without touching its other units, so a section can run beside a long ablation.
 #
 # Every evaluation is stored in the store as an artifact of kind eval_result named ablation/<table>/<row>
 # (a zero-tensor safetensors record whose metadata holds the fs-eval JSON, the row's description and the
@@ -69,7 +74,10 @@ param T1_N                 2000            20          # Table 1: samples per ro
 param T1_SEGMENTS          "1 2"           "1 2"       # Table 1: last segments resumed (of 4; 1 -> from sigma 0.5, 2 -> 0.75)
 param T1_STRONG_CFGS       2.5             2.5         # Table 1: guidance weights besides w*
 param T1_REAL              mnist-train     mnist-train # Table 1: real x0 (train, so the FID reference, MNIST test, is unseen)
-param T1_ONLY              0               0           # 1: only the teacher, the noise floor and section c, then results
+param T1_ONLY              0               0           # 1: the same as ONLY=t1 (kept for older scripts)
+param ONLY                 ""              ""          # t1 | headline: only the teacher, the noise floor and that section
+param HEADLINE_N           10000           24          # samples per target row (issue 7 measures the targets at 10k)
+param LENGTH_STEPS         "200 400 600"   "2"         # full FlowSteer's checkpoints evaluated for FID vs distillation steps
 # --------------------------------------------------------------------------------------------------------
 
 STORE=$OUT/ablation.db
@@ -198,6 +206,24 @@ student() {
   grid "$key" "$run" "$k" "$sched" 1
 }
 
+# ---- the targets (section g) -----------------------------------------------------------------------------------------
+# headline_unit: the issue's target rows at HEADLINE_N samples (same seed as every row), then FID of full FlowSteer's
+# intermediate checkpoints at EVAL_N samples (its last step is the ablation row itself).
+headline_unit() {
+  local run s
+  for run in abl-FULL-s0 abl-A-s0; do
+    fs-store show --store "$STORE" "$run@$DISTILL_STEPS" >/dev/null 2>&1 ||
+      fs_die "section g needs $run@$DISTILL_STEPS in $STORE (run the ablation's section d first)"
+  done
+  evaluate head/teacher-32 head 1 "teacher, 32 fixed steps, w*" teacher 32 fixed "$W_STAR" "$HEADLINE_N" "" reference
+  evaluate head/FULL-s0 head 2 "full FlowSteer, 4 fixed steps (seed 0)" abl-FULL-s0 4 fixed 1 "$HEADLINE_N" abl-FULL-s0 "seed 0"
+  evaluate head/A-s0 head 3 "PeRFlow baseline, 4 diffusers steps (seed 0)" abl-A-s0 4 diffusers 1 "$HEADLINE_N" abl-A-s0 "seed 0"
+  for s in $LENGTH_STEPS; do
+    [ "$s" -lt "$DISTILL_STEPS" ] || continue
+    evaluate "length/FULL-s0@$s" length "$s" "full FlowSteer after $s steps" "abl-FULL-s0@$s" 4 fixed 1 "$EVAL_N" abl-FULL-s0 "step $s"
+  done
+}
+
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
 # The teacher at 32 fixed steps = the 4-segment grid 1, .9, .75, .5, 0 with 8 Euler steps per segment, seeds
 # 0..T1_N-1. Its authentic states are saved at each start sigma by a chain of runs (noise -> 0.75 -> 0.5 -> 0, each leg
@@ -322,26 +348,35 @@ if ! record_has floor/test-halves; then
     command="fs-eval stats --samples mnist-test-{even,odd}-$EVAL_N --save-stats ...; fs-eval fd even odd --json" result="$fl"
 fi
 
-# T1_ONLY=1: section c alone, at w* = the sweep's choice if stored, else the teacher's recorded recommended_cfg.
-if [ "$T1_ONLY" = 1 ]; then
-  if ! record_has choice/recommended_cfg; then
-    W_STAR=$(fs-store show --store "$STORE" teacher --json | json_get metadata.safetensors_metadata.recommended_cfg)
-    [ -n "$W_STAR" ] || fs_die "T1_ONLY: no recommended_cfg stored and none in the teacher's metadata"
-    record_put choice/recommended_cfg w="$W_STAR" rule="the teacher's recorded recommended_cfg (T1_ONLY run, no sweep)"
-  fi
-  W_STAR=$(record_field choice/recommended_cfg w)
-  # params-t1/ and done-t1/ keys: a section-c run into a full run's store leaves that run's set-up table as it was
-  record_put "params-t1/$t_start" mode="$MODE" command="T1_ONLY=1 bash jobs/ablation.sh $*" \
-    started="$(date -u -d "@$t_start" '+%F %T UTC')" threads="$THREADS" nproc="$(nproc)" \
-    cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)" \
-    parameters="T1_N=$T1_N T1_SEGMENTS='$T1_SEGMENTS' T1_STRONG_CFGS='$T1_STRONG_CFGS' T1_REAL=$T1_REAL EVAL_SEED=$EVAL_SEED"
-  table1_unit
-  if [ "$RESULTS_MD" = docs/results.md ]; then   # a section-c-only page never replaces the full results page
-    export RESULTS_MD=$OUT/results.md RESULTS_DIR=$OUT/results
-  fi
-  record_put "done-t1/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
-  exec bash jobs/results.sh
-fi
+# ONLY=t1 | headline: that section alone, at w* = the sweep's choice if stored, else the teacher's recorded recommended_cfg.
+[ "$T1_ONLY" = 1 ] && ONLY=t1
+case $ONLY in
+  "") ;;
+  t1|headline)
+    if ! record_has choice/recommended_cfg; then
+      [ "$ONLY" = t1 ] || fs_die "ONLY=headline: no recommended_cfg in $STORE (run the ablation first)"
+      W_STAR=$(fs-store show --store "$STORE" teacher --json | json_get metadata.safetensors_metadata.recommended_cfg)
+      [ -n "$W_STAR" ] || fs_die "ONLY=t1: no recommended_cfg stored and none in the teacher's metadata"
+      record_put choice/recommended_cfg w="$W_STAR" rule="the teacher's recorded recommended_cfg (ONLY=t1 run, no sweep)"
+    fi
+    W_STAR=$(record_field choice/recommended_cfg w)
+    if [ "$ONLY" = t1 ]; then
+      # params-t1/ and done-t1/ keys: a section-c run into a full run's store leaves that run's set-up table as it was
+      record_put "params-t1/$t_start" mode="$MODE" command="ONLY=t1 bash jobs/ablation.sh $*" \
+        started="$(date -u -d "@$t_start" '+%F %T UTC')" threads="$THREADS" nproc="$(nproc)" \
+        cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)" \
+        parameters="T1_N=$T1_N T1_SEGMENTS='$T1_SEGMENTS' T1_STRONG_CFGS='$T1_STRONG_CFGS' T1_REAL=$T1_REAL EVAL_SEED=$EVAL_SEED"
+      table1_unit
+      record_put "done-t1/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
+    else
+      headline_unit
+    fi
+    if [ "$RESULTS_MD" = docs/results.md ]; then   # a one-section run never replaces the full results page
+      export RESULTS_MD=$OUT/results.md RESULTS_DIR=$OUT/results
+    fi
+    exec bash jobs/results.sh ;;
+  *) fs_die "ONLY='$ONLY': use t1 or headline" ;;
+esac
 
 # ---- a. guidance sweep ---------------------------------------------------------------------------------------
 i=0
@@ -449,6 +484,9 @@ student beyond/ota-online beyond_online 2 "OTA online ($ONLINE_STEPS steps)" ota
 
 # ---- second training seeds of the rows that decide an ordering ------------------------------------------------------------
 for id in $SECOND_SEED_ROWS; do [ -n "${ROW_ORDER[$id]+x}" ] || fs_die "SECOND_SEED_ROWS: unknown row '$id'"; run_row "$id" 1; done
+
+# ---- g. the targets at HEADLINE_N samples, and FID against distillation steps ----------------------------------------------
+headline_unit
 
 record_put "done/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
 fs_log "ablation units done in $(fs_elapsed "$t_start"); writing $RESULTS_MD"
