@@ -22,7 +22,7 @@ BANK_SEEDS=${BANK_SEEDS:-0-63}
 SEGMENTS=${SEGMENTS:-4}                      # student steps K
 SUBSTEPS=${SUBSTEPS:-8}                      # teacher Euler steps per segment
 SCHEDULE=${SCHEDULE:-fixed}
-CFG_RANGE=${CFG_RANGE:-1,3}
+CFG_RANGE=${CFG_RANGE:-}                     # teacher w ~ U[LO,HI]; empty: recommended_cfg +- 0.5 (fs-rollout)
 STUDENT_RUN=${STUDENT_RUN:-student}
 DISTILL_STEPS=${DISTILL_STEPS:-50}
 LAMBDA_ADV=${LAMBDA_ADV:-0.1}
@@ -48,7 +48,7 @@ fs_log "teacher: $teacher ($(fs_elapsed "$t0"))"
 
 # 2. trajectory bank of the teacher
 fs_run rollout fs-rollout --teacher "$teacher" --name "$BANK" --seeds "$BANK_SEEDS" --segments "$SEGMENTS" \
-  --substeps "$SUBSTEPS" --schedule "$SCHEDULE" --cfg-range "$CFG_RANGE" --threads "$THREADS" --resume
+  --substeps "$SUBSTEPS" --schedule "$SCHEDULE" ${CFG_RANGE:+--cfg-range "$CFG_RANGE"} --threads "$THREADS" --resume
 bank=$(json_require bank "$rollout")
 fs_log "bank: $bank, $(json_get trajectories <<<"$rollout") trajectories ($(fs_elapsed "$t0"))"
 

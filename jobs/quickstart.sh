@@ -14,7 +14,7 @@ THREADS=${THREADS:-$(nproc)}
 BANK_SAMPLES=${BANK_SAMPLES:-256}     # trajectories in the bank (seeds 0..N-1)
 SEGMENTS=${SEGMENTS:-4}               # student steps
 SUBSTEPS=${SUBSTEPS:-8}               # teacher Euler steps per segment in the rollout (4 x 8 = 32)
-CFG_RANGE=${CFG_RANGE:-1,3}
+CFG_RANGE=${CFG_RANGE:-}                # teacher w ~ U[LO,HI]; empty: the teacher's recommended_cfg +- 0.5 (fs-rollout)
 DISTILL_STEPS=${DISTILL_STEPS:-150}
 GRID_SEEDS=${GRID_SEEDS:-0-99}        # the PNG grid: 10 rows (classes) x 10
 EVAL_SAMPLES=${EVAL_SAMPLES:-500}     # per model; FID on few samples is biased upward, compare like with like
@@ -46,7 +46,7 @@ teacher=teacher-mnist
 # 2. a small bank of teacher trajectories (K+1 states each)
 t=$(date +%s)
 fs_run roll fs-rollout --teacher "$teacher" --name bank-k$SEGMENTS --seeds "0-$((BANK_SAMPLES - 1))" \
-  --segments "$SEGMENTS" --substeps "$SUBSTEPS" --schedule fixed --cfg-range "$CFG_RANGE" --threads "$THREADS" --resume
+  --segments "$SEGMENTS" --substeps "$SUBSTEPS" --schedule fixed ${CFG_RANGE:+--cfg-range "$CFG_RANGE"} --threads "$THREADS" --resume
 bank=$(json_require bank "$roll"); t_roll=$(fs_elapsed "$t")
 
 # 3. a brief FlowSteer distillation

@@ -12,7 +12,7 @@ set -euo pipefail
 : "${FS_SEEDS:=0-9999}"                     # every rollout seed; task i takes the i-th contiguous part
 : "${FS_SHARDS:=8}"                         # rollout array size
 : "${FS_ROLLOUT_CPUS:=1}"                   # --cpus-per-task of each rollout task (= its --threads)
-: "${FS_SEGMENTS:=4}" "${FS_SUBSTEPS:=8}" "${FS_SCHEDULE:=fixed}" "${FS_CFG_RANGE:=1,3}"
+: "${FS_SEGMENTS:=4}" "${FS_SUBSTEPS:=8}" "${FS_SCHEDULE:=fixed}" "${FS_CFG_RANGE:=}"
 : "${FS_STUDENT:=student}"                  # run name of the distilled student
 : "${FS_DISTILL_STEPS:=2000}" "${FS_PRESET:=mnist}" "${FS_DISTILL_CPUS:=2}"
 : "${FS_EVAL_SAMPLES:=1000}" "${FS_EVAL_SEED:=0}" "${FS_EVAL_CPUS:=2}"
