@@ -42,9 +42,10 @@ public struct UnsafeSendable<T>: @unchecked Sendable {
 
 /// Runs `body(chunk, range)` over `0..<count` split into at most `ComputeThreads.count` contiguous
 /// chunks. Chunk boundaries depend only on `count` and the thread count, so results that are
-/// reduced per chunk are deterministic for a given thread setting.
+/// reduced per chunk are deterministic for a given thread setting. Called from inside another
+/// `parallelChunks` body it runs inline as one chunk (the outer loop already uses every core).
 public func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
-    let threads = min(ComputeThreads.count, count)
+    let threads = parallelChunkCount(count)
     if threads <= 1 {
         if count > 0 { body(0, 0..<count) }
         return
@@ -54,10 +55,30 @@ public func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<I
         let box = UnsafeSendable(b)
         DispatchQueue.concurrentPerform(iterations: threads) { t in
             let lo = t * per, hi = min(count, lo + per)
-            if lo < hi { box.value(t, lo..<hi) }
+            guard lo < hi else { return }
+            NestedParallelism.enter()
+            box.value(t, lo..<hi)
+            NestedParallelism.leave()
         }
     }
 }
 
 /// The number of chunks `parallelChunks(count, ...)` will use.
-public func parallelChunkCount(_ count: Int) -> Int { max(1, min(ComputeThreads.count, count)) }
+public func parallelChunkCount(_ count: Int) -> Int {
+    NestedParallelism.inside ? 1 : max(1, min(ComputeThreads.count, count))
+}
+
+/// A per-thread flag: set while a thread runs a `parallelChunks` body. A UNet forward over a
+/// group of 8 rows is ~40 short parallel ops, each a fork/join with serial gaps between; running
+/// whole groups in parallel with serial ops inside keeps both cores busy.
+enum NestedParallelism {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        precondition(pthread_key_create(&k, nil) == 0, "pthread_key_create failed")
+        return k
+    }()
+
+    static var inside: Bool { pthread_getspecific(key) != nil }
+    static func enter() { pthread_setspecific(key, UnsafeMutableRawPointer(bitPattern: 1)) }
+    static func leave() { pthread_setspecific(key, nil) }
+}

@@ -57,7 +57,8 @@ func columns(_ x: UnsafePointer<Float>, _ inStride: Int, _ b: Int, _ g: ConvGeom
 }
 
 /// out = conv(x, weight) + bias.
-public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: Int, pad: Int) -> Tensor {
+public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: Int, pad: Int,
+                          algorithm: ConvAlgorithm = .automatic) -> Tensor {
     let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, pad: pad)
     let (hw, kk, cout) = (g.colCols, g.colRows, g.cout)
     let inStride = g.cin * g.h * g.w, outStride = cout * hw
@@ -70,6 +71,14 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
     biasData.withUnsafeBufferPointer { bp in
         let (xb, wb, ob, bb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!),
                                 UnsafeSendable(op), UnsafeSendable(bp.baseAddress!))
+        if g.usesTaps(algorithm) {
+            let wt = tapWeights(weight.data, g)
+            wt.withUnsafeBufferPointer { tp in
+                let tb = UnsafeSendable(tp.baseAddress!)
+                parallelChunks(g.n) { _, range in conv2dTapsForward(xb.value, tb.value, bb.value, g, ob.value, range) }
+            }
+            return
+        }
         parallelChunks(g.n) { _, range in
             let per = g.imagesPerGemm(range.count)
             let cols = UnsafeMutablePointer<Float>.allocate(capacity: kk * per * hw)
@@ -101,11 +110,14 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
 
 /// Gradients of conv2d with respect to input, weight and bias (each only when asked for).
 public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride: Int, pad: Int,
-                           needInput: Bool, needWeight: Bool, needBias: Bool)
+                           needInput: Bool, needWeight: Bool, needBias: Bool, algorithm: ConvAlgorithm = .automatic)
     -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
     let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, pad: pad)
     let (hw, kk, cout) = (g.colCols, g.colRows, g.cout)
     let inStride = g.cin * g.h * g.w, outStride = cout * hw, wCount = weight.count
+    if g.usesTaps(algorithm) {
+        return conv2dTapsBackward(x, weight, gOut, g, needInput: needInput, needWeight: needWeight, needBias: needBias)
+    }
     let chunks = parallelChunkCount(g.n)
     var dx = needInput ? [Float](repeating: 0, count: x.count) : []
     var dwPartial = needWeight ? [Float](repeating: 0, count: chunks * wCount) : []

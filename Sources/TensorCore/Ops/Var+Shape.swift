@@ -6,35 +6,42 @@ public func reshape(_ x: Var, _ shape: [Int]) -> Var {
     return x.tape.record(x.value.reshaped(shape), parents: [x]) { g, _ in [g.reshaped(old)] }
 }
 
-/// Concatenation of [n, ca, h, w] and [n, cb, h, w] along channels (UNet skips).
+/// Concatenation of [n, ca, h, w] and [n, cb, h, w] along channels (UNet skips). Copies are split
+/// over samples: serial copies between the parallel kernels left a core idle.
 public func concatChannels(_ a: Var, _ b: Var) -> Var {
     let (av, bv) = (a.value, b.value)
     precondition(av.rank == 4 && bv.rank == 4 && av.shape[0] == bv.shape[0] && av.shape[2...] == bv.shape[2...],
                  "concatChannels: \(av.shape) and \(bv.shape)")
     let n = av.shape[0], sa = av.count / n, sb = bv.count / n
-    var out = [Float](repeating: 0, count: av.count + bv.count)
-    out.withUnsafeMutableBufferPointer { o in
+    let out = [Float].uninitialized(av.count + bv.count) { o in
         av.data.withUnsafeBufferPointer { ap in
             bv.data.withUnsafeBufferPointer { bp in
-                for i in 0..<n {
-                    (o.baseAddress! + i * (sa + sb)).update(from: ap.baseAddress! + i * sa, count: sa)
-                    (o.baseAddress! + i * (sa + sb) + sa).update(from: bp.baseAddress! + i * sb, count: sb)
+                let (ob, aa, bb) = (UnsafeSendable(o), UnsafeSendable(ap.baseAddress!), UnsafeSendable(bp.baseAddress!))
+                parallelChunks(n) { _, r in
+                    for i in r {
+                        (ob.value + i * (sa + sb)).update(from: aa.value + i * sa, count: sa)
+                        (ob.value + i * (sa + sb) + sa).update(from: bb.value + i * sb, count: sb)
+                    }
                 }
             }
         }
     }
     let shape = [n, av.shape[1] + bv.shape[1], av.shape[2], av.shape[3]]
     return a.tape.record(Tensor(shape: shape, data: out), parents: [a, b]) { g, needs in
-        var ga = [Float](repeating: 0, count: needs[0] ? av.count : 0)
-        var gb = [Float](repeating: 0, count: needs[1] ? bv.count : 0)
-        g.data.withUnsafeBufferPointer { gp in
-            for i in 0..<n {
-                let src = gp.baseAddress! + i * (sa + sb)
-                if needs[0] { ga.withUnsafeMutableBufferPointer { ($0.baseAddress! + i * sa).update(from: src, count: sa) } }
-                if needs[1] { gb.withUnsafeMutableBufferPointer { ($0.baseAddress! + i * sb).update(from: src + sa, count: sb) } }
+        /// The `part` (0: a, 1: b) of every sample of g.
+        func slice(_ part: Int) -> [Float] {
+            let (off, len) = part == 0 ? (0, sa) : (sa, sb)
+            return [Float].uninitialized(n * len) { o in
+                g.data.withUnsafeBufferPointer { gp in
+                    let (ob, gb) = (UnsafeSendable(o), UnsafeSendable(gp.baseAddress!))
+                    parallelChunks(n) { _, r in
+                        for i in r { (ob.value + i * len).update(from: gb.value + i * (sa + sb) + off, count: len) }
+                    }
+                }
             }
         }
-        return [needs[0] ? Tensor(shape: av.shape, data: ga) : nil, needs[1] ? Tensor(shape: bv.shape, data: gb) : nil]
+        return [needs[0] ? Tensor(shape: av.shape, data: slice(0)) : nil,
+                needs[1] ? Tensor(shape: bv.shape, data: slice(1)) : nil]
     }
 }
 
@@ -44,7 +51,7 @@ public func concatChannels(_ a: Var, _ b: Var) -> Var {
     return min(Int(floorf(Float(dst) * scale)), inSize - 1)
 }
 
-/// Nearest-neighbour resize of [n, c, h, w] to [n, c, outH, outW] (2x upsampling included).
+/// Nearest-neighbour resize of [n, c, h, w] to [n, c, outH, outW] (2x upsampling included), split over samples.
 public func resizeNearest(_ x: Var, height outH: Int, width outW: Int) -> Var {
     let xv = x.value
     precondition(xv.rank == 4, "resizeNearest: \(xv.shape)")
@@ -52,12 +59,15 @@ public func resizeNearest(_ x: Var, height outH: Int, width outW: Int) -> Var {
     let rows = (0..<outH).map { nearestSource($0, inSize: h, outSize: outH) }
     let cols = (0..<outW).map { nearestSource($0, inSize: w, outSize: outW) }
     if outH == h && outW == w { return x }
-    var out = [Float](repeating: 0, count: n * c * outH * outW)
-    xv.data.withUnsafeBufferPointer { xp in
-        out.withUnsafeMutableBufferPointer { op in
-            for p in 0..<(n * c) {
-                let src = xp.baseAddress! + p * h * w, dst = op.baseAddress! + p * outH * outW
-                for i in 0..<outH { for j in 0..<outW { dst[i * outW + j] = src[rows[i] * w + cols[j]] } }
+    // Every output element is written.
+    let out = [Float].uninitialized(n * c * outH * outW) { op in
+        xv.data.withUnsafeBufferPointer { xp in
+            let (xb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(op))
+            parallelChunks(n) { _, r in
+                for p in (r.lowerBound * c)..<(r.upperBound * c) {
+                    let src = xb.value + p * h * w, dst = ob.value + p * outH * outW
+                    for i in 0..<outH { for j in 0..<outW { dst[i * outW + j] = src[rows[i] * w + cols[j]] } }
+                }
             }
         }
     }
@@ -65,9 +75,12 @@ public func resizeNearest(_ x: Var, height outH: Int, width outW: Int) -> Var {
         var gx = [Float](repeating: 0, count: xv.count)
         g.data.withUnsafeBufferPointer { gp in
             gx.withUnsafeMutableBufferPointer { xp in
-                for p in 0..<(n * c) {
-                    let src = gp.baseAddress! + p * outH * outW, dst = xp.baseAddress! + p * h * w
-                    for i in 0..<outH { for j in 0..<outW { dst[rows[i] * w + cols[j]] += src[i * outW + j] } }
+                let (gb, xb) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(xp.baseAddress!))
+                parallelChunks(n) { _, r in
+                    for p in (r.lowerBound * c)..<(r.upperBound * c) {
+                        let src = gb.value + p * outH * outW, dst = xb.value + p * h * w
+                        for i in 0..<outH { for j in 0..<outW { dst[rows[i] * w + cols[j]] += src[i * outW + j] } }
+                    }
                 }
             }
         }

@@ -20,7 +20,7 @@ struct FSBench: ParsableCommand {
     @Option(help: "UNet channels per level.") var channels: String = "32,64,64"
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
-    @Option(help: "What to time: all, train or forward (train/forward skip the kernel micro-benchmarks; for profiling).")
+    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) or conv (im2col vs tap GEMMs per UNet conv shape).")
     var only: String = "all"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
@@ -28,7 +28,13 @@ struct FSBench: ParsableCommand {
         let t = threads ?? ComputeThreads.defaultCount
         ComputeThreads.set(t)
         var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels]
-        guard ["all", "train", "forward"].contains(only) else { throw ValidationError("--only: all, train or forward") }
+        guard ["all", "train", "forward", "conv"].contains(only) else { throw ValidationError("--only: all, train, forward or conv") }
+        if only == "conv" {
+            out["conv_shapes_ms"] = convAlgorithmTimings()
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
         if only == "all" {
             out["sgemm_gflops_1024"] = sgemmGflops(1024)
             let conv = convTimings()
@@ -76,6 +82,28 @@ struct FSBench: ParsableCommand {
         let f = median { _ = conv2dForward(x, w, b, stride: 1, pad: 1) }
         let bw = median { _ = conv2dBackward(x, w, y, stride: 1, pad: 1, needInput: true, needWeight: true, needBias: true) }
         return (f * 1000, bw * 1000)
+    }
+
+    /// Forward and backward (dX, dW, db) milliseconds of the 3x3 stride-1 convs of the reference UNet,
+    /// im2col vs tap GEMMs (`ConvGeometry.prefersTaps` is tuned from these).
+    func convAlgorithmTimings() -> [String: [String: Double]] {
+        let shapes = [(28, 32, 32), (28, 96, 32), (14, 32, 64), (14, 64, 64), (14, 128, 64), (7, 64, 64), (7, 128, 64)]
+        var g = SplitMix64(seed: 3)
+        var res: [String: [String: Double]] = [:]
+        for (s, cin, cout) in shapes {
+            let x = Tensor(shape: [batch, cin, s, s], data: g.normals(batch * cin * s * s))
+            let w = Tensor(shape: [cout, cin, 3, 3], data: g.normals(cout * cin * 9)), b = Tensor(zeros: [cout])
+            let y = conv2dForward(x, w, b, stride: 1, pad: 1)
+            var r: [String: Double] = [:]
+            for (name, a) in [("im2col", ConvAlgorithm.im2col), ("taps", .taps)] {
+                r["\(name)_forward"] = 1000 * median { _ = conv2dForward(x, w, b, stride: 1, pad: 1, algorithm: a) }
+                r["\(name)_backward"] = 1000 * median {
+                    _ = conv2dBackward(x, w, y, stride: 1, pad: 1, needInput: true, needWeight: true, needBias: true, algorithm: a)
+                }
+            }
+            res["\(s)x\(s) \(cin)->\(cout)"] = r
+        }
+        return res
     }
 
     func unetThroughput(_ config: UNetConfig) -> (train: Double?, forward: Double?) {

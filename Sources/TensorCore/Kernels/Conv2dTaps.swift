@@ -1,0 +1,172 @@
+// Stride-1 "same" convolutions (odd k, pad k/2) without im2col. Each image is copied once into a
+// zero-padded buffer [cin, (h+k-1) x wp] (wp = w+k-1), and the output is computed on an h x wp
+// grid (the last k-1 columns of each grid row are junk) as k*k accumulated GEMMs, one per tap
+// (i, j): its B operand is the padded planes read at offset i*wp + j, rows one padded plane apart.
+// im2col wrote k*k copies of every image (and BLAS then packed them again); here BLAS packs
+// straight from the padded image. The backward reuses the shifts: dX is k*k GEMMs into a padded
+// dX, dW is k*k GEMMs of dY on the grid (junk columns zero, so they add exactly 0) with the
+// shifted planes.
+
+/// How a convolution is lowered to GEMMs. `automatic` picks per shape (`ConvGeometry.prefersTaps`);
+/// the others exist for tests and benchmarks.
+public enum ConvAlgorithm: Sendable { case automatic, im2col, taps }
+
+extension ConvGeometry {
+    /// Stride 1 with "same" padding and an odd kernel larger than 1x1.
+    var supportsTaps: Bool { stride == 1 && k > 1 && k % 2 == 1 && pad == k / 2 }
+    /// From `fs-bench --only conv` (2 threads, batch 128, one noisy window): the taps won forward
+    /// and backward at 28x28 32->32, 14x14 32->64 and 64->64; they lost at 7x7 (a 63-column GEMM
+    /// per tap) and were mixed with 96 or 128 input channels. conv_in (cin 1) and conv_out (cout 1)
+    /// would be single-row GEMMs per tap.
+    var prefersTaps: Bool { supportsTaps && cin >= 8 && cin <= 64 && cout >= 8 && h * w >= 196 }
+
+    func usesTaps(_ a: ConvAlgorithm) -> Bool {
+        switch a {
+        case .automatic: return prefersTaps
+        case .im2col: return false
+        case .taps:
+            precondition(supportsTaps, "conv2d: the tap algorithm needs stride 1 and pad k/2 (odd k > 1)")
+            return true
+        }
+    }
+
+    /// Width of a padded row and of a grid row.
+    var wp: Int { w + k - 1 }
+    /// Floats of one padded plane.
+    var padPlane: Int { (h + k - 1) * wp }
+    /// Floats of a padded image: the last tap reads k-1 floats past the last plane (junk columns only).
+    var paddedCount: Int { cin * padPlane + k - 1 }
+    /// Columns of every tap GEMM (h grid rows).
+    var gridCount: Int { h * wp }
+    /// Where tap t = i*k + j starts reading in a padded plane.
+    func tapOffset(_ t: Int) -> Int { (t / k) * wp + t % k }
+}
+
+/// Weights [cout, cin, k, k] as k*k tap matrices [cout, cin].
+func tapWeights(_ w: [Float], _ g: ConvGeometry) -> [Float] {
+    let (kk, cout, cin) = (g.k * g.k, g.cout, g.cin)
+    var out = [Float](repeating: 0, count: w.count)
+    for co in 0..<cout { for ci in 0..<cin { for t in 0..<kk {
+        out[(t * cout + co) * cin + ci] = w[(co * cin + ci) * kk + t]
+    } } }
+    return out
+}
+
+/// Copies `channels` planes [h, w] from `src` into `dst` whose planes are `plane` floats apart with
+/// rows `g.wp` apart, starting at `offset` (the padded interior, or the grid). The rest of `dst`
+/// is left as is (zero, from the caller's one-time fill).
+@inline(__always)
+func spreadRows(_ src: UnsafePointer<Float>, _ channels: Int, _ g: ConvGeometry,
+                _ dst: UnsafeMutablePointer<Float>, plane: Int, offset: Int) {
+    for c in 0..<channels {
+        for r in 0..<g.h {
+            (dst + c * plane + offset + r * g.wp).update(from: src + (c * g.h + r) * g.w, count: g.w)
+        }
+    }
+}
+
+/// Forward over the images in `range`: out[img] = conv(x[img]) + bias.
+func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                       _ g: ConvGeometry, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    let (cin, cout, hw, kk) = (g.cin, g.cout, g.h * g.w, g.k * g.k)
+    let interior = g.pad * g.wp + g.pad
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.paddedCount)
+    let grid = UnsafeMutablePointer<Float>.allocate(capacity: cout * g.gridCount)
+    defer { padded.deallocate(); grid.deallocate() }
+    padded.initialize(repeating: 0, count: g.paddedCount)   // borders stay zero: only the interior is rewritten
+    for img in range {
+        spreadRows(x + img * cin * hw, cin, g, padded, plane: g.padPlane, offset: interior)
+        for t in 0..<kk {
+            sgemm(m: cout, n: g.gridCount, k: cin, a: wt + t * cout * cin, b: padded + g.tapOffset(t),
+                  ldb: g.padPlane, beta: t == 0 ? 0 : 1, c: grid)
+        }
+        // Drop the junk columns, adding the bias on the way.
+        let o = out + img * cout * hw
+        for co in 0..<cout {
+            let v = bias[co]
+            for r in 0..<g.h {
+                let s = grid + co * g.gridCount + r * g.wp, d = o + co * hw + r * g.w
+                for c in 0..<g.w { d[c] = s[c] + v }
+            }
+        }
+    }
+}
+
+/// Backward over the images in `range`: dx[img] = convᵀ(dy[img]) (when `dx` is given) and
+/// dwTaps[t, co, ci] += dW of tap t (when `dwTaps` is given; weight layout of `tapWeights`).
+func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                        _ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, dwTaps: UnsafeMutablePointer<Float>?,
+                        _ range: Range<Int>) {
+    let (cin, cout, hw, kk) = (g.cin, g.cout, g.h * g.w, g.k * g.k)
+    let interior = g.pad * g.wp + g.pad
+    // The padded x (for dW; borders stay zero), the padded dX, and dY on the grid.
+    let padded = UnsafeMutablePointer<Float>.allocate(capacity: g.paddedCount)
+    let dpad = UnsafeMutablePointer<Float>.allocate(capacity: g.paddedCount)
+    let grid = UnsafeMutablePointer<Float>.allocate(capacity: cout * g.gridCount)
+    defer { padded.deallocate(); dpad.deallocate(); grid.deallocate() }
+    grid.initialize(repeating: 0, count: cout * g.gridCount)   // junk columns stay zero
+    if dwTaps != nil { padded.initialize(repeating: 0, count: g.paddedCount) }
+    for img in range {
+        spreadRows(dy + img * cout * hw, cout, g, grid, plane: g.gridCount, offset: 0)
+        if let dw = dwTaps {
+            spreadRows(x + img * cin * hw, cin, g, padded, plane: g.padPlane, offset: interior)
+            for t in 0..<kk {
+                // dW_t += dY_grid · shifted planesᵀ   ([cout, grid] x [grid, cin])
+                sgemm(transB: true, m: cout, n: cin, k: g.gridCount, a: grid, b: padded + g.tapOffset(t),
+                      ldb: g.padPlane, beta: 1, c: dw + t * cout * cin)
+            }
+        }
+        if let dx {
+            // The padded dX accumulates W_tᵀ · dY_grid at each tap's shift; its interior is dX.
+            dpad.initialize(repeating: 0, count: g.paddedCount)
+            for t in 0..<kk {
+                sgemm(transA: true, m: cin, n: g.gridCount, k: cout, a: wt + t * cout * cin, b: grid,
+                      beta: 1, c: dpad + g.tapOffset(t), ldc: g.padPlane)
+            }
+            let d = dx + img * cin * hw
+            for c in 0..<cin {
+                for r in 0..<g.h {
+                    (d + (c * g.h + r) * g.w).update(from: dpad + c * g.padPlane + interior + r * g.wp, count: g.w)
+                }
+            }
+        }
+    }
+}
+
+/// `conv2dBackward` on the tap kernels.
+func conv2dTapsBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, _ g: ConvGeometry,
+                        needInput: Bool, needWeight: Bool, needBias: Bool)
+    -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
+    let (wCount, kk, cout, cin) = (weight.count, g.k * g.k, g.cout, g.cin)
+    let chunks = parallelChunkCount(g.n)
+    let wt = tapWeights(weight.data, g)
+    var dwPartial = needWeight ? [Float](repeating: 0, count: chunks * wCount) : []
+    func run(_ dxp: UnsafeMutablePointer<Float>?) {
+        x.data.withUnsafeBufferPointer { xp in
+        wt.withUnsafeBufferPointer { tp in
+        gOut.data.withUnsafeBufferPointer { gp in
+        dwPartial.withUnsafeMutableBufferPointer { dwp in
+            let (xb, tb, gb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(tp.baseAddress!), UnsafeSendable(gp.baseAddress!))
+            let (dxb, dwb) = (UnsafeSendable(dxp), UnsafeSendable(needWeight ? dwp.baseAddress : nil))
+            parallelChunks(g.n) { chunk, range in
+                conv2dTapsBackward(xb.value, tb.value, gb.value, g, dx: dxb.value,
+                                   dwTaps: dwb.value.map { $0 + chunk * wCount }, range)
+            }
+        }}}}
+    }
+    // Every element of dx is written by the kernel: no zero fill.
+    var dx: [Float] = []
+    if needInput { dx = [Float].uninitialized(x.count) { run($0) } } else { run(nil) }
+    var dw: Tensor? = nil
+    if needWeight {
+        // Sum the chunks in order, back in the [cout, cin, k, k] layout.
+        var total = [Float](repeating: 0, count: wCount)
+        for c in 0..<chunks {
+            for t in 0..<kk { for co in 0..<cout { for ci in 0..<cin {
+                total[(co * cin + ci) * kk + t] += dwPartial[c * wCount + (t * cout + co) * cin + ci]
+            } } }
+        }
+        dw = Tensor(shape: weight.shape, data: total)
+    }
+    return (needInput ? Tensor(shape: x.shape, data: dx) : nil, dw, needBias ? gOut.channelSums() : nil)
+}

@@ -1,0 +1,95 @@
+import Testing
+import TensorCore
+import TestSupport
+
+/// Both conv lowerings (im2col and the stride-1 tap GEMMs) against direct loops, forward and
+/// backward, over the shape classes: 3x3 and 5x5 "same", stride 2, 1x1, unpadded, odd sizes,
+/// channel counts on both sides of the automatic switch.
+@Suite struct ConvAlgorithmTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let n, cin, h, w, cout, k, stride, pad: Int
+        var testDescription: String { "n\(n) \(cin)x\(h)x\(w) -> \(cout) k\(k) s\(stride) p\(pad)" }
+        var out: (h: Int, w: Int) { ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1) }
+        /// The tap lowering applies (stride 1, odd k > 1, pad k/2).
+        var tapsApply: Bool { stride == 1 && k > 1 && k % 2 == 1 && pad == k / 2 }
+    }
+
+    static let cases: [Case] = [
+        Case(n: 3, cin: 3, h: 7, w: 6, cout: 4, k: 3, stride: 1, pad: 1),
+        Case(n: 2, cin: 9, h: 15, w: 14, cout: 10, k: 3, stride: 1, pad: 1),   // automatic picks taps
+        Case(n: 1, cin: 2, h: 1, w: 1, cout: 3, k: 3, stride: 1, pad: 1),
+        Case(n: 2, cin: 3, h: 6, w: 9, cout: 2, k: 5, stride: 1, pad: 2),
+        Case(n: 3, cin: 3, h: 7, w: 6, cout: 4, k: 3, stride: 2, pad: 1),
+        Case(n: 2, cin: 4, h: 5, w: 7, cout: 3, k: 1, stride: 1, pad: 0),
+        Case(n: 2, cin: 3, h: 6, w: 5, cout: 2, k: 3, stride: 1, pad: 0),
+    ]
+
+    func ref(_ c: Case, x: Tensor, w: Tensor, dy: Tensor) -> (out: [Float], dx: [Float], dw: [Float]) {
+        let (ho, wo) = c.out
+        var out = [Float](repeating: 0, count: c.n * c.cout * ho * wo)
+        var dx = [Float](repeating: 0, count: x.count), dw = [Float](repeating: 0, count: w.count)
+        for i in 0..<c.n { for o in 0..<c.cout { for y in 0..<ho { for xo in 0..<wo {
+            let oi = ((i * c.cout + o) * ho + y) * wo + xo
+            for ch in 0..<c.cin { for a in 0..<c.k { for e in 0..<c.k {
+                let iy = y * c.stride - c.pad + a, ix = xo * c.stride - c.pad + e
+                if iy < 0 || iy >= c.h || ix < 0 || ix >= c.w { continue }
+                let xi = ((i * c.cin + ch) * c.h + iy) * c.w + ix, wi = ((o * c.cin + ch) * c.k + a) * c.k + e
+                out[oi] += x.data[xi] * w.data[wi]
+                dx[xi] += dy.data[oi] * w.data[wi]
+                dw[wi] += dy.data[oi] * x.data[xi]
+            } } }
+        } } } }
+        return (out, dx, dw)
+    }
+
+    func maxDiff(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count)
+        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test(arguments: cases, [ConvAlgorithm.automatic, .im2col, .taps])
+    func matchesDirectLoops(c: Case, algorithm: ConvAlgorithm) {
+        guard algorithm != .taps || c.tapsApply else { return }
+        let x = randomTensor([c.n, c.cin, c.h, c.w], seed: 31), w = randomTensor([c.cout, c.cin, c.k, c.k], seed: 32)
+        let b = randomTensor([c.cout], seed: 33)
+        let (ho, wo) = c.out
+        let dy = randomTensor([c.n, c.cout, ho, wo], seed: 34)
+        let r = ref(c, x: x, w: w, dy: dy)
+        let y = conv2dForward(x, w, b, stride: c.stride, pad: c.pad, algorithm: algorithm)
+        let withBias = r.out.indices.map { r.out[$0] + b.data[($0 / (ho * wo)) % c.cout] }
+        #expect(y.shape == [c.n, c.cout, ho, wo])
+        #expect(maxDiff(y.data, withBias) < 1e-4)
+        let g = conv2dBackward(x, w, dy, stride: c.stride, pad: c.pad, needInput: true, needWeight: true,
+                               needBias: true, algorithm: algorithm)
+        #expect(maxDiff(g.input!.data, r.dx) < 1e-4)
+        #expect(maxDiff(g.weight!.data, r.dw) < 1e-4)
+        #expect(maxDiff(g.bias!.data, dy.channelSums().data) == 0)
+        // Only the weight, or only the input: the same values.
+        let onlyW = conv2dBackward(x, w, dy, stride: c.stride, pad: c.pad, needInput: false, needWeight: true,
+                                   needBias: false, algorithm: algorithm)
+        let onlyX = conv2dBackward(x, w, dy, stride: c.stride, pad: c.pad, needInput: true, needWeight: false,
+                                   needBias: false, algorithm: algorithm)
+        #expect(onlyW.input == nil && onlyX.weight == nil)
+        #expect(onlyW.weight!.data == g.weight!.data && onlyX.input!.data == g.input!.data)
+        // Same bits on a rerun.
+        #expect(conv2dForward(x, w, b, stride: c.stride, pad: c.pad, algorithm: algorithm).data == y.data)
+    }
+
+    @Test func nestedParallelChunksRunInline() {
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.set(saved) }
+        ComputeThreads.set(2)
+        #expect(parallelChunkCount(10) == 2)
+        var inner = [Int](repeating: -1, count: 2)
+        inner.withUnsafeMutableBufferPointer { p in
+            let pb = UnsafeSendable(p.baseAddress!)
+            parallelChunks(2) { chunk, _ in
+                var seen = 0
+                parallelChunks(10) { c, r in seen += r.count + 100 * c }
+                pb.value[chunk] = seen * 10 + parallelChunkCount(10)
+            }
+        }
+        #expect(inner == [101, 101])   // one inline chunk of all 10 items, chunk index 0
+        #expect(parallelChunkCount(10) == 2)   // and parallel again outside
+    }
+}
