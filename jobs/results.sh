@@ -354,7 +354,7 @@ target() {  # target FULL_FID FULL_ACC TEACHER_FID TEACHER_ACC N
            n, w, full, tf, r, (r <= 1.1 ? "met" : "not met"), facc, tacc, 100 * (facc - tacc), ((facc - tacc) >= -0.01 ? "met" : "not met") }'
 }
 target "$(rowfid FULL | cut -f1)" "$(rowacc FULL)" "$(get eval/abl/teacher-32 fid)" "$(get eval/abl/teacher-32 class_accuracy)" "$(get eval/abl/teacher-32 num_samples)"
-if [ "$(get eval/head/FULL-s0 fid)" != - ]; then
+if [ "$(get eval/head/FULL-s0 fid)" != - ] && [ "$(get eval/head/FULL-s0 num_samples)" != "$(get eval/abl/teacher-32 num_samples)" ]; then
   target "$(get eval/head/FULL-s0 fid)" "$(get eval/head/FULL-s0 class_accuracy)" "$(get eval/head/teacher-32 fid)" "$(get eval/head/teacher-32 class_accuracy)" "$(get eval/head/FULL-s0 num_samples)"
 fi
 # trajectory MSE: is the full model the lowest among the 4-step students?
