@@ -34,6 +34,12 @@ public struct Conv2d: Layer, Sendable {
     public func callAsFunction(_ x: Var, _ p: Parameters) -> Var {
         conv2d(x, weight: p["\(key).weight"], bias: p["\(key).bias"], stride: stride, padding: padding)
     }
+    /// The conv plus a per-sample, per-channel shift `sampleBias[n, outChannels]`, added in the
+    /// conv's output pass (same values as `addSampleChannel` after the conv).
+    public func callAsFunction(_ x: Var, sampleBias: Var, _ p: Parameters) -> Var {
+        conv2d(x, weight: p["\(key).weight"], bias: p["\(key).bias"], sampleBias: sampleBias,
+               stride: stride, padding: padding)
+    }
 }
 
 /// PyTorch `nn.GroupNorm(groups, channels, eps=1e-5)` with affine weight (ones) and bias (zeros).

@@ -24,8 +24,9 @@ public struct ResBlock: Layer, Sendable {
 
     /// `siluEmb` is SiLU(e), computed once per forward pass and shared by every block.
     public func callAsFunction(_ x: Var, siluEmb: Var, _ p: Parameters) -> Var {
-        var h = conv1(norm1(x, p, silu: true), p)
-        h = addSampleChannel(h, embProj(siluEmb, p))
+        // conv1 adds the time embedding in its own output pass (was: addSampleChannel after it).
+        let n1 = norm1(x, p, silu: true)
+        var h = conv1(n1, sampleBias: embProj(siluEmb, p), p)
         h = conv2(norm2(h, p, silu: true), p)
         return (skip.map { $0(x, p) } ?? x) + h
     }

@@ -75,6 +75,31 @@ import TestSupport
         #expect(conv2dForward(x, w, b, stride: c.stride, pad: c.pad, algorithm: algorithm).data == y.data)
     }
 
+    /// The fused per-sample bias (ResBlock's time embedding) gives the same bits as a separate
+    /// `addSampleChannel` after the conv, forward and backward, on every lowering.
+    @Test(arguments: cases, [ConvAlgorithm.automatic, .im2col, .taps])
+    func sampleBiasMatchesSeparateAdd(c: Case, algorithm: ConvAlgorithm) {
+        guard algorithm != .taps || c.tapsApply else { return }
+        let x = randomTensor([c.n, c.cin, c.h, c.w], seed: 41), w = randomTensor([c.cout, c.cin, c.k, c.k], seed: 42)
+        let b = randomTensor([c.cout], seed: 43), e = randomTensor([c.n, c.cout], seed: 44)
+        var separate = conv2dForward(x, w, b, stride: c.stride, pad: c.pad, algorithm: algorithm)
+        separate.addSampleChannelInPlace(e)
+        let fused = conv2dForward(x, w, b, stride: c.stride, pad: c.pad, sampleBias: e, algorithm: algorithm)
+        #expect(fused.data == separate.data)
+        guard algorithm == .automatic else { return }
+        // Through the tape: the same output and gradients for x, weight, bias and the shift.
+        func grads(_ fusedOp: Bool) -> [[Float]] {
+            let tape = Tape()
+            let (xv, wv, bv, ev) = (tape.variable(x), tape.variable(w), tape.variable(b), tape.variable(e))
+            let y = fusedOp ? conv2d(xv, weight: wv, bias: bv, sampleBias: ev, stride: c.stride, padding: c.pad)
+                : addSampleChannel(conv2d(xv, weight: wv, bias: bv, stride: c.stride, padding: c.pad), ev)
+            let seed = randomTensor(y.shape, seed: 45)
+            let gs = tape.backward(y, seed: seed)
+            return [y.value.data, gs[xv].data, gs[wv].data, gs[bv].data, gs[ev].data]
+        }
+        #expect(grads(true) == grads(false))
+    }
+
     @Test func nestedParallelChunksRunInline() {
         let saved = ComputeThreads.count
         defer { ComputeThreads.set(saved) }

@@ -56,26 +56,36 @@ func columns(_ x: UnsafePointer<Float>, _ inStride: Int, _ b: Int, _ g: ConvGeom
     return UnsafePointer(cols)
 }
 
-/// out = conv(x, weight) + bias.
+/// out = conv(x, weight) + bias, plus `sampleBias[n, cout]` (a per-sample, per-channel shift such
+/// as a time embedding) when given. The sum is rounded as (conv + bias) + sampleBias, exactly as a
+/// separate `addSampleChannel` after the conv would, but in the conv's own output pass.
 public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: Int, pad: Int,
-                          algorithm: ConvAlgorithm = .automatic) -> Tensor {
+                          sampleBias: Tensor? = nil, algorithm: ConvAlgorithm = .automatic) -> Tensor {
     let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, pad: pad)
     let (hw, kk, cout) = (g.colCols, g.colRows, g.cout)
     let inStride = g.cin * g.h * g.w, outStride = cout * hw
     let biasData = bias?.data ?? [Float](repeating: 0, count: cout)
     precondition(biasData.count == cout, "conv2d: bias \(bias?.shape ?? []) for \(cout) channels")
+    if let sampleBias {
+        precondition(sampleBias.shape == [g.n, cout], "conv2d: sample bias \(sampleBias.shape) for \([g.n, cout])")
+    }
+    let sampleData = sampleBias?.data ?? []
     // Every output element is written below (GEMM with beta 0, then the bias pass), so no zero fill.
     let out = [Float].uninitialized(g.n * outStride) { op in
     x.data.withUnsafeBufferPointer { xp in
     weight.data.withUnsafeBufferPointer { wp in
     biasData.withUnsafeBufferPointer { bp in
+    sampleData.withUnsafeBufferPointer { sp in
         let (xb, wb, ob, bb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!),
                                 UnsafeSendable(op), UnsafeSendable(bp.baseAddress!))
+        let sb = UnsafeSendable(sampleBias == nil ? nil : sp.baseAddress)
         if g.usesTaps(algorithm) {
             let wt = tapWeights(weight.data, g)
             wt.withUnsafeBufferPointer { tp in
                 let tb = UnsafeSendable(tp.baseAddress!)
-                parallelChunks(g.n) { _, range in conv2dTapsForward(xb.value, tb.value, bb.value, g, ob.value, range) }
+                parallelChunks(g.n) { _, range in
+                    conv2dTapsForward(xb.value, tb.value, bb.value, sb.value.map { UnsafePointer($0) }, g, ob.value, range)
+                }
             }
             return
         }
@@ -94,7 +104,15 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
                 for i in 0..<b {
                     for co in 0..<cout {
                         let o = dst + i * outStride + co * hw, v = bb.value[co]
-                        if b == 1 {
+                        if let sbp = sb.value {
+                            let e = sbp[(start + i) * cout + co]
+                            if b == 1 {
+                                for t in 0..<hw { o[t] = (o[t] + v) + e }
+                            } else {
+                                let s = tmp + co * ld + i * hw
+                                for t in 0..<hw { o[t] = (s[t] + v) + e }
+                            }
+                        } else if b == 1 {
                             for t in 0..<hw { o[t] += v }
                         } else {
                             let s = tmp + co * ld + i * hw
@@ -104,7 +122,7 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
                 }
             }
         }
-    }}}}
+    }}}}}
     return Tensor(shape: [g.n, cout, g.ho, g.wo], data: out)
 }
 

@@ -14,11 +14,12 @@ public enum ConvAlgorithm: Sendable { case automatic, im2col, taps }
 extension ConvGeometry {
     /// Stride 1 with "same" padding and an odd kernel larger than 1x1.
     var supportsTaps: Bool { stride == 1 && k > 1 && k % 2 == 1 && pad == k / 2 }
-    /// From `fs-bench --only conv` (2 threads, batch 128, one noisy window): the taps won forward
-    /// and backward at 28x28 32->32, 14x14 32->64 and 64->64; they lost at 7x7 (a 63-column GEMM
-    /// per tap) and were mixed with 96 or 128 input channels. conv_in (cin 1) and conv_out (cout 1)
-    /// would be single-row GEMMs per tap.
-    var prefersTaps: Bool { supportsTaps && cin >= 8 && cin <= 64 && cout >= 8 && h * w >= 196 }
+    /// From `fs-bench --only conv` (2 threads, batch 128, a quiet window, forward + backward ms,
+    /// im2col vs taps): 28x28 96->32 259 vs 188, 14x14 128->64 182 vs 161, 7x7 128->64 54 vs 41,
+    /// 7x7 64->64 31 vs 28, 28x28 32->32 103 vs 70, conv_out 28x28 32->1 47 vs 18 (single-row tap
+    /// GEMMs still beat writing 9 copies of the image), 14x14 64->64 74 vs 74; only conv_in
+    /// (28x28 1->32: 7.5 vs 20) keeps im2col, its one input plane making each tap a 1-deep GEMM.
+    var prefersTaps: Bool { supportsTaps && cin >= 8 }
 
     func usesTaps(_ a: ConvAlgorithm) -> Bool {
         switch a {
@@ -65,8 +66,9 @@ func spreadRows(_ src: UnsafePointer<Float>, _ channels: Int, _ g: ConvGeometry,
     }
 }
 
-/// Forward over the images in `range`: out[img] = conv(x[img]) + bias.
+/// Forward over the images in `range`: out[img] = (conv(x[img]) + bias) + sampleBias[img] (when given).
 func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+                       _ sampleBias: UnsafePointer<Float>?,
                        _ g: ConvGeometry, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     let (cin, cout, hw, kk) = (g.cin, g.cout, g.h * g.w, g.k * g.k)
     let interior = g.pad * g.wp + g.pad
@@ -84,9 +86,17 @@ func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ 
         let o = out + img * cout * hw
         for co in 0..<cout {
             let v = bias[co]
-            for r in 0..<g.h {
-                let s = grid + co * g.gridCount + r * g.wp, d = o + co * hw + r * g.w
-                for c in 0..<g.w { d[c] = s[c] + v }
+            if let sampleBias {
+                let e = sampleBias[img * cout + co]
+                for r in 0..<g.h {
+                    let s = grid + co * g.gridCount + r * g.wp, d = o + co * hw + r * g.w
+                    for c in 0..<g.w { d[c] = (s[c] + v) + e }
+                }
+            } else {
+                for r in 0..<g.h {
+                    let s = grid + co * g.gridCount + r * g.wp, d = o + co * hw + r * g.w
+                    for c in 0..<g.w { d[c] = s[c] + v }
+                }
             }
         }
     }

@@ -9,3 +9,15 @@ public func conv2d(_ x: Var, weight: Var, bias: Var?, stride: Int = 1, padding: 
         return needs.count > 2 ? [r.input, r.weight, r.bias] : [r.input, r.weight]
     }
 }
+
+/// `addSampleChannel(conv2d(x, weight, bias), sampleBias)` in one op: the per-sample shift
+/// `sampleBias[n, cout]` is added in the conv's output pass (same rounding, same gradients).
+public func conv2d(_ x: Var, weight: Var, bias: Var, sampleBias: Var, stride: Int = 1, padding: Int = 0) -> Var {
+    let (xv, wv) = (x.value, weight.value)
+    let out = conv2dForward(xv, wv, bias.value, stride: stride, pad: padding, sampleBias: sampleBias.value)
+    return x.tape.record(out, parents: [x, weight, bias, sampleBias]) { g, needs in
+        let r = conv2dBackward(xv, wv, g, stride: stride, pad: padding,
+                               needInput: needs[0], needWeight: needs[1], needBias: needs[2])
+        return [r.input, r.weight, r.bias, needs[3] ? g.spatialSums() : nil]
+    }
+}

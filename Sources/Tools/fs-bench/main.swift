@@ -87,7 +87,7 @@ struct FSBench: ParsableCommand {
     /// Forward and backward (dX, dW, db) milliseconds of the 3x3 stride-1 convs of the reference UNet,
     /// im2col vs tap GEMMs (`ConvGeometry.prefersTaps` is tuned from these).
     func convAlgorithmTimings() -> [String: [String: Double]] {
-        let shapes = [(28, 32, 32), (28, 96, 32), (14, 32, 64), (14, 64, 64), (14, 128, 64), (7, 64, 64), (7, 128, 64)]
+        let shapes = [(28, 1, 32), (28, 32, 1), (28, 32, 32), (28, 96, 32), (14, 32, 64), (14, 64, 64), (14, 128, 64), (7, 64, 64), (7, 128, 64)]
         var g = SplitMix64(seed: 3)
         var res: [String: [String: Double]] = [:]
         for (s, cin, cout) in shapes {
