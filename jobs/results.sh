@@ -37,6 +37,8 @@ fs-store ls --store "$STORE" --kind eval_result --json | json_flat | awk -F '\t'
 get() { awk -F '\t' -v k="$1" -v f="$2" -v d="${3:--}" '$1 == k && $2 == f { v = $3; found = 1 } END { print found ? v : d }' "$W/rec.tsv"; }
 # latest KEYPREFIX FIELD: the field of the newest record whose key starts with KEYPREFIX (keys end in a timestamp).
 latest() { awk -F '\t' -v k="$1" -v f="$2" 'index($1, k) == 1 && $2 == f { v = $3 } END { print v == "" ? "-" : v }' "$W/rec.tsv"; }
+# first KEYPREFIX FIELD: the same for the oldest such record.
+first() { awk -F '\t' -v k="$1" -v f="$2" 'index($1, k) == 1 && $2 == f && v == "" { v = $3 } END { print v == "" ? "-" : v }' "$W/rec.tsv"; }
 # fmt VALUE DIGITS: fixed-point, "-" kept.
 fmt() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "-" || v == "") print "–"; else printf "%.*f\n", d, v }'; }
 # keys TABLE: eval keys of a table ordered by their "order" field, then key.
@@ -173,7 +175,7 @@ echo "| item | value |"
 echo "|---|---|"
 echo "| command | \`$(latest params/ command)\` |"
 echo "| parameters | $(latest params/ parameters) |"
-echo "| run started / finished | $(latest params/ started) / $(latest done/ finished) |"
+echo "| run started / finished | $(first params/ started) / $(latest done/ finished) ($(awk -F '\t' '$1 ~ /^params\// && $2 == "started"' "$W/rec.tsv" | wc -l) invocations; interrupted ones resumed) |"
 echo "| ablation wall-clock (last invocation) | $(latest done/ seconds) s |"
 echo "| machine | $(latest params/ nproc) cores, $(latest params/ cpu), $(latest params/ threads) threads per tool |"
 echo "| compiler | $(latest params/ swift) |"
