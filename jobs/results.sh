@@ -309,7 +309,8 @@ HEAD_N=$(awk -F '\t' '$1 ~ /^eval\/head\// && $2 == "num_samples" { print $3; ex
 echo "## g. The targets at ${HEAD_N:-HEADLINE_N} samples, and FID against distillation steps"
 echo
 echo "The rows the issue's targets are stated on, evaluated at the larger sample count (same evaluation seed), so their"
-echo "FIDs are lower than the same models' rows above (FID is biased upward at small n)."
+echo "FIDs are lower than the same models' rows above (FID is biased upward at small n). eval s is wall-clock: a"
+echo "section run with ONLY=headline beside a long run (as in the stored run) shares the cores, so it is not a cost figure."
 echo
 echo "| row | FID | KID (± std) | class acc | NFE | n | eval s |"
 echo "|---|---|---|---|---|---|---|"
