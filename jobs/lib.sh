@@ -7,7 +7,7 @@
 #   fs_log / fs_warn / fs_die   timestamped messages on stderr (fs_die exits 1)
 #   fs_exit_meaning CODE   the documented meaning of a tool exit code
 #
-# Environment: FS_BIN (directory holding fs-*; skips the lookup), FS_SCRATCH (swift --scratch-path
+# Environment: FS_BIN (directory holding fs-*; skips the lookup), FS_CODE_REV (recorded in artifacts; default: git HEAD), FS_SCRATCH (swift --scratch-path
 # for the release build, default .build), FS_BUSY_RETRIES (default 5), FS_JOB (log prefix).
 # Nothing here needs python or jq: JSON is read with a small awk parser.
 
@@ -51,6 +51,13 @@ fs_tools() {
     done
   fi
   export FS_BIN PATH="$FS_BIN:$PATH"
+  # Tools built from this checkout: every artifact they write records its git revision (the store reads
+  # FS_CODE_REV), "+dirty" when tracked files differ from it. With FS_BIN given, set FS_CODE_REV yourself.
+  if [ -z "$given" ] && [ -z "${FS_CODE_REV:-}" ] && git -C "$FS_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    FS_CODE_REV=$(git -C "$FS_ROOT" rev-parse --short=12 HEAD)
+    git -C "$FS_ROOT" diff --quiet HEAD -- 2>/dev/null || FS_CODE_REV+="+dirty"
+    export FS_CODE_REV
+  fi
 }
 
 # json_flat [FILE]: "path<TAB>value" for every scalar; objects nest with '.', arrays by index.
