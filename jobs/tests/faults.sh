@@ -63,7 +63,7 @@ bank_rows() {
 }
 
 # kill_resume LABEL STORE TOTAL PROGRESS_CMD -- TOOL ARGS...: runs `TOOL ARGS --store STORE --resume`
-# and SIGKILLs it: first after a random 0.1 s to 3/4 of the uninterrupted run's time $ms (start-up,
+# and SIGKILLs it: first after a random 0.1 s to 1/2 of the uninterrupted run's time $ms (start-up,
 # loading, first writes), then KILLS
 # times at a random point of the remaining work (when PROGRESS_CMD, which counts up to TOTAL, reaches
 # a random target below TOTAL, plus a random 0-250 ms); finally resumes to the end. Checks the store
@@ -77,8 +77,9 @@ kill_resume() {
     "$@" --store "$store" --resume --quiet >/dev/null 2>>"$W/$label.err" &
     pid=$!
     if [ "$i" -eq 0 ]; then
-      # within the first 3/4 of the uninterrupted run's wall time ($ms, measured by the caller), so it lands
-      local span=$(( ms * 3 / 4 - 100 )); [ "$span" -ge 100 ] || span=100
+      # within the first half of the uninterrupted run's wall time ($ms, measured by the caller), so it lands
+      # and leaves work for the later kills
+      local span=$(( ms / 2 - 100 )); [ "$span" -ge 100 ] || span=100
       what=$(( 100 + RANDOM % span )); sleep_ms "$what"; what="after $what ms"
     else
       target=$(( cur + 1 + RANDOM % ((total - 1 - cur + 1) / 2) ))   # in the first half of what is left
@@ -143,14 +144,14 @@ check "fs-rollout: resumed bank has all 160 rows" [ "$(bank_rows roll-b.db bank 
 # -- fs-distill (on the uninterrupted store's teacher + bank)
 distill_common=(fs-distill --teacher r --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1
                 --lambda-fm 0.1 --segments 4 --schedule fixed --preset tiny --threads "$THREADS")
-distill=("${distill_common[@]}" --run s --steps 60 --checkpoint-every 10)
-DISTILL_CKPTS=6
+distill=("${distill_common[@]}" --run s --steps 120 --checkpoint-every 10)   # 12 checkpoints: room for 1 + KILLS kills
+DISTILL_CKPTS=12
 cp roll-a.db distill-a.db; cp roll-a.db distill-b.db
 base_ckpts=$(count_complete distill-b.db checkpoint)
 timed ms "${distill[@]}" --store distill-a.db --quiet --json >distill-a.json 2>distill-a.err || bad "uninterrupted fs-distill failed: $(cat distill-a.err)"
 echo "  fs-distill: uninterrupted run took $ms ms"
 student=$(json_get checkpoint distill-a.json)
-[ -n "$student" ] || student=s@60
+[ -n "$student" ] || student=s@120
 distill_progress() { echo $(( $(count_complete distill-b.db checkpoint) - base_ckpts )); }
 kill_resume fs-distill distill-b.db "$DISTILL_CKPTS" distill_progress -- "${distill[@]}"
 same_artifact fs-distill "$student" distill-a.db distill-b.db

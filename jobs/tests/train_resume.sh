@@ -12,7 +12,7 @@
 # Exit 0 on success, 1 on a mismatch or failure. Takes about a minute in release on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-STEPS=${STEPS:-60}
+STEPS=${STEPS:-120}
 EVERY=${EVERY:-10}
 THREADS=${THREADS:-2}
 SEED=${SEED:-3}
@@ -40,7 +40,11 @@ trap 'rm -rf "$WORK"' EXIT
 args=(--run r --preset tiny --steps "$STEPS" --checkpoint-every "$EVERY" --seed "$SEED" --threads "$THREADS" --quiet)
 
 echo "train_resume: uninterrupted run ($STEPS steps, checkpoint every $EVERY, seed $SEED, $THREADS threads)"
+t_a=$(date +%s%N)
 "$TRAIN" --store "$WORK/a.db" "${args[@]}" --json > "$WORK/a.json"
+t_a=$(( ($(date +%s%N) - t_a) / 1000000 ))   # ms: the kills below wait fractions of it, so they land mid-run
+# frac LO HI: a random delay in seconds between LO% and HI% of the uninterrupted run's wall time.
+frac() { awk -v ms="$t_a" -v lo="$1" -v hi="$2" -v r="$RANDOM" 'BEGIN { printf "%.3f\n", ms / 1000 * (lo + (hi - lo) * r / 32767) / 100 }'; }
 
 # Number of complete checkpoints of run r in store $1 (0 while the store does not exist yet).
 checkpoints() {
@@ -69,8 +73,10 @@ kill_after() {
   echo "train_resume: killed fs-train (SIGKILL) with $(checkpoints "$WORK/b.db") checkpoints stored"
 }
 
-kill_after 1 0.3
-kill_after 3 0.$((RANDOM % 9 + 1)) --resume
+# After checkpoint 1 (of STEPS/EVERY) most of the run is left; after checkpoint 3 about half. The extra
+# delays stay well inside that, whatever the machine's speed (a fixed 0.1-0.9 s outlived a fast run).
+kill_after 1 "$(frac 2 10)"
+kill_after 3 "$(frac 2 20)" --resume
 echo "train_resume: resuming to the end"
 "$TRAIN" --store "$WORK/b.db" "${args[@]}" --resume --json > "$WORK/b.json"
 
