@@ -64,6 +64,11 @@ public struct DistillConfig: Codable, Equatable, Sendable {
 
     public var seed: UInt64
 
+    /// Share of distillation samples placed exactly at the segment start sigma_k (u = 1) instead of uniformly in
+    /// the segment. The student's Euler step only ever evaluates the start, so this spends more of the loss where
+    /// inference looks. nil (or 0) is PeRFlow's uniform sigma_t; optional so configs stored before it still decode.
+    public var startShare: Float?
+
     enum CodingKeys: String, CodingKey {
         case preset, method, ota, online, adversarial, lambdaAdv = "lambda_adv", lambdaFM = "lambda_fm"
         case advFake = "adv_fake", advWarmup = "adv_warmup", advBatchSize = "adv_batch_size"
@@ -71,6 +76,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case steps, batchSize = "batch_size", learningRate = "learning_rate", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
+        case startShare = "start_share"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -133,6 +139,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         }
         guard steps >= 1, batchSize >= 1 else { throw fail("--steps and --batch-size must be at least 1") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be positive, got \(learningRate)") }
+        if let p = startShare, !(p >= 0 && p <= 1) { throw fail("--start-share must be in [0, 1], got \(p)") }
         guard online || !needsImages || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
         if method != .flowsteer {
             if ota { throw fail("--ota is a FlowSteer toggle; use --method flowsteer --ota") }

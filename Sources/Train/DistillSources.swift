@@ -70,6 +70,14 @@ public struct DistillData: Sendable {
         }
     }
 
+    /// A sample's u in (0, 1]: uniform, or 1 (the segment start) with probability `startShare`. The extra draw
+    /// happens only when a share is set, so runs without one keep their random streams.
+    private func placement(_ rng: inout SplitMix64) -> Float {
+        let u = rng.uniformOpen()
+        guard let share = config.startShare, share > 0 else { return u }
+        return rng.uniform() < share ? 1 : u
+    }
+
     /// The distillation batch of step `step` (1-based) and each sample's u in (0, 1] placing sigma_t in its segment.
     public func distillationPairs(step: Int) -> (pairs: SegmentPairs, u: [Float]) {
         let b = config.batchSize
@@ -82,7 +90,7 @@ public struct DistillData: Sendable {
                 if g / p != epoch { epoch = g / p; perm = permutation(p, seed: DistillStream.seed(config.seed, DistillStream.epoch, epoch)) }
                 let idx = perm[g % p]
                 var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.batch, g))
-                u.append(rng.uniformOpen())
+                u.append(placement(&rng))
                 switch config.startSource {
                 case .bankNoise: out.append(trajectories!.endpointPair(row: idx), 0)
                 case .trajectory: out.append(trajectories!.pair(row: idx / grid.count, segment: idx % grid.count), 0)
@@ -95,7 +103,7 @@ public struct DistillData: Sendable {
         let probs = SegmentSampling.uniform(grid.count)
         for i in 0..<b {
             var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.batch, (step - 1) * b + i))
-            u.append(rng.uniformOpen())
+            u.append(placement(&rng))
             specs.append(spec(&rng, probabilities: probs))
         }
         return (generate(specs), u)

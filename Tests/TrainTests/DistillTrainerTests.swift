@@ -156,6 +156,29 @@ struct DistillCase: CustomStringConvertible, Sendable {
         }
     }
 
+    /// --start-share: 0 or unset keeps the uniform placements (same stream), 1 puts every sample at the segment
+    /// start, a share in between places about that share there and leaves the other placements uniform.
+    @Test func startSharePlacesSamplesAtTheSegmentStart() throws {
+        var c = DistillFixtures.tinyConfig(.flowsteer, ota: true)
+        c.batchSize = 400
+        let bank = DistillFixtures.bank(Self.teacher, segments: c.segments, rows: 2)
+        func placements(_ share: Float?) throws -> [Float] {
+            var cc = c; cc.startShare = share
+            return try DistillData(config: cc, teacher: Self.teacher, trajectories: bank, images: nil).distillationPairs(step: 2).u
+        }
+        let base = try placements(nil)
+        #expect(try placements(0) == base)
+        #expect(base.filter { $0 == 1 }.count <= 1)
+        #expect(try placements(1).allSatisfy { $0 == 1 })
+        let half = try placements(0.5)
+        let atStart = half.filter { $0 == 1 }.count
+        #expect(atStart > 150 && atStart < 250, "\(atStart) of 400 at the start for share 0.5")
+        // A sample not moved to the start keeps its uniform draw.
+        #expect(zip(half, base).allSatisfy { $0 == 1 || $0 == $1 })
+        c.startShare = 1.5
+        #expect(throws: DistillConfigError.self) { try c.validate() }
+    }
+
     /// Online OTA pairs equal the bank's boundary states for the same noise, label and guidance.
     @Test func onlineTrajectoryMatchesSampler() {
         let grid = SegmentGrid(kind: .fixed, segments: 2, shift: 3, substeps: 2)

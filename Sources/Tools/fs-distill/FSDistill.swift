@@ -67,6 +67,7 @@ struct FSDistill: ParsableCommand {
     @Flag(help: "FlowSteer: add the discriminator (hinge loss) and the generator's adversarial/FM terms.") var adversarial = false
     @Option(help: "Weight of the generator term -mean D(fake) (0 disables it).") var lambdaAdv: Float?
     @Option(help: "Weight of feature matching on D's feature maps (0 disables it).") var lambdaFm: Float?
+    @Option(help: "Share of distillation samples at the segment start sigma_k, the only point the student's step evaluates (default 0: uniform sigma_t in the segment, as PeRFlow).") var startShare: Float?
     @Option(help: "Adversarial fake: step (student's Euler step from the teacher's state) or rollout (student's own rollout).")
     var advFake: AdversarialFake?
     @Option(help: "Steps of distillation alone before the adversarial part (D and the generator terms) switches on (default: 30% of --steps at the start of the run).") var advWarmup: Int?
@@ -222,6 +223,7 @@ struct FSDistill: ParsableCommand {
         c.ota = ota; c.online = online; c.adversarial = adversarial
         if let lambdaAdv { c.lambdaAdv = lambdaAdv }
         if let lambdaFm { c.lambdaFM = lambdaFm }
+        if let startShare { c.startShare = startShare }
         if let advFake { c.advFake = advFake }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
