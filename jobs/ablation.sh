@@ -17,8 +17,11 @@
 #   f  sample grids per row, then jobs/results.sh writes the tables, the FID-vs-NFE plot and the reading
 #   g  the targets at HEADLINE_N (10k) samples: teacher 32 steps at w*, full FlowSteer, the PeRFlow baseline; and
 #      full FlowSteer's FID after LENGTH_STEPS distillation steps (its stored checkpoints)
+#   h  tuned FlowSteer (beyond the paper's settings): full FlowSteer with the teacher's guidance fixed at w* (bank of
+#      TUNED_BANK_N trajectories), then lambda_fm = TUNED_LAMBDA_FM, then TUNED_START_SHARE of the distillation samples
+#      at the segment start; the tuned student at HEADLINE_N samples too
 #
-# ONLY=t1 runs section c alone and ONLY=headline section g alone (it needs the finished students), each into a
+# ONLY=t1 runs section c alone, ONLY=headline section g and ONLY=tuned section h alone, each into a
 # full run's store without touching its other units, so a section can run beside a long ablation.
 #
 # Every evaluation is stored in the store as an artifact of kind eval_result named ablation/<table>/<row>
@@ -34,7 +37,7 @@ for arg in "$@"; do
   case $arg in
     --quick) MODE=quick ;;
     --results-only) RESULTS_ONLY=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) fs_die "unknown argument '$arg' (use --quick, --results-only, --help)" ;;
   esac
 done
@@ -75,9 +78,13 @@ param T1_SEGMENTS          "1 2"           "1 2"       # Table 1: last segments 
 param T1_STRONG_CFGS       2.5             2.5         # Table 1: guidance weights besides w*
 param T1_REAL              mnist-train     mnist-train # Table 1: real x0 (train, so the FID reference, MNIST test, is unseen)
 param T1_ONLY              0               0           # 1: the same as ONLY=t1 (kept for older scripts)
-param ONLY                 ""              ""          # t1 | headline: only the teacher, the noise floor and that section
+param ONLY                 ""              ""          # t1 | headline | tuned: only the teacher, the noise floor and that section
 param HEADLINE_N           10000           24          # samples per target row (issue 7 measures the targets at 10k)
 param LENGTH_STEPS         "200 400 600"   "2"         # full FlowSteer's checkpoints evaluated for FID vs distillation steps
+param TUNED_BANK_N         8192            8           # section h: trajectories of the bank at fixed w*
+param TUNED_LAMBDA_FM      1.0             1.0         # section h: feature-matching weight
+param TUNED_START_SHARE    0.5             0.5         # section h: share of distillation samples at the segment start
+param TUNED_SEEDS          "0 1"           "0"         # section h: training seeds of the tuned student
 # --------------------------------------------------------------------------------------------------------
 
 STORE=$OUT/ablation.db
@@ -224,6 +231,28 @@ headline_unit() {
   done
 }
 
+# ---- h. tuned FlowSteer (beyond the paper's settings) ------------------------------------------------------------------
+# Each row changes one thing from the previous one, starting from section d's full FlowSteer: (1) the teacher's guidance
+# fixed at w* instead of U[w* +- h] (the guidance-free student cannot tell w from the noise, so a range asks it for an
+# average), from a bank of TUNED_BANK_N trajectories; (2) feature matching weighted TUNED_LAMBDA_FM; (3)
+# TUNED_START_SHARE of the distillation samples at the segment start, the only point the student's Euler step evaluates.
+tuned_unit() {
+  local base=(--schedule fixed --method flowsteer --ota --bank bank-k4-wstar --adversarial --lambda-adv "$LAMBDA_ADV" --adv-fake step)
+  local fm=(--lambda-fm "$TUNED_LAMBDA_FM") share=(--start-share "$TUNED_START_SHARE") s
+  TEACHER_REF_TENSORS=$OUT/tensors/teacher-ref-32.safetensors
+  samples_tensors "$TEACHER_REF_TENSORS" teacher 32 fixed "$W_STAR"
+  bank bank-k4-wstar 4 8 "$TUNED_BANK_N" "$W_STAR"
+  distill tun-W-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" --lambda-fm "$LAMBDA_FM"
+  student tuned/W-s0 tuned 1 "full FlowSteer, w fixed at w*, bank $TUNED_BANK_N" tun-W-s0 4 fixed "seed 0"
+  distill tun-WF-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" "${fm[@]}"
+  student tuned/WF-s0 tuned 2 "+ lambda_fm $TUNED_LAMBDA_FM" tun-WF-s0 4 fixed "seed 0"
+  for s in $TUNED_SEEDS; do
+    distill "tun-WFS-s$s" "$DISTILL_STEPS" --seed "$s" "${base[@]}" "${fm[@]}" "${share[@]}"
+    student "tuned/WFS-s$s" tuned 3 "+ start share $TUNED_START_SHARE (tuned FlowSteer)" "tun-WFS-s$s" 4 fixed "seed $s"
+  done
+  evaluate head/tuned-s0 head 4 "tuned FlowSteer, 4 fixed steps (seed 0)" tun-WFS-s0 4 fixed 1 "$HEADLINE_N" tun-WFS-s0 "seed 0"
+}
+
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
 # The teacher at 32 fixed steps = the 4-segment grid 1, .9, .75, .5, 0 with 8 Euler steps per segment, seeds
 # 0..T1_N-1. Its authentic states are saved at each start sigma by a chain of runs (noise -> 0.75 -> 0.5 -> 0, each leg
@@ -352,9 +381,9 @@ fi
 [ "$T1_ONLY" = 1 ] && ONLY=t1
 case $ONLY in
   "") ;;
-  t1|headline)
+  t1|headline|tuned)
     if ! record_has choice/recommended_cfg; then
-      [ "$ONLY" = t1 ] || fs_die "ONLY=headline: no recommended_cfg in $STORE (run the ablation first)"
+      [ "$ONLY" = t1 ] || fs_die "ONLY=$ONLY: no recommended_cfg in $STORE (run the ablation first)"
       W_STAR=$(fs-store show --store "$STORE" teacher --json | json_get metadata.safetensors_metadata.recommended_cfg)
       [ -n "$W_STAR" ] || fs_die "ONLY=t1: no recommended_cfg stored and none in the teacher's metadata"
       record_put choice/recommended_cfg w="$W_STAR" rule="the teacher's recorded recommended_cfg (ONLY=t1 run, no sweep)"
@@ -368,14 +397,18 @@ case $ONLY in
         parameters="T1_N=$T1_N T1_SEGMENTS='$T1_SEGMENTS' T1_STRONG_CFGS='$T1_STRONG_CFGS' T1_REAL=$T1_REAL EVAL_SEED=$EVAL_SEED"
       table1_unit
       record_put "done-t1/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
-    else
+    elif [ "$ONLY" = headline ]; then
       headline_unit
+    else
+      record_put "params-tuned/$t_start" command="ONLY=tuned bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
+        threads="$THREADS" parameters="TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SEEDS='$TUNED_SEEDS' DISTILL_STEPS=$DISTILL_STEPS HEADLINE_N=$HEADLINE_N"
+      tuned_unit
     fi
     if [ "$RESULTS_MD" = docs/results.md ]; then   # a one-section run never replaces the full results page
       export RESULTS_MD=$OUT/results.md RESULTS_DIR=$OUT/results
     fi
     exec bash jobs/results.sh ;;
-  *) fs_die "ONLY='$ONLY': use t1 or headline" ;;
+  *) fs_die "ONLY='$ONLY': use t1, headline or tuned" ;;
 esac
 
 # ---- a. guidance sweep ---------------------------------------------------------------------------------------
@@ -487,6 +520,9 @@ for id in $SECOND_SEED_ROWS; do [ -n "${ROW_ORDER[$id]+x}" ] || fs_die "SECOND_S
 
 # ---- g. the targets at HEADLINE_N samples, and FID against distillation steps ----------------------------------------------
 headline_unit
+
+# ---- h. tuned FlowSteer ---------------------------------------------------------------------------------------------------
+tuned_unit
 
 record_put "done/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
 fs_log "ablation units done in $(fs_elapsed "$t_start"); writing $RESULTS_MD"

@@ -258,6 +258,20 @@ echo "The noise floor ($(fmt "$FLOOR" 2)) is measured at n = $FLOOR_N; these row
 echo "so it is a lower bound on the gap that counts. The paper expects interpolated starts to be worse, more so under stronger guidance."
 echo
 
+# student_table TABLE: the students of TABLE, one row each, with their training statistics.
+student_table() {
+  local k t wall sps ld dacc seed
+  echo "| row | seed | FID | KID (± std) | class acc | traj MSE | NFE | n | train wall-clock | s/step | final L_dist | D acc | samples |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for k in $(keys "$1"); do
+    t=traj/${k#eval/}
+    IFS=$'\t' read -r wall sps ld dacc < <(run_stats "$(get "$k" run)")
+    seed=$(get "$k" note); case $seed in "seed "*) seed=${seed#seed } ;; *) seed=– ;; esac
+    echo "| $(get "$k" label) | $seed | $(fmt "$(get "$k" fid)" 2) | $(fmt "$(get "$k" kid)" 4) ± $(fmt "$(get "$k" kid_std)" 4) | $(fmt "$(get "$k" class_accuracy)" 3) | $(fmt "$(get "$t" mse)" 4) | $(get "$k" nfe) | $(get "$k" num_samples) | $wall | $sps | $ld | $dacc | $(gridcell "$k") |"
+  done
+  echo
+}
+
 echo "## d. Component ablation at 4 steps (paper Table 5)"
 echo
 echo "Students: $(latest params/ distill), EMA weights, guidance-free (1 NFE per step)."
@@ -265,15 +279,7 @@ echo "Training wall-clock is the sum of the recorded \`fs-distill\` invocations 
 echo "s/step is the run's last recorded mean; D acc is the discriminator accuracy averaged over the last quarter of the steps"
 echo "(0.5 = chance)."
 echo
-echo "| row | seed | FID | KID (± std) | class acc | traj MSE | NFE | n | train wall-clock | s/step | final L_dist | D acc | samples |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-for k in $(keys ablation); do
-  t=traj/${k#eval/}
-  IFS=$'\t' read -r wall sps ld dacc < <(run_stats "$(get "$k" run)")
-  seed=$(get "$k" note); case $seed in "seed "*) seed=${seed#seed } ;; *) seed=– ;; esac
-  echo "| $(get "$k" label) | $seed | $(fmt "$(get "$k" fid)" 2) | $(fmt "$(get "$k" kid)" 4) ± $(fmt "$(get "$k" kid_std)" 4) | $(fmt "$(get "$k" class_accuracy)" 3) | $(fmt "$(get "$t" mse)" 4) | $(get "$k" nfe) | $(get "$k" num_samples) | $wall | $sps | $ld | $dacc | $(gridcell "$k") |"
-done
-echo
+student_table ablation
 
 echo "## e. Beyond the paper"
 echo
@@ -331,6 +337,18 @@ echo "|---|---|---|---|---|"
   done; } | sort -t'|' -k2,2n
 echo
 
+if [ -n "$(keys tuned)" ]; then
+  echo "## h. Tuned FlowSteer (beyond the paper's settings)"
+  echo
+  echo "Each row changes one thing from the previous, starting from section d's full FlowSteer (same steps, batch and"
+  echo "lambda_adv): the teacher's guidance fixed at w* (the guidance-free student cannot tell w from the noise, so a range of w"
+  echo "asks it for an average of differently guided trajectories), then a larger feature-matching weight, then a share of the"
+  echo "distillation samples placed at the segment start sigma_k, the only point the student's Euler step evaluates"
+  echo "(\`fs-distill --start-share\`; PeRFlow samples sigma_t uniformly in the segment). Settings: $(latest params-tuned/ parameters)."
+  echo
+  student_table tuned
+fi
+
 echo "## Which orderings hold"
 echo
 echo "A gap counts only when it exceeds the FID noise floor ($(fmt "$FLOOR" 2) at n = $FLOOR_N); rows with two training"
@@ -349,16 +367,19 @@ verdict REFLOW FULL "full FlowSteer beats ReFlow"
 echo
 # the target: FID(full FlowSteer, 4 steps) / FID(teacher, 32 steps, w*) and the accuracy gap, at the section-g sample
 # count when measured, else at the ablation rows' count
-target() {  # target FULL_FID FULL_ACC TEACHER_FID TEACHER_ACC N
-  awk -v full="$1" -v facc="$2" -v tf="$3" -v tacc="$4" -v n="$5" -v w="$W_STAR" 'BEGIN {
-    if (full == "-" || tf == "-") { print "- Target (full FlowSteer within 1.1x of the 32-step teacher): not measured."; exit }
+target() {  # target FULL_FID FULL_ACC TEACHER_FID TEACHER_ACC N [WHO]
+  awk -v full="$1" -v facc="$2" -v tf="$3" -v tacc="$4" -v n="$5" -v w="$W_STAR" -v who="${6:-full FlowSteer}" 'BEGIN {
+    if (full == "-" || tf == "-") { printf "- Target (%s within 1.1x of the 32-step teacher): not measured.\n", who; exit }
     r = full / tf
-    printf "- **Target at n = %s**: FID(full FlowSteer, 4 NFE) / FID(teacher, 32 steps, w* = %s, 64 NFE) = %.2f / %.2f = **%.2fx** (target ≤ 1.1x: %s); class accuracy %.3f vs %.3f (%+.1f points; target ≥ −1 point: %s).\n",
-           n, w, full, tf, r, (r <= 1.1 ? "met" : "not met"), facc, tacc, 100 * (facc - tacc), ((facc - tacc) >= -0.01 ? "met" : "not met") }'
+    printf "- **Target at n = %s**: FID(%s, 4 NFE) / FID(teacher, 32 steps, w* = %s, 64 NFE) = %.2f / %.2f = **%.2fx** (target ≤ 1.1x: %s); class accuracy %.3f vs %.3f (%+.1f points; target ≥ −1 point: %s).\n",
+           n, who, w, full, tf, r, (r <= 1.1 ? "met" : "not met"), facc, tacc, 100 * (facc - tacc), ((facc - tacc) >= -0.01 ? "met" : "not met") }'
 }
 target "$(rowfid FULL | cut -f1)" "$(rowacc FULL)" "$(get eval/abl/teacher-32 fid)" "$(get eval/abl/teacher-32 class_accuracy)" "$(get eval/abl/teacher-32 num_samples)"
 if [ "$(get eval/head/FULL-s0 fid)" != - ] && [ "$(get eval/head/FULL-s0 num_samples)" != "$(get eval/abl/teacher-32 num_samples)" ]; then
   target "$(get eval/head/FULL-s0 fid)" "$(get eval/head/FULL-s0 class_accuracy)" "$(get eval/head/teacher-32 fid)" "$(get eval/head/teacher-32 class_accuracy)" "$(get eval/head/FULL-s0 num_samples)"
+fi
+if [ "$(get eval/head/tuned-s0 fid)" != - ]; then
+  target "$(get eval/head/tuned-s0 fid)" "$(get eval/head/tuned-s0 class_accuracy)" "$(get eval/head/teacher-32 fid)" "$(get eval/head/teacher-32 class_accuracy)" "$(get eval/head/tuned-s0 num_samples)" "tuned FlowSteer (section h)"
 fi
 # trajectory MSE: is the full model the lowest among the 4-step students?
 awk -F '\t' '$1 ~ /^traj\/abl\// && $1 !~ /teacher/ && $2 == "mse" { k = $1; sub(/^traj\/abl\//, "", k); sub(/-s[0-9]+$/, "", k); s[k] += $3; n[k]++ }
