@@ -83,7 +83,7 @@ param HEADLINE_N           10000           24          # samples per target row 
 param LENGTH_STEPS         "200 400 600"   "2"         # full FlowSteer's checkpoints evaluated for FID vs distillation steps
 param TUNED_BANK_N         8192            8           # section h: trajectories of the bank at fixed w*
 param TUNED_LAMBDA_FM      1.0             1.0         # section h: feature-matching weight
-param TUNED_START_SHARE    0.5             0.5         # section h: share of distillation samples at the segment start
+param TUNED_START_SHARE    1               1           # section h: share of distillation samples at the segment start
 param TUNED_SEEDS          "0 1"           "0"         # section h: training seeds of the tuned student
 # --------------------------------------------------------------------------------------------------------
 
@@ -239,18 +239,21 @@ headline_unit() {
 tuned_unit() {
   local base=(--schedule fixed --method flowsteer --ota --bank bank-k4-wstar --adversarial --lambda-adv "$LAMBDA_ADV" --adv-fake step)
   local fm=(--lambda-fm "$TUNED_LAMBDA_FM") share=(--start-share "$TUNED_START_SHARE") s
+  tuned_row() {  # tuned_row SEED: the tuned student (all three changes)
+    distill "tun-WFS-s$1" "$DISTILL_STEPS" --seed "$1" "${base[@]}" "${fm[@]}" "${share[@]}"
+    student "tuned/WFS-s$1" tuned 3 "+ start share $TUNED_START_SHARE (tuned FlowSteer)" "tun-WFS-s$1" 4 fixed "seed $1"
+  }
   TEACHER_REF_TENSORS=$OUT/tensors/teacher-ref-32.safetensors
   samples_tensors "$TEACHER_REF_TENSORS" teacher 32 fixed "$W_STAR"
   bank bank-k4-wstar 4 8 "$TUNED_BANK_N" "$W_STAR"
+  # the tuned student and its target evaluation first (the rows in between explain it, they come next)
+  tuned_row 0
+  evaluate head/tuned-s0 head 4 "tuned FlowSteer, 4 fixed steps (seed 0)" tun-WFS-s0 4 fixed 1 "$HEADLINE_N" tun-WFS-s0 "seed 0"
   distill tun-W-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" --lambda-fm "$LAMBDA_FM"
   student tuned/W-s0 tuned 1 "full FlowSteer, w fixed at w*, bank $TUNED_BANK_N" tun-W-s0 4 fixed "seed 0"
   distill tun-WF-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" "${fm[@]}"
   student tuned/WF-s0 tuned 2 "+ lambda_fm $TUNED_LAMBDA_FM" tun-WF-s0 4 fixed "seed 0"
-  for s in $TUNED_SEEDS; do
-    distill "tun-WFS-s$s" "$DISTILL_STEPS" --seed "$s" "${base[@]}" "${fm[@]}" "${share[@]}"
-    student "tuned/WFS-s$s" tuned 3 "+ start share $TUNED_START_SHARE (tuned FlowSteer)" "tun-WFS-s$s" 4 fixed "seed $s"
-  done
-  evaluate head/tuned-s0 head 4 "tuned FlowSteer, 4 fixed steps (seed 0)" tun-WFS-s0 4 fixed 1 "$HEADLINE_N" tun-WFS-s0 "seed 0"
+  for s in $TUNED_SEEDS; do tuned_row "$s"; done
 }
 
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
