@@ -1,8 +1,7 @@
-// 2-D convolution on NCHW tensors as im2col + sgemm. Work is split over samples
-// (`parallelChunks`), each thread with its own buffers and a single-threaded BLAS. Within a
-// thread, several images can share one GEMM (N = images * ho * wo), but measured on the UNet
-// workload that cost ~15 % more CPU than per-image GEMMs (the larger column matrix leaves the
-// cache), so `targetColumns` = 1 keeps one image per GEMM; the machinery stays for retuning.
+// 2-D convolution on NCHW tensors as im2col + sgemm, one image per GEMM. Work is split over samples
+// (`parallelChunks`), each thread with its own buffers and a single-threaded BLAS. (Several images
+// per GEMM, N = images * ho * wo, measured ~15 % more CPU on the UNet workload: the larger column
+// matrix leaves the cache.) 3x3 stride-1 convs mostly take the tap path instead (Conv2dTaps.swift).
 
 /// Shapes of one convolution: input [n, cin, h, w], weight [cout, cin, k, k], output [n, cout, ho, wo].
 public struct ConvGeometry: Equatable, Sendable {
@@ -23,36 +22,14 @@ public struct ConvGeometry: Equatable, Sendable {
         (self.stride, self.pad) = (stride, pad)
         precondition(ho > 0 && wo > 0, "conv2d: output would be empty for input \(input)")
     }
-
-    /// Images per GEMM: enough columns to amortise BLAS overhead, few enough that the column
-    /// matrix stays near cache size. Depends only on the shapes, so results stay deterministic.
-    func imagesPerGemm(_ available: Int) -> Int {
-        let byColumns = max(1, (targetColumns + colCols - 1) / colCols)
-        let byBuffer = max(1, maxColumnFloats / max(1, colRows * colCols))
-        return max(1, min(available, byColumns, byBuffer))
-    }
 }
 
-/// Columns per GEMM we aim for (1: one image per GEMM, see the file comment), and a cap on the
-/// column buffer (floats).
-let targetColumns = 1
-let maxColumnFloats = 1 << 20
-
-/// The sub-batches of `range` that share one GEMM.
+/// The column matrix of the image at `x`: built in `cols` (rows `colCols` floats apart), or the
+/// image itself for a pointwise conv.
 @inline(__always)
-func gemmBatches(_ range: Range<Int>, _ per: Int, _ body: (_ start: Int, _ count: Int) -> Void) {
-    var s = range.lowerBound
-    while s < range.upperBound { let b = min(per, range.upperBound - s); body(s, b); s += b }
-}
-
-/// The column matrix of `b` images starting at `x` (images `inStride` floats apart): built in
-/// `cols`, or the image itself for a single image of a pointwise conv.
-@inline(__always)
-func columns(_ x: UnsafePointer<Float>, _ inStride: Int, _ b: Int, _ g: ConvGeometry,
-             _ cols: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-    if b == 1 && g.isPointwise { return x }
-    let ld = b * g.colCols
-    for i in 0..<b { im2col(x + i * inStride, g, cols + i * g.colCols, ld: ld) }
+func columns(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    if g.isPointwise { return x }
+    im2col(x, g, cols, ld: g.colCols)
     return UnsafePointer(cols)
 }
 
@@ -90,34 +67,19 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
             return
         }
         parallelChunks(g.n) { _, range in
-            let per = g.imagesPerGemm(range.count)
-            let cols = UnsafeMutablePointer<Float>.allocate(capacity: kk * per * hw)
-            let tmp = UnsafeMutablePointer<Float>.allocate(capacity: per > 1 ? cout * per * hw : 1)
-            defer { cols.deallocate(); tmp.deallocate() }
-            gemmBatches(range, per) { start, b in
-                let ld = b * hw
-                let src = columns(xb.value + start * inStride, inStride, b, g, cols)
-                let dst = ob.value + start * outStride
-                // One image: GEMM straight into the output. Several: GEMM into [cout, b*hw], then
-                // reorder to [b, cout, hw], adding the bias on the way.
-                sgemm(m: cout, n: ld, k: kk, a: wb.value, b: src, c: b == 1 ? dst : tmp)
-                for i in 0..<b {
-                    for co in 0..<cout {
-                        let o = dst + i * outStride + co * hw, v = bb.value[co]
-                        if let sbp = sb.value {
-                            let e = sbp[(start + i) * cout + co]
-                            if b == 1 {
-                                for t in 0..<hw { o[t] = (o[t] + v) + e }
-                            } else {
-                                let s = tmp + co * ld + i * hw
-                                for t in 0..<hw { o[t] = (s[t] + v) + e }
-                            }
-                        } else if b == 1 {
-                            for t in 0..<hw { o[t] += v }
-                        } else {
-                            let s = tmp + co * ld + i * hw
-                            for t in 0..<hw { o[t] = s[t] + v }
-                        }
+            let cols = UnsafeMutablePointer<Float>.allocate(capacity: g.isPointwise ? 1 : kk * hw)
+            defer { cols.deallocate() }
+            for img in range {
+                let src = columns(xb.value + img * inStride, g, cols)
+                let dst = ob.value + img * outStride
+                sgemm(m: cout, n: hw, k: kk, a: wb.value, b: src, c: dst)
+                for co in 0..<cout {
+                    let o = dst + co * hw, v = bb.value[co]
+                    if let sbp = sb.value {
+                        let e = sbp[img * cout + co]
+                        for t in 0..<hw { o[t] = (o[t] + v) + e }
+                    } else {
+                        for t in 0..<hw { o[t] += v }
                     }
                 }
             }
@@ -148,33 +110,19 @@ public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride
         let gb = UnsafeSendable(gp.baseAddress!), dxb = UnsafeSendable(dxp.baseAddress)
         let dwb = UnsafeSendable(dwp.baseAddress)
         parallelChunks(g.n) { chunk, range in
-            let per = g.imagesPerGemm(range.count)
-            let cols = UnsafeMutablePointer<Float>.allocate(capacity: kk * per * hw)
-            let dyT = UnsafeMutablePointer<Float>.allocate(capacity: per > 1 ? cout * per * hw : 1)
-            defer { cols.deallocate(); dyT.deallocate() }
-            gemmBatches(range, per) { start, b in
-                let ld = b * hw
-                // dY of the sub-batch as [cout, b*hw] (the layout the forward GEMM produced).
-                let dy: UnsafePointer<Float>
-                if b == 1 {
-                    dy = gb.value + start * outStride
-                } else {
-                    for i in 0..<b {
-                        for co in 0..<cout {
-                            (dyT + co * ld + i * hw).update(from: gb.value + (start + i) * outStride + co * hw, count: hw)
-                        }
-                    }
-                    dy = UnsafePointer(dyT)
-                }
+            let cols = UnsafeMutablePointer<Float>.allocate(capacity: kk * hw)
+            defer { cols.deallocate() }
+            for img in range {
+                let dy = gb.value + img * outStride
                 if needWeight {
-                    // dW += dY · colsᵀ   ([cout, b*hw] x [b*hw, cin*k*k])
-                    let src = columns(xb.value + start * inStride, inStride, b, g, cols)
-                    sgemm(transB: true, m: cout, n: kk, k: ld, a: dy, b: src, beta: 1, c: dwb.value! + chunk * wCount)
+                    // dW += dY · colsᵀ   ([cout, hw] x [hw, cin*k*k])
+                    let src = columns(xb.value + img * inStride, g, cols)
+                    sgemm(transB: true, m: cout, n: kk, k: hw, a: dy, b: src, beta: 1, c: dwb.value! + chunk * wCount)
                 }
                 if needInput {
-                    // dcols = Wᵀ · dY, then scattered back onto each image.
-                    sgemm(transA: true, m: kk, n: ld, k: cout, a: wb.value, b: dy, c: cols)
-                    for i in 0..<b { col2imAdd(cols + i * hw, g, dxb.value! + (start + i) * inStride, ld: ld) }
+                    // dcols = Wᵀ · dY, then scattered back onto the image.
+                    sgemm(transA: true, m: kk, n: hw, k: cout, a: wb.value, b: dy, c: cols)
+                    col2imAdd(cols, g, dxb.value! + img * inStride, ld: hw)
                 }
             }
         }

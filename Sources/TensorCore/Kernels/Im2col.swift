@@ -1,5 +1,4 @@
-// im2col and its adjoint for NCHW images. Several images share one column matrix (image b fills
-// columns b*ho*wo ..< (b+1)*ho*wo of rows `ld` floats apart) so a chunk of images is one GEMM.
+// im2col and its adjoint for NCHW images: one image's column matrix, rows `ld` floats apart.
 
 /// The output columns ow whose input column ow*s - p + j lies inside [0, w): ow in lo..<hi.
 @inline(__always)
