@@ -100,6 +100,34 @@ import TestSupport
         #expect(grads(true) == grads(false))
     }
 
+    /// Inside a `parallelChunks` body (one chunk of all images, as in the sampler's row groups) each
+    /// image must get the bits it gets alone (no GEMM may mix images: OpenBLAS's bits for a column
+    /// depend on its position), and match the direct loops.
+    @Test(arguments: [(5, 9, 7, 7, 10), (3, 8, 14, 13, 16), (7, 16, 5, 6, 4)])
+    func batchedTapImagesMatchOneAtATime(shape: (Int, Int, Int, Int, Int)) {
+        let (n, cin, h, w, cout) = shape
+        let c = Case(n: n, cin: cin, h: h, w: w, cout: cout, k: 3, stride: 1, pad: 1)
+        let x = randomTensor([n, cin, h, w], seed: 51), wt = randomTensor([cout, cin, 3, 3], seed: 52)
+        let b = randomTensor([cout], seed: 53), e = randomTensor([n, cout], seed: 54)
+        var batched: [Tensor] = []
+        parallelChunks(1) { _, _ in
+            batched = [conv2dForward(x, wt, b, stride: 1, pad: 1, algorithm: .taps),
+                       conv2dForward(x, wt, b, stride: 1, pad: 1, sampleBias: e, algorithm: .taps)]
+        }
+        let per = h * w * cout
+        for i in 0..<n {
+            let xi = Tensor(shape: [1, cin, h, w], data: Array(x.data[(i * cin * h * w)..<((i + 1) * cin * h * w)]))
+            let ei = Tensor(shape: [1, cout], data: Array(e.data[(i * cout)..<((i + 1) * cout)]))
+            let alone = conv2dForward(xi, wt, b, stride: 1, pad: 1, algorithm: .taps)
+            let aloneE = conv2dForward(xi, wt, b, stride: 1, pad: 1, sampleBias: ei, algorithm: .taps)
+            #expect(Array(batched[0].data[(i * per)..<((i + 1) * per)]) == alone.data)
+            #expect(Array(batched[1].data[(i * per)..<((i + 1) * per)]) == aloneE.data)
+        }
+        let r = ref(c, x: x, w: wt, dy: randomTensor([n, cout, h, w], seed: 55))
+        let withBias = r.out.indices.map { r.out[$0] + b.data[($0 / (h * w)) % cout] }
+        #expect(maxDiff(batched[0].data, withBias) < 1e-4)
+    }
+
     @Test func nestedParallelChunksRunInline() {
         let saved = ComputeThreads.count
         defer { ComputeThreads.set(saved) }

@@ -5,7 +5,9 @@
 // im2col wrote k*k copies of every image (and BLAS then packed them again); here BLAS packs
 // straight from the padded image. The backward reuses the shifts: dX is k*k GEMMs into a padded
 // dX, dW is k*k GEMMs of dY on the grid (junk columns zero, so they add exactly 0) with the
-// shifted planes.
+// shifted planes. One image per GEMM: OpenBLAS's bits for a column depend on where it sits in
+// the GEMM (measured: several images end to end in one GEMM per tap changed last bits), and a
+// sample's result must not depend on its neighbours.
 
 /// How a convolution is lowered to GEMMs. `automatic` picks per shape (`ConvGeometry.prefersTaps`);
 /// the others exist for tests and benchmarks.
@@ -46,11 +48,18 @@ extension ConvGeometry {
 /// Weights [cout, cin, k, k] as k*k tap matrices [cout, cin].
 func tapWeights(_ w: [Float], _ g: ConvGeometry) -> [Float] {
     let (kk, cout, cin) = (g.k * g.k, g.cout, g.cin)
-    var out = [Float](repeating: 0, count: w.count)
-    for co in 0..<cout { for ci in 0..<cin { for t in 0..<kk {
-        out[(t * cout + co) * cin + ci] = w[(co * cin + ci) * kk + t]
-    } } }
-    return out
+    return [Float].uninitialized(w.count) { out in
+        w.withUnsafeBufferPointer { wp in
+            let src = wp.baseAddress!
+            // Contiguous writes; the reads stay inside one output channel's cin*k*k weights.
+            for t in 0..<kk {
+                for co in 0..<cout {
+                    let s = src + co * cin * kk + t, d = out + (t * cout + co) * cin
+                    for ci in 0..<cin { d[ci] = s[ci * kk] }
+                }
+            }
+        }
+    }
 }
 
 /// Copies `channels` planes [h, w] from `src` into `dst` whose planes are `plane` floats apart with
