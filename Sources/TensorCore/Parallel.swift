@@ -27,6 +27,17 @@ public enum ComputeThreads {
         fs_keep_allocations_on_heap()
     }
 
+    /// On AMD Zen, switches Debian's OpenBLAS 0.3.21 from its "Zen" kernel set to the Haswell set
+    /// of the same library (faster on the conv layers' small, low-K GEMMs; `OPENBLAS_CORETYPE`
+    /// from the environment wins). Call once at process start, before any BLAS call and before
+    /// other threads exist: the tools do it in `applyThreads` / fs-bench's `run`. Returns the
+    /// core name in use.
+    @discardableResult
+    public static func preferFastBLASKernels() -> String {
+        _ = fs_prefer_haswell_blas_kernels()
+        return String(cString: openblas_get_corename())
+    }
+
     /// The default: `SLURM_CPUS_PER_TASK` when set, else all online cores.
     public static var defaultCount: Int {
         if let s = ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"], let n = Int(s), n > 0 { return n }

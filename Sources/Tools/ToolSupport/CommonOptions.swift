@@ -45,8 +45,12 @@ public struct CommonOptions: ParsableArguments {
         return ProcessInfo.processInfo.activeProcessorCount
     }
 
-    /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`.
-    public func applyThreads() { ComputeThreads.set(threadCount) }
+    /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`, after picking
+    /// OpenBLAS's faster kernel set (`ComputeThreads.preferFastBLASKernels`; tools call this first).
+    public func applyThreads() {
+        ComputeThreads.preferFastBLASKernels()
+        ComputeThreads.set(threadCount)
+    }
 
     /// An informational line on stderr, unless `--quiet`.
     public func log(_ line: String) {

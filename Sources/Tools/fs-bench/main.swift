@@ -26,8 +26,9 @@ struct FSBench: ParsableCommand {
 
     func run() throws {
         let t = threads ?? ComputeThreads.defaultCount
+        let core = ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(t)
-        var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels]
+        var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core]
         guard ["all", "train", "forward", "conv"].contains(only) else { throw ValidationError("--only: all, train, forward or conv") }
         if only == "conv" {
             out["conv_shapes_ms"] = convAlgorithmTimings()
