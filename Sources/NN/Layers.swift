@@ -40,6 +40,11 @@ public struct Conv2d: Layer, Sendable {
         conv2d(x, weight: p["\(key).weight"], bias: p["\(key).bias"], sampleBias: sampleBias,
                stride: stride, padding: padding)
     }
+    /// `residual + conv(x)`, the sum formed in the conv's output pass (same values as a separate `+`).
+    public func callAsFunction(_ x: Var, residual: Var, _ p: Parameters) -> Var {
+        conv2d(x, weight: p["\(key).weight"], bias: p["\(key).bias"], residual: residual,
+               stride: stride, padding: padding)
+    }
 }
 
 /// PyTorch `nn.GroupNorm(groups, channels, eps=1e-5)` with affine weight (ones) and bias (zeros).

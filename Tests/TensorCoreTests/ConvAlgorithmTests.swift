@@ -100,6 +100,35 @@ import TestSupport
         #expect(grads(true) == grads(false))
     }
 
+    /// The fused residual (ResBlock's `skip(x) + conv2(...)`) gives the same bits as a separate `+`
+    /// after the conv, alone and with the per-sample shift, forward and backward, on every lowering.
+    @Test(arguments: cases, [ConvAlgorithm.automatic, .im2col, .taps])
+    func residualMatchesSeparateAdd(c: Case, algorithm: ConvAlgorithm) {
+        guard algorithm != .taps || c.tapsApply else { return }
+        let x = randomTensor([c.n, c.cin, c.h, c.w], seed: 61), w = randomTensor([c.cout, c.cin, c.k, c.k], seed: 62)
+        let b = randomTensor([c.cout], seed: 63), e = randomTensor([c.n, c.cout], seed: 64)
+        let (ho, wo) = c.out
+        let res = randomTensor([c.n, c.cout, ho, wo], seed: 65)
+        for shift in [nil, e] {
+            let plain = conv2dForward(x, w, b, stride: c.stride, pad: c.pad, sampleBias: shift, algorithm: algorithm)
+            let separate = zip(res.data, plain.data).map { $0 + $1 }
+            let fused = conv2dForward(x, w, b, stride: c.stride, pad: c.pad, sampleBias: shift, residual: res,
+                                      algorithm: algorithm)
+            #expect(fused.data == separate)
+        }
+        guard algorithm == .automatic else { return }
+        func grads(_ fusedOp: Bool) -> [[Float]] {
+            let tape = Tape()
+            let (xv, wv, bv, rv) = (tape.variable(x), tape.variable(w), tape.variable(b), tape.variable(res))
+            let y = fusedOp ? conv2d(xv, weight: wv, bias: bv, residual: rv, stride: c.stride, padding: c.pad)
+                : rv + conv2d(xv, weight: wv, bias: bv, stride: c.stride, padding: c.pad)
+            let seed = randomTensor(y.shape, seed: 66)
+            let gs = tape.backward(y, seed: seed)
+            return [y.value.data, gs[xv].data, gs[wv].data, gs[bv].data, gs[rv].data]
+        }
+        #expect(grads(true) == grads(false))
+    }
+
     /// Inside a `parallelChunks` body (one chunk of all images, as in the sampler's row groups) each
     /// image must get the bits it gets alone (no GEMM may mix images: OpenBLAS's bits for a column
     /// depend on its position), and match the direct loops.

@@ -35,9 +35,11 @@ func columns(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutable
 
 /// out = conv(x, weight) + bias, plus `sampleBias[n, cout]` (a per-sample, per-channel shift such
 /// as a time embedding) when given. The sum is rounded as (conv + bias) + sampleBias, exactly as a
-/// separate `addSampleChannel` after the conv would, but in the conv's own output pass.
+/// separate `addSampleChannel` after the conv would, but in the conv's own output pass. With
+/// `residual` (the output's shape) the result is residual + that, rounded as a separate `+` would.
 public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: Int, pad: Int,
-                          sampleBias: Tensor? = nil, algorithm: ConvAlgorithm = .automatic) -> Tensor {
+                          sampleBias: Tensor? = nil, residual: Tensor? = nil,
+                          algorithm: ConvAlgorithm = .automatic) -> Tensor {
     let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, pad: pad)
     let (hw, kk, cout) = (g.colCols, g.colRows, g.cout)
     let inStride = g.cin * g.h * g.w, outStride = cout * hw
@@ -47,21 +49,28 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
         precondition(sampleBias.shape == [g.n, cout], "conv2d: sample bias \(sampleBias.shape) for \([g.n, cout])")
     }
     let sampleData = sampleBias?.data ?? []
+    if let residual {
+        precondition(residual.shape == [g.n, cout, g.ho, g.wo], "conv2d: residual \(residual.shape) for \([g.n, cout, g.ho, g.wo])")
+    }
+    let residualData = residual?.data ?? []
     // Every output element is written below (GEMM with beta 0, then the bias pass), so no zero fill.
     let out = [Float].uninitialized(g.n * outStride) { op in
     x.data.withUnsafeBufferPointer { xp in
     weight.data.withUnsafeBufferPointer { wp in
     biasData.withUnsafeBufferPointer { bp in
     sampleData.withUnsafeBufferPointer { sp in
+    residualData.withUnsafeBufferPointer { rp in
         let (xb, wb, ob, bb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!),
                                 UnsafeSendable(op), UnsafeSendable(bp.baseAddress!))
         let sb = UnsafeSendable(sampleBias == nil ? nil : sp.baseAddress)
+        let rb = UnsafeSendable(residual == nil ? nil : rp.baseAddress)
         if g.usesTaps(algorithm) {
             let wt = tapWeights(weight.data, g)
             wt.withUnsafeBufferPointer { tp in
                 let tb = UnsafeSendable(tp.baseAddress!)
                 parallelChunks(g.n) { _, range in
-                    conv2dTapsForward(xb.value, tb.value, bb.value, sb.value.map { UnsafePointer($0) }, g, ob.value, range)
+                    conv2dTapsForward(xb.value, tb.value, bb.value, sb.value.map { UnsafePointer($0) },
+                                      rb.value.map { UnsafePointer($0) }, g, ob.value, range)
                 }
             }
             return
@@ -81,10 +90,14 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
                     } else {
                         for t in 0..<hw { o[t] += v }
                     }
+                    if let res = rb.value {
+                        let q = res + img * outStride + co * hw
+                        for t in 0..<hw { o[t] = q[t] + o[t] }
+                    }
                 }
             }
         }
-    }}}}}
+    }}}}}}
     return Tensor(shape: [g.n, cout, g.ho, g.wo], data: out)
 }
 

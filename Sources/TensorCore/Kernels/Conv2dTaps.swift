@@ -75,9 +75,10 @@ func spreadRows(_ src: UnsafePointer<Float>, _ channels: Int, _ g: ConvGeometry,
     }
 }
 
-/// Forward over the images in `range`: out[img] = (conv(x[img]) + bias) + sampleBias[img] (when given).
+/// Forward over the images in `range`: out[img] = (conv(x[img]) + bias) + sampleBias[img] (when given),
+/// then residual[img] + that (when given).
 func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
-                       _ sampleBias: UnsafePointer<Float>?,
+                       _ sampleBias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
                        _ g: ConvGeometry, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     let (cin, cout, hw, kk) = (g.cin, g.cout, g.h * g.w, g.k * g.k)
     let interior = g.pad * g.wp + g.pad
@@ -101,11 +102,22 @@ func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ 
                     let s = grid + co * g.gridCount + r * g.wp, d = o + co * hw + r * g.w
                     for c in 0..<g.w { d[c] = (s[c] + v) + e }
                 }
+            } else if let residual {
+                let q = residual + img * cout * hw + co * hw
+                for r in 0..<g.h {
+                    let s = grid + co * g.gridCount + r * g.wp, d = o + co * hw + r * g.w, qr = q + r * g.w
+                    for c in 0..<g.w { d[c] = qr[c] + (s[c] + v) }
+                }
+                continue
             } else {
                 for r in 0..<g.h {
                     let s = grid + co * g.gridCount + r * g.wp, d = o + co * hw + r * g.w
                     for c in 0..<g.w { d[c] = s[c] + v }
                 }
+            }
+            if let residual {
+                let q = residual + img * cout * hw + co * hw, d = o + co * hw
+                for t in 0..<hw { d[t] = q[t] + d[t] }
             }
         }
     }

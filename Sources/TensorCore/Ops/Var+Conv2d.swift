@@ -21,3 +21,15 @@ public func conv2d(_ x: Var, weight: Var, bias: Var, sampleBias: Var, stride: In
         return [r.input, r.weight, r.bias, needs[3] ? g.spatialSums() : nil]
     }
 }
+
+/// `residual + conv2d(x, weight, bias)` in one op: the sum is formed in the conv's output pass
+/// (same rounding as a separate `+`, same gradients: the residual's is the output's).
+public func conv2d(_ x: Var, weight: Var, bias: Var, residual: Var, stride: Int = 1, padding: Int = 0) -> Var {
+    let (xv, wv) = (x.value, weight.value)
+    let out = conv2dForward(xv, wv, bias.value, stride: stride, pad: padding, residual: residual.value)
+    return x.tape.record(out, parents: [x, weight, bias, residual]) { g, needs in
+        let r = conv2dBackward(xv, wv, g, stride: stride, pad: padding,
+                               needInput: needs[0], needWeight: needs[1], needBias: needs[2])
+        return [r.input, r.weight, r.bias, needs[3] ? g : nil]
+    }
+}
