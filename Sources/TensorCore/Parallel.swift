@@ -74,6 +74,31 @@ public func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<I
     }
 }
 
+/// Runs `body(i)` for every i in 0..<count on up to `ComputeThreads.count` threads, each taking the
+/// next item as it finishes one (not fixed contiguous chunks: with items of equal size, a core
+/// slowed by another process no longer holds up the rest). Only for items whose results do not
+/// depend on which thread runs them or in which order. Nested `parallelChunks` inside run inline.
+public func parallelItems(_ count: Int, _ body: (_ item: Int) -> Void) {
+    let threads = parallelChunkCount(count)
+    if threads <= 1 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    let next = Atomic<Int>(0)
+    withoutActuallyEscaping(body) { b in
+        let box = UnsafeSendable(b)
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            NestedParallelism.enter()
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                if i >= count { break }
+                box.value(i)
+            }
+            NestedParallelism.leave()
+        }
+    }
+}
+
 /// The number of chunks `parallelChunks(count, ...)` will use.
 public func parallelChunkCount(_ count: Int) -> Int {
     NestedParallelism.inside ? 1 : max(1, min(ComputeThreads.count, count))

@@ -46,27 +46,26 @@ public struct VelocityModel: Sendable {
     public static let groupRows = 8
 
     /// One plain forward pass (no guidance), in fixed groups of `groupRows` rows. Groups run in
-    /// parallel, each one's ops serially on its thread (nested `parallelChunks` run inline): every
-    /// op of a forward is per-sample, so a row's bits do not depend on how groups are scheduled.
+    /// parallel (`parallelItems`: each thread takes the next group when it finishes one), each one's
+    /// ops serially on its thread (nested `parallelChunks` run inline): every op of a forward is
+    /// per-sample, so a row's bits do not depend on how groups are scheduled.
     public func evaluate(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
         let n = labels.count, g = Self.groupRows, inner = x.count / max(1, n)
         if n == g { return forward(x, sigmas: sigmas, labels: labels) }
         let groups = (n + g - 1) / g
         let out = [Float].uninitialized(x.count) { op in
             let ob = UnsafeSendable(op)
-            parallelChunks(groups) { _, range in
-                for group in range {
-                    let start = group * g, end = min(n, start + g), pad = g - (end - start)
-                    var xs = Array(x.data[(start * inner)..<(end * inner)])
-                    var ss = Array(sigmas[start..<end]), ls = Array(labels[start..<end])
-                    if pad > 0 {
-                        xs += [Float](repeating: 0, count: pad * inner)
-                        ss += [Float](repeating: 1, count: pad); ls += [Int](repeating: unet.config.nullLabel, count: pad)
-                    }
-                    let v = forward(Tensor(shape: [g] + Array(x.shape.dropFirst()), data: xs), sigmas: ss, labels: ls)
-                    v.data.withUnsafeBufferPointer { vp in
-                        (ob.value + start * inner).update(from: vp.baseAddress!, count: (end - start) * inner)
-                    }
+            parallelItems(groups) { group in
+                let start = group * g, end = min(n, start + g), pad = g - (end - start)
+                var xs = Array(x.data[(start * inner)..<(end * inner)])
+                var ss = Array(sigmas[start..<end]), ls = Array(labels[start..<end])
+                if pad > 0 {
+                    xs += [Float](repeating: 0, count: pad * inner)
+                    ss += [Float](repeating: 1, count: pad); ls += [Int](repeating: unet.config.nullLabel, count: pad)
+                }
+                let v = forward(Tensor(shape: [g] + Array(x.shape.dropFirst()), data: xs), sigmas: ss, labels: ls)
+                v.data.withUnsafeBufferPointer { vp in
+                    (ob.value + start * inner).update(from: vp.baseAddress!, count: (end - start) * inner)
                 }
             }
         }
