@@ -20,6 +20,16 @@ public enum AdversarialFake: String, CaseIterable, Codable, Sendable {
     case rollout
 }
 
+/// Where the distillation loss's segment starts come from (OTA runs).
+public enum DistillStart: String, CaseIterable, Codable, Sendable {
+    /// The teacher's state z_k at the segment start (the paper's OTA).
+    case trajectory
+    /// The student's own Euler rollout from the trajectory's noise to sigma_k (no gradients), with the teacher's
+    /// z_{k+1} as the segment end: v* = (z_{k+1} - z^_k) / (sigma_{k+1} - sigma_k) also corrects the drift the
+    /// student's earlier steps leave, the states its step meets at inference.
+    case rollout
+}
+
 /// Everything that defines a distillation run. Saved with every checkpoint, so a resumed run
 /// continues under exactly the settings it started with.
 public struct DistillConfig: Codable, Equatable, Sendable {
@@ -69,6 +79,9 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// inference looks. nil (or 0) is PeRFlow's uniform sigma_t; optional so configs stored before it still decode.
     public var startShare: Float?
 
+    /// Segment starts of the distillation loss (nil: `.trajectory`); optional so configs stored before it still decode.
+    public var distStart: DistillStart?
+
     enum CodingKeys: String, CodingKey {
         case preset, method, ota, online, adversarial, lambdaAdv = "lambda_adv", lambdaFM = "lambda_fm"
         case advFake = "adv_fake", advWarmup = "adv_warmup", advBatchSize = "adv_batch_size"
@@ -76,7 +89,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case steps, batchSize = "batch_size", learningRate = "learning_rate", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
-        case startShare = "start_share"
+        case startShare = "start_share", distStart = "dist_start"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -140,6 +153,9 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         guard steps >= 1, batchSize >= 1 else { throw fail("--steps and --batch-size must be at least 1") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be positive, got \(learningRate)") }
         if let p = startShare, !(p >= 0 && p <= 1) { throw fail("--start-share must be in [0, 1], got \(p)") }
+        if distStart == .rollout && !(method == .flowsteer && ota) {
+            throw fail("--dist-start rollout needs --method flowsteer --ota: the student rolls out from a trajectory's noise toward that trajectory's teacher states")
+        }
         guard online || !needsImages || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
         if method != .flowsteer {
             if ota { throw fail("--ota is a FlowSteer toggle; use --method flowsteer --ota") }

@@ -167,7 +167,8 @@ public struct DistillTrainer: Sendable {
     public func step(_ state: inout DistillState, lossScale reference: Float? = nil) throws -> DistillStepMetrics {
         let s = state.step + 1
         let lr = warmupLearningRate(base: config.learningRate, step: s, warmup: config.warmupSteps)
-        let (pairs, u) = data.distillationPairs(step: s)
+        var (pairs, u) = data.distillationPairs(step: s)
+        if config.distStart == .rollout { pairs.starts = rolloutStarts(state.student, pairs) }
         let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)
 
         let tape = Tape()

@@ -179,6 +179,34 @@ struct DistillCase: CustomStringConvertible, Sendable {
         #expect(throws: DistillConfigError.self) { try c.validate() }
     }
 
+    /// --dist-start rollout: a segment-0 start is the trajectory's noise (the teacher's own start, bit for bit), later
+    /// starts are the student's guidance-free rollout (not the teacher's guided state), and a training step then lands elsewhere than with
+    /// the teacher's starts. Without OTA the option is rejected.
+    @Test func rolloutDistillationStartsAreTheStudentsOwnStates() throws {
+        var c = DistillFixtures.tinyConfig(.flowsteer, ota: true, segments: 2, steps: 1)
+        c.batchSize = 8
+        let teacherStarts = try DistillFixtures.trainer(c, teacher: Self.teacher)
+        let pairs = teacherStarts.data.distillationPairs(step: 1).pairs
+        #expect(Set(pairs.segments) == [0, 1], "the batch should hold both segments")
+        let rolled = teacherStarts.rolloutStarts(Self.teacher.weights, pairs)
+        for i in 0..<pairs.count {
+            let r = Array(rolled[(i * 784)..<((i + 1) * 784)])
+            if pairs.segments[i] == 0 { #expect(r == Array(pairs.start(i))) } else if pairs.guidance[i] != 1 {
+                // (the student starts as the teacher, so only guided trajectories differ from its rollout)
+                #expect(zip(r, pairs.start(i)).map { abs($0 - $1) }.max()! > 1e-4)
+            }
+        }
+        var cr = c; cr.distStart = .rollout
+        try cr.validate()
+        let studentStarts = try DistillFixtures.trainer(cr, teacher: Self.teacher)
+        var a = teacherStarts.initialState(), b = studentStarts.initialState()
+        let ma = try teacherStarts.step(&a), mb = try studentStarts.step(&b)
+        #expect(mb.lossDist.isFinite && mb.lossDist != ma.lossDist)
+        #expect(a.student != b.student)
+        var bad = DistillFixtures.tinyConfig(.perflow); bad.distStart = .rollout
+        #expect(throws: DistillConfigError.self) { try bad.validate() }
+    }
+
     /// Online OTA pairs equal the bank's boundary states for the same noise, label and guidance.
     @Test func onlineTrajectoryMatchesSampler() {
         let grid = SegmentGrid(kind: .fixed, segments: 2, shift: 3, substeps: 2)

@@ -9,6 +9,7 @@ import Train
 
 extension DistillMethod: ExpressibleByArgument {}
 extension AdversarialFake: ExpressibleByArgument {}
+extension DistillStart: ExpressibleByArgument {}
 extension DistillConfigError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }
 
 @main
@@ -68,6 +69,8 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Weight of the generator term -mean D(fake) (0 disables it).") var lambdaAdv: Float?
     @Option(help: "Weight of feature matching on D's feature maps (0 disables it).") var lambdaFm: Float?
     @Option(help: "Share of distillation samples at the segment start sigma_k, the only point the student's step evaluates (default 0: uniform sigma_t in the segment, as PeRFlow).") var startShare: Float?
+    @Option(help: "Starts of the distillation loss's segments (OTA): trajectory (the teacher's state z_k) or rollout (the student's own steps from the noise, no gradients; target (z_{k+1} - start) / (sigma_{k+1} - sigma_k)).")
+    var distStart: DistillStart?
     @Option(help: "Adversarial fake: step (student's Euler step from the teacher's state) or rollout (student's own rollout).")
     var advFake: AdversarialFake?
     @Option(help: "Steps of distillation alone before the adversarial part (D and the generator terms) switches on (default: 30% of --steps at the start of the run).") var advWarmup: Int?
@@ -224,6 +227,7 @@ struct FSDistill: ParsableCommand {
         if let lambdaAdv { c.lambdaAdv = lambdaAdv }
         if let lambdaFm { c.lambdaFM = lambdaFm }
         if let startShare { c.startShare = startShare }
+        if let distStart { c.distStart = distStart }
         if let advFake { c.advFake = advFake }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
