@@ -11,7 +11,8 @@ struct FSBench: ParsableCommand {
         commandName: "fs-bench",
         abstract: "Benchmark the tensor core: sgemm, conv2d, and UNet training/forward throughput.",
         discussion: """
-        Prints one JSON object. Compare with bench/peer_torch.py run with the same thread count.
+        Prints one JSON object (peak_rss_mb: the process's peak resident memory). Compare with bench/peer_torch.py
+        run with the same thread count.
         Example:
           fs-bench --threads 2 --json
         """)
@@ -45,8 +46,17 @@ struct FSBench: ParsableCommand {
         let (train, fwd) = unetThroughput(UNetConfig(channels: c))
         if let train { out["unet_train_images_per_second"] = train }
         if let fwd { out["unet_forward_images_per_second"] = fwd }
+        out["peak_rss_mb"] = peakResidentMegabytes()
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The process's peak resident set so far (getrusage; Linux reports KiB). With `--only train` it is the
+    /// peak of the training steps (issue 2's memory bound), with everything else it covers all measurements.
+    func peakResidentMegabytes() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return (Double(u.ru_maxrss) / 1024 * 10).rounded() / 10
     }
 
     func median(_ f: () -> Void) -> Double {

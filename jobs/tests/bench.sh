@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# fs-bench's contract (issue 2): one JSON object with every key bench/unet.sh and the closing notes read, positive
+# numbers, and a usage error for a bad --only. Runs a tiny UNet so it takes about a second.
+set -uo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
+FS_JOB=bench-test
+fs_tools fs-bench || exit 1
+passed=0 failed=0
+check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+
+out=$(fs-bench --channels 8,16 --batch 4 --iterations 1 --threads 2 --json 2>/dev/null); rc=$?
+check "fs-bench exits 0 (exit $rc)" [ "$rc" -eq 0 ]
+check "it prints exactly one line" [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
+for k in sgemm_gflops_1024 conv2d_forward_ms conv2d_backward_ms unet_train_images_per_second \
+         unet_forward_images_per_second peak_rss_mb; do
+  v=$(json_get "$k" <<<"$out")
+  check "$k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
+done
+check "threads is the requested 2" [ "$(json_get threads <<<"$out")" = 2 ]
+fs-bench --only bogus >/dev/null 2>&1; rc=$?
+check "a bad --only is a usage error (exit $rc)" [ "$rc" -eq 64 ]
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
