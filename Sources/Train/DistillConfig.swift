@@ -79,6 +79,10 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// inference looks. nil (or 0) is PeRFlow's uniform sigma_t; optional so configs stored before it still decode.
     public var startShare: Float?
 
+    /// Learning rate after the warm-up: constant (nil or false) or a cosine to 0 at `steps` (true). With the cosine, a
+    /// run resumed with a larger --steps follows the longer schedule from then on.
+    public var cosineDecay: Bool?
+
     /// Segment starts of the distillation loss (nil: `.trajectory`); optional so configs stored before it still decode.
     public var distStart: DistillStart?
 
@@ -89,7 +93,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case steps, batchSize = "batch_size", learningRate = "learning_rate", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
-        case startShare = "start_share", distStart = "dist_start"
+        case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -119,6 +123,12 @@ public struct DistillConfig: Codable, Equatable, Sendable {
 
     /// The default adversarial warm-up for a run of `steps` steps: 30% of them (the pilot's choice).
     public static func defaultAdvWarmup(steps: Int) -> Int { Int((Double(steps) * 0.3).rounded()) }
+
+    /// The student's learning rate at step `step` (1-based).
+    public func learningRate(step: Int) -> Float {
+        cosineDecay == true ? cosineLearningRate(base: learningRate, step: step, warmup: warmupSteps, total: steps)
+                            : warmupLearningRate(base: learningRate, step: step, warmup: warmupSteps)
+    }
 
     /// Where segment starts come from.
     public var startSource: SegmentStartSource {
@@ -152,6 +162,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         }
         guard steps >= 1, batchSize >= 1 else { throw fail("--steps and --batch-size must be at least 1") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be positive, got \(learningRate)") }
+        guard emaDecay >= 0 && emaDecay < 1 else { throw fail("--ema-decay must be in [0, 1), got \(emaDecay)") }
         if let p = startShare, !(p >= 0 && p <= 1) { throw fail("--start-share must be in [0, 1], got \(p)") }
         if distStart == .rollout && !(method == .flowsteer && ota) {
             throw fail("--dist-start rollout needs --method flowsteer --ota: the student rolls out from a trajectory's noise toward that trajectory's teacher states")

@@ -166,7 +166,7 @@ public struct DistillTrainer: Sendable {
     @discardableResult
     public func step(_ state: inout DistillState, lossScale reference: Float? = nil) throws -> DistillStepMetrics {
         let s = state.step + 1
-        let lr = warmupLearningRate(base: config.learningRate, step: s, warmup: config.warmupSteps)
+        let lr = config.learningRate(step: s)
         var (pairs, u) = data.distillationPairs(step: s)
         if config.distStart == .rollout { pairs.starts = rolloutStarts(state.student, pairs) }
         let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)

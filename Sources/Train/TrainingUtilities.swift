@@ -34,3 +34,11 @@ public func clipGradientNorm(_ grads: inout StateDict, maxNorm: Float) -> Float 
 public func warmupLearningRate(base: Float, step: Int, warmup: Int) -> Float {
     warmup <= 0 ? base : base * min(1, Float(step) / Float(warmup))
 }
+
+/// The warm-up of `warmupLearningRate`, then a cosine from lr down to 0 at step `total` (and 0 after it).
+public func cosineLearningRate(base: Float, step: Int, warmup: Int, total: Int) -> Float {
+    guard step > warmup else { return warmupLearningRate(base: base, step: step, warmup: warmup) }
+    let span = max(1, total - warmup)
+    let progress = min(1, Double(step - warmup) / Double(span))
+    return base * Float(0.5 * (1 + cos(Double.pi * progress)))
+}

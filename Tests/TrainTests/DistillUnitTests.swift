@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TensorCore
 @testable import Train
@@ -119,5 +120,24 @@ private func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-5) -> Bool {
         let g = tape.backward(l)
         #expect(close(g[f1].data, [1, 2]))   // 2 * diff / 2
         #expect(close(g[f2].data, [4]))      // 2 * diff / 1
+    }
+}
+
+@Suite struct LearningRateScheduleTests {
+    /// Warm-up to the base rate, then the cosine: base at the end of the warm-up, base/2 half way, 0 at the last step.
+    @Test func cosineDecayHandWorked() {
+        let (base, warmup, total) = (Float(1e-3), 10, 110)
+        #expect(cosineLearningRate(base: base, step: 5, warmup: warmup, total: total) == warmupLearningRate(base: base, step: 5, warmup: warmup))
+        #expect(cosineLearningRate(base: base, step: 10, warmup: warmup, total: total) == base)
+        #expect(abs(cosineLearningRate(base: base, step: 60, warmup: warmup, total: total) - base / 2) < 1e-9)
+        #expect(abs(cosineLearningRate(base: base, step: 85, warmup: warmup, total: total) - base * 0.5 * (1 + Float(cos(0.75 * Double.pi)))) < 1e-9)
+        #expect(cosineLearningRate(base: base, step: 110, warmup: warmup, total: total) == 0)
+        #expect(cosineLearningRate(base: base, step: 200, warmup: warmup, total: total) == 0)
+        var c = DistillConfig.preset("mnist")!
+        #expect(c.learningRate(step: 700) == c.learningRate)
+        c.cosineDecay = true
+        #expect(c.learningRate(step: 700) < c.learningRate / 10)
+        c.emaDecay = 1
+        #expect(throws: DistillConfigError.self) { try c.validate() }
     }
 }

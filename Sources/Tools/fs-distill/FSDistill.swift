@@ -69,6 +69,9 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Weight of the generator term -mean D(fake) (0 disables it).") var lambdaAdv: Float?
     @Option(help: "Weight of feature matching on D's feature maps (0 disables it).") var lambdaFm: Float?
     @Option(help: "Share of distillation samples at the segment start sigma_k, the only point the student's step evaluates (default 0: uniform sigma_t in the segment, as PeRFlow).") var startShare: Float?
+    @Flag(help: "Learning rate: a cosine from --lr down to 0 at --steps after the warm-up (default: constant).")
+    var cosineDecay = false
+    @Option(help: "EMA decay of the student's weights (default: the preset's, 0.995).") var emaDecay: Float?
     @Option(help: "Starts of the distillation loss's segments (OTA): trajectory (the teacher's state z_k) or rollout (the student's own steps from the noise, no gradients; target (z_{k+1} - start) / (sigma_{k+1} - sigma_k)).")
     var distStart: DistillStart?
     @Option(help: "Adversarial fake: step (student's Euler step from the teacher's state) or rollout (student's own rollout).")
@@ -85,7 +88,7 @@ struct FSDistill: ParsableCommand {
     @Option(help: "PeRFlow pool size: pairs generated from --seed at start, and again on --resume (default 4096).") var pairs: Int?
     @Option(help: "Train until this step (default: the preset's).") var steps: Int?
     @Option(help: "Distillation batch size.") var batchSize: Int?
-    @Option(help: "Student learning rate (AdamW, warm-up then constant).") var lr: Float?
+    @Option(help: "Student learning rate (AdamW, warm-up then constant, or a cosine with --cosine-decay).") var lr: Float?
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 100
     @Option(help: "Seed of every draw (pairs, batches, discriminator head).") var seed: UInt64 = 0
     @Option(help: "Preset: tiny (tests) or mnist (the pilot's settings).") var preset: String = "mnist"
@@ -228,6 +231,8 @@ struct FSDistill: ParsableCommand {
         if let lambdaFm { c.lambdaFM = lambdaFm }
         if let startShare { c.startShare = startShare }
         if let distStart { c.distStart = distStart }
+        if cosineDecay { c.cosineDecay = true }
+        if let emaDecay { c.emaDecay = emaDecay }
         if let advFake { c.advFake = advFake }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
