@@ -19,7 +19,8 @@
 #      full FlowSteer's FID after LENGTH_STEPS distillation steps (its stored checkpoints)
 #   h  tuned FlowSteer (beyond the paper's settings): full FlowSteer with the teacher's guidance fixed at w* (bank of
 #      TUNED_BANK_N trajectories), then lambda_fm = TUNED_LAMBDA_FM, then TUNED_START_SHARE of the distillation samples
-#      at the segment start; the tuned student at HEADLINE_N samples too
+#      at the segment start, then the student's grid on shift TUNED_SHIFT, then that student trained TUNED_LONG_STEPS;
+#      the tuned student and the 32-step teacher at HEADLINE_N samples too
 #
 # ONLY=t1 runs section c alone, ONLY=headline section g and ONLY=tuned section h alone, each into a
 # full run's store without touching its other units, so a section can run beside a long ablation.
@@ -81,10 +82,12 @@ param T1_ONLY              0               0           # 1: the same as ONLY=t1 
 param ONLY                 ""              ""          # t1 | headline | tuned: only the teacher, the noise floor and that section
 param HEADLINE_N           10000           24          # samples per target row (issue 7 measures the targets at 10k)
 param LENGTH_STEPS         "200 400 600"   "2"         # full FlowSteer's checkpoints evaluated for FID vs distillation steps
-param TUNED_BANK_N         8192            8           # section h: trajectories of the bank at fixed w*
+param TUNED_BANK_N         4096            8           # section h: trajectories of the bank at fixed w*
 param TUNED_LAMBDA_FM      1.0             1.0         # section h: feature-matching weight
 param TUNED_START_SHARE    1               1           # section h: share of distillation samples at the segment start
 param TUNED_SEEDS          "0 1"           "0"         # section h: training seeds of the tuned student
+param TUNED_SHIFT          2               2           # section h: shift of the student's fixed grid in the last row
+param TUNED_LONG_STEPS     2400            6           # section h: the tuned student trained longer (does length close the gap?)
 # --------------------------------------------------------------------------------------------------------
 
 STORE=$OUT/ablation.db
@@ -184,14 +187,14 @@ grid() {
 }
 
 # bank NAME K SUBSTEPS N CFG_RANGE: a fixed-grid trajectory bank (resumed if open, skipped if complete).
-bank() {
-  local name=$1 k=$2 sub=$3 n=$4 range=$5 ls out
+bank() {  # bank NAME K SUBSTEPS N CFG_RANGE [SHIFT]
+  local name=$1 k=$2 sub=$3 n=$4 range=$5 shift=${6:-3} ls out
   ls=$(fs-store ls --store "$STORE" --kind trajectory_bank --json)
   if json_flat <<<"$ls" | awk -F '\t' -v n="$name" '$1 ~ /\.name$/ { nm = $2 } $1 ~ /\.state$/ && nm == n && $2 == "complete" { f = 1 } END { exit !f }'; then
     fs_log "skip bank $name (complete)"; return 0
   fi
   fs_run out fs-rollout --store "$STORE" --teacher teacher --name "$name" --seeds "0-$((n - 1))" --segments "$k" \
-    --substeps "$sub" --schedule fixed --cfg-range "$range" --resume "${T[@]}"
+    --substeps "$sub" --schedule fixed --shift "$shift" --cfg-range "$range" --resume "${T[@]}"
 }
 
 # distill RUN STEPS ARGS...: fs-distill to STEPS (skipped when RUN@STEPS exists, resumed when interrupted).
@@ -235,25 +238,36 @@ headline_unit() {
 # Each row changes one thing from the previous one, starting from section d's full FlowSteer: (1) the teacher's guidance
 # fixed at w* instead of U[w* +- h] (the guidance-free student cannot tell w from the noise, so a range asks it for an
 # average), from a bank of TUNED_BANK_N trajectories; (2) feature matching weighted TUNED_LAMBDA_FM; (3)
-# TUNED_START_SHARE of the distillation samples at the segment start, the only point the student's Euler step evaluates.
+# TUNED_START_SHARE of the distillation samples at the segment start, the only point the student's Euler step evaluates;
+# (4) the student's 4-step grid (and its bank) on shift TUNED_SHIFT instead of 3: shift 3 puts the boundaries at
+# 1, .9, .75, .5, 0, so the last step spans half the trajectory; then (5) row 4 trained TUNED_LONG_STEPS steps.
 tuned_unit() {
-  local base=(--schedule fixed --method flowsteer --ota --bank bank-k4-wstar --adversarial --lambda-adv "$LAMBDA_ADV" --adv-fake step)
+  local base=(--schedule fixed --method flowsteer --ota --adversarial --lambda-adv "$LAMBDA_ADV" --adv-fake step)
   local fm=(--lambda-fm "$TUNED_LAMBDA_FM") share=(--start-share "$TUNED_START_SHARE") s
-  tuned_row() {  # tuned_row SEED: the tuned student (all three changes)
-    distill "tun-WFS-s$1" "$DISTILL_STEPS" --seed "$1" "${base[@]}" "${fm[@]}" "${share[@]}"
-    student "tuned/WFS-s$1" tuned 3 "+ start share $TUNED_START_SHARE (tuned FlowSteer)" "tun-WFS-s$1" 4 fixed "seed $1"
-  }
+  local grid=(--bank bank-k4-wstar-s"$TUNED_SHIFT" --shift "$TUNED_SHIFT") w3=(--bank bank-k4-wstar)
   TEACHER_REF_TENSORS=$OUT/tensors/teacher-ref-32.safetensors
   samples_tensors "$TEACHER_REF_TENSORS" teacher 32 fixed "$W_STAR"
   bank bank-k4-wstar 4 8 "$TUNED_BANK_N" "$W_STAR"
-  # the tuned student and its target evaluation first (the rows in between explain it, they come next)
+  bank bank-k4-wstar-s"$TUNED_SHIFT" 4 8 "$TUNED_BANK_N" "$W_STAR" "$TUNED_SHIFT"
+  # the tuned student (all four changes) and its target evaluation first; the rows that explain it come next
+  tuned_row() {  # tuned_row SEED
+    distill "tun-WFSG-s$1" "$DISTILL_STEPS" --seed "$1" "${base[@]}" "${grid[@]}" "${fm[@]}" "${share[@]}"
+    student "tuned/WFSG-s$1" tuned 4 "+ shift-$TUNED_SHIFT grid (tuned FlowSteer)" "tun-WFSG-s$1" 4 fixed "seed $1"
+  }
   tuned_row 0
-  evaluate head/tuned-s0 head 4 "tuned FlowSteer, 4 fixed steps (seed 0)" tun-WFS-s0 4 fixed 1 "$HEADLINE_N" tun-WFS-s0 "seed 0"
-  distill tun-W-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" --lambda-fm "$LAMBDA_FM"
+  evaluate head/teacher-32 head 1 "teacher, 32 fixed steps, w*" teacher 32 fixed "$W_STAR" "$HEADLINE_N" "" reference
+  evaluate head/tuned-s0 head 4 "tuned FlowSteer, 4 fixed steps (seed 0)" tun-WFSG-s0 4 fixed 1 "$HEADLINE_N" tun-WFSG-s0 "seed 0"
+  distill tun-W-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" "${w3[@]}" --lambda-fm "$LAMBDA_FM"
   student tuned/W-s0 tuned 1 "full FlowSteer, w fixed at w*, bank $TUNED_BANK_N" tun-W-s0 4 fixed "seed 0"
-  distill tun-WF-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" "${fm[@]}"
+  distill tun-WF-s0 "$DISTILL_STEPS" --seed 0 "${base[@]}" "${w3[@]}" "${fm[@]}"
   student tuned/WF-s0 tuned 2 "+ lambda_fm $TUNED_LAMBDA_FM" tun-WF-s0 4 fixed "seed 0"
+  for s in $TUNED_SEEDS; do
+    distill "tun-WFS-s$s" "$DISTILL_STEPS" --seed "$s" "${base[@]}" "${w3[@]}" "${fm[@]}" "${share[@]}"
+    student "tuned/WFS-s$s" tuned 3 "+ start share $TUNED_START_SHARE" "tun-WFS-s$s" 4 fixed "seed $s"
+  done
   for s in $TUNED_SEEDS; do tuned_row "$s"; done
+  distill tun-WFSG-L-s0 "$TUNED_LONG_STEPS" --seed 0 "${base[@]}" "${grid[@]}" "${fm[@]}" "${share[@]}"
+  student tuned/WFSG-L-s0 tuned 5 "trained $TUNED_LONG_STEPS steps instead of $DISTILL_STEPS" tun-WFSG-L-s0 4 fixed "seed 0"
 }
 
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
@@ -380,16 +394,17 @@ if ! record_has floor/test-halves; then
     command="fs-eval stats --samples mnist-test-{even,odd}-$EVAL_N --save-stats ...; fs-eval fd even odd --json" result="$fl"
 fi
 
-# ONLY=t1 | headline: that section alone, at w* = the sweep's choice if stored, else the teacher's recorded recommended_cfg.
+# ONLY=t1 | headline | tuned: that section alone, at w* = the sweep's choice if stored, else (t1, tuned) the teacher's
+# recorded recommended_cfg.
 [ "$T1_ONLY" = 1 ] && ONLY=t1
 case $ONLY in
   "") ;;
   t1|headline|tuned)
     if ! record_has choice/recommended_cfg; then
-      [ "$ONLY" = t1 ] || fs_die "ONLY=$ONLY: no recommended_cfg in $STORE (run the ablation first)"
+      [ "$ONLY" = headline ] && fs_die "ONLY=headline: no recommended_cfg in $STORE (run the ablation first)"
       W_STAR=$(fs-store show --store "$STORE" teacher --json | json_get metadata.safetensors_metadata.recommended_cfg)
-      [ -n "$W_STAR" ] || fs_die "ONLY=t1: no recommended_cfg stored and none in the teacher's metadata"
-      record_put choice/recommended_cfg w="$W_STAR" rule="the teacher's recorded recommended_cfg (ONLY=t1 run, no sweep)"
+      [ -n "$W_STAR" ] || fs_die "ONLY=$ONLY: no recommended_cfg stored and none in the teacher's metadata"
+      record_put choice/recommended_cfg w="$W_STAR" rule="the teacher's recorded recommended_cfg (ONLY=$ONLY run, no sweep)"
     fi
     W_STAR=$(record_field choice/recommended_cfg w)
     if [ "$ONLY" = t1 ]; then
@@ -404,8 +419,10 @@ case $ONLY in
       headline_unit
     else
       record_put "params-tuned/$t_start" command="ONLY=tuned bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
-        threads="$THREADS" parameters="TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SEEDS='$TUNED_SEEDS' DISTILL_STEPS=$DISTILL_STEPS HEADLINE_N=$HEADLINE_N"
+        threads="$THREADS" nproc="$(nproc)" cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+        swift="$(swift --version 2>&1 | head -1)" parameters="TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SEEDS='$TUNED_SEEDS' TUNED_SHIFT=$TUNED_SHIFT TUNED_LONG_STEPS=$TUNED_LONG_STEPS DISTILL_STEPS=$DISTILL_STEPS HEADLINE_N=$HEADLINE_N"
       tuned_unit
+      record_put "done-tuned/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
     fi
     if [ "$RESULTS_MD" = docs/results.md ]; then   # a one-section run never replaces the full results page
       export RESULTS_MD=$OUT/results.md RESULTS_DIR=$OUT/results
