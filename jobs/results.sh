@@ -72,7 +72,7 @@ run_stats() {
 FLOOR=$(get floor/test-halves fid)
 FLOOR_N=$(get floor/test-halves n)
 W_STAR=$(get choice/recommended_cfg w)
-MODE=$(latest params/ mode); [ "$MODE" != - ] || MODE=$(latest params-t1/ mode)   # a section-c-only store
+MODE=$(latest params/ mode); [ "$MODE" != - ] || MODE=$(latest params-t1/ mode); [ "$MODE" != - ] || MODE=$(latest done-tuned/ mode)   # a one-section store
 
 # ---- the FID-vs-NFE plot ---------------------------------------------------------------------------------------
 {
