@@ -124,22 +124,25 @@ timed() { local __v=$1 t0 rc; shift; t0=$(now_ms); "$@"; rc=$?; printf -v "$__v"
 
 echo "== 1. SIGKILL and resume (tiny preset, seed $SEED, $THREADS threads, 1 + $KILLS kills each)"
 # -- fs-train
-train=(fs-train --run r --preset tiny --steps 40 --checkpoint-every 4 --seed "$SEED" --threads "$THREADS")
+# 80 steps (about 2.4 s on a 2-core Zen 4): at 40 the first kill could land before the first checkpoint there.
+train=(fs-train --run r --preset tiny --steps 80 --checkpoint-every 8 --seed "$SEED" --threads "$THREADS")
 timed ms "${train[@]}" --store train-a.db --quiet --json >/dev/null 2>train-a.err || bad "uninterrupted fs-train failed: $(cat train-a.err)"
 echo "  fs-train: uninterrupted run took $ms ms"
 kill_resume fs-train train-b.db 10 "count_complete train-b.db checkpoint" -- "${train[@]}"
-same_artifact fs-train r@40 train-a.db train-b.db
+same_artifact fs-train r@80 train-a.db train-b.db
 
-# -- fs-rollout (teacher: the tiny run above; batches of 4 rows, one transaction each)
+# -- fs-rollout (teacher: the tiny run above; batches of 4 rows, one transaction each). 480 rows, about 2.5 s on a
+# 2-core Zen 4: with 160 (0.9 s there) the later kills' progress polls could not catch it before it finished.
+ROLL_N=480
 ROWB=$(( (4 + 1) * 784 * 4 ))
 cp train-a.db teacher.db
-rollout=(fs-rollout --teacher r --teacher-store teacher.db --name bank --seeds 0-159 --segments 4 --substeps 2
+rollout=(fs-rollout --teacher r --teacher-store teacher.db --name bank --seeds "0-$((ROLL_N - 1))" --segments 4 --substeps 2
          --schedule fixed --cfg-range 1,2 --batch-size 4 --threads "$THREADS")
 timed ms "${rollout[@]}" --store roll-a.db --quiet --json >/dev/null 2>roll-a.err || bad "uninterrupted fs-rollout failed: $(cat roll-a.err)"
 echo "  fs-rollout: uninterrupted run took $ms ms"
-kill_resume fs-rollout roll-b.db 160 "bank_rows roll-b.db bank $ROWB" -- "${rollout[@]}"
+kill_resume fs-rollout roll-b.db "$ROLL_N" "bank_rows roll-b.db bank $ROWB" -- "${rollout[@]}"
 same_artifact fs-rollout bank roll-a.db roll-b.db
-check "fs-rollout: resumed bank has all 160 rows" [ "$(bank_rows roll-b.db bank $ROWB)" -eq 160 ]
+check "fs-rollout: resumed bank has all $ROLL_N rows" [ "$(bank_rows roll-b.db bank $ROWB)" -eq "$ROLL_N" ]
 
 # -- fs-distill (on the uninterrupted store's teacher + bank)
 distill_common=(fs-distill --teacher r --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1
@@ -199,7 +202,7 @@ head -c $(( $(wc -c < good.safetensors) - 1000 )) good.safetensors > truncated.s
 fs-store archive -o good.tar.zst r --store teacher.db >/dev/null
 head -c $(( $(wc -c < good.tar.zst) / 2 )) good.tar.zst > truncated.tar.zst
 printf 'not a database\n' > notastore.db
-cp roll-a.db kinds.db       # holds checkpoint r@40 and trajectory bank 'bank'
+cp roll-a.db kinds.db       # holds checkpoint r@80 and trajectory bank 'bank'
 
 # usage errors (2). ArgumentParser reports a missing required option (or a failed validation) before an
 # unknown one, so the unknown flag is checked on otherwise complete command lines; a bare `TOOL --bogus`
@@ -264,7 +267,7 @@ expect 3 "trajectory_bank|not a model|checkpoint" fs-sample --store kinds.db --c
 expect 3 "trajectory_bank|not a model|checkpoint" fs-rollout --store kinds.db --teacher bank --name b4 --seeds 0-3
 expect 3 "trajectory_bank|not a model|checkpoint" fs-eval --store kinds.db --checkpoint bank --steps 2 --num-samples 10 --seed 0
 expect 3 "trajectory_bank|not a model|checkpoint" fs-distill --store kinds.db --run s4 --teacher bank --bank bank --method flowsteer --ota --adversarial --segments 4 --steps 2 --preset tiny
-expect 3 "r@40|bank|not a trajectory|trajectory_bank" fs-distill --store kinds.db --run s4 --teacher r --bank r@40 --method flowsteer --ota --adversarial --segments 4 --steps 2 --preset tiny
+expect 3 "r@80|bank|not a trajectory|trajectory_bank" fs-distill --store kinds.db --run s4 --teacher r --bank r@80 --method flowsteer --ota --adversarial --segments 4 --steps 2 --preset tiny
 fs-store import good.safetensors --name imported-teacher --run imported --step 0 --store kinds.db >/dev/null 2>&1
 expect 3 "not a fs-train checkpoint|train_config" fs-train --store kinds.db --run imported --steps 5 --resume
 
