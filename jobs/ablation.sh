@@ -394,6 +394,9 @@ if ! record_has floor/test-halves; then
     command="fs-eval stats --samples mnist-test-{even,odd}-$EVAL_N --save-stats ...; fs-eval fd even odd --json" result="$fl"
 fi
 
+# what ran it, for every params record: the machine and the compiler
+MACHINE=(threads="$THREADS" nproc="$(nproc)" cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)")
+
 # ONLY=t1 | headline | tuned: that section alone, at w* = the sweep's choice if stored, else (t1, tuned) the teacher's
 # recorded recommended_cfg.
 [ "$T1_ONLY" = 1 ] && ONLY=t1
@@ -410,8 +413,7 @@ case $ONLY in
     if [ "$ONLY" = t1 ]; then
       # params-t1/ and done-t1/ keys: a section-c run into a full run's store leaves that run's set-up table as it was
       record_put "params-t1/$t_start" mode="$MODE" command="ONLY=t1 bash jobs/ablation.sh $*" \
-        started="$(date -u -d "@$t_start" '+%F %T UTC')" threads="$THREADS" nproc="$(nproc)" \
-        cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)" \
+        started="$(date -u -d "@$t_start" '+%F %T UTC')" "${MACHINE[@]}" \
         parameters="T1_N=$T1_N T1_SEGMENTS='$T1_SEGMENTS' T1_STRONG_CFGS='$T1_STRONG_CFGS' T1_REAL=$T1_REAL EVAL_SEED=$EVAL_SEED"
       table1_unit
       record_put "done-t1/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
@@ -419,8 +421,7 @@ case $ONLY in
       headline_unit
     else
       record_put "params-tuned/$t_start" command="ONLY=tuned bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
-        threads="$THREADS" nproc="$(nproc)" cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-        swift="$(swift --version 2>&1 | head -1)" parameters="TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SEEDS='$TUNED_SEEDS' TUNED_SHIFT=$TUNED_SHIFT TUNED_LONG_STEPS=$TUNED_LONG_STEPS DISTILL_STEPS=$DISTILL_STEPS HEADLINE_N=$HEADLINE_N"
+        "${MACHINE[@]}" parameters="TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SEEDS='$TUNED_SEEDS' TUNED_SHIFT=$TUNED_SHIFT TUNED_LONG_STEPS=$TUNED_LONG_STEPS DISTILL_STEPS=$DISTILL_STEPS HEADLINE_N=$HEADLINE_N"
       tuned_unit
       record_put "done-tuned/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
     fi
@@ -453,8 +454,7 @@ W_STAR=$(record_field choice/recommended_cfg w)
 CFG_RANGE=$(awk -v w="$W_STAR" -v h="$CFG_HALF_WIDTH" 'BEGIN { lo = w - h; if (lo < 1) lo = 1; printf "%g,%g\n", lo, w + h }')
 fs_log "recommended_cfg w* = $W_STAR; distillation guidance U[$CFG_RANGE]"
 record_put "params/$t_start" mode="$MODE" command="bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
-  threads="$THREADS" nproc="$(nproc)" cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-  swift="$(swift --version 2>&1 | head -1)" cfg_range="$CFG_RANGE" cfg_half_width="$CFG_HALF_WIDTH" \
+  "${MACHINE[@]}" cfg_range="$CFG_RANGE" cfg_half_width="$CFG_HALF_WIDTH" \
   strong_cfg_range="$STRONG_CFG_RANGE" \
   distill="preset $DISTILL_PRESET, $DISTILL_STEPS steps at batch $DISTILL_BATCH, PeRFlow pool $PAIRS pairs, banks $BANK_N (K=4) / $BANK_N_K (K=1,2,8) trajectories, lambda_adv $LAMBDA_ADV, lambda_fm $LAMBDA_FM, adversarial warm-up 30% of the steps" \
   parameters="SWEEP_N=$SWEEP_N T2_N=$T2_N EVAL_N=$EVAL_N TRAJ_N=$TRAJ_N BANK_N=$BANK_N BANK_N_K=$BANK_N_K PAIRS=$PAIRS DISTILL_STEPS=$DISTILL_STEPS DISTILL_BATCH=$DISTILL_BATCH ONLINE_STEPS=$ONLINE_STEPS EVAL_SEED=$EVAL_SEED SECOND_SEED_ROWS='$SECOND_SEED_ROWS'"
