@@ -45,17 +45,25 @@ extension ConvGeometry {
     func tapOffset(_ t: Int) -> Int { (t / k) * wp + t % k }
 }
 
-/// Weights [cout, cin, k, k] as k*k tap matrices [cout, cin].
-func tapWeights(_ w: [Float], _ g: ConvGeometry) -> [Float] {
+/// Weights [cout, cin, k, k] as k*k tap matrices [cout, cin], or with `transposed` [cin, cout]
+/// (the backward's dX GEMMs then run untransposed: OpenBLAS takes its faster small-matrix path).
+func tapWeights(_ w: [Float], _ g: ConvGeometry, transposed: Bool = false) -> [Float] {
     let (kk, cout, cin) = (g.k * g.k, g.cout, g.cin)
     return [Float].uninitialized(w.count) { out in
         w.withUnsafeBufferPointer { wp in
             let src = wp.baseAddress!
-            // Contiguous writes; the reads stay inside one output channel's cin*k*k weights.
             for t in 0..<kk {
-                for co in 0..<cout {
-                    let s = src + co * cin * kk + t, d = out + (t * cout + co) * cin
-                    for ci in 0..<cin { d[ci] = s[ci * kk] }
+                if transposed {
+                    for ci in 0..<cin {
+                        let s = src + ci * kk + t, d = out + (t * cin + ci) * cout
+                        for co in 0..<cout { d[co] = s[co * cin * kk] }
+                    }
+                } else {
+                    // Contiguous writes; the reads stay inside one output channel's cin*k*k weights.
+                    for co in 0..<cout {
+                        let s = src + co * cin * kk + t, d = out + (t * cout + co) * cin
+                        for ci in 0..<cin { d[ci] = s[ci * kk] }
+                    }
                 }
             }
         }
@@ -124,8 +132,9 @@ func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ 
 }
 
 /// Backward over the images in `range`: dx[img] = convᵀ(dy[img]) (when `dx` is given) and
-/// dwTaps[t, co, ci] += dW of tap t (when `dwTaps` is given; weight layout of `tapWeights`).
-func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+/// dwTaps[t, co, ci] += dW of tap t (when `dwTaps` is given; weight layout of `tapWeights`); `wtT` holds
+/// the tap weights transposed (`tapWeights(_:_:transposed: true)`).
+func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wtT: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                         _ g: ConvGeometry, dx: UnsafeMutablePointer<Float>?, dwTaps: UnsafeMutablePointer<Float>?,
                         _ range: Range<Int>) {
     let (cin, cout, hw, kk) = (g.cin, g.cout, g.h * g.w, g.k * g.k)
@@ -151,7 +160,7 @@ func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _
             // The padded dX accumulates W_tᵀ · dY_grid at each tap's shift; its interior is dX.
             dpad.initialize(repeating: 0, count: g.paddedCount)
             for t in 0..<kk {
-                sgemm(transA: true, m: cin, n: g.gridCount, k: cout, a: wt + t * cout * cin, b: grid,
+                sgemm(m: cin, n: g.gridCount, k: cout, a: wtT + t * cout * cin, b: grid,
                       beta: 1, c: dpad + g.tapOffset(t), ldc: g.padPlane)
             }
             let d = dx + img * cin * hw
@@ -170,7 +179,7 @@ func conv2dTapsBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, _ g: Conv
     -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
     let (wCount, kk, cout, cin) = (weight.count, g.k * g.k, g.cout, g.cin)
     let chunks = parallelChunkCount(g.n)
-    let wt = tapWeights(weight.data, g)
+    let wt = tapWeights(weight.data, g, transposed: true)
     var dwPartial = needWeight ? [Float](repeating: 0, count: chunks * wCount) : []
     func run(_ dxp: UnsafeMutablePointer<Float>?) {
         x.data.withUnsafeBufferPointer { xp in
