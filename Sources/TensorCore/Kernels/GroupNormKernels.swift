@@ -84,6 +84,70 @@ func normSiluRow(_ x: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ 
     }
 }
 
+/// dz = dy * SiLU'(z), z = ((x - mean) * rstd) * gamma + beta, over one channel row: four independent vectors
+/// per step (as `normSiluRow`), then single vectors, then the zero-padded tail.
+@inline(never)
+func siluGradRow(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>,
+                 _ count: Int, _ mu: F8, _ rv: F8, _ gv: F8, _ bv: F8) {
+    let one = F8(repeating: 1)
+    var t = 0
+    while t + 32 <= count {
+        let z0 = ((load8(x + t, 8) - mu) * rv) * gv + bv, z1 = ((load8(x + t + 8, 8) - mu) * rv) * gv + bv
+        let z2 = ((load8(x + t + 16, 8) - mu) * rv) * gv + bv, z3 = ((load8(x + t + 24, 8) - mu) * rv) * gv + bv
+        let e0 = sigmoid8(z0), e1 = sigmoid8(z1), e2 = sigmoid8(z2), e3 = sigmoid8(z3)
+        store8(load8(dy + t, 8) * e0 * (one + z0 * (one - e0)), dz + t, 8)
+        store8(load8(dy + t + 8, 8) * e1 * (one + z1 * (one - e1)), dz + t + 8, 8)
+        store8(load8(dy + t + 16, 8) * e2 * (one + z2 * (one - e2)), dz + t + 16, 8)
+        store8(load8(dy + t + 24, 8) * e3 * (one + z3 * (one - e3)), dz + t + 24, 8)
+        t += 32
+    }
+    while t < count {
+        let cnt = min(8, count - t)
+        let z = ((load8(x + t, cnt) - mu) * rv) * gv + bv, e = sigmoid8(z)
+        store8(load8(dy + t, cnt) * e * (one + z * (one - e)), dz + t, cnt)
+        t += 8
+    }
+}
+
+/// First pass of the GroupNorm(+SiLU) backward over one channel row: with `dz` given, dz = dy * SiLU'(z)
+/// stored there (`siluGradRow`), else dz = dy; returns (sum dz, sum dz * xhat), xhat = (x - mean) * rstd.
+/// Row functions of their own, not inlined into the parallel closure: there the compiler split exp's integer
+/// steps into scalar lanes (2.8 ns per element for the whole backward; 1.4 like this).
+@inline(never)
+func normBackwardSums(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dz: UnsafeMutablePointer<Float>?,
+                      _ count: Int, mean: Float, rstd: Float, gamma: Float, beta: Float) -> (Float, Float) {
+    let mu = F8(repeating: mean), rv = F8(repeating: rstd)
+    var d = dy
+    if let dz {
+        siluGradRow(x, dy, dz, count, mu, rv, F8(repeating: gamma), F8(repeating: beta))
+        d = UnsafePointer(dz)
+    }
+    var sd = F8(repeating: 0), sdx = F8(repeating: 0)
+    var t = 0
+    while t < count {
+        let cnt = min(8, count - t)
+        let xh = (load8(x + t, cnt) - mu) * rv, dv = load8(d + t, cnt)
+        sd += dv; sdx = sdx.addingProduct(dv, xh)
+        t += 8
+    }
+    return (sd.sum(), sdx.sum())
+}
+
+/// Second pass over one channel row: dx = rstd * (dz * gamma - meanA - xhat * meanB). `dz` may be `dx` itself.
+@inline(never)
+func normBackwardInput(_ x: UnsafePointer<Float>, _ dz: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                       _ count: Int, mean: Float, rstd: Float, gamma: Float, meanA: Float, meanB: Float) {
+    let mu = F8(repeating: mean), rv = F8(repeating: rstd), gv = F8(repeating: gamma)
+    let ma = F8(repeating: meanA), mb = F8(repeating: meanB)
+    var t = 0
+    while t < count {
+        let cnt = min(8, count - t)
+        let xh = (load8(x + t, cnt) - mu) * rv
+        store8(rv * (load8(dz + t, cnt) * gv - ma - xh * mb), dx + t, cnt)
+        t += 8
+    }
+}
+
 /// out = GroupNorm(x) (then SiLU when `silu`).
 public func groupNormForward(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false)
     -> (Tensor, GroupNormSaved) {
@@ -145,68 +209,24 @@ public func groupNormBackward(_ x: Tensor, _ gOut: Tensor, groups: Int, weight: 
         let mean = saved.mean, rstd = saved.rstd
         parallelChunks(n * groups) { _, range in
             for ng in range {
-                let base = ng * m, mu = F8(repeating: mean[ng]), r = rstd[ng], rv = F8(repeating: r)
+                let base = ng * m, mu = mean[ng], r = rstd[ng]
                 let g0 = (ng % groups) * cpg, sample = ng / groups
                 // dz = dy (or dy * SiLU'(z)); dxhat = dz * gamma;
                 // dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
                 var a: Float = 0, b: Float = 0
                 for cc in 0..<cpg {
-                    let gamma = wb.value[g0 + cc], gv = F8(repeating: gamma), bv = F8(repeating: bb.value[g0 + cc])
-                    let off = base + cc * hw
-                    let xo = xb.value + off, go = gb.value + off, dzo = db.value + off
-                    var sd = F8(repeating: 0), sdx = F8(repeating: 0)
-                    var t = 0
-                    if silu {
-                        // Four vectors per step (independent sigmoid chains overlap), accumulated
-                        // in the same order as the one-vector loop below: the same bits.
-                        while t + 32 <= hw {
-                            let x0 = (load8(xo + t, 8) - mu) * rv, x1 = (load8(xo + t + 8, 8) - mu) * rv
-                            let x2 = (load8(xo + t + 16, 8) - mu) * rv, x3 = (load8(xo + t + 24, 8) - mu) * rv
-                            let z0 = x0 * gv + bv, z1 = x1 * gv + bv, z2 = x2 * gv + bv, z3 = x3 * gv + bv
-                            let e0 = sigmoid8(z0), e1 = sigmoid8(z1), e2 = sigmoid8(z2), e3 = sigmoid8(z3)
-                            let d0 = load8(go + t, 8) * e0 * (1 + z0 * (1 - e0))
-                            let d1 = load8(go + t + 8, 8) * e1 * (1 + z1 * (1 - e1))
-                            let d2 = load8(go + t + 16, 8) * e2 * (1 + z2 * (1 - e2))
-                            let d3 = load8(go + t + 24, 8) * e3 * (1 + z3 * (1 - e3))
-                            store8(d0, dzo + t, 8); store8(d1, dzo + t + 8, 8)
-                            store8(d2, dzo + t + 16, 8); store8(d3, dzo + t + 24, 8)
-                            sd += d0; sdx = sdx.addingProduct(d0, x0)
-                            sd += d1; sdx = sdx.addingProduct(d1, x1)
-                            sd += d2; sdx = sdx.addingProduct(d2, x2)
-                            sd += d3; sdx = sdx.addingProduct(d3, x3)
-                            t += 32
-                        }
-                    }
-                    while t < hw {
-                        let cnt = min(8, hw - t)
-                        let xh = (load8(xo + t, cnt) - mu) * rv
-                        var dz = load8(go + t, cnt)
-                        if silu {
-                            let z = xh * gv + bv, s = sigmoid8(z)
-                            dz = dz * s * (1 + z * (1 - s))
-                            store8(dz, dzo + t, cnt)   // kept in dx until the second pass
-                        }
-                        sd += dz; sdx = sdx.addingProduct(dz, xh)
-                        t += 8
-                    }
-                    let (sds, sdxs) = (sd.sum(), sdx.sum())
+                    let gamma = wb.value[g0 + cc], off = base + cc * hw
+                    let (sds, sdxs) = normBackwardSums(xb.value + off, gb.value + off, silu ? db.value + off : nil, hw,
+                                                       mean: mu, rstd: r, gamma: gamma, beta: bb.value[g0 + cc])
                     s1.value[sample * c + g0 + cc] = sds
                     s2.value[sample * c + g0 + cc] = sdxs
                     a += sds * gamma; b += sdxs * gamma
                 }
-                let ma = F8(repeating: a / Float(m)), mb = F8(repeating: b / Float(m))
                 for cc in 0..<cpg {
-                    let gv = F8(repeating: wb.value[g0 + cc])
                     let off = base + cc * hw
-                    let xo = xb.value + off, dxo = db.value + off
-                    let dzo = silu ? UnsafePointer(db.value + off) : gb.value + off
-                    var t = 0
-                    while t < hw {
-                        let cnt = min(8, hw - t)
-                        let xh = (load8(xo + t, cnt) - mu) * rv
-                        store8(rv * (load8(dzo + t, cnt) * gv - ma - xh * mb), dxo + t, cnt)
-                        t += 8
-                    }
+                    // With SiLU, dz was kept in dx by the first pass.
+                    normBackwardInput(xb.value + off, silu ? UnsafePointer(db.value + off) : gb.value + off, db.value + off, hw,
+                                      mean: mu, rstd: r, gamma: wb.value[g0 + cc], meanA: a / Float(m), meanB: b / Float(m))
                 }
             }
         }

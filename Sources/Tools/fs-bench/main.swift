@@ -21,7 +21,7 @@ struct FSBench: ParsableCommand {
     @Option(help: "UNet channels per level.") var channels: String = "32,64,64"
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
-    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) or conv (im2col vs tap GEMMs per UNet conv shape).")
+    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs per UNet conv shape) or norm (GroupNorm+SiLU per UNet shape).")
     var only: String = "all"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
@@ -30,9 +30,11 @@ struct FSBench: ParsableCommand {
         let core = ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(t)
         var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core]
-        guard ["all", "train", "forward", "conv"].contains(only) else { throw ValidationError("--only: all, train, forward or conv") }
-        if only == "conv" {
-            out["conv_shapes_ms"] = convAlgorithmTimings()
+        guard ["all", "train", "forward", "conv", "norm"].contains(only) else {
+            throw ValidationError("--only: all, train, forward, conv or norm")
+        }
+        if only == "conv" || only == "norm" {
+            out[only == "conv" ? "conv_shapes_ms" : "norm_shapes_ms"] = only == "conv" ? convAlgorithmTimings() : normTimings()
             let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
@@ -113,6 +115,24 @@ struct FSBench: ParsableCommand {
                 }
             }
             res["\(s)x\(s) \(cin)->\(cout)"] = r
+        }
+        return res
+    }
+
+    /// Forward and backward milliseconds of SiLU(GroupNorm(x)) (8 groups) for the UNet's norm shapes, and the
+    /// backward's nanoseconds per element.
+    func normTimings() -> [String: [String: Double]] {
+        let shapes = [(28, 32), (28, 96), (14, 32), (14, 64), (14, 128), (7, 64), (7, 128)]
+        var g = SplitMix64(seed: 4)
+        var res: [String: [String: Double]] = [:]
+        for (s, c) in shapes {
+            let x = Tensor(shape: [batch, c, s, s], data: g.normals(batch * c * s * s))
+            let dy = Tensor(shape: x.shape, data: g.normals(x.count))
+            let w = Tensor(shape: [c], data: g.normals(c)), b = Tensor(shape: [c], data: g.normals(c))
+            let (_, saved) = groupNormForward(x, groups: 8, weight: w, bias: b, eps: 1e-5, silu: true)
+            let f = median { _ = groupNormForward(x, groups: 8, weight: w, bias: b, eps: 1e-5, silu: true) }
+            let bw = median { _ = groupNormBackward(x, dy, groups: 8, weight: w, bias: b, silu: true, saved: saved) }
+            res["\(s)x\(s) \(c)"] = ["forward": f * 1000, "backward": bw * 1000, "backward_ns_per_element": bw * 1e9 / Double(x.count)]
         }
         return res
     }
