@@ -45,7 +45,6 @@ extension ConvGeometry {
     func tapOffset(_ t: Int) -> Int { (t / k) * wp + t % k }
 }
 
-
 /// Column blocks of a tap GEMM ([m, n] x k, or k split for dW) so that each block does at most
 /// `tapGEMMBlockMACs` multiply-adds. OpenBLAS (0.3.21, SkylakeX/Cooperlake kernels) runs GEMMs this
 /// small on its unpacked small-matrix kernels; measured with `fs-bench --only conv` (1 thread, 128
@@ -108,9 +107,10 @@ func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ 
     let grid = UnsafeMutablePointer<Float>.allocate(capacity: cout * g.gridCount)
     defer { padded.deallocate(); grid.deallocate() }
     padded.initialize(repeating: 0, count: g.paddedCount)   // borders stay zero: only the interior is rewritten
+    let blocks = columnBlocks(g.gridCount, m: cout, k: cin)
     for img in range {
         spreadRows(x + img * cin * hw, cin, g, padded, plane: g.padPlane, offset: interior)
-        for cb in columnBlocks(g.gridCount, m: cout, k: cin) {
+        for cb in blocks {
             for t in 0..<kk {
                 sgemm(m: cout, n: cb.count, k: cin, a: wt + t * cout * cin, b: padded + g.tapOffset(t) + cb.lowerBound,
                       ldb: g.padPlane, beta: t == 0 ? 0 : 1, c: grid + cb.lowerBound, ldc: g.gridCount)
@@ -162,11 +162,13 @@ func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wtT: UnsafePointer<Float>, 
     defer { padded.deallocate(); dpad.deallocate(); grid.deallocate() }
     grid.initialize(repeating: 0, count: cout * g.gridCount)   // junk columns stay zero
     if dwTaps != nil { padded.initialize(repeating: 0, count: g.paddedCount) }
+    // Block bounds depend only on the shape: computed once, not per image.
+    let dwBlocks = columnBlocks(g.gridCount, m: cout, k: cin), dxBlocks = columnBlocks(g.gridCount, m: cin, k: cout)
     for img in range {
         spreadRows(dy + img * cout * hw, cout, g, grid, plane: g.gridCount, offset: 0)
         if let dw = dwTaps {
             spreadRows(x + img * cin * hw, cin, g, padded, plane: g.padPlane, offset: interior)
-            for cb in columnBlocks(g.gridCount, m: cout, k: cin) {
+            for cb in dwBlocks {
                 for t in 0..<kk {
                     // dW_t += dY_grid · shifted planesᵀ   ([cout, grid] x [grid, cin])
                     sgemm(transB: true, m: cout, n: cin, k: cb.count, a: grid + cb.lowerBound, lda: g.gridCount,
@@ -177,7 +179,7 @@ func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wtT: UnsafePointer<Float>, 
         if let dx {
             // The padded dX accumulates W_tᵀ · dY_grid at each tap's shift; its interior is dX.
             dpad.initialize(repeating: 0, count: g.paddedCount)
-            for cb in columnBlocks(g.gridCount, m: cin, k: cout) {
+            for cb in dxBlocks {
                 for t in 0..<kk {
                     sgemm(m: cin, n: cb.count, k: cout, a: wtT + t * cout * cin, b: grid + cb.lowerBound, ldb: g.gridCount,
                           beta: 1, c: dpad + g.tapOffset(t) + cb.lowerBound, ldc: g.padPlane)

@@ -29,14 +29,10 @@ func store8(_ v: F8, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
 /// Mean and 1/std of `m` contiguous values (two passes: sum, then squared deviations).
 @inline(__always)
 func groupStatistics(_ x: UnsafePointer<Float>, _ m: Int, eps: Float) -> (mean: Float, rstd: Float) {
-    var s0 = F8(repeating: 0), s1 = F8(repeating: 0)
-    var i = 0
-    while i + 16 <= m { s0 += load8(x + i, 8); s1 += load8(x + i + 8, 8); i += 16 }
-    while i < m { s0 += load8(x + i, m - i); i += 8 }
-    let mu = (s0 + s1).sum() / Float(m)
+    let mu = rowSum(x, m) / Float(m)
     let mv = F8(repeating: mu)
     var q0 = F8(repeating: 0), q1 = F8(repeating: 0)
-    i = 0
+    var i = 0
     while i + 16 <= m {
         let d0 = load8(x + i, 8) - mv, d1 = load8(x + i + 8, 8) - mv
         q0 = q0.addingProduct(d0, d0); q1 = q1.addingProduct(d1, d1); i += 16
