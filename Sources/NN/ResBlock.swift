@@ -26,7 +26,7 @@ public struct ResBlock: Layer, Sendable {
     public func callAsFunction(_ x: Var, siluEmb: Var, _ p: Parameters) -> Var {
         // conv1 adds the time embedding in its own output pass (was: addSampleChannel after it).
         let n1 = norm1(x, p, silu: true)
-        var h = conv1(n1, sampleBias: embProj(siluEmb, p), p)
+        let h = conv1(n1, sampleBias: embProj(siluEmb, p), p)
         // conv2 adds the residual in its own output pass (was: `(skip(x) ?? x) + conv2(...)`).
         let n2 = norm2(h, p, silu: true)
         return conv2(n2, residual: skip.map { $0(x, p) } ?? x, p)

@@ -20,6 +20,17 @@ public enum AdversarialFake: String, CaseIterable, Codable, Sendable {
     case rollout
 }
 
+/// What the discriminator sees as "real" (beyond the paper, which only compares with the teacher).
+public enum AdversarialReal: String, CaseIterable, Codable, Sendable {
+    /// The teacher's state z_{k+1} at the segment end (the paper's reading).
+    case teacher
+    /// A real MNIST training image of the same label, noised to sigma_{k+1} with fresh noise (the image itself
+    /// at sigma 0): D then judges the student against the data rather than against the teacher it copies, so
+    /// the adversarial term can pull past the teacher's own errors. Feature matching stays paired with the
+    /// teacher's state.
+    case data
+}
+
 /// Where the distillation loss's segment starts come from (OTA runs).
 public enum DistillStart: String, CaseIterable, Codable, Sendable {
     /// The teacher's state z_k at the segment start (the paper's OTA).
@@ -86,6 +97,9 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// Segment starts of the distillation loss (nil: `.trajectory`); optional so configs stored before it still decode.
     public var distStart: DistillStart?
 
+    /// The discriminator's real states (nil: `.teacher`); optional so configs stored before it still decode.
+    public var advReal: AdversarialReal?
+
     enum CodingKeys: String, CodingKey {
         case preset, method, ota, online, adversarial, lambdaAdv = "lambda_adv", lambdaFM = "lambda_fm"
         case advFake = "adv_fake", advWarmup = "adv_warmup", advBatchSize = "adv_batch_size"
@@ -94,6 +108,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
         case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
+        case advReal = "adv_real"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -148,8 +163,8 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// Whether the run needs real MNIST training images (PeRFlow-style starts).
-    public var needsImages: Bool { startSource == .interpolated }
+    /// Whether the run needs real MNIST training images (PeRFlow-style starts, or data as D's real states).
+    public var needsImages: Bool { startSource == .interpolated || (adversarial && advReal == .data) }
 
     /// Checks the combination of settings; the message names the offending option.
     public func validate() throws {
@@ -167,7 +182,8 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         if distStart == .rollout && !(method == .flowsteer && ota) {
             throw fail("--dist-start rollout needs --method flowsteer --ota: the student rolls out from a trajectory's noise toward that trajectory's teacher states")
         }
-        guard online || !needsImages || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
+        guard online || startSource != .interpolated || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
+        if advReal == .data && !adversarial { throw fail("--adv-real data needs --adversarial") }
         if method != .flowsteer {
             if ota { throw fail("--ota is a FlowSteer toggle; use --method flowsteer --ota") }
             if adversarial { throw fail("--adversarial is a FlowSteer toggle; use --method flowsteer --adversarial") }
@@ -219,6 +235,7 @@ public enum DistillStream {
     public static let adversarial: UInt64 = 4  // per adversarial sample
     public static let discInit: UInt64 = 5     // discriminator head initialisation
     public static let noise: UInt64 = 6        // online noise / PeRFlow eps (per-sample seeds)
+    public static let advReal: UInt64 = 7      // per adversarial sample: D's real image and its noise (--adv-real data)
 
     /// The seed of draw `index` of sub-stream `sub` for run seed `seed`.
     public static func seed(_ seed: UInt64, _ sub: UInt64, _ index: Int) -> UInt64 {

@@ -17,11 +17,13 @@ public struct DistillData: Sendable {
     /// The pre-generated PeRFlow pool (interpolated starts, not online).
     public let pool: SegmentPairs?
     let poolBySegment: [[Int]]
+    /// Indices of the training images of each label (for --adv-real data).
+    let imagesByLabel: [[Int]]
 
     /// - Parameters:
     ///   - trajectories: the bank (required for reflow and bank OTA; its K must equal `config.segments`
     ///     except for reflow, which only reads noise and final state).
-    ///   - images: MNIST train (required for PeRFlow-style starts).
+    ///   - images: MNIST train (required for PeRFlow-style starts and for --adv-real data).
     ///   - poolProgress: called with the number of pool pairs generated so far.
     public init(config: DistillConfig, teacher: VelocityModel, trajectories: TrajectorySet?, images: MNIST?,
                 poolProgress: ((Int) -> Void)? = nil) throws {
@@ -42,13 +44,20 @@ public struct DistillData: Sendable {
         self.trajectories = config.needsBank ? trajectories : nil
         if config.needsImages {
             guard let im = images, im.count > 0 else {
-                throw DistillConfigError("PeRFlow-style segment starts need the MNIST training images")
+                throw DistillConfigError(config.startSource == .interpolated
+                    ? "PeRFlow-style segment starts need the MNIST training images"
+                    : "--adv-real data needs the MNIST training images")
             }
             self.images = im
         } else {
             self.images = nil
         }
-        if config.needsImages && !config.online {
+        var byLabel = [[Int]](repeating: [], count: teacher.unet.config.numClasses)
+        if config.advReal == .data, let im = self.images {
+            for (i, y) in im.labels.enumerated() where y >= 0 && y < byLabel.count { byLabel[y].append(i) }
+        }
+        imagesByLabel = byLabel
+        if config.startSource == .interpolated && !config.online {
             let p = PairGenerator.pool(count: config.pairs, seed: config.seed, images: images!, grid: grid, teacher: teacher,
                                        cfgLow: config.cfgLow, cfgHigh: config.cfgHigh, progress: poolProgress)
             pool = p
@@ -133,6 +142,26 @@ public struct DistillData: Sendable {
             }
         }
         return specs.isEmpty ? out : generate(specs)
+    }
+
+    /// D's real states for the adversarial batch `pairs` of step `step` under --adv-real data: for sample i a
+    /// training image x0 of label y_i, noised to the end sigma of its segment, (1 - sigma) x0 + sigma eps,
+    /// with eps and the image drawn from the sample's own stream.
+    public func realStates(_ pairs: SegmentPairs, step: Int) -> [Float] {
+        guard let images else { preconditionFailure("DistillData.realStates: no training images loaded") }
+        let f = SegmentPairs.sampleFloats
+        var out: [Float] = []
+        out.reserveCapacity(pairs.count * f)
+        for i in 0..<pairs.count {
+            var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.advReal, (step - 1) * config.advBatchSize + i))
+            let candidates = imagesByLabel[pairs.labels[i]]
+            precondition(!candidates.isEmpty, "DistillData.realStates: no training image of label \(pairs.labels[i])")
+            let img = candidates[rng.below(candidates.count)]
+            let eps = rng.normals(f)
+            out += SegmentTarget.interpolate(image: images.images.data[(img * f)..<((img + 1) * f)], noise: eps[...],
+                                             sigma: grid.end(pairs.segments[i]))
+        }
+        return out
     }
 
     private func spec(_ rng: inout SplitMix64, probabilities: [Double]) -> PairSpec {

@@ -204,7 +204,8 @@ public struct DistillTrainer: Sendable {
                 f.add(studentVelocity(state.student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(dsig))
                 fake = f
             }
-            adv = (real, fake, sk1, ap.labels)
+            let dReal = config.advReal == .data ? SegmentPairs.tensor(data.realStates(ap, step: s)) : real
+            adv = (dReal, fake, sk1, ap.labels)
         }
 
         var grads = p.gradients(tape.backward(total))

@@ -207,6 +207,55 @@ struct DistillCase: CustomStringConvertible, Sendable {
         #expect(throws: DistillConfigError.self) { try bad.validate() }
     }
 
+    /// --adv-real data: D's real state for an adversarial sample is a training image of the sample's label,
+    /// noised to its segment's end sigma (the image itself at sigma 0), the same draw at every call; it needs
+    /// --adversarial and the images, and a training step with it differs from one against the teacher's states.
+    @Test func dataRealStatesAreNoisedImagesOfTheLabel() throws {
+        var c = DistillFixtures.tinyConfig(.flowsteer, ota: true, adversarial: true, segments: 2, steps: 2)
+        c.advBatchSize = 12
+        c.advReal = .data
+        #expect(c.needsImages && c.needsBank)
+        let images = DistillFixtures.images()
+        let bank = DistillFixtures.bank(Self.teacher, segments: 2, rows: 4)
+        let data = try DistillData(config: c, teacher: Self.teacher, trajectories: bank, images: images)
+        let ap = data.adversarialPairs(step: 2)
+        let real = data.realStates(ap, step: 2)
+        #expect(real == data.realStates(ap, step: 2))
+        #expect(real != data.realStates(ap, step: 3))
+        #expect(Set(ap.segments).count == 2, "the batch should hold both segments")
+        for i in 0..<ap.count {
+            let r = Array(real[(i * 784)..<((i + 1) * 784)])
+            let sameLabel = (0..<images.count).filter { images.labels[$0] == ap.labels[i] }
+            if ap.segments[i] == 1 {
+                // sigma 0: exactly one of the label's images.
+                #expect(sameLabel.contains { Array(images.images.data[($0 * 784)..<(($0 + 1) * 784)]) == r })
+            } else {
+                // sigma_1 of the 2-segment grid: (1 - s) x0 + s eps for one of the label's images and some eps.
+                let s = data.grid.end(0)
+                #expect(s > 0 && s < 1)
+                #expect(sameLabel.contains { j in
+                    let x0 = images.images.data[(j * 784)..<((j + 1) * 784)]
+                    let eps = zip(r, x0).map { ($0 - (1 - s) * $1) / s }
+                    let m = eps.reduce(0, +) / 784, v = eps.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 784
+                    return abs(m) < 0.2 && abs(v - 1) < 0.25
+                })
+            }
+        }
+        #expect(throws: DistillConfigError.self) {
+            _ = try DistillData(config: c, teacher: Self.teacher, trajectories: bank, images: nil)
+        }
+        var noAdv = c; noAdv.adversarial = false
+        #expect(throws: DistillConfigError.self) { try noAdv.validate() }
+        // One step against data reals moves D (and through it nothing else yet) differently from teacher reals.
+        let withData = DistillTrainer(data: data)
+        var tc = c; tc.advReal = nil
+        let withTeacher = DistillTrainer(data: try DistillData(config: tc, teacher: Self.teacher, trajectories: bank, images: nil))
+        var a = withData.initialState(), b = withTeacher.initialState()
+        for _ in 0..<2 { _ = try withData.step(&a); _ = try withTeacher.step(&b) }
+        #expect(a.disc != b.disc)
+        #expect(a.student == b.student, "the student's first adversarial step reads D's weights before D's update")
+    }
+
     /// Online OTA pairs equal the bank's boundary states for the same noise, label and guidance.
     @Test func onlineTrajectoryMatchesSampler() {
         let grid = SegmentGrid(kind: .fixed, segments: 2, shift: 3, substeps: 2)

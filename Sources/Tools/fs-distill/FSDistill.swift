@@ -10,6 +10,7 @@ import Train
 extension DistillMethod: ExpressibleByArgument {}
 extension AdversarialFake: ExpressibleByArgument {}
 extension DistillStart: ExpressibleByArgument {}
+extension AdversarialReal: ExpressibleByArgument {}
 extension DistillConfigError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }
 
 @main
@@ -76,6 +77,8 @@ struct FSDistill: ParsableCommand {
     var distStart: DistillStart?
     @Option(help: "Adversarial fake: step (student's Euler step from the teacher's state) or rollout (student's own rollout).")
     var advFake: AdversarialFake?
+    @Option(help: "Adversarial real: teacher (the teacher's state at the segment end, the paper's) or data (a real MNIST training image of the label, noised to that sigma; beyond the paper).")
+    var advReal: AdversarialReal?
     @Option(help: "Steps of distillation alone before the adversarial part (D and the generator terms) switches on (default: 30% of --steps at the start of the run).") var advWarmup: Int?
     @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
     @Option(help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).") var discLr: Float?
@@ -159,7 +162,7 @@ struct FSDistill: ParsableCommand {
 
         let images = config.needsImages ? try MNIST.load(.train) : nil
         let trajectories = config.needsBank ? try bankInfo!.trajectories(store) : nil
-        let pooled = config.needsImages && !config.online
+        let pooled = config.startSource == .interpolated && !config.online
         if pooled {
             common.log("generating \(config.pairs) PeRFlow pairs (teacher, \(config.substeps) sub-steps, CFG U[\(config.cfgLow), \(config.cfgHigh)])")
         }
@@ -234,6 +237,7 @@ struct FSDistill: ParsableCommand {
         if cosineDecay { c.cosineDecay = true }
         if let emaDecay { c.emaDecay = emaDecay }
         if let advFake { c.advFake = advFake }
+        if let advReal { c.advReal = advReal }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
         if let segments { c.segments = segments }
@@ -253,8 +257,8 @@ struct FSDistill: ParsableCommand {
         if let lr { c.learningRate = lr }
         if checkpointEvery < 1 { throw ToolError.usage("--checkpoint-every must be at least 1") }
         try c.validate()
-        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advWarmup != nil) {
-            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-warmup need --adversarial")
+        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advWarmup != nil) {
+            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-warmup need --adversarial")
         }
         return c
     }
