@@ -31,6 +31,15 @@ public enum AdversarialReal: String, CaseIterable, Codable, Sendable {
     case data
 }
 
+/// How the distillation loss weighs its segments (beyond the paper).
+public enum DistillWeight: String, CaseIterable, Codable, Sendable {
+    /// Every sample's velocity MSE counts the same (PeRFlow's loss).
+    case velocity
+    /// Sample i's velocity MSE times (sigma_{k+1} - sigma_k)^2 / mean over the segments: the MSE of the state its
+    /// step lands on, so a long last step (where the image's detail is decided) weighs more than a short first one.
+    case state
+}
+
 /// Where the distillation loss's segment starts come from (OTA runs).
 public enum DistillStart: String, CaseIterable, Codable, Sendable {
     /// The teacher's state z_k at the segment start (the paper's OTA).
@@ -100,6 +109,9 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// The discriminator's real states (nil: `.teacher`); optional so configs stored before it still decode.
     public var advReal: AdversarialReal?
 
+    /// Segment weighting of L_dist (nil: `.velocity`); optional so configs stored before it still decode.
+    public var distWeight: DistillWeight?
+
     enum CodingKeys: String, CodingKey {
         case preset, method, ota, online, adversarial, lambdaAdv = "lambda_adv", lambdaFM = "lambda_fm"
         case advFake = "adv_fake", advWarmup = "adv_warmup", advBatchSize = "adv_batch_size"
@@ -108,7 +120,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
         case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
-        case advReal = "adv_real"
+        case advReal = "adv_real", distWeight = "dist_weight"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,

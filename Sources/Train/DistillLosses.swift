@@ -6,6 +6,12 @@ public enum DistillLoss {
     /// L_dist = mean((v_theta - v*)^2) over every element (per-element mean, as the pilot).
     public static func distillation(_ v: Var, target: Tensor) -> Var { meanSquaredError(v, target: target) }
 
+    /// The weighted L_dist = mean over samples of w_i * mean((v_i - v*_i)^2): each sample scaled by sqrt(w_i).
+    public static func distillation(_ v: Var, target: Tensor, weights: [Float]) -> Var {
+        let r = weights.map { $0.squareRoot() }
+        return meanSquaredError(scalePerSample(v, r), target: target.scaledPerSample(r))
+    }
+
     /// The discriminator's hinge loss mean(relu(1 - D(real))) + mean(relu(1 + D(fake))).
     public static func hinge(real: Var, fake: Var) -> Var {
         mean(relu(real * -1 + 1)) + mean(relu(fake + 1))

@@ -41,6 +41,14 @@ public struct SegmentGrid: Sendable, Equatable {
     /// sigma at the end (clean end) of segment k.
     public func end(_ k: Int) -> Float { schedule.sigmas[k + 1] }
 
+    /// Per-segment weights that turn the velocity MSE into the MSE of the state the step lands on:
+    /// (sigma_{k+1} - sigma_k)^2, normalised to mean 1 over the segments (so the loss keeps its scale).
+    public var stateWeights: [Float] {
+        let sq = (0..<count).map { k in (end(k) - start(k)) * (end(k) - start(k)) }
+        let mean = sq.reduce(0, +) / Float(count)
+        return sq.map { $0 / mean }
+    }
+
     /// The teacher's S+1 sigmas across segment k, from `start(k)` to `end(k)`.
     public func teacherSigmas(segment k: Int) -> [Float] {
         Array(teacher.sigmas[SigmaSchedule.segmentRange(k, substeps: substeps)])

@@ -101,6 +101,27 @@ private func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-5) -> Bool {
         #expect(DistillLoss.accuracy(real: real.value, fake: fake.value) == 0.5)
     }
 
+    /// State weighting: w_k = (sigma_{k+1} - sigma_k)^2 normalised to mean 1; the weighted L_dist is
+    /// mean_i w_i * mean_j (v_ij - v*_ij)^2, and its gradient 2 w_i (v_ij - v*_ij) / (n * d).
+    @Test func stateWeightedDistillationHandWorked() {
+        let grid = SegmentGrid(kind: .fixed, segments: 2, shift: 1, substeps: 1)   // sigmas 1, .5, 0
+        #expect(close(grid.stateWeights, [1, 1]))
+        let g3 = SegmentGrid(kind: .fixed, segments: 2, shift: 3, substeps: 1)     // sigmas 1, .75, 0
+        // steps .25 and .75: squares 1/16 and 9/16, mean 5/16 -> weights 0.2 and 1.8.
+        #expect(close(g3.stateWeights, [0.2, 1.8]))
+        let tape = Tape()
+        let v = tape.variable(Tensor(shape: [2, 2], data: [1, 3, 2, 2]))
+        let target = Tensor(shape: [2, 2], data: [0, 1, 1, 2])
+        // per-sample MSE: (1 + 4)/2 = 2.5 and (1 + 0)/2 = 0.5; weighted mean (0.2 * 2.5 + 1.8 * 0.5)/2 = 0.7.
+        let l = DistillLoss.distillation(v, target: target, weights: [0.2, 1.8])
+        #expect(abs(l.value.scalar - 0.7) < 1e-6)
+        let expected: [Float] = [0.1, 0.2, 0.9, 0]   // 2 w_i (v - v*) / 4
+        #expect(close(tape.backward(l)[v].data, expected))
+        // Unit weights give the plain loss.
+        #expect(abs(DistillLoss.distillation(v, target: target, weights: [1, 1]).value.scalar
+                    - DistillLoss.distillation(v, target: target).value.scalar) < 1e-6)
+    }
+
     @Test func generatorTerm() {
         let tape = Tape()
         let fake = tape.variable(Tensor(shape: [3], data: [-2, 0, 1]))

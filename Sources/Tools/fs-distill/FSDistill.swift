@@ -11,6 +11,7 @@ extension DistillMethod: ExpressibleByArgument {}
 extension AdversarialFake: ExpressibleByArgument {}
 extension DistillStart: ExpressibleByArgument {}
 extension AdversarialReal: ExpressibleByArgument {}
+extension DistillWeight: ExpressibleByArgument {}
 extension DistillConfigError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }
 
 @main
@@ -75,6 +76,8 @@ struct FSDistill: ParsableCommand {
     @Option(help: "EMA decay of the student's weights (default: the preset's, 0.995).") var emaDecay: Float?
     @Option(help: "Starts of the distillation loss's segments (OTA): trajectory (the teacher's state z_k) or rollout (the student's own steps from the noise, no gradients; target (z_{k+1} - start) / (sigma_{k+1} - sigma_k)).")
     var distStart: DistillStart?
+    @Option(help: "Segment weighting of the distillation loss: velocity (every sample's velocity MSE alike, PeRFlow's) or state (times (sigma_{k+1} - sigma_k)^2, normalised: the MSE of the state the step lands on).")
+    var distWeight: DistillWeight?
     @Option(help: "Adversarial fake: step (student's Euler step from the teacher's state) or rollout (student's own rollout).")
     var advFake: AdversarialFake?
     @Option(help: "Adversarial real: teacher (the teacher's state at the segment end, the paper's) or data (a real MNIST training image of the label, noised to that sigma; beyond the paper).")
@@ -234,6 +237,7 @@ struct FSDistill: ParsableCommand {
         if let lambdaFm { c.lambdaFM = lambdaFm }
         if let startShare { c.startShare = startShare }
         if let distStart { c.distStart = distStart }
+        if let distWeight { c.distWeight = distWeight }
         if cosineDecay { c.cosineDecay = true }
         if let emaDecay { c.emaDecay = emaDecay }
         if let advFake { c.advFake = advFake }
