@@ -112,6 +112,13 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// Segment weighting of L_dist (nil: `.velocity`); optional so configs stored before it still decode.
     public var distWeight: DistillWeight?
 
+    /// The adversarial batch's segment probabilities, first (noisiest) segment first (nil: the paper's
+    /// `SegmentSampling.adversarial(K)`, {0.4, 0.2, 0.2, 0.2} for K = 4; its Table 6 varies them).
+    public var advProbs: [Double]?
+
+    /// The adversarial segment probabilities in use.
+    public var adversarialProbabilities: [Double] { advProbs ?? SegmentSampling.adversarial(segments) }
+
     enum CodingKeys: String, CodingKey {
         case preset, method, ota, online, adversarial, lambdaAdv = "lambda_adv", lambdaFM = "lambda_fm"
         case advFake = "adv_fake", advWarmup = "adv_warmup", advBatchSize = "adv_batch_size"
@@ -120,7 +127,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
         case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
-        case advReal = "adv_real", distWeight = "dist_weight"
+        case advReal = "adv_real", distWeight = "dist_weight", advProbs = "adv_probs"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -196,6 +203,13 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         }
         guard online || startSource != .interpolated || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
         if advReal == .data && !adversarial { throw fail("--adv-real data needs --adversarial") }
+        if let p = advProbs {
+            guard adversarial else { throw fail("--adv-probs needs --adversarial") }
+            let k = segments
+            guard p.count == k, p.allSatisfy({ $0 >= 0 && $0.isFinite }), abs(p.reduce(0, +) - 1) < 1e-3 else {
+                throw fail("--adv-probs must be \(k) non-negative probabilities summing to 1 (one per segment), got \(p.map { String($0) }.joined(separator: ","))")
+            }
+        }
         if method != .flowsteer {
             if ota { throw fail("--ota is a FlowSteer toggle; use --method flowsteer --ota") }
             if adversarial { throw fail("--adversarial is a FlowSteer toggle; use --method flowsteer --adversarial") }

@@ -118,10 +118,10 @@ public struct DistillData: Sendable {
         return (generate(specs), u)
     }
 
-    /// The adversarial batch of step `step`: segments drawn with `SegmentSampling.adversarial(K)`.
+    /// The adversarial batch of step `step`: segments drawn with `config.adversarialProbabilities`.
     public func adversarialPairs(step: Int) -> SegmentPairs {
         let a = config.advBatchSize
-        let probs = SegmentSampling.adversarial(grid.count)
+        let probs = config.adversarialProbabilities
         var out = SegmentPairs()
         var specs: [PairSpec] = []
         for i in 0..<a {

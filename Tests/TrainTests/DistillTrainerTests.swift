@@ -241,6 +241,10 @@ struct DistillCase: CustomStringConvertible, Sendable {
                 })
             }
         }
+        // --adv-probs 0,1: every adversarial sample judges the last segment, the real state is then an image.
+        var last = c; last.advProbs = [0, 1]
+        let lastData = try DistillData(config: last, teacher: Self.teacher, trajectories: bank, images: images)
+        #expect(lastData.adversarialPairs(step: 2).segments == [Int](repeating: 1, count: 12))
         #expect(throws: DistillConfigError.self) {
             _ = try DistillData(config: c, teacher: Self.teacher, trajectories: bank, images: nil)
         }

@@ -52,6 +52,22 @@ private func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-5) -> Bool {
         #expect(close(SegmentSampling.uniform(4).map(Float.init), [0.25, 0.25, 0.25, 0.25]))
     }
 
+    /// --adv-probs replaces the paper's probabilities; a wrong count, a negative value or a sum other than 1 is rejected.
+    @Test func adversarialProbabilitiesOption() throws {
+        var c = DistillConfig.preset("tiny", method: .flowsteer)!
+        c.ota = true; c.adversarial = true; c.segments = 4
+        #expect(close(c.adversarialProbabilities.map(Float.init), [0.4, 0.2, 0.2, 0.2]))
+        c.advProbs = [0.1, 0.1, 0.2, 0.6]
+        try c.validate()
+        #expect(c.adversarialProbabilities == [0.1, 0.1, 0.2, 0.6])
+        for bad in [[0.5, 0.5], [0.1, 0.1, 0.2, 0.5], [-0.1, 0.3, 0.2, 0.6]] {
+            c.advProbs = bad
+            #expect(throws: DistillConfigError.self) { try c.validate() }
+        }
+        c.advProbs = [0, 0, 0, 1]; c.adversarial = false
+        #expect(throws: DistillConfigError.self) { try c.validate() }
+    }
+
     @Test func segmentTargetsHandWorked() {
         // Segment 0.9 -> 0.75 (fixed grid, K = 4, k = 1): v* = (end - start) / (0.75 - 0.9).
         let start: [Float] = [1, 2], end: [Float] = [0.5, 3]

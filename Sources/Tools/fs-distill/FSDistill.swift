@@ -82,6 +82,8 @@ struct FSDistill: ParsableCommand {
     var advFake: AdversarialFake?
     @Option(help: "Adversarial real: teacher (the teacher's state at the segment end, the paper's) or data (a real MNIST training image of the label, noised to that sigma; beyond the paper).")
     var advReal: AdversarialReal?
+    @Option(help: "Adversarial segment probabilities P1,...,PK, noisiest segment first (default: 0.4 for the first, the rest shared equally: 0.4,0.2,0.2,0.2 for K = 4).")
+    var advProbs: String?
     @Option(help: "Steps of distillation alone before the adversarial part (D and the generator terms) switches on (default: 30% of --steps at the start of the run).") var advWarmup: Int?
     @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
     @Option(help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).") var discLr: Float?
@@ -242,9 +244,16 @@ struct FSDistill: ParsableCommand {
         if let emaDecay { c.emaDecay = emaDecay }
         if let advFake { c.advFake = advFake }
         if let advReal { c.advReal = advReal }
+        if let advProbs {
+            let parts = advProbs.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+                throw ToolError.usage("--adv-probs '\(advProbs)': expected comma-separated numbers, e.g. 0.4,0.2,0.2,0.2")
+            }
+            c.advProbs = parts.map { $0! }
+        }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
-        if let segments { c.segments = segments }
+        if let segments { c.segments = segments } else if let p = c.advProbs { c.segments = p.count }
         c.schedule = schedule; c.shift = shift
         if let substeps { c.substeps = substeps }
         if let cfgRange {
@@ -261,8 +270,8 @@ struct FSDistill: ParsableCommand {
         if let lr { c.learningRate = lr }
         if checkpointEvery < 1 { throw ToolError.usage("--checkpoint-every must be at least 1") }
         try c.validate()
-        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advWarmup != nil) {
-            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-warmup need --adversarial")
+        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil) {
+            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup need --adversarial")
         }
         return c
     }
