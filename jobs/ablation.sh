@@ -21,8 +21,11 @@
 #      TUNED_BANK_N trajectories), then lambda_fm = TUNED_LAMBDA_FM, then TUNED_START_SHARE of the distillation samples
 #      at the segment start, then the student's grid on shift TUNED_SHIFT, then that student trained TUNED_LONG_STEPS;
 #      the tuned student and the 32-step teacher at HEADLINE_N samples too
+#   i  probes on the tuned recipe (ONLY=probes): one change each to section h's tuned student (EMA, a bank of
+#      PROBE_BANK_N trajectories, rollout fakes, rollout starts, real data for D, D's segment probabilities, L_dist in
+#      state space), measured with the 32-step teacher on noise no bank holds (seeds from PROBE_EVAL_SEED)
 #
-# ONLY=t1 runs section c alone, ONLY=headline section g and ONLY=tuned section h alone, each into a
+# ONLY=t1 runs section c alone, ONLY=headline section g, ONLY=tuned section h and ONLY=probes section i alone, each into a
 # full run's store without touching its other units, so a section can run beside a long ablation.
 #
 # Every evaluation is stored in the store as an artifact of kind eval_result named ablation/<table>/<row>
@@ -88,6 +91,8 @@ param TUNED_START_SHARE    1               1           # section h: share of dis
 param TUNED_SEEDS          "0 1"           "0"         # section h: training seeds of the tuned student
 param TUNED_SHIFT          2               2           # section h: shift of the student's fixed grid in the last row
 param TUNED_LONG_STEPS     2400            6           # section h: the tuned student trained longer (does length close the gap?)
+param PROBE_EVAL_SEED      500000          500000      # section i: evaluation and trajectory-MSE seeds, disjoint from every bank's 0..N-1
+param PROBE_BANK_N         16384           16          # section i: trajectories of the larger bank
 # --------------------------------------------------------------------------------------------------------
 
 STORE=$OUT/ablation.db
@@ -144,11 +149,12 @@ evaluate() {
     command="${cmd[*]} --json" result="$ev"
 }
 
-# samples_tensors FILE REF STEPS SCHEDULE CFG: fs-sample of seeds 0..TRAJ_N-1 into a safetensors file.
+# samples_tensors FILE REF STEPS SCHEDULE CFG: fs-sample of seeds TRAJ_SEED0.. (TRAJ_N of them) into a safetensors file.
+TRAJ_SEED0=0
 samples_tensors() {
   local out; [ -s "$1" ] && return 0
   fs_run out fs-sample --store "$STORE" --checkpoint "$2" --steps "$3" --schedule "$4" --cfg "$5" \
-    --seeds "0-$((TRAJ_N - 1))" --save-tensors "$1.part" --no-store-artifact "${T[@]}"
+    --seeds "$TRAJ_SEED0-$((TRAJ_SEED0 + TRAJ_N - 1))" --save-tensors "$1.part" --no-store-artifact "${T[@]}"
   mv -f "$1.part" "$1"
 }
 
@@ -174,7 +180,7 @@ trajectory() {
     function c(x) { return x < -1 ? -1 : (x > 1 ? 1 : x) }
     { d = c($1) - c($2); s += d * d; n++ } END { if (n == 0) exit 3; printf "%.6g\n", s / n }')
   record_put "traj/$key" mse="$mse" pixels_per_sample=784 samples="$TRAJ_N" ref="$ref" steps="$steps" \
-    schedule="$sched" cfg="$cfg" reference="teacher fixed-32 w=$W_STAR seeds 0-$((TRAJ_N - 1))"
+    schedule="$sched" cfg="$cfg" reference="teacher fixed-32 w=$W_STAR seeds $TRAJ_SEED0-$((TRAJ_SEED0 + TRAJ_N - 1))"
   rm -f "$file"
 }
 
@@ -268,6 +274,36 @@ tuned_unit() {
   for s in $TUNED_SEEDS; do tuned_row "$s"; done
   distill tun-WFSG-L-s0 "$TUNED_LONG_STEPS" --seed 0 "${base[@]}" "${grid[@]}" "${fm[@]}" "${share[@]}"
   student tuned/WFSG-L-s0 tuned 5 "trained $TUNED_LONG_STEPS steps instead of $DISTILL_STEPS" tun-WFSG-L-s0 4 fixed "seed 0"
+}
+
+# ---- i. probes on the tuned recipe (beyond the paper) --------------------------------------------------------------
+# Each row changes one thing in section h's tuned student (shift-TUNED_SHIFT grid, w*, lambda_fm TUNED_LAMBDA_FM, start
+# share TUNED_START_SHARE, DISTILL_STEPS steps, seed 0). Every row, and the 32-step teacher it is compared with, is measured
+# on noise no bank holds: evaluation seeds PROBE_EVAL_SEED.. and trajectory-MSE seeds from there (the other sections'
+# seeds 2024.. and 0.. overlap the banks' seeds 0..N-1 in noise, though mostly with other labels).
+probes_unit() {
+  local base=(--seed 0 --schedule fixed --shift "$TUNED_SHIFT" --method flowsteer --ota --adversarial --lambda-adv "$LAMBDA_ADV"
+              --lambda-fm "$TUNED_LAMBDA_FM" --start-share "$TUNED_START_SHARE")
+  local bank=bank-k4-wstar-s"$TUNED_SHIFT" big=bank-k4-wstar-s"$TUNED_SHIFT"-n"$PROBE_BANK_N"
+  EVAL_SEED=$PROBE_EVAL_SEED TRAJ_SEED0=$PROBE_EVAL_SEED
+  TEACHER_REF_TENSORS=$OUT/tensors/teacher-ref-32-probes.safetensors
+  samples_tensors "$TEACHER_REF_TENSORS" teacher 32 fixed "$W_STAR"
+  bank "$bank" 4 8 "$TUNED_BANK_N" "$W_STAR" "$TUNED_SHIFT"
+  probe() {  # probe ORDER NAME LABEL FS-DISTILL-ARGS...: one probe student, trained and measured
+    local order=$1 name=$2 label=$3; shift 3
+    distill "prb-$name" "$DISTILL_STEPS" "${base[@]}" "$@"
+    student "probe/$name" probes "$order" "$label" "prb-$name" 4 fixed "seed 0"
+  }
+  evaluate probe/teacher-32 probes 0 "teacher, 32 fixed steps, w* (the reference)" teacher 32 fixed "$W_STAR" "$EVAL_N" "" reference
+  probe 1 tuned "tuned FlowSteer (section h's recipe), unchanged" --bank "$bank" --adv-fake step
+  probe 2 ema99 "student EMA decay 0.99 instead of 0.995" --bank "$bank" --adv-fake step --ema-decay 0.99
+  probe 3 fake-rollout "adversarial fake = the student's own rollout" --bank "$bank" --adv-fake rollout
+  probe 4 dist-rollout "distillation starts = the student's own rollout" --bank "$bank" --adv-fake step --dist-start rollout
+  probe 5 real-data "D's real = MNIST images of the label, noised to the segment end" --bank "$bank" --adv-fake step --adv-real data
+  probe 6 adv-probs "adversarial segments 0.1, 0.1, 0.2, 0.6 (weight on the last)" --bank "$bank" --adv-fake step --adv-probs 0.1,0.1,0.2,0.6
+  probe 7 dist-state "L_dist weighted as the MSE of the state each step lands on" --bank "$bank" --adv-fake step --dist-weight state
+  bank "$big" 4 8 "$PROBE_BANK_N" "$W_STAR" "$TUNED_SHIFT"
+  probe 8 bank-big "a bank of $PROBE_BANK_N trajectories instead of $TUNED_BANK_N" --bank "$big" --adv-fake step
 }
 
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
@@ -397,12 +433,12 @@ fi
 # what ran it, for every params record: the machine and the compiler
 MACHINE=(threads="$THREADS" nproc="$(nproc)" cpu="$(awk -F ': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)" swift="$(swift --version 2>&1 | head -1)")
 
-# ONLY=t1 | headline | tuned: that section alone, at w* = the sweep's choice if stored, else (t1, tuned) the teacher's
+# ONLY=t1 | headline | tuned | probes: that section alone, at w* = the sweep's choice if stored, else (t1, tuned, probes) the teacher's
 # recorded recommended_cfg.
 [ "$T1_ONLY" = 1 ] && ONLY=t1
 case $ONLY in
   "") ;;
-  t1|headline|tuned)
+  t1|headline|tuned|probes)
     if ! record_has choice/recommended_cfg; then
       [ "$ONLY" = headline ] && fs_die "ONLY=headline: no recommended_cfg in $STORE (run the ablation first)"
       W_STAR=$(fs-store show --store "$STORE" teacher --json | json_get metadata.safetensors_metadata.recommended_cfg)
@@ -419,6 +455,11 @@ case $ONLY in
       record_put "done-t1/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
     elif [ "$ONLY" = headline ]; then
       headline_unit
+    elif [ "$ONLY" = probes ]; then
+      record_put "params-probes/$t_start" command="ONLY=probes bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
+        "${MACHINE[@]}" parameters="PROBE_EVAL_SEED=$PROBE_EVAL_SEED PROBE_BANK_N=$PROBE_BANK_N TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SHIFT=$TUNED_SHIFT DISTILL_STEPS=$DISTILL_STEPS EVAL_N=$EVAL_N TRAJ_N=$TRAJ_N"
+      probes_unit
+      record_put "done-probes/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
     else
       record_put "params-tuned/$t_start" command="ONLY=tuned bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
         "${MACHINE[@]}" parameters="TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SEEDS='$TUNED_SEEDS' TUNED_SHIFT=$TUNED_SHIFT TUNED_LONG_STEPS=$TUNED_LONG_STEPS DISTILL_STEPS=$DISTILL_STEPS HEADLINE_N=$HEADLINE_N"
@@ -429,7 +470,7 @@ case $ONLY in
       export RESULTS_MD=$OUT/results.md RESULTS_DIR=$OUT/results
     fi
     exec bash jobs/results.sh ;;
-  *) fs_die "ONLY='$ONLY': use t1, headline or tuned" ;;
+  *) fs_die "ONLY='$ONLY': use t1, headline, tuned or probes" ;;
 esac
 
 # ---- a. guidance sweep ---------------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ run_stats() {
 FLOOR=$(get floor/test-halves fid)
 FLOOR_N=$(get floor/test-halves n)
 W_STAR=$(get choice/recommended_cfg w)
-MODE=$(latest params/ mode); [ "$MODE" != - ] || MODE=$(latest params-t1/ mode); [ "$MODE" != - ] || MODE=$(latest done-tuned/ mode)   # a one-section store
+MODE=$(latest params/ mode); [ "$MODE" != - ] || MODE=$(latest params-t1/ mode); [ "$MODE" != - ] || MODE=$(latest done-tuned/ mode); [ "$MODE" != - ] || MODE=$(latest done-probes/ mode)   # a one-section store
 
 # ---- the FID-vs-NFE plot ---------------------------------------------------------------------------------------
 {
@@ -168,7 +168,7 @@ student_table() {
 # A store filled by ONLY=tuned alone (no full run's params/ record) gets a page of its own: set-up, the 10k targets and
 # section h, without the empty tables of the other sections.
 PAGE=full
-[ "$(latest params/ command)" = - ] && [ "$(latest params-tuned/ command)" != - ] && PAGE=tuned
+[ "$(latest params/ command)" = - ] && { [ "$(latest params-tuned/ command)" != - ] || [ "$(latest params-probes/ command)" != - ]; } && PAGE=tuned
 
 {
 if [ "$PAGE" = tuned ]; then
@@ -179,7 +179,9 @@ echo "filled: section h of the ablation and the targets it is measured on, witho
 echo "page is [results.md](results.md)). Every number below is read from that store; rerun the command to reproduce it."
 echo
 [ "$MODE" = quick ] && { echo "> **SMOKE RUN (\`--quick\`).** Tiny counts: these numbers only show that the section runs end to end."; echo; }
-[ "$(latest done-tuned/ finished)" = - ] && { echo "> **PARTIAL RUN.** Rows without numbers were not reached yet; rerun the command to continue."; echo; }
+{ { [ "$(latest params-tuned/ command)" != - ] && [ "$(latest done-tuned/ finished)" = - ]; } ||
+  { [ "$(latest params-probes/ command)" != - ] && [ "$(latest done-probes/ finished)" = - ]; }; } &&
+  { echo "> **PARTIAL RUN.** Rows without numbers were not reached yet; rerun the command to continue."; echo; }
 echo "| item | value |"
 echo "|---|---|"
 echo "| command | \`$(latest params-tuned/ command)\` |"
@@ -386,6 +388,22 @@ if [ -n "$(keys tuned)" ]; then
   echo "step no longer spans half of the trajectory; the last row trains that student longer. Settings: $(latest params-tuned/ parameters)."
   echo
   student_table tuned
+fi
+
+if [ -n "$(keys probes)" ]; then
+  echo "## i. Probes on the tuned recipe (beyond the paper)"
+  echo
+  echo "Each row changes one thing in section h's tuned student (same bank, grid, steps and seed unless the row says"
+  echo "otherwise), to test an explanation of its remaining gap to the teacher. Every row here, the teacher's included, is"
+  echo "measured on noise no trajectory bank holds: evaluation seeds from $(latest params-probes/ parameters | sed -n 's/.*PROBE_EVAL_SEED=\([0-9]*\).*/\1/p')"
+  echo "and trajectory MSE on the next seeds (the other sections evaluate on seeds 2024.. and measure trajectory MSE on seeds"
+  echo "0.., which the banks' seeds 0..N-1 cover in noise, though mostly with other labels). Command: \`$(latest params-probes/ command)\`,"
+  echo "started $(first params-probes/ started), finished $(latest done-probes/ finished), $(latest done-probes/ seconds) s on"
+  echo "$(latest params-probes/ nproc) cores ($(latest params-probes/ cpu)). Settings: $(latest params-probes/ parameters)."
+  echo
+  student_table probes
+  awk -F '\t' '$1 == "eval/probe/teacher-32" && $2 == "fid" { t = $3 } $1 ~ /^eval\/probe\// && $1 != "eval/probe/teacher-32" && $2 == "fid" { n++; if (n == 1 || $3 < lo) { lo = $3; who = $1 } if ($3 > hi) hi = $3 }
+    END { if (t != "" && n) { sub(/^eval\/probe\//, "", who); printf "Probe students span FID %.2f to %.2f against the teacher'"'"'s %.2f on the same seeds (ratios %.2fx to %.2fx); the best is %s.\n\n", lo, hi, t, lo / t, hi / t, who } }' "$W/rec.tsv"
 fi
 
 # the target: FID(full FlowSteer, 4 steps) / FID(teacher, 32 steps, w*) and the accuracy gap, at the section-g sample

@@ -36,5 +36,13 @@ check "it states the tuned target" has "$page" "FID(tuned FlowSteer (section h),
 check "it leaves out the other sections" bash -c "! grep -q '^## a\\. ' '$page'"
 check "it has the longer-training row" has "$page" "trained 6 steps instead of 4"
 
+ONLY=probes OUT=$W/tuned bash jobs/ablation.sh --quick > "$W/probes.log" 2>&1; rc=$?
+check "ONLY=probes --quick into the tuned store exits 0 (exit $rc)" [ "$rc" -eq 0 ]
+check "the page gains section i" has "$page" "## i. Probes on the tuned recipe"
+check "section i has the teacher's reference row" has "$page" "teacher, 32 fixed steps, w* (the reference)"
+check "section i has the real-data row" has "$page" "D's real = MNIST images of the label"
+check "section i's teacher is evaluated on the probe seeds" bash -c "grep -q -- '--seed 500000' '$W/probes.log'"
+check "section h's rows are not rerun" bash -c "! grep -q 'fs-distill .*--run tun-' '$W/probes.log'"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
