@@ -23,7 +23,8 @@
 #      the tuned student and the 32-step teacher at HEADLINE_N samples too
 #   i  probes on the tuned recipe (ONLY=probes): one change each to section h's tuned student (EMA, a bank of
 #      PROBE_BANK_N trajectories, rollout fakes, rollout starts, real data for D, D's segment probabilities, L_dist in
-#      state space), measured with the 32-step teacher on noise no bank holds (seeds from PROBE_EVAL_SEED)
+#      state space), and the same recipe at K = 8, measured with the 32-step teacher on noise no bank holds (seeds
+#      from PROBE_EVAL_SEED)
 #
 # ONLY=t1 runs section c alone, ONLY=headline section g, ONLY=tuned section h and ONLY=probes section i alone, each into a
 # full run's store without touching its other units, so a section can run beside a long ablation.
@@ -282,17 +283,18 @@ tuned_unit() {
 # on noise no bank holds: evaluation seeds PROBE_EVAL_SEED.. and trajectory-MSE seeds from there (the other sections'
 # seeds 2024.. and 0.. overlap the banks' seeds 0..N-1 in noise, though mostly with other labels).
 probes_unit() {
-  local base=(--seed 0 --schedule fixed --shift "$TUNED_SHIFT" --method flowsteer --ota --adversarial --lambda-adv "$LAMBDA_ADV"
+  local base=(--schedule fixed --shift "$TUNED_SHIFT" --method flowsteer --ota --adversarial --lambda-adv "$LAMBDA_ADV"
               --lambda-fm "$TUNED_LAMBDA_FM" --start-share "$TUNED_START_SHARE")
-  local bank=bank-k4-wstar-s"$TUNED_SHIFT" big=bank-k4-wstar-s"$TUNED_SHIFT"-n"$PROBE_BANK_N"
+  local bank=bank-k4-wstar-s"$TUNED_SHIFT" big=bank-k4-wstar-s"$TUNED_SHIFT"-n"$PROBE_BANK_N" k8=bank-k8-wstar-s"$TUNED_SHIFT"
   EVAL_SEED=$PROBE_EVAL_SEED TRAJ_SEED0=$PROBE_EVAL_SEED
   TEACHER_REF_TENSORS=$OUT/tensors/teacher-ref-32-probes.safetensors
   samples_tensors "$TEACHER_REF_TENSORS" teacher 32 fixed "$W_STAR"
   bank "$bank" 4 8 "$TUNED_BANK_N" "$W_STAR" "$TUNED_SHIFT"
-  probe() {  # probe ORDER NAME LABEL FS-DISTILL-ARGS...: one probe student, trained and measured
-    local order=$1 name=$2 label=$3; shift 3
-    distill "prb-$name" "$DISTILL_STEPS" "${base[@]}" "$@"
-    student "probe/$name" probes "$order" "$label" "prb-$name" 4 fixed "seed 0"
+  probe() {  # probe ORDER NAME LABEL FS-DISTILL-ARGS...: one probe student (training seed PROBE_SEED, default 0), trained and measured
+    local order=$1 name=$2 label=$3 seed=${PROBE_SEED:-0}; shift 3
+    [ "$seed" = 0 ] || name=$name-s$seed
+    distill "prb-$name" "$DISTILL_STEPS" --seed "$seed" "${base[@]}" "$@"
+    student "probe/$name" probes "$order" "$label" "prb-$name" 4 fixed "seed $seed"
   }
   evaluate probe/teacher-32 probes 0 "teacher, 32 fixed steps, w* (the reference)" teacher 32 fixed "$W_STAR" "$EVAL_N" "" reference
   probe 1 tuned "tuned FlowSteer (section h's recipe), unchanged" --bank "$bank" --adv-fake step
@@ -304,6 +306,13 @@ probes_unit() {
   probe 7 dist-state "L_dist weighted as the MSE of the state each step lands on" --bank "$bank" --adv-fake step --dist-weight state
   bank "$big" 4 8 "$PROBE_BANK_N" "$W_STAR" "$TUNED_SHIFT"
   probe 8 bank-big "a bank of $PROBE_BANK_N trajectories instead of $TUNED_BANK_N" --bank "$big" --adv-fake step
+  # not a fix but a diagnosis: the same recipe with 8 segments (8 NFE), from a bank with 4 teacher sub-steps per segment
+  bank "$k8" 8 4 "$TUNED_BANK_N" "$W_STAR" "$TUNED_SHIFT"
+  distill prb-k8 "$DISTILL_STEPS" --seed 0 "${base[@]}" --bank "$k8" --segments 8 --adv-fake step
+  student probe/k8 probes 9 "8 segments, sampled with 8 steps (8 NFE; diagnosis, not the 4-step target)" prb-k8 8 fixed "seed 0"
+  # a second training seed for the unchanged recipe and the best probe of the first pass: how large is seed noise?
+  PROBE_SEED=1 probe 1 tuned "tuned FlowSteer (section h's recipe), unchanged" --bank "$bank" --adv-fake step
+  PROBE_SEED=1 probe 4 dist-rollout "distillation starts = the student's own rollout" --bank "$bank" --adv-fake step --dist-start rollout
 }
 
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
