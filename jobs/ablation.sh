@@ -94,6 +94,7 @@ param TUNED_SHIFT          2               2           # section h: shift of the
 param TUNED_LONG_STEPS     2400            6           # section h: the tuned student trained longer (does length close the gap?)
 param PROBE_EVAL_SEED      500000          500000      # section i: evaluation and trajectory-MSE seeds, disjoint from every bank's 0..N-1
 param PROBE_BANK_N         16384           16          # section i: trajectories of the larger bank
+param PROBE_LONG_STEPS     2000            6           # section i: the combined probe's distillation steps
 # --------------------------------------------------------------------------------------------------------
 
 STORE=$OUT/ablation.db
@@ -293,7 +294,7 @@ probes_unit() {
   probe() {  # probe ORDER NAME LABEL FS-DISTILL-ARGS...: one probe student (training seed PROBE_SEED, default 0), trained and measured
     local order=$1 name=$2 label=$3 seed=${PROBE_SEED:-0}; shift 3
     [ "$seed" = 0 ] || name=$name-s$seed
-    distill "prb-$name" "$DISTILL_STEPS" --seed "$seed" "${base[@]}" "$@"
+    distill "prb-$name" "${PROBE_STEPS:-$DISTILL_STEPS}" --seed "$seed" "${base[@]}" "$@"
     student "probe/$name" probes "$order" "$label" "prb-$name" 4 fixed "seed $seed"
   }
   evaluate probe/teacher-32 probes 0 "teacher, 32 fixed steps, w* (the reference)" teacher 32 fixed "$W_STAR" "$EVAL_N" "" reference
@@ -313,6 +314,10 @@ probes_unit() {
   # a second training seed for the unchanged recipe and the best probe of the first pass: how large is seed noise?
   PROBE_SEED=1 probe 1 tuned "tuned FlowSteer (section h's recipe), unchanged" --bank "$bank" --adv-fake step
   PROBE_SEED=1 probe 4 dist-rollout "distillation starts = the student's own rollout" --bank "$bank" --adv-fake step --dist-start rollout
+  # the two changes that helped most, together and trained longer; then it and the teacher at HEADLINE_N samples (same unseen seeds)
+  PROBE_STEPS=$PROBE_LONG_STEPS probe 10 combined "rollout starts + the $PROBE_BANK_N-trajectory bank, $PROBE_LONG_STEPS steps" --bank "$big" --adv-fake step --dist-start rollout
+  evaluate probe-head/teacher-32 probes-head 1 "teacher, 32 fixed steps, w*" teacher 32 fixed "$W_STAR" "$HEADLINE_N" "" reference
+  evaluate probe-head/combined probes-head 2 "combined probe, 4 fixed steps" prb-combined 4 fixed 1 "$HEADLINE_N" prb-combined "seed 0"
 }
 
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
@@ -466,7 +471,7 @@ case $ONLY in
       headline_unit
     elif [ "$ONLY" = probes ]; then
       record_put "params-probes/$t_start" command="ONLY=probes bash jobs/ablation.sh $*" started="$(date -u -d "@$t_start" '+%F %T UTC')" \
-        "${MACHINE[@]}" parameters="PROBE_EVAL_SEED=$PROBE_EVAL_SEED PROBE_BANK_N=$PROBE_BANK_N TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SHIFT=$TUNED_SHIFT DISTILL_STEPS=$DISTILL_STEPS EVAL_N=$EVAL_N TRAJ_N=$TRAJ_N"
+        "${MACHINE[@]}" parameters="PROBE_EVAL_SEED=$PROBE_EVAL_SEED PROBE_BANK_N=$PROBE_BANK_N PROBE_LONG_STEPS=$PROBE_LONG_STEPS HEADLINE_N=$HEADLINE_N TUNED_BANK_N=$TUNED_BANK_N TUNED_LAMBDA_FM=$TUNED_LAMBDA_FM TUNED_START_SHARE=$TUNED_START_SHARE TUNED_SHIFT=$TUNED_SHIFT DISTILL_STEPS=$DISTILL_STEPS EVAL_N=$EVAL_N TRAJ_N=$TRAJ_N"
       probes_unit
       record_put "done-probes/$(date +%s)" seconds="$(( $(date +%s) - t_start ))" finished="$(date -u '+%F %T UTC')" mode="$MODE"
     else

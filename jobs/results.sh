@@ -386,6 +386,8 @@ if [ -n "$(keys tuned)" ]; then
   echo "(\`fs-distill --start-share\`; PeRFlow samples sigma_t uniformly in the segment), then the student's 4-step grid (and"
   echo "its bank) on a smaller shift, which moves the boundaries 1, .9, .75, .5, 0 of shift 3 towards the data end so the last"
   echo "step no longer spans half of the trajectory; the last row trains that student longer. Settings: $(latest params-tuned/ parameters)."
+  echo "Trajectory MSE here is measured on the first TRAJ_N seeds 0, 1, ..., whose noise, label and w the w*-fixed banks"
+  echo "hold as training trajectories, so it is a training-set figure; section i (when run) measures it on unseen noise."
   echo
   student_table tuned
 fi
@@ -444,6 +446,9 @@ echo
 fi
 if [ "$(get eval/head/tuned-s0 fid)" != - ]; then
   target "$(get eval/head/tuned-s0 fid)" "$(get eval/head/tuned-s0 class_accuracy)" "$(get eval/head/teacher-32 fid)" "$(get eval/head/teacher-32 class_accuracy)" "$(get eval/head/tuned-s0 num_samples)" "tuned FlowSteer (section h)"
+fi
+if [ "$(get eval/probe-head/combined fid)" != - ]; then
+  target "$(get eval/probe-head/combined fid)" "$(get eval/probe-head/combined class_accuracy)" "$(get eval/probe-head/teacher-32 fid)" "$(get eval/probe-head/teacher-32 class_accuracy)" "$(get eval/probe-head/combined num_samples)" "section i's combined probe, on unseen seeds from $(latest params-probes/ parameters | sed -n 's/.*PROBE_EVAL_SEED=\([0-9]*\).*/\1/p')"
 fi
 # trajectory MSE: is the full model the lowest among the 4-step students?
 awk -F '\t' '$1 ~ /^traj\/abl\// && $1 !~ /teacher/ && $2 == "mse" { k = $1; sub(/^traj\/abl\//, "", k); sub(/-s[0-9]+$/, "", k); s[k] += $3; n[k]++ }
