@@ -398,10 +398,10 @@ if [ -n "$(keys probes)" ]; then
   echo "Each row changes one thing in section h's tuned student (same bank, grid, steps and seed unless the row says"
   echo "otherwise), to test an explanation of its remaining gap to the teacher. Every row here, the teacher's included, is"
   echo "measured on noise no trajectory bank holds: evaluation seeds from $(latest params-probes/ parameters | sed -n 's/.*PROBE_EVAL_SEED=\([0-9]*\).*/\1/p')"
-  echo "and trajectory MSE on the next seeds (the other sections evaluate on seeds 2024.. and measure trajectory MSE on seeds"
+  echo "and trajectory MSE on the first TRAJ_N of them (the other sections evaluate on seeds 2024.. and measure trajectory MSE on seeds"
   echo "0.., which the banks' seeds 0..N-1 cover in noise, though mostly with other labels). Command: \`$(latest params-probes/ command)\`,"
-  echo "started $(first params-probes/ started), finished $(latest done-probes/ finished), $(latest done-probes/ seconds) s on"
-  echo "$(latest params-probes/ nproc) cores ($(latest params-probes/ cpu)). Settings: $(latest params-probes/ parameters)."
+  echo "started $(first params-probes/ started), finished $(latest done-probes/ finished) ($(awk -F '\t' '$1 ~ /^params-probes\// && $2 == "started"' "$W/rec.tsv" | wc -l) invocations, the last"
+  echo "$(latest done-probes/ seconds) s) on $(latest params-probes/ nproc) cores ($(latest params-probes/ cpu)). Settings: $(latest params-probes/ parameters)."
   echo
   student_table probes
   awk -F '\t' '$1 == "eval/probe/teacher-32" && $2 == "fid" { t = $3 } $1 == "eval/probe/k8" && $2 == "fid" { k8 = $3 } $1 ~ /^eval\/probe\// && $1 != "eval/probe/teacher-32" && $1 != "eval/probe/k8" && $2 == "fid" { n++; if (n == 1 || $3 < lo) { lo = $3; who = $1 } if ($3 > hi) hi = $3 }
