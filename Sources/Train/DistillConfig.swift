@@ -205,9 +205,8 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         if advReal == .data && !adversarial { throw fail("--adv-real data needs --adversarial") }
         if let p = advProbs {
             guard adversarial else { throw fail("--adv-probs needs --adversarial") }
-            let k = segments
-            guard p.count == k, p.allSatisfy({ $0 >= 0 && $0.isFinite }), abs(p.reduce(0, +) - 1) < 1e-3 else {
-                throw fail("--adv-probs must be \(k) non-negative probabilities summing to 1 (one per segment), got \(p.map { String($0) }.joined(separator: ","))")
+            guard p.count == segments, p.allSatisfy({ $0 >= 0 && $0.isFinite }), abs(p.reduce(0, +) - 1) < 1e-3 else {
+                throw fail("--adv-probs must be \(segments) non-negative probabilities summing to 1 (one per segment), got \(p.map { String($0) }.joined(separator: ","))")
             }
         }
         if method != .flowsteer {

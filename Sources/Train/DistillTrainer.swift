@@ -174,9 +174,13 @@ public struct DistillTrainer: Sendable {
         let tape = Tape()
         let p = tape.bind(state.student)
         let v = unet(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
-        let lossDist = config.distWeight == .state
-            ? DistillLoss.distillation(v, target: target, weights: pairs.segments.map { grid.stateWeights[$0] })
-            : DistillLoss.distillation(v, target: target)
+        let lossDist: Var
+        if config.distWeight == .state {
+            let w = grid.stateWeights   // per segment, computed once per step rather than once per sample
+            lossDist = DistillLoss.distillation(v, target: target, weights: pairs.segments.map { w[$0] })
+        } else {
+            lossDist = DistillLoss.distillation(v, target: target)
+        }
         var total = lossDist
         var m = DistillStepMetrics(step: s, lossDist: lossDist.value.scalar, lr: lr, gradNorm: 0, total: 0)
 

@@ -230,6 +230,13 @@ struct FSDistill: ParsableCommand {
     }
 
     /// The run's configuration from the preset and the command line (bank-dependent defaults are filled in later).
+    /// "a,b,c" as numbers (spaces around each allowed); nil when empty or any part is not a number.
+    static func numbers<T: LosslessStringConvertible>(_ text: String) -> [T]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { T($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
+        return parts.map { $0! }
+    }
+
     func makeConfig() throws -> DistillConfig {
         guard var c = DistillConfig.preset(preset, method: method, seed: seed) else {
             throw ToolError.usage("unknown preset '\(preset)' (known: \(DistillConfig.presetNames.joined(separator: ", ")))")
@@ -245,11 +252,10 @@ struct FSDistill: ParsableCommand {
         if let advFake { c.advFake = advFake }
         if let advReal { c.advReal = advReal }
         if let advProbs {
-            let parts = advProbs.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else {
+            guard let p: [Double] = Self.numbers(advProbs) else {
                 throw ToolError.usage("--adv-probs '\(advProbs)': expected comma-separated numbers, e.g. 0.4,0.2,0.2,0.2")
             }
-            c.advProbs = parts.map { $0! }
+            c.advProbs = p
         }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
@@ -257,11 +263,10 @@ struct FSDistill: ParsableCommand {
         c.schedule = schedule; c.shift = shift
         if let substeps { c.substeps = substeps }
         if let cfgRange {
-            let parts = cfgRange.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.count == 2, let lo = parts[0], let hi = parts[1] else {
+            guard let parts: [Float] = Self.numbers(cfgRange), parts.count == 2 else {
                 throw ToolError.usage("--cfg-range '\(cfgRange)': expected LO,HI, e.g. 1,2")
             }
-            (c.cfgLow, c.cfgHigh) = (lo, hi)
+            (c.cfgLow, c.cfgHigh) = (parts[0], parts[1])
         }
         if let pairs { c.pairs = pairs }
         if let steps { c.steps = steps }
