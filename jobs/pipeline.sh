@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole FlowSteer pipeline as one plain shell chain, every tool's --json output feeding the next:
 #   fs-train (teacher) -> fs-rollout (trajectory bank) -> fs-distill (few-step student)
-#   -> fs-sample (PNG grid) -> fs-eval (FID/KID/accuracy) -> fs-store archive (.tar.zst of the student
+#   -> fs-sample (PNG grid) -> fs-eval (FID/KID/accuracy/precision/recall) -> fs-store archive (.tar.zst of the student
 #   with its whole lineage: bank, teacher, runs and metrics)
 # Every step resumes: re-running the script after a crash or a kill continues where it stopped.
 # The defaults are a small demo on the tiny preset (a few minutes on 2 cores); for a real run e.g.
@@ -66,7 +66,7 @@ png=$(json_require png "$sample")
 
 # 5. evaluation of the student at its own step count
 fs_run eval fs-eval --checkpoint "$student" --steps "$SEGMENTS" --schedule "$SCHEDULE" \
-  --num-samples "$EVAL_SAMPLES" --seed "$EVAL_SEED" --threads "$THREADS"
+  --num-samples "$EVAL_SAMPLES" --seed "$EVAL_SEED" --precision-recall --threads "$THREADS"
 printf '%s\n' "$eval" > "$OUT/eval.json"
 fid=$(json_require fid "$eval")
 
@@ -81,6 +81,6 @@ pipeline done in $(fs_elapsed "$t0")
   bank     $bank
   student  $student
   grid     $png
-  eval     FID $fid, KID $(json_get kid <<<"$eval"), class accuracy $(json_get class_accuracy <<<"$eval") ($EVAL_SAMPLES samples, $SEGMENTS steps) -> $OUT/eval.json
+  eval     FID $fid, KID $(json_get kid <<<"$eval"), class accuracy $(json_get class_accuracy <<<"$eval"), precision $(json_get precision <<<"$eval"), recall $(json_get recall <<<"$eval") ($EVAL_SAMPLES samples, $SEGMENTS steps) -> $OUT/eval.json
   archive  $ARCHIVE ($archived artifacts; restore: fs-store restore $ARCHIVE --store other.db)
 EOF

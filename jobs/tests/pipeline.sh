@@ -21,6 +21,8 @@ check "it reports the student and its FID" grep -q "eval     FID [0-9]" "$W/run1
 check "the grid is a PNG" eval '[ "$(head -c 8 "$OUT/student-grid.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
 check "eval.json holds fid, kid and num_samples $EVAL_SAMPLES" \
   eval '[ -n "$(json_get fid "$OUT/eval.json")" ] && [ -n "$(json_get kid "$OUT/eval.json")" ] && [ "$(json_get num_samples "$OUT/eval.json")" = "$EVAL_SAMPLES" ]'
+check "eval.json holds precision and recall in [0, 1]" \
+  eval 'awk -v p="$(json_get precision "$OUT/eval.json")" -v r="$(json_get recall "$OUT/eval.json")" "BEGIN { exit !(p != \"\" && r != \"\" && p >= 0 && p <= 1 && r >= 0 && r <= 1) }"'
 check "the pipeline's store verifies" eval 'fs-store verify --store "$OUT/flowsteer.db" >/dev/null'
 
 fs-store restore "$OUT/student.tar.zst" --store "$W/restored.db" >/dev/null 2>"$W/restore.err"

@@ -26,6 +26,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Teacher steps for trajectory MSE (fixed schedule).") var teacherSteps: Int = 32
     @Option(help: "Teacher guidance for trajectory MSE (default: its recommended_cfg).") var teacherCfg: Float?
     @Option(help: "Name of the eval_result artifact (default: derived from the model and settings).") var name: String?
+    @Flag(help: "Also improved precision and recall (k = 3) against the reference: sample quality vs coverage.")
+    var precisionRecall = false
 
     func validate() throws {
         guard (checkpoint == nil) != (samples == nil) else { throw ValidationError("give exactly one of --checkpoint or --samples") }
@@ -76,6 +78,11 @@ struct Evaluate: ParsableCommand {
         out["kid"] = kid.mean
         out["kid_std"] = kid.std
         out["class_accuracy"] = try classAccuracy(logits: logits, labels: labels)
+        if precisionRecall {
+            // FID mixes quality and diversity; these two separate them (Kynkaanniemi et al. 2019).
+            let pr = try PrecisionRecall(real: ref.features, generated: features)
+            (out["precision"], out["recall"]) = (pr.precision, pr.recall)
+        }
         out["num_samples"] = images.shape[0]
         out["reference"] = "mnist-\(reference.rawValue)"
         out["feature_network"] = extractor.checksum
@@ -90,9 +97,12 @@ struct Evaluate: ParsableCommand {
         }
         out["eval_seconds"] = Progress.monotonicSeconds() - t1
         try record(out, store: store, parent: parent, what: what)
-        try common.emit(out, human: String(format: "%@: FID %.3f  KID %.5f ± %.5f  accuracy %.4f  (%d samples)", what,
-                                           out["fid"] as! Double, kid.mean, kid.std, out["class_accuracy"] as! Double,
-                                           images.shape[0]))
+        var human = String(format: "%@: FID %.3f  KID %.5f ± %.5f  accuracy %.4f", what, out["fid"] as! Double, kid.mean,
+                           kid.std, out["class_accuracy"] as! Double)
+        if let p = out["precision"] as? Double, let r = out["recall"] as? Double {
+            human += String(format: "  precision %.4f  recall %.4f", p, r)
+        }
+        try common.emit(out, human: human + "  (\(images.shape[0]) samples)")
     }
 
     /// An eval_result artifact (lineage to what was measured) and metrics of run eval/<model>.
@@ -113,7 +123,7 @@ struct Evaluate: ParsableCommand {
         let run = "eval/\(what)"
         try store.beginRun(name: run, kind: "eval", config: try JSONOutput.string(stable))
         let step = parent?.step ?? 0
-        let points = ["fid", "kid", "kid_std", "class_accuracy", "trajectory_mse"].compactMap { k in
+        let points = ["fid", "kid", "kid_std", "class_accuracy", "precision", "recall", "trajectory_mse"].compactMap { k in
             (out[k] as? Double).map { MetricPoint(step: step, name: k, value: $0) }
         }
         try store.recordMetrics(run: run, points)
