@@ -48,6 +48,10 @@ public enum DistillStart: String, CaseIterable, Codable, Sendable {
     /// z_{k+1} as the segment end: v* = (z_{k+1} - z^_k) / (sigma_{k+1} - sigma_k) also corrects the drift the
     /// student's earlier steps leave, the states its step meets at inference.
     case rollout
+    /// As `rollout`, with gradients through the rollout (backpropagation through the student's earlier steps):
+    /// the loss value is rollout's at the segment start, but each step also learns where it leaves the later
+    /// ones. Costs about (k+1) forward and backward passes for a segment-k sample; needs --start-share 1.
+    case backprop
 }
 
 /// Everything that defines a distillation run. Saved with every checkpoint, so a resumed run
@@ -198,8 +202,11 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be positive, got \(learningRate)") }
         guard emaDecay >= 0 && emaDecay < 1 else { throw fail("--ema-decay must be in [0, 1), got \(emaDecay)") }
         if let p = startShare, !(p >= 0 && p <= 1) { throw fail("--start-share must be in [0, 1], got \(p)") }
-        if distStart == .rollout && !(method == .flowsteer && ota) {
-            throw fail("--dist-start rollout needs --method flowsteer --ota: the student rolls out from a trajectory's noise toward that trajectory's teacher states")
+        if let d = distStart, d != .trajectory, !(method == .flowsteer && ota) {
+            throw fail("--dist-start \(d.rawValue) needs --method flowsteer --ota: the student rolls out from a trajectory's noise toward that trajectory's teacher states")
+        }
+        if distStart == .backprop && startShare != 1 {
+            throw fail("--dist-start backprop needs --start-share 1: its loss sits at the states the student's steps reach")
         }
         guard online || startSource != .interpolated || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
         if advReal == .data && !adversarial { throw fail("--adv-real data needs --adversarial") }

@@ -139,6 +139,36 @@ public struct DistillTrainer: Sendable {
         return x
     }
 
+    /// L_dist with gradients through the student's own rollout (`--dist-start backprop`). The pairs are grouped by
+    /// segment k; a group rolls out k Euler steps from its trajectories' noise on the student's tape, and
+    /// r = (x^_{k+1} - z_{k+1}) / (sigma_{k+1} - sigma_k) = v_theta(x^_k) - v* is the residual of `rollout`'s loss,
+    /// so the value is the same, while the gradient also reaches the earlier steps. Groups weigh by their size
+    /// (the batch mean), times the segment's state weight when given.
+    public func backpropDistillationLoss(_ p: Parameters, _ pairs: SegmentPairs, weights: [Float]? = nil) -> Var {
+        precondition(pairs.hasNoise, "backpropDistillationLoss: pairs without trajectory noise")
+        let tape = p[p.keys[0]].tape
+        var total: Var?
+        for k in 0..<grid.count {
+            let group = pairs.subset((0..<pairs.count).filter { pairs.segments[$0] == k })
+            guard group.count > 0 else { continue }
+            var x = tape.constant(SegmentPairs.tensor(group.noises))
+            for j in 0...k {
+                let v = unet(x, sigmas: Array(repeating: grid.start(j), count: group.count), labels: group.labels, p)
+                let d = grid.end(j) - grid.start(j)
+                if j == k {
+                    let inv = 1 / d
+                    let target = SegmentPairs.tensor(group.ends).scaledPerSample(Array(repeating: inv, count: group.count))
+                    var term = meanSquaredError(v + x * inv, target: target) * (Float(group.count) / Float(pairs.count))
+                    if let weights { term = term * weights[k] }
+                    total = total.map { $0 + term } ?? term
+                } else {
+                    x = x + v * d
+                }
+            }
+        }
+        return total!
+    }
+
     /// The generator's adversarial terms on the student's tape: fake = z_k + (sigma_{k+1} - sigma_k) v_theta(z_k),
     /// L_adv = -mean D(fake) (when lambda_adv > 0) and L_fm against D's features of `real` (when lambda_fm > 0).
     /// `disc` must be D's weights bound as constants on the student's tape (`tape.bind(w, trainable: false)`),
@@ -169,17 +199,21 @@ public struct DistillTrainer: Sendable {
         let lr = config.learningRate(step: s)
         var (pairs, u) = data.distillationPairs(step: s)
         if config.distStart == .rollout { pairs.starts = rolloutStarts(state.student, pairs) }
-        let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)
 
         let tape = Tape()
         let p = tape.bind(state.student)
-        let v = unet(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
         let lossDist: Var
-        if config.distWeight == .state {
-            let w = grid.stateWeights   // per segment, computed once per step rather than once per sample
-            lossDist = DistillLoss.distillation(v, target: target, weights: pairs.segments.map { w[$0] })
+        if config.distStart == .backprop {
+            lossDist = backpropDistillationLoss(p, pairs, weights: config.distWeight == .state ? grid.stateWeights : nil)
         } else {
-            lossDist = DistillLoss.distillation(v, target: target)
+            let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)
+            let v = unet(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
+            if config.distWeight == .state {
+                let w = grid.stateWeights   // per segment, computed once per step rather than once per sample
+                lossDist = DistillLoss.distillation(v, target: target, weights: pairs.segments.map { w[$0] })
+            } else {
+                lossDist = DistillLoss.distillation(v, target: target)
+            }
         }
         var total = lossDist
         var m = DistillStepMetrics(step: s, lossDist: lossDist.value.scalar, lr: lr, gradNorm: 0, total: 0)

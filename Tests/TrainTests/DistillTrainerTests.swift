@@ -207,6 +207,50 @@ struct DistillCase: CustomStringConvertible, Sendable {
         #expect(throws: DistillConfigError.self) { try bad.validate() }
     }
 
+    /// --dist-start backprop: the loss value is --dist-start rollout's (start share 1), but its gradient is the total
+    /// derivative through the rollout: central differences of the loss (rollout recomputed under the perturbed
+    /// weights) match it where it differs most from rollout's partial gradient, which holds the starts fixed.
+    @Test func backpropDistillationIsTheRolloutLossDifferentiatedThroughTheRollout() throws {
+        var c = DistillFixtures.tinyConfig(.flowsteer, ota: true, segments: 2, steps: 1)
+        c.batchSize = 8; c.startShare = 1; c.distStart = .backprop
+        try c.validate()
+        let tr = try DistillFixtures.trainer(c, teacher: Self.teacher)
+        let pairs = tr.data.distillationPairs(step: 1).pairs
+        #expect(Set(pairs.segments) == [0, 1], "the batch should hold both segments")
+        let w = Self.teacher.weights
+        func rolloutLoss(_ w: StateDict, tape: Tape) -> (Var, Parameters) {
+            var rolled = pairs
+            rolled.starts = tr.rolloutStarts(w, pairs)
+            let (zt, sig, target) = DistillTrainer.distillationInputs(rolled, u: Array(repeating: 1, count: pairs.count), grid: tr.grid)
+            let p = tape.bind(w)
+            return (DistillLoss.distillation(tr.unet(tape.constant(zt), sigmas: sig, labels: pairs.labels, p), target: target), p)
+        }
+        func backpropLoss(_ w: StateDict, tape: Tape) -> (Var, Parameters) {
+            let p = tape.bind(w)
+            return (tr.backpropDistillationLoss(p, pairs), p)
+        }
+        let (tr1, tb1) = (Tape(), Tape())
+        let (lr, pr) = rolloutLoss(w, tape: tr1), (lb, pb) = backpropLoss(w, tape: tb1)
+        #expect(abs(lr.value.scalar - lb.value.scalar) <= 1e-5 * max(1, lr.value.scalar), "\(lr.value.scalar) vs \(lb.value.scalar)")
+        let gr = pr.gradients(tr1.backward(lr)), gb = pb.gradients(tb1.backward(lb))
+        let key = "conv_in.weight"
+        let (a, b) = (gb.tensor(key).data, gr.tensor(key).data)
+        let probes = (0..<a.count).sorted { abs(a[$0] - b[$0]) > abs(a[$1] - b[$1]) }.prefix(4)
+        #expect(abs(a[probes.first!] - b[probes.first!]) > 1e-4, "the two gradients should differ")
+        let h: Float = 1e-3
+        for i in probes {
+            var plus = w, minus = w
+            plus[key]!.data[i] += h; minus[key]!.data[i] -= h
+            let numeric = (backpropLoss(plus, tape: Tape(recordsPullbacks: false)).0.value.scalar
+                - backpropLoss(minus, tape: Tape(recordsPullbacks: false)).0.value.scalar) / (2 * h)
+            #expect(abs(numeric - a[i]) < 0.25 * abs(a[i] - b[i]), "coordinate \(i): numeric \(numeric), backprop \(a[i]), rollout \(b[i])")
+        }
+        var bad = c; bad.startShare = 0.5
+        #expect(throws: DistillConfigError.self) { try bad.validate() }
+        var state = tr.initialState()
+        #expect(try tr.step(&state).lossDist.isFinite)
+    }
+
     /// --adv-real data: D's real state for an adversarial sample is a training image of the sample's label,
     /// noised to its segment's end sigma (the image itself at sigma 0), the same draw at every call; it needs
     /// --adversarial and the images, and a training step with it differs from one against the teacher's states.

@@ -74,7 +74,7 @@ struct FSDistill: ParsableCommand {
     @Flag(help: "Learning rate: a cosine from --lr down to 0 at --steps after the warm-up (default: constant).")
     var cosineDecay = false
     @Option(help: "EMA decay of the student's weights (default: the preset's, 0.995).") var emaDecay: Float?
-    @Option(help: "Starts of the distillation loss's segments (OTA): trajectory (the teacher's state z_k) or rollout (the student's own steps from the noise, no gradients; target (z_{k+1} - start) / (sigma_{k+1} - sigma_k)).")
+    @Option(help: "Starts of the distillation loss's segments (OTA): trajectory (the teacher's state z_k), rollout (the student's own steps from the noise, no gradients; target (z_{k+1} - start) / (sigma_{k+1} - sigma_k)) or backprop (rollout with gradients through the earlier steps; needs --start-share 1).")
     var distStart: DistillStart?
     @Option(help: "Segment weighting of the distillation loss: velocity (every sample's velocity MSE alike, PeRFlow's) or state (times (sigma_{k+1} - sigma_k)^2, normalised: the MSE of the state the step lands on).")
     var distWeight: DistillWeight?
