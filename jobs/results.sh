@@ -404,7 +404,7 @@ if [ -n "$(keys probes)" ]; then
   echo "$(latest done-probes/ seconds) s) on $(latest params-probes/ nproc) cores ($(latest params-probes/ cpu)). Settings: $(latest params-probes/ parameters)."
   echo
   student_table probes
-  awk -F '\t' '$1 == "eval/probe/teacher-32" && $2 == "fid" { t = $3 } $1 == "eval/probe/k8" && $2 == "fid" { k8 = $3 } $1 ~ /^eval\/probe\// && $1 != "eval/probe/teacher-32" && $1 != "eval/probe/k8" && $2 == "fid" { n++; if (n == 1 || $3 < lo) { lo = $3; who = $1 } if ($3 > hi) hi = $3 }
+  awk -F '\t' '$1 == "eval/probe/teacher-32" && $2 == "fid" { t = $3 } $1 == "eval/probe/k8" && $2 == "fid" { k8 = $3 } $1 ~ /^eval\/probe\// && $1 !~ /teacher/ && $1 != "eval/probe/k8" && $2 == "fid" { n++; if (n == 1 || $3 < lo) { lo = $3; who = $1 } if ($3 > hi) hi = $3 }
     END { if (t != "" && n) { sub(/^eval\/probe\//, "", who); printf "The 4-step probe students span FID %.2f to %.2f against the teacher'"'"'s %.2f on the same seeds (ratios %.2fx to %.2fx); the best is %s.", lo, hi, t, lo / t, hi / t, who
       if (t != "" && k8 != "") printf " With 8 segments and 8 steps the same recipe reaches %.2f (%.2fx).", k8, k8 / t
       if (t != "" && n) printf "\n\n" } }' "$W/rec.tsv"
