@@ -287,7 +287,7 @@ probes_unit() {
   local base=(--schedule fixed --shift "$TUNED_SHIFT" --method flowsteer --ota --adversarial --lambda-adv "$LAMBDA_ADV"
               --lambda-fm "$TUNED_LAMBDA_FM" --start-share "$TUNED_START_SHARE")
   local bank=bank-k4-wstar-s"$TUNED_SHIFT" big=bank-k4-wstar-s"$TUNED_SHIFT"-n"$PROBE_BANK_N" k8=bank-k8-wstar-s"$TUNED_SHIFT"
-  local fine=bank-k4-wstar-s"$TUNED_SHIFT"-n"$PROBE_BANK_N"-sub16
+  local fine=bank-k4-wstar-s"$TUNED_SHIFT"-n"$PROBE_BANK_N"-sub16 finer=bank-k4-wstar-s"$TUNED_SHIFT"-n"$PROBE_BANK_N"-sub32
   EVAL_SEED=$PROBE_EVAL_SEED TRAJ_SEED0=$PROBE_EVAL_SEED
   TEACHER_REF_TENSORS=$OUT/tensors/teacher-ref-32-probes.safetensors
   samples_tensors "$TEACHER_REF_TENSORS" teacher 32 fixed "$W_STAR"
@@ -325,9 +325,12 @@ probes_unit() {
   bank "$fine" 4 16 "$PROBE_BANK_N" "$W_STAR" "$TUNED_SHIFT"
   PROBE_STEPS=$PROBE_LONG_STEPS probe 12 combined-fine "combined, from a $PROBE_BANK_N-trajectory bank solved with 16 teacher sub-steps per segment" --bank "$fine" --adv-fake step --dist-start rollout
   evaluate probe-head/combined-fine probes-head 3 "combined probe from the 16-sub-step bank, 4 fixed steps" prb-combined-fine 4 fixed 1 "$HEADLINE_N" prb-combined-fine "seed 0"
-  # two probes that did not help in exploratory runs, kept here so the negative results can be rerun
+  # a probe that did not help in exploratory runs, kept here so the negative result can be rerun
   probe 13 backprop "distillation through the student's rollout with gradients (--dist-start backprop)" --bank "$bank" --adv-fake step --dist-start backprop
-  probe 14 gan-data "D: MNIST images vs the student's own final samples (last segment only, D lr 5e-4, lambda_adv 0.2)" --bank "$bank" --adv-fake rollout --adv-real data --adv-probs 0,0,0,1 --disc-lr 5e-4 --lambda-adv 0.2
+  # the bank's teacher solved with 32 sub-steps per segment (128 steps): Euler's error halves again
+  bank "$finer" 4 32 "$PROBE_BANK_N" "$W_STAR" "$TUNED_SHIFT"
+  PROBE_STEPS=$PROBE_LONG_STEPS probe 14 combined-finer "combined, from a $PROBE_BANK_N-trajectory bank solved with 32 teacher sub-steps per segment" --bank "$finer" --adv-fake step --dist-start rollout
+  evaluate probe-head/combined-finer probes-head 4 "combined probe from the 32-sub-step bank, 4 fixed steps" prb-combined-finer 4 fixed 1 "$HEADLINE_N" prb-combined-finer "seed 0"
 }
 
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------

@@ -42,6 +42,8 @@ check "the page gains section i" has "$page" "## i. Probes on the tuned recipe"
 check "section i has the teacher's reference row" has "$page" "teacher, 32 fixed steps, w* (the reference)"
 check "section i has the real-data row" has "$page" "D's real = MNIST images of the label"
 check "section i's teacher is evaluated on the probe seeds" bash -c "grep -q -- '--seed 500000' '$W/probes.log'"
+check "section i's fine bank is solved with 16 sub-steps per segment" bash -c "grep -q -- 'fs-rollout .*-sub16 .*--substeps 16' '$W/probes.log'"
+check "section i has the 64-step teacher and the backprop probe" bash -c "grep -q 'teacher, 64 fixed steps' '$page' && grep -q -- '--dist-start backprop' '$W/probes.log'"
 check "section h's rows are not rerun" bash -c "! grep -q 'fs-distill .*--run tun-' '$W/probes.log'"
 
 echo "$passed passed, $failed failed"
