@@ -2,7 +2,7 @@
 # Runs jobs/pipeline.sh end to end on the tiny preset (train -> rollout -> distill -> sample -> eval ->
 # archive, each step fed by the previous one's JSON) and checks its products: the PNG grid, the eval
 # JSON, an archive that restores into a fresh store with the student's whole lineage, and that a
-# second run resumes every step instead of redoing it. Prints "N passed, M failed". About 1 minute.
+# second run resumes every step instead of redoing it; then the shipped students import and sample. Prints "N passed, M failed". About 1 minute.
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=pipeline-test
@@ -40,5 +40,13 @@ bash "$FS_ROOT/jobs/pipeline.sh" >"$W/run2.out" 2>"$W/run2.err"; rc=$?
 after=$(fs-store ls --store "$OUT/flowsteer.db" --kind checkpoint --json | json_flat | grep -c $'\\.hash\t')
 check "a second run succeeds (exit $rc) and resumes instead of retraining ($before -> $after checkpoints)" \
   eval '[ "$rc" -eq 0 ] && [ "$before" -eq "$after" ]'
+# the shipped students (issue 7 §4): importable with fs-store import, 4 steps on the grid their file records
+fs-store init --store "$W/shipped.db" >/dev/null
+for m in student-flowsteer-4 student-perflow-4; do
+  check "models/$m.safetensors imports with fs-store import" \
+    eval 'fs-store import "$FS_ROOT/models/$m.safetensors" --store "$W/shipped.db" --name "$m" >/dev/null'
+  check "$m samples 4 steps of 20 seeds into a PNG" \
+    eval 'fs-sample --store "$W/shipped.db" --checkpoint "$m" --steps 4 --seeds 0-19 --png "$W/$m.png" --threads 2 >/dev/null 2>&1 && [ -s "$W/$m.png" ]'
+done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
