@@ -331,6 +331,9 @@ probes_unit() {
   bank "$finer" 4 32 "$PROBE_BANK_N" "$W_STAR" "$TUNED_SHIFT"
   PROBE_STEPS=$PROBE_LONG_STEPS probe 14 combined-finer "combined, from a $PROBE_BANK_N-trajectory bank solved with 32 teacher sub-steps per segment" --bank "$finer" --adv-fake step --dist-start rollout
   evaluate probe-head/combined-finer probes-head 4 "combined probe from the 32-sub-step bank, 4 fixed steps" prb-combined-finer 4 fixed 1 "$HEADLINE_N" prb-combined-finer "seed 0"
+  # the same with a second training seed: is the target met by the recipe or by one run?
+  PROBE_SEED=1 PROBE_STEPS=$PROBE_LONG_STEPS probe 14 combined-finer "combined, from a $PROBE_BANK_N-trajectory bank solved with 32 teacher sub-steps per segment" --bank "$finer" --adv-fake step --dist-start rollout
+  evaluate probe-head/combined-finer-s1 probes-head 5 "combined probe from the 32-sub-step bank, 4 fixed steps (training seed 1)" prb-combined-finer-s1 4 fixed 1 "$HEADLINE_N" prb-combined-finer-s1 "seed 1"
 }
 
 # ---- Table 1 (section c): the teacher's last segment(s) resumed from authentic vs interpolated states ------------
