@@ -448,9 +448,10 @@ if [ "$(get eval/head/tuned-s0 fid)" != - ]; then
   target "$(get eval/head/tuned-s0 fid)" "$(get eval/head/tuned-s0 class_accuracy)" "$(get eval/head/teacher-32 fid)" "$(get eval/head/teacher-32 class_accuracy)" "$(get eval/head/tuned-s0 num_samples)" "tuned FlowSteer (section h)"
 fi
 # section i's students measured at the target's sample count (the combined probe and its finer-bank variants)
+probe_seed=$(latest params-probes/ parameters | sed -n 's/.*PROBE_EVAL_SEED=\([0-9]*\).*/\1/p')
 for k in $(keys probes-head); do
   [ "$k" != eval/probe-head/teacher-32 ] || continue
-  target "$(get "$k" fid)" "$(get "$k" class_accuracy)" "$(get eval/probe-head/teacher-32 fid)" "$(get eval/probe-head/teacher-32 class_accuracy)" "$(get "$k" num_samples)" "section i's $(get "$k" label), on unseen seeds from $(latest params-probes/ parameters | sed -n 's/.*PROBE_EVAL_SEED=\([0-9]*\).*/\1/p')"
+  target "$(get "$k" fid)" "$(get "$k" class_accuracy)" "$(get eval/probe-head/teacher-32 fid)" "$(get eval/probe-head/teacher-32 class_accuracy)" "$(get "$k" num_samples)" "section i's $(get "$k" label), on unseen seeds from $probe_seed"
 done
 # trajectory MSE: is the full model the lowest among the 4-step students?
 awk -F '\t' '$1 ~ /^traj\/abl\// && $1 !~ /teacher/ && $2 == "mse" { k = $1; sub(/^traj\/abl\//, "", k); sub(/-s[0-9]+$/, "", k); s[k] += $3; n[k]++ }

@@ -157,7 +157,7 @@ public struct DistillTrainer: Sendable {
                 let d = grid.end(j) - grid.start(j)
                 if j == k {
                     let inv = 1 / d
-                    let target = SegmentPairs.tensor(group.ends).scaledPerSample(Array(repeating: inv, count: group.count))
+                    let target = SegmentPairs.tensor(group.ends) * inv
                     var term = meanSquaredError(v + x * inv, target: target) * (Float(group.count) / Float(pairs.count))
                     if let weights { term = term * weights[k] }
                     total = total.map { $0 + term } ?? term
