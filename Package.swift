@@ -52,7 +52,7 @@ let package = Package(
         // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
         .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: fast),
-        .target(name: "Datasets", dependencies: ["TensorCore", "CArchive"],
+        .target(name: "Datasets", dependencies: ["TensorCore", "CArchive", "ImageIO"],
                 resources: [.copy("Resources")], swiftSettings: fast),
         .target(name: "ImageIO", dependencies: ["TensorCore", "CPNG"], swiftSettings: fast),
         .target(name: "Store", dependencies: ["NN", "CSQLite", "CArchive"], swiftSettings: fast),

@@ -36,7 +36,7 @@ public struct FeatureNetworkTrainingProgress: Sendable {
 /// recipe for a small CNN classifier and needs only a few lines.
 public enum FeatureNetworkTraining {
     /// Trained weights. `progress` is called after each step (for logging; keep it cheap).
-    public static func train(_ config: FeatureNetworkTrainingConfig, data: MNIST,
+    public static func train(_ config: FeatureNetworkTrainingConfig, data: ImageDataset,
                              progress: (FeatureNetworkTrainingProgress) -> Void = { _ in }) -> StateDict {
         let net = FeatureNetwork()
         var weights = net.initialParameters(seed: config.seed)

@@ -53,7 +53,7 @@ public enum PNG {
     }
 
     /// libpng's error text, a NUL-terminated `char[64]` imported as a tuple.
-    private static func message(of png: inout png_image) -> String {
+    static func message(of png: inout png_image) -> String {
         withUnsafeBytes(of: &png.message) { raw in
             let text = String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             return text.isEmpty ? "libpng error" : "libpng: \(text)"

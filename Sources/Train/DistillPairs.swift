@@ -98,7 +98,7 @@ public struct PairSpec: Sendable, Equatable {
     public var image: Int?
 
     /// A PeRFlow pair: a uniformly drawn training image (with its label), segment from `probabilities`.
-    public static func interpolated(_ rng: inout SplitMix64, images: MNIST, probabilities: [Double],
+    public static func interpolated(_ rng: inout SplitMix64, images: ImageDataset, probabilities: [Double],
                                     cfgLow: Float, cfgHigh: Float) -> PairSpec {
         let img = rng.below(images.count)
         let k = SegmentSampling.pick(probabilities, u: rng.uniform())
@@ -150,7 +150,7 @@ public enum PairGenerator {
 
     /// PeRFlow pairs: z_start = sigma_k eps + (1 - sigma_k) x0 with the spec's real image, z_end = the
     /// teacher's S-step Euler solve of segment k with CFG w. Off-trajectory: no `noises`.
-    public static func interpolated(_ specs: [PairSpec], images: MNIST, grid: SegmentGrid, teacher: VelocityModel) -> SegmentPairs {
+    public static func interpolated(_ specs: [PairSpec], images: ImageDataset, grid: SegmentGrid, teacher: VelocityModel) -> SegmentPairs {
         let f = SegmentPairs.sampleFloats
         var p = SegmentPairs()
         p.starts.reserveCapacity(specs.count * f)
@@ -186,7 +186,7 @@ public enum PairGenerator {
     }
 
     /// The deterministic PeRFlow pool of `count` pairs for run seed `seed`: pair i depends only on (seed, i).
-    public static func pool(count: Int, seed: UInt64, images: MNIST, grid: SegmentGrid, teacher: VelocityModel,
+    public static func pool(count: Int, seed: UInt64, images: ImageDataset, grid: SegmentGrid, teacher: VelocityModel,
                             cfgLow: Float, cfgHigh: Float, progress: ((Int) -> Void)? = nil) -> SegmentPairs {
         let probs = SegmentSampling.uniform(grid.count)
         var out = SegmentPairs()

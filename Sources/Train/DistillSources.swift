@@ -13,7 +13,7 @@ public struct DistillData: Sendable {
     public let grid: SegmentGrid
     public let teacher: VelocityModel
     public let trajectories: TrajectorySet?
-    public let images: MNIST?
+    public let images: ImageDataset?
     /// The pre-generated PeRFlow pool (interpolated starts, not online).
     public let pool: SegmentPairs?
     let poolBySegment: [[Int]]
@@ -23,9 +23,9 @@ public struct DistillData: Sendable {
     /// - Parameters:
     ///   - trajectories: the bank (required for reflow and bank OTA; its K must equal `config.segments`
     ///     except for reflow, which only reads noise and final state).
-    ///   - images: MNIST train (required for PeRFlow-style starts and for --adv-real data).
+    ///   - images: ImageDataset train (required for PeRFlow-style starts and for --adv-real data).
     ///   - poolProgress: called with the number of pool pairs generated so far.
-    public init(config: DistillConfig, teacher: VelocityModel, trajectories: TrajectorySet?, images: MNIST?,
+    public init(config: DistillConfig, teacher: VelocityModel, trajectories: TrajectorySet?, images: ImageDataset?,
                 poolProgress: ((Int) -> Void)? = nil) throws {
         try config.validate()
         self.config = config

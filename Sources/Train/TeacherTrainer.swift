@@ -24,13 +24,14 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
     }
 }
 
-/// Flow-matching training of the velocity UNet on MNIST (class-conditional, label dropout for CFG).
+/// Flow-matching training of the velocity UNet on any image dataset (class-conditional with label
+/// dropout for CFG; an unlabelled dataset trains the null label only).
 public struct TeacherTrainer {
     public let config: TeacherTrainingConfig
     public let unet: UNet
-    let data: MNIST
+    let data: ImageDataset
 
-    public init(config: TeacherTrainingConfig, data: MNIST) {
+    public init(config: TeacherTrainingConfig, data: ImageDataset) {
         self.config = config
         self.unet = UNet(config.model)
         self.data = data
@@ -45,7 +46,8 @@ public struct TeacherTrainer {
     /// noise, sigma and label dropout drawn from streams keyed by the sample's global index.
     public func batch(step: Int) -> (x0: Tensor, noise: Tensor, sigmas: [Float], labels: [Int]) {
         let b = config.batchSize, n = data.count
-        var images = [Float](); images.reserveCapacity(b * 784)
+        let f = data.geometry.floats
+        var images = [Float](); images.reserveCapacity(b * f)
         var labels: [Int] = [], sigmas: [Float] = [], seeds: [UInt64] = []
         var epoch = -1, perm: [Int] = []
         for i in 0..<b {
@@ -53,14 +55,16 @@ public struct TeacherTrainer {
             let e = global / n
             if e != epoch { epoch = e; perm = permutation(n, seed: streamSeed(config.seed, StreamPurpose.data, UInt64(e))) }
             let idx = perm[global % n]
-            images += data.images.data[(idx * 784)..<((idx + 1) * 784)]
+            images += data.images.data[(idx * f)..<((idx + 1) * f)]
             var rng = SplitMix64(seed: streamSeed(config.seed, StreamPurpose.trainBatch, UInt64(global)))
             sigmas.append(config.sigmaSampler.draw(&rng))
-            labels.append(rng.uniform() < config.labelDropout ? config.model.nullLabel : data.labels[idx])
+            let dropped = rng.uniform() < config.labelDropout || !data.isLabelled  // draw kept for every sample
+            labels.append(dropped ? config.model.nullLabel : data.labels[idx])
             seeds.append(streamSeed(config.seed, StreamPurpose.noise, UInt64(global)))
         }
-        let noise = Tensor.perSampleNoise(seeds: seeds, sampleShape: [1, 28, 28])
-        return (Tensor(shape: [b, 1, 28, 28], data: images), noise, sigmas, labels)
+        let shape = data.geometry.sampleShape
+        let noise = Tensor.perSampleNoise(seeds: seeds, sampleShape: shape)
+        return (Tensor(shape: [b] + shape, data: images), noise, sigmas, labels)
     }
 
     /// EMA decay with a warm-up, min(decay, (1 + step) / (10 + step)), so early EMA tracks quickly.

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import NN
 
@@ -16,11 +17,30 @@ public struct TeacherTrainingConfig: Codable, Equatable, Sendable {
     public var labelDropout: Float
     public var sigmaSampler: SigmaSampler
     public var seed: UInt64
+    /// The images trained on (absent in checkpoints made before datasets were recorded: MNIST train).
+    public var data: DatasetRecord?
 
     enum CodingKeys: String, CodingKey {
         case preset, model, batchSize = "batch_size", learningRate = "learning_rate", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", emaDecay = "ema_decay", gradClip = "grad_clip"
-        case labelDropout = "label_dropout", sigmaSampler = "sigma_sampler", seed
+        case labelDropout = "label_dropout", sigmaSampler = "sigma_sampler", seed, data
+    }
+
+    /// The dataset a run without a record trained on.
+    public static let legacyDataSpec = "mnist"
+
+    /// Fits the model to `dataset`'s geometry and classes and records it. Throws when the UNet's
+    /// downsampling does not divide the image size (each level after the first halves it).
+    public mutating func adapt(to dataset: ImageDataset) throws {
+        let g = dataset.geometry, factor = 1 << (model.channels.count - 1)
+        guard g.height % factor == 0, g.width % factor == 0 else {
+            throw DatasetError(file: dataset.record.spec, problem: "images are \(g.height)x\(g.width), but a UNet with "
+                               + "\(model.channels.count) levels halves them \(model.channels.count - 1) times: the size must be "
+                               + "a multiple of \(factor) (choose fewer --channels levels, or resize the images)")
+        }
+        model.inChannels = g.channels
+        model.numClasses = dataset.classCount
+        data = dataset.record
     }
 
     /// Named presets (DiT's model registry style). `tiny` is for tests and smoke runs;

@@ -17,7 +17,7 @@ import TensorCore
     }
 
     @Test(.enabled(if: mnistAvailable)) func classifiesTestDigits() throws {
-        let test = try MNIST.load(.test)
+        let test = try ImageDataset.mnist(.test)
         let fx = try FeatureExtractor.embedded()
         let n = 1000
         let out = try fx(test.images.slice(0..<n))

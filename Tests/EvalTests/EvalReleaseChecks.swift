@@ -44,7 +44,7 @@ import TensorCore
         ComputeThreads.set(ComputeThreads.defaultCount)
         defer { ComputeThreads.set(1) }
         let fx = try FeatureExtractor.embedded()
-        let train = try MNIST.load(.train), test = try MNIST.load(.test)
+        let train = try ImageDataset.mnist(.train), test = try ImageDataset.mnist(.test)
         let reference = try fx(train.images.slice(0..<10_000)).features
         let refStats = try GaussianStatistics(features: reference)
 

@@ -71,7 +71,7 @@ import TensorCore
             for r in 0..<28 { for c in 0..<28 where (c < 14) == (label == 0) { pixels[i * 784 + r * 28 + c] = 0.8 } }
             for k in 0..<784 { pixels[i * 784 + k] += 0.1 * g.normals(1)[0] }
         }
-        let data = MNIST(split: .train, images: Tensor(shape: [n, 1, 28, 28], data: pixels), labels: labels)
+        let data = ImageDataset(split: .train, images: Tensor(shape: [n, 1, 28, 28], data: pixels), labels: labels)
         var config = FeatureNetworkTrainingConfig()
         config.epochs = 3; config.batchSize = 16; config.warmupSteps = 1; config.learningRate = 0.02
         var losses: [Float] = []

@@ -21,7 +21,7 @@ import TensorCore
         ComputeThreads.set(ComputeThreads.defaultCount)
         var config = FeatureNetworkTrainingConfig()
         if let e = ProcessInfo.processInfo.environment["FS_TRAIN_FEATURE_NET_EPOCHS"], let v = Int(e) { config.epochs = v }
-        let train = try MNIST.load(.train), test = try MNIST.load(.test)
+        let train = try ImageDataset.mnist(.train), test = try ImageDataset.mnist(.test)
         let clock = ContinuousClock(), start = clock.now
         var window: Float = 0
         // `swift test` holds back the test's own output until the run ends: log progress to a file.

@@ -161,7 +161,7 @@ import Train
         let n = 30
         let pixels: [Float] = (0..<(n * 784)).map { Float($0 / 784) / 100 }
         let images = Tensor(shape: [n, 1, 28, 28], data: pixels)
-        let data = MNIST(split: .test, images: images, labels: (0..<n).map { $0 % 3 })
+        let data = ImageDataset(split: .test, images: images, labels: (0..<n).map { $0 % 3 })
         let o = try StartOptions.parse(["--init-x0", "mnist-test", "--start-sigma", "0.75"])
         let s: [UInt64] = [0, 10, 21, 95]
         let l = [0, 0, 1, 2]

@@ -18,10 +18,10 @@ enum DistillFixtures {
         return try! VelocityModel(config: config, weights: w)
     }
 
-    static func images(count: Int = 24) -> MNIST {
+    static func images(count: Int = 24) -> ImageDataset {
         var g = SplitMix64(seed: 5)
         let data = (0..<(count * 784)).map { _ in 2 * g.uniform() - 1 }
-        return MNIST(split: .train, images: Tensor(shape: [count, 1, 28, 28], data: data), labels: (0..<count).map { $0 % 10 })
+        return ImageDataset(split: .train, images: Tensor(shape: [count, 1, 28, 28], data: data), labels: (0..<count).map { $0 % 10 })
     }
 
     /// `rows` teacher trajectories on the K-segment grid (S sub-steps each), K+1 boundary states per row.

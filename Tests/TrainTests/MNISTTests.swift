@@ -42,7 +42,7 @@ private let fullDataTests = true
 
 @Suite struct MNISTTests {
     @Test func testSplitLoadsWithKnownClassCounts() throws {
-        let m = try MNIST.load(.test)
+        let m = try ImageDataset.mnist(.test)
         #expect(m.count == 10_000)
         #expect(m.images.shape == [10_000, 1, 28, 28])
         var counts = [Int](repeating: 0, count: 10)
@@ -54,7 +54,7 @@ private let fullDataTests = true
     /// The train split matches the published per-class counts and pixel mean/std (0.13066, 0.30811 in [0,1]).
     @Test(.enabled(if: fullDataTests, "slow in debug builds; set FS_FULL_TESTS=1"))
     func trainSplitMatchesPublishedStatistics() throws {
-        let m = try MNIST.load(.train)
+        let m = try ImageDataset.mnist(.train)
         #expect(m.images.shape == [60_000, 1, 28, 28])
         var counts = [Int](repeating: 0, count: 10)
         for l in m.labels { counts[l] += 1 }
@@ -67,14 +67,14 @@ private let fullDataTests = true
     }
 
     @Test func pixelScalingIsExact() {
-        let x = MNIST.scaledPixels([0, 0, 255, 128, 0], offset: 2, count: 3)
+        let x = ImageDataset.scaledPixels([255, 128, 0])
         #expect(x == [1, Float(128) / 127.5 - 1, -1])
     }
 
     @Test func missingFileNamesTheFile() throws {
-        let dir = try scratchDir(copying: [MNISTSplit.test.imagesFile])
+        let dir = try scratchDir(copying: [IDXDataset.fileNames(.test).images])
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let e = try #require(throws: DatasetError.self) { try MNIST.load(.test, directory: dir) }
+        let e = try #require(throws: DatasetError.self) { try ImageDataset.mnist(.test, directory: dir) }
         #expect(e.file.hasSuffix("t10k-labels-idx1-ubyte.gz"))
         #expect(e.description.contains("not found"))
     }
@@ -83,21 +83,21 @@ private let fullDataTests = true
         let dir = try scratchDir(copying: [])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let source = try DataDirectory.mnist()
-        let whole = try Data(contentsOf: URL(fileURLWithPath: "\(source)/\(MNISTSplit.test.imagesFile)"))
-        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: "\(dir)/\(MNISTSplit.test.imagesFile)"))
-        let e = try #require(throws: DatasetError.self) { try MNIST.load(.test, directory: dir) }
+        let whole = try Data(contentsOf: URL(fileURLWithPath: "\(source)/\(IDXDataset.fileNames(.test).images)"))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: "\(dir)/\(IDXDataset.fileNames(.test).images)"))
+        let e = try #require(throws: DatasetError.self) { try ImageDataset.mnist(.test, directory: dir) }
         #expect(e.file.hasSuffix("t10k-images-idx3-ubyte.gz"))
         #expect(e.problem.contains("truncated"))
     }
 
     @Test func checksumMismatchIsReported() throws {
-        let dir = try scratchDir(copying: [MNISTSplit.test.labelsFile])
+        let dir = try scratchDir(copying: [IDXDataset.fileNames(.test).labels])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A well-formed IDX image file of the right size whose content differs (all zeros).
         var bytes: [UInt8] = [0, 0, 8, 3, 0, 0, 0x27, 0x10, 0, 0, 0, 28, 0, 0, 0, 28]
         bytes += [UInt8](repeating: 0, count: 10_000 * 28 * 28)
-        writeGzip(bytes, to: "\(dir)/\(MNISTSplit.test.imagesFile)")
-        let e = try #require(throws: DatasetError.self) { try MNIST.load(.test, directory: dir) }
+        writeGzip(bytes, to: "\(dir)/\(IDXDataset.fileNames(.test).images)")
+        let e = try #require(throws: DatasetError.self) { try ImageDataset.mnist(.test, directory: dir) }
         #expect(e.file.hasSuffix("t10k-images-idx3-ubyte.gz"))
         #expect(e.problem.contains("SHA-256 mismatch"))
     }
@@ -105,8 +105,8 @@ private let fullDataTests = true
     @Test func notGzipIsReported() throws {
         let dir = try scratchDir(copying: [])
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Data("plain text, not gzip".utf8).write(to: URL(fileURLWithPath: "\(dir)/\(MNISTSplit.test.imagesFile)"))
-        let e = try #require(throws: DatasetError.self) { try MNIST.load(.test, directory: dir) }
+        try Data("plain text, not gzip".utf8).write(to: URL(fileURLWithPath: "\(dir)/\(IDXDataset.fileNames(.test).images)"))
+        let e = try #require(throws: DatasetError.self) { try ImageDataset.mnist(.test, directory: dir) }
         #expect(e.file.hasSuffix("t10k-images-idx3-ubyte.gz"))
     }
 

@@ -10,7 +10,7 @@ import TensorCore
 /// N/10 <= n_y (test: at least 892 per class, train: at least 5421).
 public enum RealImageStarts {
     /// The `--init-x0` values that name a split instead of a file.
-    public static func split(named value: String) -> MNISTSplit? {
+    public static func split(named value: String) -> DatasetSplit? {
         switch value {
         case "mnist-test": return .test
         case "mnist-train": return .train
@@ -24,21 +24,15 @@ public enum RealImageStarts {
         return members[Int((seed / 10) % UInt64(members.count))]
     }
 
-    /// x0 [N, 1, 28, 28] for the run's seeds and labels; labels must be 0...9 (usage error otherwise).
-    public static func x0(_ data: MNIST, seeds: [UInt64], labels: [Int]) throws -> Tensor {
+    /// x0 [N, C, H, W] for the run's seeds and labels; every label needs images of its class in `data`
+    /// (usage error otherwise).
+    public static func x0(_ data: ImageDataset, seeds: [UInt64], labels: [Int]) throws -> Tensor {
         precondition(seeds.count == labels.count, "RealImageStarts.x0: \(seeds.count) seeds, \(labels.count) labels")
-        if let bad = labels.first(where: { !(0...9).contains($0) }) {
-            throw ToolError.usage("--init-x0 mnist-\(data.split.rawValue): label \(bad) has no real images (labels must be 0...9)")
-        }
-        var classIndices = [[Int]](repeating: [], count: 10)
+        var classIndices = [[Int]](repeating: [], count: data.classCount)
         for (i, y) in data.labels.enumerated() { classIndices[y].append(i) }
-        let inner = 28 * 28
-        var out = [Float]()
-        out.reserveCapacity(seeds.count * inner)
-        for (s, y) in zip(seeds, labels) {
-            let k = imageIndex(seed: s, label: y, classIndices: classIndices)
-            out += data.images.data[(k * inner)..<((k + 1) * inner)]
+        if let bad = labels.first(where: { !classIndices.indices.contains($0) || classIndices[$0].isEmpty }) {
+            throw ToolError.usage("real-image starts from \(data.summary): label \(bad) has no real images")
         }
-        return Tensor(shape: [seeds.count, 1, 28, 28], data: out)
+        return data.batch(zip(seeds, labels).map { imageIndex(seed: $0, label: $1, classIndices: classIndices) })
     }
 }

@@ -52,7 +52,7 @@ public struct StartOptions: ParsableArguments {
     /// problems are exit 3 naming the file; a start file whose recorded sigma is not the run's first
     /// is also exit 3 (the states are from another point of the trajectory).
     public func resolve(grid: [Float], seeds: [UInt64], labels: [Int], sampleShape: [Int],
-                        loadMNIST: (MNISTSplit) throws -> MNIST = { try MNIST.load($0) }) throws -> Resolved {
+                        loadMNIST: (DatasetSplit) throws -> ImageDataset = { try ImageDataset.mnist($0) }) throws -> Resolved {
         var file: StartFile?
         if let initTensors {
             file = try StartFile.load(initTensors, tensorNames: ["states", "samples"], seeds: seeds, labels: labels,

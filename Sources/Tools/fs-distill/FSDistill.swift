@@ -165,7 +165,7 @@ struct FSDistill: ParsableCommand {
         }
         try config.validate()
 
-        let images = config.needsImages ? try MNIST.load(.train) : nil
+        let images = config.needsImages ? try ImageDataset.mnist(.train) : nil
         let trajectories = config.needsBank ? try bankInfo!.trajectories(store) : nil
         let pooled = config.startSource == .interpolated && !config.online
         if pooled {

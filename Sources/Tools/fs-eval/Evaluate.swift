@@ -21,7 +21,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Guidance weight (default: the checkpoint's recommended_cfg).") var cfg: Float?
     @Option(help: "Number of class-balanced samples.") var numSamples: Int = 10_000
     @Option(help: "First seed: sample i uses seed X+i.") var seed: UInt64 = 0
-    @Option(help: "Reference set (test or train).") var reference: MNISTSplit = .test
+    @Option(help: "Reference set (test or train).") var reference: DatasetSplit = .test
     @Option(help: "Teacher for trajectory MSE: its samples from the same seeds and labels.") var teacher: String?
     @Option(help: "Teacher steps for trajectory MSE (fixed schedule).") var teacherSteps: Int = 32
     @Option(help: "Teacher guidance for trajectory MSE (default: its recommended_cfg).") var teacherCfg: Float?

@@ -5,7 +5,6 @@ import NN
 import Store
 import TensorCore
 
-extension MNISTSplit: ExpressibleByArgument {}
 
 /// Features of a reference set (for FID statistics and KID), cached in the store under a name that
 /// includes the feature network's checksum, so a changed network never meets old features.
@@ -13,7 +12,7 @@ struct Reference {
     let stats: GaussianStatistics
     let features: Tensor
 
-    static func mnist(_ split: MNISTSplit, extractor: FeatureExtractor, store: ArtifactStore?,
+    static func mnist(_ split: DatasetSplit, extractor: FeatureExtractor, store: ArtifactStore?,
                       log: (String) -> Void) throws -> Reference {
         let name = "mnist-\(split.rawValue)-features-\(extractor.checksum.prefix(16))"
         if let store, let a = try? store.resolve(name, kind: ArtifactKind.featureStats),
@@ -22,7 +21,7 @@ struct Reference {
             return Reference(stats: try GaussianStatistics(features: features), features: features)
         }
         log("fs-eval: computing MNIST \(split.rawValue) reference features (cached in the store afterwards)")
-        let data = try MNIST.load(split)
+        let data = try ImageDataset.mnist(split)
         let (features, _) = try extractor(data.images)
         if let store {
             _ = try store.putArtifact(kind: ArtifactKind.featureStats, name: name,

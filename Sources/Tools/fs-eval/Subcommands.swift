@@ -11,7 +11,7 @@ struct Stats: ParsableCommand {
         abstract: "Feature statistics (mu [D], sigma [D,D], F64) of MNIST or a sample set, as safetensors.",
         discussion: "Example: fs-eval stats --mnist test --save-stats test.safetensors")
     @OptionGroup var common: CommonOptions
-    @Option(help: "MNIST split (test or train).") var mnist: MNISTSplit?
+    @Option(help: "MNIST split (test or train).") var mnist: DatasetSplit?
     @Option(help: "A sample_set artifact.") var samples: String?
     @Option(help: "Use only images [A, B) of the set, e.g. 0,5000 (for noise floors between halves).") var range: String?
     @Option(help: "Output file.") var saveStats: String
@@ -24,7 +24,7 @@ struct Stats: ParsableCommand {
         common.applyThreads()
         let extractor = try FeatureExtractor.embedded()
         var images: Tensor
-        if let mnist { images = try MNIST.load(mnist).images } else {
+        if let mnist { images = try ImageDataset.mnist(mnist).images } else {
             let store = try common.openExistingStore()
             let a = try store.resolve(samples!, kind: ArtifactKind.sampleSet)
             guard let s = try store.loadBlobs(a).first(where: { $0.name == "samples" }) else {
@@ -66,11 +66,11 @@ struct Accuracy: ParsableCommand {
         abstract: "The embedded feature network's own classification accuracy on MNIST.",
         discussion: "Example: fs-eval accuracy --mnist test --json")
     @OptionGroup var common: CommonOptions
-    @Option(help: "MNIST split (test or train).") var mnist: MNISTSplit = .test
+    @Option(help: "MNIST split (test or train).") var mnist: DatasetSplit = .test
 
     func run() throws {
         common.applyThreads()
-        let data = try MNIST.load(mnist)
+        let data = try ImageDataset.mnist(mnist)
         let (_, logits) = try FeatureExtractor.embedded()(data.images)
         let acc = try classAccuracy(logits: logits, labels: data.labels)
         try common.emit(["accuracy": acc, "split": mnist.rawValue, "count": data.count],

@@ -11,21 +11,26 @@ import Train
 struct FSTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs-train",
-        abstract: "Train the class-conditional flow-matching teacher UNet on MNIST.",
+        abstract: "Train the class-conditional flow-matching teacher UNet on an image dataset (default MNIST).",
         discussion: """
         Checkpoints (weights, EMA, AdamW moments, step) go into the artifact store every
         --checkpoint-every steps and at the end; --resume continues a killed run and ends
         bit-identical to an uninterrupted one with the same seed and thread count.
         Presets: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")).
+        --data takes \(DatasetSpec.help); the model's input channels and
+        class count follow the data, and the run records the dataset's SHA-256 (a resumed
+        run re-reads it and refuses different images).
 
         Examples:
           fs-train --store runs.db --run teacher --preset mnist --steps 4000 --checkpoint-every 250 --seed 0
           fs-train --store runs.db --run teacher --steps 4000 --resume
+          fs-train --store runs.db --run fashion --data fashion-mnist --steps 4000
         """)
 
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("run"), help: "Run name (checkpoints are RUN@STEP).") var runName: String
     @Option(help: "Preset (tiny, mnist).") var preset: String = "mnist"
+    @OptionGroup var data: DataOptions
     @Option(help: "Train until this step.") var steps: Int
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 250
     @Option(help: "Seed for initialisation, data order and every per-sample draw.") var seed: UInt64 = 0
@@ -56,6 +61,7 @@ struct FSTrain: ParsableCommand {
         var config: TeacherTrainingConfig
         var state: TrainingState?
         var guidance = recommendedCfg
+        var images: ImageDataset?
         let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: runName)
         if resume, let last = existing.max(by: { ($0.step ?? 0) < ($1.step ?? 0) }) {
             (config, state) = try loadCheckpoint(store, last)
@@ -72,10 +78,13 @@ struct FSTrain: ParsableCommand {
             if let batchSize { c.batchSize = batchSize }
             if let channels { c.model.channels = try parseChannels(channels) }
             if let embedDim { c.model.embedDim = embedDim }
+            images = try data.load(defaultSplit: .train)
+            try c.adapt(to: images!)
             config = c
         }
-        let data = try MNIST.load(.train)
-        let trainer = TeacherTrainer(config: config, data: data)
+        let trainData = try images ?? data.loadRecorded(config.data, legacySpec: TeacherTrainingConfig.legacyDataSpec)
+        common.log("data: \(trainData.summary)")
+        let trainer = TeacherTrainer(config: config, data: trainData)
         var s = state ?? trainer.initialState()
         guard s.step < steps else {
             common.log("run \(runName) is already at step \(s.step) >= --steps \(steps); nothing to do")
