@@ -38,6 +38,12 @@ public struct DatasetRecord: Codable, Equatable, Sendable {
     public var classes: Int
 
     enum CodingKeys: String, CodingKey { case spec, split, sha256, geometry, count, classes }
+
+    /// Compact JSON with sorted keys (stable bytes for metadata and hashes).
+    public var json: String {
+        let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! enc.encode(self), as: UTF8.self)
+    }
 }
 
 /// Images in model space, NCHW float32 scaled to [-1, 1] (byte 0 -> -1, 255 -> 1), with labels

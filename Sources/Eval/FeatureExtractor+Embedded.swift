@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import NN
 
@@ -27,5 +28,28 @@ extension FeatureExtractor {
             throw EvalError.badFeatureNetwork(reason: "\(path) has checksum \(fx.checksum), expected \(embeddedChecksum)")
         }
         return fx
+    }
+}
+
+extension FeatureExtractor {
+    /// Feature networks that ship inside the product beyond MNIST's: resource name and checksum, by
+    /// dataset spec. Each resource is a file written by `fs-eval featnet train --output` (its manifest
+    /// records the dataset), so the same selection rule (`FeatureNetworkManifest.serves`) applies.
+    static let embeddedByDataset: [String: (resource: String, checksum: String)] = [:]
+
+    /// The embedded network for images of `record` (nil record: a model made before datasets were
+    /// recorded, i.e. MNIST), or nil when none ships for that dataset.
+    public static func embedded(for record: DatasetRecord?) throws -> FeatureExtractor? {
+        guard let record else { return try embedded() }
+        if record.spec == KnownIDX.mnist.rawValue && record.geometry == .mnist { return try embedded() }
+        guard let entry = embeddedByDataset[record.spec],
+              let url = Bundle.module.url(forResource: entry.resource, withExtension: "safetensors", subdirectory: "Resources") else {
+            return nil
+        }
+        let (fx, manifest) = try read(path: url.path)
+        guard fx.checksum == entry.checksum else {
+            throw EvalError.badFeatureNetwork(reason: "\(url.path) has checksum \(fx.checksum), expected \(entry.checksum)")
+        }
+        return manifest.serves(record) ? fx : nil
     }
 }

@@ -9,15 +9,18 @@ import TensorCore
 /// PyTorch's file order, no metadata). Statistics files and cached reference statistics carry it, so
 /// a retrained network can never be compared with statistics of the old one.
 public struct FeatureExtractor: Sendable {
-    public let network = FeatureNetwork()
+    public let network: FeatureNetwork
     public let weights: StateDict
     public let checksum: String
 
+    public var config: FeatureNetworkConfig { network.config }
+
     /// Wraps weights after checking they have exactly the network's keys and shapes.
-    public init(weights: StateDict) throws {
-        try weights.validate(against: FeatureNetwork().parameterShapes)
+    public init(weights: StateDict, config: FeatureNetworkConfig = .mnist) throws {
+        network = FeatureNetwork(config)
+        try weights.validate(against: network.parameterShapes)
         var ordered = StateDict()
-        for (key, _) in FeatureNetwork().parameterShapes { ordered[key] = weights[key]! }
+        for (key, _) in network.parameterShapes { ordered[key] = weights[key]! }
         self.weights = ordered
         checksum = try Self.checksum(of: ordered)
     }
@@ -29,13 +32,13 @@ public struct FeatureExtractor: Sendable {
         return SHA256.hex(try Safetensors.encode(file))
     }
 
-    /// Features [N, 128] and logits [N, 10] of images [N, 1, 28, 28] in [-1, 1].
+    /// Features [N, 128] and logits [N, classes] of images [N, C, H, W] in [-1, 1].
     ///
     /// Images are processed `batchSize` at a time (bounding memory); the convolution kernels split
     /// each batch over `ComputeThreads`.
     public func callAsFunction(_ images: Tensor, batchSize: Int = 500) throws -> (features: Tensor, logits: Tensor) {
-        guard images.rank == 4, Array(images.shape.dropFirst()) == [1, 28, 28] else {
-            throw EvalError.badShape(what: "images", shape: images.shape, expected: "[N, 1, 28, 28]")
+        guard images.rank == 4, Array(images.shape.dropFirst()) == config.inputShape else {
+            throw EvalError.badShape(what: "images", shape: images.shape, expected: "[N, \(config.inputShape.map(String.init).joined(separator: ", "))]")
         }
         guard images.isFinite else { throw EvalError.nonFinite(what: "images") }
         let n = images.shape[0]
@@ -50,7 +53,7 @@ public struct FeatureExtractor: Sendable {
             start = end
         }
         if n == 0 {
-            return (Tensor(zeros: [0, FeatureNetwork.featureDimension]), Tensor(zeros: [0, FeatureNetwork.classCount]))
+            return (Tensor(zeros: [0, FeatureNetwork.featureDimension]), Tensor(zeros: [0, config.classes]))
         }
         return (Tensor.stack(rows: features), Tensor.stack(rows: logits))
     }
@@ -58,7 +61,7 @@ public struct FeatureExtractor: Sendable {
     /// Feature statistics of images, accumulated batch by batch (the features are not kept).
     public func statistics(_ images: Tensor, batchSize: Int = 500) throws -> GaussianStatistics {
         guard images.rank == 4 else {
-            throw EvalError.badShape(what: "images", shape: images.shape, expected: "[N, 1, 28, 28]")
+            throw EvalError.badShape(what: "images", shape: images.shape, expected: "[N, C, H, W]")
         }
         var acc = try GaussianAccumulator(dimension: FeatureNetwork.featureDimension)
         var start = 0

@@ -29,7 +29,8 @@ public struct FeatureNetworkTrainingProgress: Sendable {
     public let learningRate: Float
 }
 
-/// Trains `FeatureNetwork` on the MNIST training split with the project's tape autodiff.
+/// Trains a `FeatureNetwork` for a labelled dataset's geometry and classes with the project's tape
+/// autodiff (the embedded MNIST weights were made this way, on the MNIST training split).
 ///
 /// Why SGD with momentum here rather than the project's AdamW: Eval sits beside Train in the
 /// layering and must not import it; plain momentum SGD with a cosine schedule is a standard, robust
@@ -38,27 +39,23 @@ public enum FeatureNetworkTraining {
     /// Trained weights. `progress` is called after each step (for logging; keep it cheap).
     public static func train(_ config: FeatureNetworkTrainingConfig, data: ImageDataset,
                              progress: (FeatureNetworkTrainingProgress) -> Void = { _ in }) -> StateDict {
-        let net = FeatureNetwork()
+        precondition(data.isLabelled, "FeatureNetworkTraining: \(data.record.spec) has no labels")
+        let g = data.geometry
+        let net = FeatureNetwork(FeatureNetworkConfig(inChannels: g.channels, height: g.height, width: g.width,
+                                                      classes: data.classCount))
         var weights = net.initialParameters(seed: config.seed)
         var velocity = weights.mapTensors { _, t in Tensor(zeros: t.shape) }
         let n = data.count, b = config.batchSize
         let stepsPerEpoch = n / b            // the last partial batch of an epoch is dropped
         let total = stepsPerEpoch * config.epochs
-        let inner = 28 * 28
         var step = 0
         for epoch in 0..<config.epochs {
             let order = permutation(n, seed: streamSeed(config.seed, StreamPurpose.data, UInt64(epoch)))
             for s in 0..<stepsPerEpoch {
                 let idx = Array(order[(s * b)..<((s + 1) * b)])
-                var pixels = [Float](repeating: 0, count: b * inner)
-                data.images.data.withUnsafeBufferPointer { src in
-                    for (row, i) in idx.enumerated() {
-                        for k in 0..<inner { pixels[row * inner + k] = src[i * inner + k] }
-                    }
-                }
                 let tape = Tape()
                 let p = tape.bind(weights)
-                let out = net(tape.constant(Tensor(shape: [b, 1, 28, 28], data: pixels)), p)
+                let out = net(tape.constant(data.batch(idx)), p)
                 let loss = softmaxCrossEntropy(out.logits, labels: idx.map { data.labels[$0] })
                 let grads = p.gradients(tape.backward(loss))
                 let lr = learningRate(config, step: step, total: total)

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import NN
 import Store
@@ -54,6 +55,14 @@ public struct LoadedModel: Sendable {
     public let step: Int?
     /// The artifact's content hash, or the SHA-256 of the file's bytes.
     public let contentHash: String
+    /// The images the model (or its teacher) was trained on, if recorded (metadata `data`, or
+    /// `train_config.data`); nil for checkpoints made before datasets were recorded (MNIST).
+    public var dataset: DatasetRecord?
+
+    /// The data geometry samples have: the recorded dataset's, else MNIST's with the model's channels.
+    public var geometry: ImageGeometry {
+        dataset?.geometry ?? ImageGeometry(channels: config.inChannels, height: 28, width: 28)
+    }
 
     public var config: UNetConfig { model.unet.config }
 
@@ -197,9 +206,15 @@ public struct LoadedModel: Sendable {
             kind = mk
         }
         let step = meta["step"]?.intValue ?? meta["step"]?.stringValue.flatMap { Int($0) }
+        var dataset: DatasetRecord?
+        if let d = meta["data"] ?? meta["train_config"]?["data"], d != .null {
+            do {
+                dataset = try JSONDecoder().decode(DatasetRecord.self, from: Data((d.stringValue ?? d.serialized).utf8))
+            } catch { throw bad("metadata 'data' is not a dataset record: \(d.serialized)") }
+        }
         return LoadedModel(reference: reference, source: source, model: model, recommendedCFG: Float(cfg),
                            schedule: schedule, shift: Float(shift), segmentSigmas: segmentSigmas,
-                           segmentCount: segmentCount, kind: kind, step: step, contentHash: hash)
+                           segmentCount: segmentCount, kind: kind, step: step, contentHash: hash, dataset: dataset)
     }
 
     /// A metadata string as JSON when it parses as JSON ("3.0", "[1,0]", "{...}"), else as a string ("fixed").

@@ -17,11 +17,12 @@ struct FSEval: ParsableCommand {
         Examples:
           fs-eval --store runs.db --checkpoint teacher --steps 32 --schedule fixed --num-samples 10000 --seed 0 --json
           fs-eval --store runs.db --checkpoint student --teacher teacher --json      # adds trajectory_mse
-          fs-eval stats --mnist test --save-stats test.safetensors
+          fs-eval stats --data mnist --split test --save-stats test.safetensors
           fs-eval fd a.safetensors b.safetensors --json
-          fs-eval accuracy --mnist test --json
+          fs-eval accuracy --data fashion-mnist --split test --json
+          fs-eval featnet train --store runs.db --data fashion-mnist
         """,
-        subcommands: [Evaluate.self, Stats.self, FD.self, Accuracy.self],
+        subcommands: [Evaluate.self, Stats.self, FD.self, Accuracy.self, Featnet.self],
         defaultSubcommand: Evaluate.self)
 
     static func main() { runAsTool() }

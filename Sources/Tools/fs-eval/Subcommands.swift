@@ -8,24 +8,37 @@ import ToolSupport
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Feature statistics (mu [D], sigma [D,D], F64) of MNIST or a sample set, as safetensors.",
-        discussion: "Example: fs-eval stats --mnist test --save-stats test.safetensors")
+        abstract: "Feature statistics (mu [D], sigma [D,D], F64) of a dataset or a sample set, as safetensors.",
+        discussion: """
+        Examples:
+          fs-eval stats --data mnist --split test --save-stats test.safetensors
+          fs-eval stats --data digits.zip --save-stats zip.safetensors
+        """)
     @OptionGroup var common: CommonOptions
-    @Option(help: "MNIST split (test or train).") var mnist: DatasetSplit?
-    @Option(help: "A sample_set artifact.") var samples: String?
+    @OptionGroup var data: DataOptions
+    @Option(help: "A sample_set artifact (instead of --data).") var samples: String?
+    @Option(help: "Feature network: a .safetensors file or feature_network artifact (default: the dataset's).") var features: String?
     @Option(help: "Use only images [A, B) of the set, e.g. 0,5000 (for noise floors between halves).") var range: String?
     @Option(help: "Output file.") var saveStats: String
 
     func validate() throws {
-        guard (mnist == nil) != (samples == nil) else { throw ValidationError("give exactly one of --mnist or --samples") }
+        guard (data.spec == nil) != (samples == nil) else { throw ValidationError("give exactly one of --data or --samples") }
     }
 
     func run() throws {
         common.applyThreads()
-        let extractor = try FeatureExtractor.embedded()
         var images: Tensor
-        if let mnist { images = try ImageDataset.mnist(mnist).images } else {
+        let extractor: FeatureExtractor
+        if data.spec != nil {
+            let set = try data.load(defaultSplit: .test)
+            common.log("data: \(set.summary)")
+            let store = FileManager.default.fileExists(atPath: common.storePath) ? try common.openExistingStore() : nil
+            extractor = try FeatureChoice.extractor(for: set.record, features: features, store: store, log: common.log).0
+            images = set.images
+        } else {
             let store = try common.openExistingStore()
+            extractor = try features.map { try FeatureChoice.extractor(for: nil, features: $0, store: store, log: common.log).0 }
+                ?? FeatureExtractor.embedded()
             let a = try store.resolve(samples!, kind: ArtifactKind.sampleSet)
             guard let s = try store.loadBlobs(a).first(where: { $0.name == "samples" }) else {
                 throw ToolError.badInput("\(store.path): sample set '\(a.name)' has no samples tensor")
@@ -63,17 +76,26 @@ struct FD: ParsableCommand {
 
 struct Accuracy: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The embedded feature network's own classification accuracy on MNIST.",
-        discussion: "Example: fs-eval accuracy --mnist test --json")
+        abstract: "A feature network's own classification accuracy on a labelled dataset (default MNIST test).",
+        discussion: """
+        Examples:
+          fs-eval accuracy --data mnist --split test --json
+          fs-eval accuracy --data fashion-mnist --split test --json
+        """)
     @OptionGroup var common: CommonOptions
-    @Option(help: "MNIST split (test or train).") var mnist: DatasetSplit = .test
+    @OptionGroup var data: DataOptions
+    @Option(help: "Feature network: a .safetensors file or feature_network artifact (default: the dataset's).") var features: String?
 
     func run() throws {
         common.applyThreads()
-        let data = try ImageDataset.mnist(mnist)
-        let (_, logits) = try FeatureExtractor.embedded()(data.images)
-        let acc = try classAccuracy(logits: logits, labels: data.labels)
-        try common.emit(["accuracy": acc, "split": mnist.rawValue, "count": data.count],
-                        human: String(format: "accuracy %.4f on MNIST %@ (%d images)", acc, mnist.rawValue, data.count))
+        let set = try data.load(defaultSplit: .test)
+        guard set.isLabelled else { throw ToolError.badInput("\(set.summary): accuracy needs labels") }
+        let store = FileManager.default.fileExists(atPath: common.storePath) ? try common.openExistingStore() : nil
+        let (fx, which) = try FeatureChoice.extractor(for: set.record, features: features, store: store, log: common.log)
+        let (_, logits) = try fx(set.images)
+        let acc = try classAccuracy(logits: logits, labels: set.labels)
+        try common.emit(["accuracy": acc, "dataset": set.record.spec, "split": set.split?.rawValue ?? NSNull(), "count": set.count,
+                         "feature_network": which, "dataset_sha256": set.record.sha256],
+                        human: String(format: "accuracy %.4f on %@ (%d images; feature network %@)", acc, set.summary, set.count, which))
     }
 }

@@ -138,6 +138,7 @@ struct FSTrain: ParsableCommand {
             ("shift", .number(config.sigmaSampler.shift.description)),
         ]
         if let guidance { meta.append(("recommended_cfg", .number(guidance.description))) }
+        if let data = config.data { meta.append(("data", try OrderedJSON.parse(data.json))) }
         try store.putCheckpoint(run: runName, step: s.step, model: s.weights, ema: s.ema, optM: s.optimizer.m,
                                 optV: s.optimizer.v, metadata: OrderedJSON.object(meta).serialized, config: config.json)
     }
