@@ -4,10 +4,10 @@ import TensorCore
 /// A batch of training segments: for pair i its segment k, label, the teacher's CFG scale, the start
 /// state (at `grid.start(k)`), the end state (at `grid.end(k)`), and, for on-trajectory pairs, the
 /// trajectory's initial noise (needed by the adversarial `rollout` fake). States are flat rows of
-/// `sampleFloats` values (NCHW [1, 28, 28]).
+/// `sampleFloats` values (one NCHW sample of shape `sampleShape`).
 public struct SegmentPairs: Sendable, Equatable {
-    public static let sampleShape = [1, 28, 28]
-    public static let sampleFloats = 784
+    public var sampleShape: [Int]
+    public var sampleFloats: Int { sampleShape.reduce(1, *) }
 
     public var segments: [Int] = []
     public var labels: [Int] = []
@@ -17,14 +17,14 @@ public struct SegmentPairs: Sendable, Equatable {
     /// The trajectory's noise per pair (on-trajectory pairs only; empty otherwise).
     public var noises: [Float] = []
 
-    public init() {}
+    public init(sampleShape: [Int]) { self.sampleShape = sampleShape }
 
     public var count: Int { segments.count }
     public var hasNoise: Bool { !noises.isEmpty }
 
-    public func start(_ i: Int) -> ArraySlice<Float> { starts[(i * Self.sampleFloats)..<((i + 1) * Self.sampleFloats)] }
-    public func end(_ i: Int) -> ArraySlice<Float> { ends[(i * Self.sampleFloats)..<((i + 1) * Self.sampleFloats)] }
-    public func noise(_ i: Int) -> ArraySlice<Float> { noises[(i * Self.sampleFloats)..<((i + 1) * Self.sampleFloats)] }
+    public func start(_ i: Int) -> ArraySlice<Float> { starts[(i * sampleFloats)..<((i + 1) * sampleFloats)] }
+    public func end(_ i: Int) -> ArraySlice<Float> { ends[(i * sampleFloats)..<((i + 1) * sampleFloats)] }
+    public func noise(_ i: Int) -> ArraySlice<Float> { noises[(i * sampleFloats)..<((i + 1) * sampleFloats)] }
 
     /// Appends pair `i` of `other`.
     public mutating func append(_ other: SegmentPairs, _ i: Int) {
@@ -35,17 +35,20 @@ public struct SegmentPairs: Sendable, Equatable {
 
     /// The pairs at `indices`, in that order.
     public func subset(_ indices: [Int]) -> SegmentPairs {
-        var out = SegmentPairs()
-        out.starts.reserveCapacity(indices.count * Self.sampleFloats)
-        out.ends.reserveCapacity(indices.count * Self.sampleFloats)
+        var out = SegmentPairs(sampleShape: sampleShape)
+        out.starts.reserveCapacity(indices.count * sampleFloats)
+        out.ends.reserveCapacity(indices.count * sampleFloats)
         for i in indices { out.append(self, i) }
         return out
     }
 
-    /// Rows as a [n, 1, 28, 28] tensor.
-    public static func tensor(_ rows: [Float]) -> Tensor {
-        Tensor(shape: [rows.count / sampleFloats] + sampleShape, data: rows)
-    }
+    /// Rows of this geometry as an [n, C, H, W] tensor.
+    public func tensor(_ rows: [Float]) -> Tensor { stateTensor(rows, sampleShape) }
+}
+
+/// Flat rows of samples of shape `sampleShape` as an [n] + sampleShape tensor.
+public func stateTensor(_ rows: [Float], _ sampleShape: [Int]) -> Tensor {
+    Tensor(shape: [rows.count / sampleShape.reduce(1, *)] + sampleShape, data: rows)
 }
 
 /// Teacher trajectories in memory (a trajectory bank without the store): per row its label, CFG scale
@@ -54,26 +57,30 @@ public struct TrajectorySet: Sendable {
     public let segments: Int
     public let labels: [Int]
     public let guidance: [Float]
-    /// count * (K+1) * 784 floats, row-major by sample then boundary.
+    /// count * (K+1) * sampleFloats floats, row-major by sample then boundary.
     public let states: [Float]
+    /// [C, H, W] of one state.
+    public let sampleShape: [Int]
+    public var sampleFloats: Int { sampleShape.reduce(1, *) }
 
-    public init(segments: Int, labels: [Int], guidance: [Float], states: [Float]) {
-        precondition(labels.count == guidance.count && states.count == labels.count * (segments + 1) * SegmentPairs.sampleFloats,
-                     "TrajectorySet: \(states.count) floats for \(labels.count) rows of \(segments + 1) states")
-        (self.segments, self.labels, self.guidance, self.states) = (segments, labels, guidance, states)
+    public init(segments: Int, labels: [Int], guidance: [Float], states: [Float], sampleShape: [Int]) {
+        let f = sampleShape.reduce(1, *)
+        precondition(labels.count == guidance.count && states.count == labels.count * (segments + 1) * f,
+                     "TrajectorySet: \(states.count) floats for \(labels.count) rows of \(segments + 1) states of \(sampleShape)")
+        (self.segments, self.labels, self.guidance, self.states, self.sampleShape) = (segments, labels, guidance, states, sampleShape)
     }
 
     public var count: Int { labels.count }
 
     /// Boundary state b (0...K) of row r.
     public func state(_ r: Int, _ b: Int) -> ArraySlice<Float> {
-        let n = SegmentPairs.sampleFloats, base = (r * (segments + 1) + b) * n
+        let n = sampleFloats, base = (r * (segments + 1) + b) * n
         return states[base..<(base + n)]
     }
 
     /// The on-trajectory pair of row r and segment k: z_k -> z_{k+1}, with the row's noise.
     public func pair(row r: Int, segment k: Int) -> SegmentPairs {
-        var p = SegmentPairs()
+        var p = SegmentPairs(sampleShape: sampleShape)
         p.segments = [k]; p.labels = [labels[r]]; p.guidance = [guidance[r]]
         p.starts = Array(state(r, k)); p.ends = Array(state(r, k + 1)); p.noises = Array(state(r, 0))
         return p
@@ -81,7 +88,7 @@ public struct TrajectorySet: Sendable {
 
     /// ReFlow's pair of row r: (noise, final sample), as the single segment 0 of [1 -> 0].
     public func endpointPair(row r: Int) -> SegmentPairs {
-        var p = SegmentPairs()
+        var p = SegmentPairs(sampleShape: sampleShape)
         p.segments = [0]; p.labels = [labels[r]]; p.guidance = [guidance[r]]
         p.starts = Array(state(r, 0)); p.ends = Array(state(r, segments)); p.noises = p.starts
         return p
@@ -124,7 +131,7 @@ public enum PairGenerator {
     /// Euler with CFG: row i of `x` walks its own descending `paths[i]` (a path of one sigma is no step).
     /// Rows are processed in fixed chunks of `chunk`, so the result does not depend on the caller's batching.
     public static func solve(_ teacher: VelocityModel, _ x: [Float], labels: [Int], guidance: [Float], paths: [[Float]]) -> [Float] {
-        let n = labels.count, f = SegmentPairs.sampleFloats
+        let n = labels.count, f = teacher.sampleShape.reduce(1, *)
         precondition(x.count == n * f && guidance.count == n && paths.count == n, "PairGenerator.solve: sizes differ")
         var out = x
         var lo = 0
@@ -136,7 +143,7 @@ public enum PairGenerator {
                 if active.isEmpty { break }
                 var rows: [Float] = []; rows.reserveCapacity(active.count * f)
                 for i in active { rows += out[(i * f)..<((i + 1) * f)] }
-                let v = teacher.velocity(SegmentPairs.tensor(rows), sigmas: active.map { paths[$0][j] },
+                let v = teacher.velocity(stateTensor(rows, teacher.sampleShape), sigmas: active.map { paths[$0][j] },
                                          labels: active.map { labels[$0] }, guidance: active.map { guidance[$0] })
                 for (a, i) in active.enumerated() {
                     let d = paths[i][j + 1] - paths[i][j]
@@ -151,8 +158,8 @@ public enum PairGenerator {
     /// PeRFlow pairs: z_start = sigma_k eps + (1 - sigma_k) x0 with the spec's real image, z_end = the
     /// teacher's S-step Euler solve of segment k with CFG w. Off-trajectory: no `noises`.
     public static func interpolated(_ specs: [PairSpec], images: ImageDataset, grid: SegmentGrid, teacher: VelocityModel) -> SegmentPairs {
-        let f = SegmentPairs.sampleFloats
-        var p = SegmentPairs()
+        var p = SegmentPairs(sampleShape: teacher.sampleShape)
+        let f = p.sampleFloats
         p.starts.reserveCapacity(specs.count * f)
         for s in specs {
             guard let img = s.image else { preconditionFailure("PairGenerator.interpolated: spec without an image") }
@@ -170,8 +177,8 @@ public enum PairGenerator {
     /// Online OTA pairs: the teacher solves from the spec's noise to boundary k (the start) and on
     /// through segment k (the end), exactly as a bank rollout on the same grid would.
     public static func trajectory(_ specs: [PairSpec], grid: SegmentGrid, teacher: VelocityModel) -> SegmentPairs {
-        let f = SegmentPairs.sampleFloats
-        var p = SegmentPairs()
+        var p = SegmentPairs(sampleShape: teacher.sampleShape)
+        let f = p.sampleFloats
         p.noises.reserveCapacity(specs.count * f)
         for s in specs {
             var g = SplitMix64(seed: s.noiseSeed)
@@ -189,7 +196,7 @@ public enum PairGenerator {
     public static func pool(count: Int, seed: UInt64, images: ImageDataset, grid: SegmentGrid, teacher: VelocityModel,
                             cfgLow: Float, cfgHigh: Float, progress: ((Int) -> Void)? = nil) -> SegmentPairs {
         let probs = SegmentSampling.uniform(grid.count)
-        var out = SegmentPairs()
+        var out = SegmentPairs(sampleShape: teacher.sampleShape)
         var lo = 0
         while lo < count {
             let hi = min(count, lo + chunk)

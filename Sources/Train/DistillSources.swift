@@ -92,7 +92,7 @@ public struct DistillData: Sendable {
         let b = config.batchSize
         var u: [Float] = []
         if let p = pairCount {
-            var out = SegmentPairs()
+            var out = SegmentPairs(sampleShape: teacher.sampleShape)
             var epoch = -1, perm: [Int] = []
             for i in 0..<b {
                 let g = (step - 1) * b + i
@@ -122,7 +122,7 @@ public struct DistillData: Sendable {
     public func adversarialPairs(step: Int) -> SegmentPairs {
         let a = config.advBatchSize
         let probs = config.adversarialProbabilities
-        var out = SegmentPairs()
+        var out = SegmentPairs(sampleShape: teacher.sampleShape)
         var specs: [PairSpec] = []
         for i in 0..<a {
             var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.adversarial, (step - 1) * a + i))
@@ -149,7 +149,7 @@ public struct DistillData: Sendable {
     /// with eps and the image drawn from the sample's own stream.
     public func realStates(_ pairs: SegmentPairs, step: Int) -> [Float] {
         guard let images else { preconditionFailure("DistillData.realStates: no training images loaded") }
-        let f = SegmentPairs.sampleFloats
+        let f = pairs.sampleFloats
         var out: [Float] = []
         out.reserveCapacity(pairs.count * f)
         for i in 0..<pairs.count {

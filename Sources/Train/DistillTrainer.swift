@@ -112,7 +112,7 @@ public struct DistillTrainer: Sendable {
             vs += v
             sig.append(st)
         }
-        return (SegmentPairs.tensor(zt), sig, SegmentPairs.tensor(vs))
+        return (pairs.tensor(zt), sig, pairs.tensor(vs))
     }
 
     /// The student's velocity without gradients.
@@ -124,14 +124,14 @@ public struct DistillTrainer: Sendable {
     /// The student's own Euler rollout from each pair's noise to the start of its segment (no gradients).
     public func rolloutStarts(_ weights: StateDict, _ pairs: SegmentPairs) -> [Float] {
         precondition(pairs.hasNoise, "rolloutStarts: pairs without trajectory noise")
-        let f = SegmentPairs.sampleFloats
+        let f = pairs.sampleFloats
         var x = pairs.noises
         let longest = pairs.segments.max() ?? 0
         for j in 0..<longest {
             let active = (0..<pairs.count).filter { pairs.segments[$0] > j }
             var rows: [Float] = []; rows.reserveCapacity(active.count * f)
             for i in active { rows += x[(i * f)..<((i + 1) * f)] }
-            let v = studentVelocity(weights, SegmentPairs.tensor(rows), sigmas: active.map { _ in grid.start(j) },
+            let v = studentVelocity(weights, pairs.tensor(rows), sigmas: active.map { _ in grid.start(j) },
                                     labels: active.map { pairs.labels[$0] })
             let d = grid.end(j) - grid.start(j)
             for (a, i) in active.enumerated() { for q in 0..<f { x[i * f + q] += d * v.data[a * f + q] } }
@@ -151,13 +151,13 @@ public struct DistillTrainer: Sendable {
         for k in 0..<grid.count {
             let group = pairs.subset((0..<pairs.count).filter { pairs.segments[$0] == k })
             guard group.count > 0 else { continue }
-            var x = tape.constant(SegmentPairs.tensor(group.noises))
+            var x = tape.constant(group.tensor(group.noises))
             for j in 0...k {
                 let v = unet(x, sigmas: Array(repeating: grid.start(j), count: group.count), labels: group.labels, p)
                 let d = grid.end(j) - grid.start(j)
                 if j == k {
                     let inv = 1 / d
-                    let target = SegmentPairs.tensor(group.ends) * inv
+                    let target = group.tensor(group.ends) * inv
                     var term = meanSquaredError(v + x * inv, target: target) * (Float(group.count) / Float(pairs.count))
                     if let weights { term = term * weights[k] }
                     total = total.map { $0 + term } ?? term
@@ -222,10 +222,10 @@ public struct DistillTrainer: Sendable {
         var adv: (real: Tensor, fake: Tensor, sigmas: [Float], labels: [Int])?
         if let disc = discriminator, adversarialActive(step: s) {
             let ap = data.adversarialPairs(step: s)
-            let zk = SegmentPairs.tensor(config.advFake == .rollout ? rolloutStarts(state.student, ap) : ap.starts)
+            let zk = ap.tensor(config.advFake == .rollout ? rolloutStarts(state.student, ap) : ap.starts)
             let sk = ap.segments.map { grid.start($0) }, sk1 = ap.segments.map { grid.end($0) }
             let dsig = zip(sk1, sk).map { $0 - $1 }
-            let real = SegmentPairs.tensor(ap.ends)
+            let real = ap.tensor(ap.ends)
             let fake: Tensor
             if config.lambdaAdv > 0 || config.lambdaFM > 0 {
                 let g = generatorAdversarialTerms(disc, disc: tape.bind(state.disc, trainable: false), student: p, start: zk,
@@ -244,7 +244,7 @@ public struct DistillTrainer: Sendable {
                 f.add(studentVelocity(state.student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(dsig))
                 fake = f
             }
-            let dReal = config.advReal == .data ? SegmentPairs.tensor(data.realStates(ap, step: s)) : real
+            let dReal = config.advReal == .data ? ap.tensor(data.realStates(ap, step: s)) : real
             adv = (dReal, fake, sk1, ap.labels)
         }
 

@@ -67,8 +67,8 @@ public struct TeacherRollout: Sendable {
     /// Teacher network evaluations per sample: K*S, twice that for a guided sample (w != 1).
     public func evaluations(guidance w: Float) -> Int { teacherGrid.steps * (w == 1 ? 1 : 2) }
 
-    /// The default label of sample seed `seed`: seed % 10.
-    public static func defaultLabel(seed: UInt64, classes: Int = 10) -> Int { Int(seed % UInt64(classes)) }
+    /// The default label of sample seed `seed`: seed % classes (the null label 0 without classes).
+    public static func defaultLabel(seed: UInt64, classes: Int = 10) -> Int { classes > 0 ? Int(seed % UInt64(classes)) : 0 }
 
     /// Sample seed `seed`'s guidance scale: lo + (hi - lo) u with u ~ U[0, 1) the first draw of
     /// `streamSeed(seed, StreamPurpose.guidance)`; exactly lo when lo == hi.

@@ -5,11 +5,15 @@ import TensorCore
 public struct VelocityModel: Sendable {
     public let unet: UNet
     public let weights: StateDict
+    /// [C, H, W] of one sample: the data geometry the model was trained on (the UNet itself takes any
+    /// size its downsampling divides, so the geometry comes from the checkpoint, not the weights).
+    public let sampleShape: [Int]
 
-    public init(config: UNetConfig, weights: StateDict) throws {
+    public init(config: UNetConfig, weights: StateDict, sampleShape: [Int]? = nil) throws {
         unet = UNet(config)
         try weights.validate(against: unet.parameterShapes)
         self.weights = weights
+        self.sampleShape = sampleShape ?? [config.inChannels, 28, 28]
     }
 
     /// v(x, sigma, labels) with guidance w per sample: v_null + w (v_cond - v_null) (diffusers).

@@ -165,7 +165,7 @@ import Train
         let o = try StartOptions.parse(["--init-x0", "mnist-test", "--start-sigma", "0.75"])
         let s: [UInt64] = [0, 10, 21, 95]
         let l = [0, 0, 1, 2]
-        let r = try o.resolve(grid: grid, seeds: s, labels: l, sampleShape: shape, loadMNIST: { _ in data })
+        let r = try o.resolve(grid: grid, seeds: s, labels: l, sampleShape: shape, loadData: { _ in data })
         guard case .interpolated(let x0, let sigma) = r.start else { Issue.record("not interpolated"); return }
         #expect(sigma == 0.75 && r.record["start_x0"] as? String == "mnist-test")
         // class 0 has 10 images (0, 3, ..., 27): seed 0 -> #0 = image 0, seed 10 -> #1 = image 3;
@@ -175,7 +175,7 @@ import Train
         let expected: [Float] = indices.map { Float($0) / 100 }
         #expect(firstPixels == expected)
         let e = ToolOutcome(error: errorOf { _ = try o.resolve(grid: grid, seeds: [1], labels: [10], sampleShape: shape,
-                                                                loadMNIST: { _ in data }) })
+                                                                loadData: { _ in data }) })
         #expect(e.code == 2 && e.message.contains("label 10"))
     }
 }

@@ -37,7 +37,7 @@ enum DistillFixtures {
         }
         var states: [Float] = []
         for r in 0..<rows { for b in boundary { states += b.data[(r * 784)..<((r + 1) * 784)] } }
-        return TrajectorySet(segments: segments, labels: labels, guidance: guidance, states: states)
+        return TrajectorySet(segments: segments, labels: labels, guidance: guidance, states: states, sampleShape: [1, 28, 28])
     }
 
     static func tinyConfig(_ method: DistillMethod, ota: Bool = false, online: Bool = false, adversarial: Bool = false,

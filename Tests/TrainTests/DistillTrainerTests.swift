@@ -105,7 +105,7 @@ struct DistillCase: CustomStringConvertible, Sendable {
         let d = trainer.discriminator!
         let state = trainer.initialState()
         let ap = trainer.data.adversarialPairs(step: 2)
-        let zk = SegmentPairs.tensor(ap.starts), real = SegmentPairs.tensor(ap.ends)
+        let zk = ap.tensor(ap.starts), real = ap.tensor(ap.ends)
         let sk = ap.segments.map { trainer.grid.start($0) }, sk1 = ap.segments.map { trainer.grid.end($0) }
 
         func loss(_ student: StateDict, record: Bool) -> (Var, Parameters, Parameters) {
@@ -316,8 +316,8 @@ struct DistillCase: CustomStringConvertible, Sendable {
         _ = Sampler.sample(Self.teacher, noise: noise, labels: [spec.label], guidance: [1.5], sigmas: grid.teacher.sigmas) { i, x in
             if i % 2 == 0 { boundary.append(x) }
         }
-        #expect(maxAbsDifference(SegmentPairs.tensor(p.starts), boundary[1]) < 1e-5)
-        #expect(maxAbsDifference(SegmentPairs.tensor(p.ends), boundary[2]) < 1e-5)
+        #expect(maxAbsDifference(p.tensor(p.starts), boundary[1]) < 1e-5)
+        #expect(maxAbsDifference(p.tensor(p.ends), boundary[2]) < 1e-5)
         #expect(p.noises == noise.data)
     }
 }

@@ -88,7 +88,7 @@ private func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-5) -> Bool {
 
     @Test func distillationInputsUsePerSampleSegments() {
         let g = SegmentGrid(kind: .fixed, segments: 4, shift: 3, substeps: 1)
-        var p = SegmentPairs()
+        var p = SegmentPairs(sampleShape: [1, 28, 28])
         p.segments = [1, 3]; p.labels = [3, 7]; p.guidance = [1, 1]
         p.starts = [Float](repeating: 1, count: 784) + [Float](repeating: 2, count: 784)
         p.ends = [Float](repeating: 0.5, count: 784) + [Float](repeating: -1, count: 784)

@@ -61,7 +61,8 @@ public struct LoadedModel: Sendable {
 
     /// The data geometry samples have: the recorded dataset's, else MNIST's with the model's channels.
     public var geometry: ImageGeometry {
-        dataset?.geometry ?? ImageGeometry(channels: config.inChannels, height: 28, width: 28)
+        let s = model.sampleShape
+        return ImageGeometry(channels: s[0], height: s[1], width: s[2])
     }
 
     public var config: UNetConfig { model.unet.config }
@@ -161,8 +162,17 @@ public struct LoadedModel: Sendable {
               config.inChannels > 0 else {
             throw bad("unusable UNet config \(configText)")
         }
+        var dataset: DatasetRecord?
+        if let d = meta["data"] ?? meta["train_config"]?["data"], d != .null {
+            do {
+                dataset = try JSONDecoder().decode(DatasetRecord.self, from: Data((d.stringValue ?? d.serialized).utf8))
+            } catch { throw bad("metadata 'data' is not a dataset record: \(d.serialized)") }
+        }
+        if let g = dataset?.geometry, g.channels != config.inChannels {
+            throw bad("its dataset \(dataset!.spec) has \(g.channels) channels but the UNet takes \(config.inChannels)")
+        }
         let model: VelocityModel
-        do { model = try VelocityModel(config: config, weights: weights) } catch let e as StateDictMismatch {
+        do { model = try VelocityModel(config: config, weights: weights, sampleShape: dataset?.geometry.sampleShape) } catch let e as StateDictMismatch {
             throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.description)")
         }
         func number(_ key: String) throws -> Double? {
@@ -206,12 +216,6 @@ public struct LoadedModel: Sendable {
             kind = mk
         }
         let step = meta["step"]?.intValue ?? meta["step"]?.stringValue.flatMap { Int($0) }
-        var dataset: DatasetRecord?
-        if let d = meta["data"] ?? meta["train_config"]?["data"], d != .null {
-            do {
-                dataset = try JSONDecoder().decode(DatasetRecord.self, from: Data((d.stringValue ?? d.serialized).utf8))
-            } catch { throw bad("metadata 'data' is not a dataset record: \(d.serialized)") }
-        }
         return LoadedModel(reference: reference, source: source, model: model, recommendedCFG: Float(cfg),
                            schedule: schedule, shift: Float(shift), segmentSigmas: segmentSigmas,
                            segmentCount: segmentCount, kind: kind, step: step, contentHash: hash, dataset: dataset)

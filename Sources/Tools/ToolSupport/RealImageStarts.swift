@@ -1,7 +1,7 @@
 import Datasets
 import TensorCore
 
-/// Real MNIST images as the clean x0 of interpolated starts (`fs-sample --init-x0 mnist-test|mnist-train`),
+/// Real images as the clean x0 of interpolated starts (`fs-sample --init-x0 test|train|mnist-test|mnist-train`),
 /// chosen deterministically per sample from its seed and label only.
 ///
 /// Sample i with seed s and label y gets the k-th image of class y in file order, k = (s / 10) mod n_y
@@ -9,11 +9,14 @@ import TensorCore
 /// s mod 10) and seeds 0..N-1, these are the first N/10 images of every class, all different while
 /// N/10 <= n_y (test: at least 892 per class, train: at least 5421).
 public enum RealImageStarts {
-    /// The `--init-x0` values that name a split instead of a file.
-    public static func split(named value: String) -> DatasetSplit? {
+    /// The `--init-x0` values that name a split instead of a file: `test`/`train` of the model's
+    /// dataset (or `--data`), or `mnist-test`/`mnist-train` of MNIST whatever the model.
+    public static func split(named value: String) -> (split: DatasetSplit, mnist: Bool)? {
         switch value {
-        case "mnist-test": return .test
-        case "mnist-train": return .train
+        case "mnist-test": return (.test, true)
+        case "mnist-train": return (.train, true)
+        case "test": return (.test, false)
+        case "train": return (.train, false)
         default: return nil
         }
     }

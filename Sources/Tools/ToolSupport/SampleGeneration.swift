@@ -88,7 +88,7 @@ public struct GeneratedSamples: Sendable {
 /// Batched sampling of many seeds, shared by fs-sample and the tests.
 ///
 /// Sample i depends only on its seed, its label, the model and the plan, never on the batch size: its
-/// noise is `Tensor.perSampleNoise(seeds: [seed_i], sampleShape: [C, 28, 28])`, and the UNet always runs
+/// noise is `Tensor.perSampleNoise(seeds: [seed_i], sampleShape: [C, H, W])`, and the UNet always runs
 /// on fixed groups of `groupSize` consecutive samples (group k = samples k*G ..< (k+1)*G; the last group
 /// is padded with copies of its last sample, whose outputs are dropped). Fixed groups matter because
 /// the kernels are only row-independent for a fixed batch shape: BLAS picks different code paths (and
@@ -96,8 +96,6 @@ public struct GeneratedSamples: Sendable {
 /// scalar code depending on where it falls in the tensor. `batchSize` only sets how often progress is
 /// reported; `groupSize` (default 32) is part of the result's definition, like the sigma grid.
 public enum SampleGeneration {
-    /// MNIST resolution (docs/design.md: images are [B, 1, 28, 28]).
-    public static let imageSize = 28
     /// Samples per UNet evaluation (enough for 32 threads to split over samples).
     public static let defaultGroupSize = 32
 
@@ -112,8 +110,7 @@ public enum SampleGeneration {
         precondition(batchSize >= 1 && groupSize >= 1, "generate: batch and group sizes must be at least 1")
         precondition(!plan.sigmas.isEmpty, "generate: a plan needs a start sigma")
         let n = seeds.count
-        let sampleShape = [model.unet.config.inChannels, imageSize, imageSize]
-        let inner = sampleShape.reduce(1, *)
+        let sampleShape = model.sampleShape, inner = sampleShape.reduce(1, *)
         var noise = [Float](), out = [Float]()
         noise.reserveCapacity(n * inner)
         out.reserveCapacity(n * inner)
@@ -145,6 +142,12 @@ public enum SampleGeneration {
         return GeneratedSamples(seeds: seeds, labels: labels, noise: Tensor(shape: [n] + sampleShape, data: noise),
                                 samples: Tensor(shape: [n] + sampleShape, data: out),
                                 trajectory: states.map { Tensor(shape: [k] + sampleShape, data: $0) })
+    }
+
+    /// Class-balanced labels: sample i gets class i mod `classes` (the null label 0 of an
+    /// unconditional model, which has no classes).
+    public static func balancedLabels(count: Int, classes: Int) -> [Int] {
+        (0..<count).map { classes > 0 ? $0 % classes : 0 }
     }
 
     /// The sigma grid to sample with. An explicit list (`sigmas`, comma-separated) wins; otherwise, when

@@ -7,12 +7,12 @@ import TensorCore
 /// interpolation of noise and a clean image instead of pure noise, and/or stop before sigma 0
 /// (paper Table 1: resume the teacher for its last segments from authentic vs interpolated states).
 public struct StartOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Start from the states in FILE (tensor 'states', else 'samples', [N,1,28,28] F32, row i = seed i; e.g. a --save-tensors file of a run with --stop-sigma).",
+    @Option(help: ArgumentHelp("Start from the states in FILE (tensor 'states', else 'samples', [N,C,H,W] F32, row i = seed i; e.g. a --save-tensors file of a run with --stop-sigma).",
                                valueName: "file"))
     public var initTensors: String?
 
-    @Option(help: ArgumentHelp("Start from sigma*eps_i + (1-sigma)*x0_i, sigma = the run's first, eps_i = seed i's noise; x0 from FILE ('samples' tensor, clean, row i = seed i) or real images (mnist-test, mnist-train: image (seed/10) mod n_y of label y).",
-                               valueName: "file|mnist-test|mnist-train"))
+    @Option(help: ArgumentHelp("Start from sigma*eps_i + (1-sigma)*x0_i, sigma = the run's first, eps_i = seed i's noise; x0 from FILE ('samples' tensor, clean, row i = seed i) or real images of the model's dataset (test, train; or --data) or of MNIST (mnist-test, mnist-train): image (seed/10) mod n_y of label y.",
+                               valueName: "file|test|train|mnist-test|mnist-train"))
     public var initX0: String?
 
     @Option(help: ArgumentHelp("Start the run at this point of the sigma grid (default: with --init-tensors the file's last recorded sigma, else the grid's first).",
@@ -52,7 +52,7 @@ public struct StartOptions: ParsableArguments {
     /// problems are exit 3 naming the file; a start file whose recorded sigma is not the run's first
     /// is also exit 3 (the states are from another point of the trajectory).
     public func resolve(grid: [Float], seeds: [UInt64], labels: [Int], sampleShape: [Int],
-                        loadMNIST: (DatasetSplit) throws -> ImageDataset = { try ImageDataset.mnist($0) }) throws -> Resolved {
+                        loadData: (DatasetSplit) throws -> ImageDataset = { try ImageDataset.mnist($0) }) throws -> Resolved {
         var file: StartFile?
         if let initTensors {
             file = try StartFile.load(initTensors, tensorNames: ["states", "samples"], seeds: seeds, labels: labels,
@@ -82,10 +82,15 @@ public struct StartOptions: ParsableArguments {
             tag += "-from\(f.sha256.prefix(12))"
         } else if let initX0 {
             let x0: Tensor
-            if let split = RealImageStarts.split(named: initX0) {
-                x0 = try RealImageStarts.x0(try loadMNIST(split), seeds: seeds, labels: labels)
+            if let (split, mnist) = RealImageStarts.split(named: initX0) {
+                let data = mnist ? try ImageDataset.mnist(split) : try loadData(split)
+                guard Array(data.images.shape.dropFirst()) == sampleShape else {
+                    throw ToolError.badInput("--init-x0 \(initX0): \(data.summary) images are not the model's \(sampleShape)")
+                }
+                x0 = try RealImageStarts.x0(data, seeds: seeds, labels: labels)
                 record["start_x0"] = initX0
                 record["start_x0_rule"] = "image (seed / 10) mod n_y of label y, \(split.rawValue) file order"
+                record["start_x0_data"] = data.record.json
                 tag += "-interp-\(initX0)"
             } else {
                 let f = file!

@@ -10,7 +10,7 @@ import Train
 /// The bank config is fs-rollout's JSON; these keys are understood (all optional): `segments` (K, or the
 /// list of boundary sigmas), `schedule`, `shift`, `substeps`, and the guidance range as `cfg_range` /
 /// `guidance_range` ([lo, hi]) or `w_lo`/`w_hi` / `guidance_lo`/`guidance_hi`. K always follows from the
-/// row size, (K+1) * 784 floats.
+/// row size, (K+1) states of `state_shape` (default [1, 28, 28], banks made before geometry was recorded).
 struct BankInput {
     let record: ArtifactRecord
     let segments: Int
@@ -22,6 +22,8 @@ struct BankInput {
     /// The content hash of the teacher that rolled the bank out, when recorded.
     let teacherHash: String?
     let ref: String
+    /// [C, H, W] of one state.
+    let stateShape: [Int]
 
     static func load(_ store: ArtifactStore, ref: String) throws -> BankInput {
         let a: ArtifactRecord
@@ -35,12 +37,13 @@ struct BankInput {
             throw ToolError.badInput("\(store.path): trajectory bank '\(a.name)' is still open (an unfinished fs-rollout? finish it with fs-rollout --resume)")
         }
         let meta = (try? OrderedJSON.parse(a.metadata)) ?? .object([])
-        guard let rowFloats = meta["row_floats"]?.intValue, rowFloats % SegmentPairs.sampleFloats == 0,
-              rowFloats / SegmentPairs.sampleFloats >= 2 else {
-            throw ToolError.badInput("\(store.path): bank '\(a.name)' rows are not (K+1) MNIST states (metadata \(a.metadata))")
-        }
-        let k = rowFloats / SegmentPairs.sampleFloats - 1
         let c = (try? OrderedJSON.parse(a.config)) ?? .object([])
+        let shape = c["state_shape"]?.arrayValue?.compactMap(\.intValue) ?? [1, 28, 28]
+        let f = shape.reduce(1, *)
+        guard shape.count == 3, f > 0, let rowFloats = meta["row_floats"]?.intValue, rowFloats % f == 0, rowFloats / f >= 2 else {
+            throw ToolError.badInput("\(store.path): bank '\(a.name)' rows are not (K+1) states of \(shape) (metadata \(a.metadata))")
+        }
+        let k = rowFloats / f - 1
         func number(_ keys: String...) -> Double? {
             for key in keys { if let v = c[key]?.doubleValue ?? c[key]?.stringValue.flatMap(Double.init) { return v } }
             return nil
@@ -69,7 +72,7 @@ struct BankInput {
         }
         return BankInput(record: a, segments: k, sigmas: sigmas, schedule: schedule, shift: number("shift").map(Float.init),
                          substeps: number("substeps", "sub_steps").map { Int($0) }, guidance: range,
-                         teacherHash: c["teacher_hash"]?.stringValue, ref: ref)
+                         teacherHash: c["teacher_hash"]?.stringValue, ref: ref, stateShape: shape)
     }
 
     /// Fills bank-dependent defaults into `config` (K, sub-steps, CFG range unless given) and refuses a
@@ -105,6 +108,6 @@ struct BankInput {
     func trajectories(_ store: ArtifactStore) throws -> TrajectorySet {
         let b = try store.readBank(record)
         guard b.count > 0 else { throw ToolError.badInput("\(store.path): trajectory bank '\(record.name)' has no rows") }
-        return TrajectorySet(segments: segments, labels: b.labels, guidance: b.guidance, states: b.states)
+        return TrajectorySet(segments: segments, labels: b.labels, guidance: b.guidance, states: b.states, sampleShape: stateShape)
     }
 }

@@ -58,6 +58,7 @@ struct FSDistill: ParsableCommand {
         """)
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup(title: "Real images (PeRFlow starts, --adv-real data)") var data: DataOptions
     @Option(name: .customLong("run"), help: "Run name (checkpoints are RUN@STEP).") var runName: String
     @Option(help: "Teacher checkpoint reference (RUN, RUN@STEP, tag, name or hash prefix); on --resume defaults to the recorded one.")
     var teacher: String?
@@ -165,7 +166,10 @@ struct FSDistill: ParsableCommand {
         }
         try config.validate()
 
-        let images = config.needsImages ? try ImageDataset.mnist(.train) : nil
+        if let b = bankInfo, b.stateShape != loaded.model.sampleShape {
+            throw ToolError.badInput("bank '\(b.record.name)' holds states of \(b.stateShape) but the teacher makes \(loaded.model.sampleShape)")
+        }
+        let images = config.needsImages ? try trainingImages(for: loaded) : nil
         let trajectories = config.needsBank ? try bankInfo!.trajectories(store) : nil
         let pooled = config.startSource == .interpolated && !config.online
         if pooled {
@@ -177,6 +181,7 @@ struct FSDistill: ParsableCommand {
         poolProgress?.finish()
         let trainer = DistillTrainer(data: data)
         var state = restored?.0 ?? trainer.initialState()
+        if let images { common.log("data: \(images.summary)") }
         let writer = StudentCheckpoint(store: store, run: runName, config: config, teacher: loaded, teacherRef: teacherRef,
                                        bank: bankInfo, threads: common.threadCount)
         guard state.step < config.steps else {
@@ -235,6 +240,16 @@ struct FSDistill: ParsableCommand {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { T($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
         return parts.map { $0! }
+    }
+
+    /// The real images PeRFlow starts and `--adv-real data` use: `--data`, else the images the teacher was
+    /// trained on (hash-checked), else MNIST train for teachers made before datasets were recorded.
+    func trainingImages(for teacher: LoadedModel) throws -> ImageDataset {
+        let images = data.spec == nil ? try data.loadRecorded(teacher.dataset, legacySpec: "mnist") : try data.load(defaultSplit: .train)
+        guard Array(images.images.shape.dropFirst()) == teacher.model.sampleShape, images.classCount <= teacher.config.numClasses else {
+            throw ToolError.badInput("\(images.summary) does not fit the teacher (\(teacher.model.sampleShape), \(teacher.config.numClasses) classes)")
+        }
+        return images
     }
 
     func makeConfig() throws -> DistillConfig {

@@ -54,6 +54,8 @@ struct StudentCheckpoint {
                      ("lambda_fm", number(config.lambdaFM)), ("adv_warmup", OrderedJSON(config.advWarmup))]
         }
         if let bank { meta += [("bank", .string(bank.ref)), ("bank_hash", .string(bank.record.hash))] }
+        // The teacher's data: the student samples in its geometry and is evaluated against it.
+        if let data = teacher.dataset { meta.append(("data", try OrderedJSON.parse(data.json))) }
         let parents = [teacher.artifact?.id, bank?.record.id].compactMap { $0 }
         try store.putArtifact(kind: ArtifactKind.checkpoint, name: "\(run)@\(s.step)", run: run, step: s.step,
                               stateDict: all, metadata: OrderedJSON.object(meta).serialized, config: config.json, parents: parents)

@@ -21,7 +21,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Guidance weight (default: the checkpoint's recommended_cfg).") var cfg: Float?
     @Option(help: "Number of class-balanced samples.") var numSamples: Int = 10_000
     @Option(help: "First seed: sample i uses seed X+i.") var seed: UInt64 = 0
-    @Option(help: "Reference set (test or train).") var reference: DatasetSplit = .test
+    @OptionGroup var data: DataOptions
+    @Option(help: "Feature network: a .safetensors file or feature_network artifact (default: the dataset's).") var features: String?
     @Option(help: "Teacher for trajectory MSE: its samples from the same seeds and labels.") var teacher: String?
     @Option(help: "Teacher steps for trajectory MSE (fixed schedule).") var teacherSteps: Int = 32
     @Option(help: "Teacher guidance for trajectory MSE (default: its recommended_cfg).") var teacherCfg: Float?
@@ -37,11 +38,11 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         common.applyThreads()
         let store = try common.openExistingStore()
-        let extractor = try FeatureExtractor.embedded()
         let t0 = Progress.monotonicSeconds()
         var out: [String: Any] = [:]
         let images: Tensor, labels: [Int], parent: ArtifactRecord?, what: String
         var seeds: [UInt64] = []
+        var modelData: DatasetRecord?
         if let samples {
             let a = try store.resolve(samples, kind: ArtifactKind.sampleSet)
             let blobs = try store.loadBlobs(a)
@@ -49,17 +50,19 @@ struct Evaluate: ParsableCommand {
                 throw ToolError.badInput("\(store.path): sample set '\(a.name)' has no samples/labels tensors")
             }
             images = try s.tensor(file: store.path)
-            guard images.rank == 4, Array(images.shape.dropFirst()) == [1, 28, 28] else {
-                throw ToolError.badInput("\(store.path): sample set '\(a.name)' has shape \(images.shape), expected [N, 1, 28, 28]")
+            guard images.rank == 4 else {
+                throw ToolError.badInput("\(store.path): sample set '\(a.name)' has shape \(images.shape), expected [N, C, H, W]")
             }
             labels = l.integers()
+            modelData = try? JSONDecoder().decode(DatasetRecord.self, from: Data((OrderedJSON.parse(a.metadata)["data"]?.serialized ?? "").utf8))
             (parent, what) = (a, a.name)
         } else {
             let loaded = try LoadedModel.load(checkpoint!, store: { store })
             let sched = try SampleGeneration.schedule(for: loaded, steps: steps, kind: schedule, shift: shift, sigmas: nil)
             let plan = SamplingPlan(sigmas: sched.sigmas, guidance: cfg ?? loaded.recommendedCFG)
             seeds = (0..<UInt64(numSamples)).map { seed + $0 }
-            labels = (0..<numSamples).map { $0 % 10 }
+            labels = SampleGeneration.balancedLabels(count: numSamples, classes: loaded.config.numClasses)
+            modelData = loaded.dataset
             let progress = common.progress("fs-eval sample", total: numSamples, unit: "img")
             images = SampleGeneration.generate(loaded.model, seeds: seeds, labels: labels, plan: plan, batchSize: 256,
                                                onBatch: { progress.update(completed: $0) }).samples
@@ -70,7 +73,13 @@ struct Evaluate: ParsableCommand {
         }
         out["sample_seconds"] = Progress.monotonicSeconds() - t0
         let t1 = Progress.monotonicSeconds()
-        let ref = try Reference.mnist(reference, extractor: extractor, store: store, log: common.log)
+        let refData = try referenceData(for: modelData)
+        common.log("fs-eval: reference \(refData.summary)")
+        let (extractor, featureName) = try FeatureChoice.extractor(for: refData.record, features: features, store: store, log: common.log)
+        guard Array(images.shape.dropFirst()) == refData.geometry.sampleShape else {
+            throw ToolError.badInput("samples of \(what) are \(Array(images.shape.dropFirst())), the reference \(refData.record.spec) is \(refData.geometry)")
+        }
+        let ref = try Reference.features(of: refData, extractor: extractor, store: store, log: common.log)
         // Samples are clamped to the pixel range before the feature network sees them.
         let (features, logits) = try extractor(images.map { min(1, max(-1, $0)) })
         out["fid"] = try frechetDistance(try GaussianStatistics(features: features), ref.stats)
@@ -84,8 +93,10 @@ struct Evaluate: ParsableCommand {
             (out["precision"], out["recall"]) = (pr.precision, pr.recall)
         }
         out["num_samples"] = images.shape[0]
-        out["reference"] = "mnist-\(reference.rawValue)"
+        out["reference"] = refData.record.spec + (refData.split.map { "-\($0.rawValue)" } ?? "")
+        out["reference_sha256"] = refData.record.sha256
         out["feature_network"] = extractor.checksum
+        out["feature_network_name"] = featureName
         out["model"] = what
         if let teacher, !seeds.isEmpty {
             let t = try LoadedModel.load(teacher, store: { store })
@@ -103,6 +114,15 @@ struct Evaluate: ParsableCommand {
             human += String(format: "  precision %.4f  recall %.4f", p, r)
         }
         try common.emit(out, human: human + "  (\(images.shape[0]) samples)")
+    }
+
+    /// The reference images: `--data`/`--split` if given, else the test split (where the format has
+    /// one) of the dataset the model was made from, else MNIST test.
+    func referenceData(for record: DatasetRecord?) throws -> ImageDataset {
+        if data.spec != nil { return try data.load(defaultSplit: .test) }
+        guard let record else { return try ImageDataset.mnist(data.split ?? .test) }
+        let spec = try DatasetSpec(parsing: record.spec)
+        return try spec.load(split: data.split ?? (spec.hasSplits() ? .test : nil))
     }
 
     /// An eval_result artifact (lineage to what was measured) and metrics of run eval/<model>.

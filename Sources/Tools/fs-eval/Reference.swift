@@ -12,21 +12,20 @@ struct Reference {
     let stats: GaussianStatistics
     let features: Tensor
 
-    static func mnist(_ split: DatasetSplit, extractor: FeatureExtractor, store: ArtifactStore?,
-                      log: (String) -> Void) throws -> Reference {
-        let name = "mnist-\(split.rawValue)-features-\(extractor.checksum.prefix(16))"
+    static func features(of data: ImageDataset, extractor: FeatureExtractor, store: ArtifactStore?,
+                         log: (String) -> Void) throws -> Reference {
+        let name = "reference-\(data.record.sha256.prefix(16))-features-\(extractor.checksum.prefix(16))"
         if let store, let a = try? store.resolve(name, kind: ArtifactKind.featureStats),
            let f = try store.loadBlobs(a).first(where: { $0.name == "features" }) {
             let features = try f.tensor(file: store.path)
             return Reference(stats: try GaussianStatistics(features: features), features: features)
         }
-        log("fs-eval: computing MNIST \(split.rawValue) reference features (cached in the store afterwards)")
-        let data = try ImageDataset.mnist(split)
+        log("fs-eval: computing \(data.record.spec) reference features (cached in the store afterwards)")
         let (features, _) = try extractor(data.images)
         if let store {
             _ = try store.putArtifact(kind: ArtifactKind.featureStats, name: name,
                                       tensors: [SafetensorsEntry(name: "features", tensor: features)],
-                                      metadata: "{\"feature_network\":\"\(extractor.checksum)\",\"split\":\"\(split.rawValue)\"}")
+                                      metadata: "{\"feature_network\":\"\(extractor.checksum)\",\"data\":\(data.record.json)}")
         }
         return Reference(stats: try GaussianStatistics(features: features), features: features)
     }

@@ -99,12 +99,10 @@ struct FSRollout: ParsableCommand {
             }
             return try ArtifactStore(path: path, create: false)
         })
-        guard loaded.config.inChannels == 1 else {
-            throw ToolError.badInput("teacher \(loaded.displayName) has \(loaded.config.inChannels) input channels; rollouts are MNIST-shaped [1, 28, 28]")
-        }
         let range = cfgRange ?? GuidanceRange(lo: max(1, loaded.recommendedCFG - 0.5), hi: max(1, loaded.recommendedCFG + 0.5))
         let rollout = TeacherRollout(model: loaded.model, segments: segments, substeps: substeps, schedule: schedule,
-                                     shift: shift, guidanceRange: (range.lo, range.hi))
+                                     shift: shift, guidanceRange: (range.lo, range.hi),
+                                     sampleShape: loaded.geometry.sampleShape)
 
         let all = allSeeds
         guard shard.count <= all.count else {
@@ -197,16 +195,19 @@ struct FSRollout: ParsableCommand {
     /// Everything that determines the rows, and nothing that differs between shards or runs (so the
     /// shard banks of one job array have equal configs and merge into one bank).
     func bankConfig(_ loaded: LoadedModel, _ r: TeacherRollout, _ range: GuidanceRange, _ all: SeedList) throws -> String {
-        try JSONOutput.string([
+        var config: [String: Any] = [
             "tool": "fs-rollout", "teacher": loaded.displayName, "teacher_hash": loaded.contentHash,
             "teacher_config": loaded.config.json, "solver": "euler", "schedule": schedule.rawValue, "shift": shift,
             "segments": r.segments, "substeps": r.substeps, "teacher_steps": r.teacherGrid.steps,
             "boundary_sigmas": r.boundarySigmas, "cfg_range": [range.lo, range.hi],
-            "guidance": "lo + (hi - lo) * uniform(streamSeed(seed, guidance))", "labels": "seed % 10",
-            "noise": "perSampleNoise(seed, [1, 28, 28])", "state_shape": r.sampleShape,
+            "guidance": "lo + (hi - lo) * uniform(streamSeed(seed, guidance))",
+            "labels": "seed % \(max(1, loaded.config.numClasses))",
+            "noise": "perSampleNoise(seed, \(r.sampleShape))", "state_shape": r.sampleShape,
             "seeds": all.description, "count": all.count, "shards": shard.count,
             "sample_index": "position in seeds",
-        ])
+        ]
+        if let data = loaded.dataset { config["data"] = try JSONSerialization.jsonObject(with: Data(data.json.utf8)) }
+        return try JSONOutput.string(config)
     }
 }
 

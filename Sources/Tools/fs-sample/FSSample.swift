@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import ImageIO
 import NN
@@ -83,6 +84,7 @@ struct FSSample: ParsableCommand {
     @Flag(help: "Only print the sigma grid and timesteps of --steps/--schedule/--shift (no checkpoint needed).")
     var printSchedule = false
     @OptionGroup(title: "Partial trajectories") var start: StartOptions
+    @OptionGroup(title: "Real-image starts") var data: DataOptions
 
     static func main() { runAsTool() }
 
@@ -117,9 +119,12 @@ struct FSSample: ParsableCommand {
         if let bad = sampleLabels.first(where: { $0 > numClasses }) {
             throw ToolError.usage("--labels: label \(bad) is outside 0...\(numClasses) for this model")
         }
-        let window = try start.resolve(grid: sched.sigmas, seeds: seeds.seeds, labels: sampleLabels,
-                                       sampleShape: [loaded.config.inChannels, SampleGeneration.imageSize,
-                                                     SampleGeneration.imageSize])
+        let sampleShape = loaded.geometry.sampleShape
+        let window = try start.resolve(grid: sched.sigmas, seeds: seeds.seeds, labels: sampleLabels, sampleShape: sampleShape,
+                                       loadData: { split in
+                                           data.spec == nil && loaded.dataset != nil
+                                               ? try DatasetSpec(parsing: loaded.dataset!.spec).load(split: split)
+                                               : try data.load(defaultSplit: split) })
         let plan = SamplingPlan(sigmas: window.sigmas, guidance: cfg ?? loaded.recommendedCFG, method: method)
         common.log("fs-sample: \(loaded.displayName) (\(loaded.kind.rawValue), \(loaded.contentHash.prefix(12))): "
                    + "\(seeds.count) samples, \(plan.steps) \(method.rawValue) steps (\(scheduleName(loaded))), "
