@@ -32,6 +32,7 @@ let package = Package(
         .executable(name: "fs-eval", targets: ["fs-eval"]),
         .executable(name: "fs-store", targets: ["fs-store"]),
         .executable(name: "fs-bench", targets: ["fs-bench"]),
+        .executable(name: "fs-data", targets: ["fs-data"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,6 +68,7 @@ let package = Package(
         tool("fs-distill", ["Train", "Store"]),
         tool("fs-eval", ["Eval", "Train", "Store", "Datasets"]),
         tool("fs-store", ["Store", "ImageIO"]),
+        tool("fs-data", ["Datasets"]),
         tool("fs-bench", ["Train", "Store"]),
 
         .target(name: "TestSupport", dependencies: ["TensorCore", "NN"]),

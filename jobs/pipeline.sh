@@ -12,6 +12,8 @@ set -euo pipefail
 OUT=${OUT:-out/pipeline}                     # everything goes here
 STORE=${STORE:-$OUT/flowsteer.db}            # the artifact store (local disk; see docs/operations.md)
 PRESET=${PRESET:-tiny}                       # tiny | mnist (teacher and student architecture)
+DATA=${DATA:-mnist}                          # --data SPEC: mnist, fashion-mnist, idx:PREFIX, DIR, FILE.zip
+FEATNET_EPOCHS=${FEATNET_EPOCHS:-}           # set: train a feature network for DATA first (datasets without a shipped one)
 SEED=${SEED:-0}
 THREADS=${THREADS:-${SLURM_CPUS_PER_TASK:-$(nproc)}}
 TEACHER_RUN=${TEACHER_RUN:-teacher}
@@ -41,7 +43,7 @@ export FS_STORE=$STORE                       # every tool's default --store
 t0=$(date +%s)
 
 # 1. teacher
-fs_run train fs-train --run "$TEACHER_RUN" --preset "$PRESET" --steps "$TEACHER_STEPS" \
+fs_run train fs-train --run "$TEACHER_RUN" --data "$DATA" --preset "$PRESET" --steps "$TEACHER_STEPS" \
   --checkpoint-every "$CHECKPOINT_EVERY" --seed "$SEED" --threads "$THREADS" --resume
 teacher=$(json_require checkpoint "$train")
 fs_log "teacher: $teacher ($(fs_elapsed "$t0"))"
@@ -64,7 +66,11 @@ fs_run sample fs-sample --checkpoint "$student" --steps "$SEGMENTS" --schedule "
   --png "$OUT/$STUDENT_RUN-grid.png" --threads "$THREADS"
 png=$(json_require png "$sample")
 
-# 5. evaluation of the student at its own step count
+# 5. evaluation of the student at its own step count (with DATA's feature network, trained here if asked)
+if [ -n "$FEATNET_EPOCHS" ]; then
+  fs_run featnet fs-eval featnet train --data "$DATA" --epochs "$FEATNET_EPOCHS" --threads "$THREADS"
+  fs_log "feature network: $(json_get name "$featnet"), accuracy $(json_get accuracy "$featnet")"
+fi
 fs_run eval fs-eval --checkpoint "$student" --steps "$SEGMENTS" --schedule "$SCHEDULE" \
   --num-samples "$EVAL_SAMPLES" --seed "$EVAL_SEED" --precision-recall --threads "$THREADS"
 printf '%s\n' "$eval" > "$OUT/eval.json"

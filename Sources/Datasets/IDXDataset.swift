@@ -105,6 +105,24 @@ public enum KnownIDX: String, Sendable, CaseIterable {
         }
     }
 
+    /// `DatasetRecord.setSHA256` of each split (measured with `fs-data info`): the same images in any
+    /// format or order hash to these, which is how a folder or zip copy finds the dataset's network.
+    public func setSHA256(_ split: DatasetSplit) -> String {
+        switch (self, split) {
+        case (.mnist, .train): return "e839ac1e1608f505f307962f46cc77a5a68f337eaedb937445203543af776422"
+        case (.mnist, .test): return "33e484ab4adb584f375947aaac5dfae6a0fecd6fd5fc052b38e3792aa219270f"
+        case (.fashionMNIST, .train): return "21bb96559bbc0d52b1e8eb4d4413df587e06743e5a14d493b370d35bbe6280cc"
+        case (.fashionMNIST, .test): return "3d4b183aea1c6c2eefb7e903cc26a1ae548a98778d79a4778bfc20bf58fd6f54"
+        }
+    }
+
+    /// The known dataset `record` holds (by name, or by its images whatever their format), if any.
+    public static func identify(_ record: DatasetRecord) -> KnownIDX? {
+        if let k = KnownIDX(rawValue: record.spec), record.geometry == .mnist { return k }
+        guard let set = record.setSHA256 else { return nil }
+        return allCases.first { k in DatasetSplit.allCases.contains { k.setSHA256($0) == set } }
+    }
+
     /// Loads and verifies a split from `directory` (default: `DataDirectory.locate(self)`).
     public func load(_ split: DatasetSplit, directory: String? = nil) throws -> ImageDataset {
         let dir = try directory ?? DataDirectory.locate(self)

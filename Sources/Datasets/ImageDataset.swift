@@ -31,13 +31,17 @@ public enum DatasetSplit: String, Codable, Sendable, CaseIterable {
 public struct DatasetRecord: Codable, Equatable, Sendable {
     public var spec: String
     public var split: DatasetSplit?
+    /// The images and labels in their order (training order depends on it).
     public var sha256: String
+    /// The same images and labels as a set, whatever their order or file format: what "the same
+    /// data" means for choosing a feature network (nil in records made before it existed).
+    public var setSHA256: String?
     public var geometry: ImageGeometry
     public var count: Int
     /// 0 for an unlabelled dataset.
     public var classes: Int
 
-    enum CodingKeys: String, CodingKey { case spec, split, sha256, geometry, count, classes }
+    enum CodingKeys: String, CodingKey { case spec, split, sha256, setSHA256 = "set_sha256", geometry, count, classes }
 
     /// Compact JSON with sorted keys (stable bytes for metadata and hashes).
     public var json: String {
@@ -84,6 +88,7 @@ public struct ImageDataset: Sendable {
             }
         }
         record = DatasetRecord(spec: spec, split: split, sha256: Self.contentHash(geometry: geometry, bytes: bytes, labels: labels),
+                               setSHA256: Self.setHash(geometry: geometry, bytes: bytes, labels: labels),
                                geometry: geometry, count: n, classes: k)
         images = Tensor(shape: [n] + geometry.sampleShape, data: Self.scaledPixels(bytes))
         self.labels = labels ?? []
@@ -102,6 +107,30 @@ public struct ImageDataset: Sendable {
             for l in labels { withUnsafeBytes(of: UInt32(l).littleEndian) { le.append(contentsOf: $0) } }
             h.update(le)
         }
+        return h.finalizeHex()
+    }
+
+    /// SHA-256 of "flowsteer-dataset-set-v1 C H W\n" and the sorted SHA-256 digests of every
+    /// (label as little-endian UInt32, or nothing; pixel bytes) pair: independent of order.
+    public static func setHash(geometry g: ImageGeometry, bytes: [UInt8], labels: [Int]?) -> String {
+        let f = g.floats, n = bytes.count / max(1, f)
+        var digests = [[UInt8]](repeating: [], count: n)
+        bytes.withUnsafeBytes { raw in
+            digests.withUnsafeMutableBufferPointer { out in
+                let o = out.baseAddress!
+                parallelChunks((n + 255) / 256) { _, blocks in
+                    for i in (blocks.lowerBound * 256)..<min(n, blocks.upperBound * 256) {
+                        var h = SHA256Hasher()
+                        if let labels { withUnsafeBytes(of: UInt32(labels[i]).littleEndian) { h.update($0) } }
+                        h.update(UnsafeRawBufferPointer(rebasing: raw[(i * f)..<((i + 1) * f)]))
+                        o[i] = h.finalize()
+                    }
+                }
+            }
+        }
+        var h = SHA256Hasher()
+        h.update("flowsteer-dataset-set-v1 \(g.channels) \(g.height) \(g.width)\n")
+        for d in digests.sorted(by: { $0.lexicographicallyPrecedes($1) }) { h.update(d) }
         return h.finalizeHex()
     }
 
@@ -146,7 +175,7 @@ extension ImageDataset {
         h.update("flowsteer-dataset-memory \(images.shape)\n")
         images.data.withUnsafeBytes { h.update($0) }
         h.update(labels.map(String.init).joined(separator: ","))
-        record = DatasetRecord(spec: spec, split: split, sha256: h.finalizeHex(), geometry: g, count: images.shape[0],
+        record = DatasetRecord(spec: spec, split: split, sha256: h.finalizeHex(), setSHA256: nil, geometry: g, count: images.shape[0],
                                classes: labels.isEmpty ? 0 : (classes ?? ((labels.max() ?? -1) + 1)))
         self.images = images
         self.labels = labels

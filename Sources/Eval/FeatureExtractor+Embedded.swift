@@ -41,8 +41,9 @@ extension FeatureExtractor {
     /// recorded, i.e. MNIST), or nil when none ships for that dataset.
     public static func embedded(for record: DatasetRecord?) throws -> FeatureExtractor? {
         guard let record else { return try embedded() }
-        if record.spec == KnownIDX.mnist.rawValue && record.geometry == .mnist { return try embedded() }
-        guard let entry = embeddedByDataset[record.spec],
+        guard let known = KnownIDX.identify(record) else { return nil }
+        if known == .mnist { return try embedded() }
+        guard let entry = embeddedByDataset[known.rawValue],
               let url = Bundle.module.url(forResource: entry.resource, withExtension: "safetensors", subdirectory: "Resources") else {
             return nil
         }
@@ -50,6 +51,6 @@ extension FeatureExtractor {
         guard fx.checksum == entry.checksum else {
             throw EvalError.badFeatureNetwork(reason: "\(url.path) has checksum \(fx.checksum), expected \(entry.checksum)")
         }
-        return manifest.serves(record) ? fx : nil
+        return manifest.config.inputShape == record.geometry.sampleShape ? fx : nil
     }
 }

@@ -38,7 +38,8 @@ public struct FeatureNetworkManifest: Codable, Equatable, Sendable {
     /// Whether this network is the one for `record`: trained on exactly those images, or on another
     /// split of the same named dataset (a test split is evaluated with the train split's network).
     public func serves(_ record: DatasetRecord) -> Bool {
-        dataset.sha256 == record.sha256 || (dataset.spec == record.spec && dataset.geometry == record.geometry)
+        dataset.sha256 == record.sha256 || (dataset.setSHA256 != nil && dataset.setSHA256 == record.setSHA256)
+            || (dataset.spec == record.spec && dataset.geometry == record.geometry)
     }
 }
 

@@ -59,3 +59,26 @@ extension PNG {
         }
     }
 }
+
+extension PNG {
+    /// The PNG bytes of `image` (for writing into archives). `name` labels errors.
+    public static func encode(_ image: PixelImage, name: String) throws -> [UInt8] {
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        png.width = UInt32(image.width)
+        png.height = UInt32(image.height)
+        png.format = image.channels == 3 ? CPNG_FORMAT_RGB : UInt32(PNG_FORMAT_GRAY)
+        defer { png_image_free(&png) }
+        let stride = Int32(image.width * image.channels)
+        var size: Int = 0
+        // First call sizes the buffer, second fills it (libpng's documented two-pass use).
+        let sized = image.pixels.withUnsafeBytes { png_image_write_to_memory(&png, nil, &size, 0, $0.baseAddress, stride, nil) }
+        guard sized != 0, size > 0 else { throw ImageIOError(file: name, problem: "cannot encode PNG: \(message(of: &png))") }
+        var out = [UInt8](repeating: 0, count: size)
+        let ok = out.withUnsafeMutableBytes { dst in
+            image.pixels.withUnsafeBytes { png_image_write_to_memory(&png, dst.baseAddress, &size, 0, $0.baseAddress, stride, nil) }
+        }
+        guard ok != 0 else { throw ImageIOError(file: name, problem: "cannot encode PNG: \(message(of: &png))") }
+        return Array(out[0..<size])
+    }
+}

@@ -208,12 +208,12 @@ public enum SampleGeneration {
     /// The PNG grid of the first `limit` samples. With `byClass`, row r holds the samples of the r-th
     /// smallest label in sample order (so cycling labels give one row per class, one column per seed
     /// group); missing cells stay black. Otherwise the samples fill a near-square grid row by row.
-    public static func grid(_ samples: Tensor, labels: [Int], byClass: Bool, limit: Int, scale: Int = 1) -> GrayImage {
+    public static func grid(_ samples: Tensor, labels: [Int], byClass: Bool, limit: Int, scale: Int = 1) -> PixelImage {
         let n = min(limit, samples.shape[0])
         precondition(n >= 1, "grid: no samples")
         let inner = samples.count / samples.shape[0]
         let cellShape = Array(samples.shape.dropFirst())
-        var image: GrayImage
+        var image: PixelImage
         if byClass {
             let classes = Array(Set(labels[0..<n])).sorted()
             let rows = classes.map { c in (0..<n).filter { labels[$0] == c } }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Any data, any geometry (issue 19): a small RGB ImageFolder of 32x32 digits painted in one colour per
+# class (made by fs-data from MNIST) runs the whole chain: tiny teacher -> feature network for the set ->
+# rollout -> FlowSteer student -> colour PNG grid -> eval with a finite FID. Then the same images read
+# as MNIST, as an ImageFolder and as an EDM zip give the same feature statistics, and corrupt or
+# inconsistent datasets exit 3 naming the file with the store unchanged. Prints "N passed, M failed".
+set -uo pipefail
+. "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
+FS_JOB=rgb-test
+fs_tools fs-data fs-train fs-rollout fs-distill fs-sample fs-eval fs-store || exit 1
+W=$(mktemp -d "${TMPDIR:-/tmp}/fs-rgb.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+passed=0 failed=0
+check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+
+# 1. the RGB dataset: train/ and test/ ImageFolders, 32x32x3, 10 classes
+fs-data export --data mnist --split train --limit 1200 --paint-by-class --pad 2 --to "$W/rgb/train" --quiet >/dev/null
+fs-data export --data mnist --split test --limit 400 --paint-by-class --pad 2 --to "$W/rgb/test" --quiet >/dev/null
+info=$(fs-data info --data "$W/rgb" --split test --json 2>/dev/null)
+check "fs-data reads the folder as 3x32x32, 10 classes, 400 images" \
+  eval '[ "$(json_get channels <<<"$info")" = 3 ] && [ "$(json_get height <<<"$info")" = 32 ] && [ "$(json_get classes <<<"$info")" = 10 ] && [ "$(json_get count <<<"$info")" = 400 ]'
+
+# 2. the whole chain on it
+export OUT=$W/out DATA=$W/rgb FEATNET_EPOCHS=1 PRESET=tiny TEACHER_STEPS=20 CHECKPOINT_EVERY=10 BANK_SEEDS=0-15 \
+  SUBSTEPS=2 DISTILL_STEPS=6 GRID_SEEDS=0-19 EVAL_SAMPLES=30 THREADS=2
+bash "$FS_ROOT/jobs/pipeline.sh" >"$W/run.out" 2>"$W/run.err"; rc=$?
+check "pipeline.sh on the RGB folder exits 0 (exit $rc)" [ "$rc" -eq 0 ]
+[ "$rc" -eq 0 ] || tail -20 "$W/run.err"
+png=$OUT/student-grid.png
+# PNG byte 25 is the IHDR colour type: 2 = RGB, 0 = gray.
+check "the student's grid is a colour PNG" eval '[ "$(od -An -tu1 -j25 -N1 "$png" | tr -d " ")" = 2 ]'
+fid=$(json_get fid "$OUT/eval.json")
+check "the student's FID is finite ($fid)" awk -v f="$fid" 'BEGIN { exit !(f != "" && f + 0 == f && f >= 0 && f < 1e6) }'
+check "the eval used the set's own feature network" eval 'json_get feature_network_name "$OUT/eval.json" | grep -q "^featnet-"'
+check "the teacher checkpoint records the dataset's geometry" \
+  eval 'fs-store show teacher --store "$OUT/flowsteer.db" --json | json_flat | grep -q "geometry.channels.3"'
+
+# 3. the same images as mnist, ImageFolder and EDM zip: the same feature statistics
+fs-data export --data mnist --split test --limit 2000 --to "$W/mt" --quiet >/dev/null
+fs-data export --data mnist --split test --limit 2000 --to "$W/mt.zip" --quiet >/dev/null
+fs-data export --data "$W/mt.zip" --to "$W/mt-again" --quiet >/dev/null
+for d in "$W/mt" "$W/mt.zip" "$W/mt-again"; do
+  fs-eval stats --data "$d" --save-stats "$d.stats" --quiet >/dev/null 2>&1
+done
+for d in "$W/mt.zip" "$W/mt-again"; do
+  fd=$(fs-eval fd "$W/mt.stats" "$d.stats" --json | json_get fid)
+  check "$(basename "$d") has the folder's feature statistics (FD $fd)" awk -v f="$fd" 'BEGIN { exit !(f != "" && f < 1e-6) }'
+done
+
+# 4. bad data: exit 3, the file named, the store unchanged
+S=$W/bad.db
+fs-train --store "$S" --run ok --preset tiny --data "$W/mt" --steps 2 --checkpoint-every 2 --quiet >/dev/null 2>&1
+before=$(sha256sum "$S" | cut -c1-64)
+bad() {  # bad NAME DIR EXPECTED-IN-MESSAGE
+  local err rc=0 want=$3
+  err=$(fs-train --store "$S" --run "bad-$1" --preset tiny --data "$2" --steps 2 --quiet 2>&1 >/dev/null) || rc=$?
+  check "$1: exit 3 naming $want (exit $rc: ${err:0:160})" eval '[ "$rc" -eq 3 ] && [[ "$err" == *"$want"* ]]'
+}
+first() { echo "$1/$(ls "$1" | head -1)"; }
+mkdir -p "$W/mixed/a" "$W/mixed/b"; cp "$(first "$W/mt/0")" "$W/mixed/a/x.png"; cp "$(first "$W/rgb/test/0")" "$W/mixed/b/odd.png"
+bad "mixed sizes" "$W/mixed" "odd.png"
+mkdir -p "$W/corrupt/a"; cp "$(first "$W/mt/0")" "$W/corrupt/a/"; head -c 60 "$(first "$W/mt/1")" > "$W/corrupt/a/broken.png"
+bad "a PNG that does not decode" "$W/corrupt" "broken.png"
+mkdir -p "$W/empty/a"
+bad "an empty folder" "$W/empty" "$W/empty"
+printf '{"labels": [["00000/img00000000.png", 3], ["00000/missing.png", 1]]}' > "$W/dataset.json"
+(cd "$W" && cp mt.zip listed.zip && zip -q listed.zip dataset.json)
+bad "a zip without a listed file" "$W/listed.zip" "missing.png"
+printf '{"labels": [["00000/img00000000.png", -4]]}' > "$W/dataset.json"
+(cd "$W" && cp mt.zip neg.zip && zip -q neg.zip dataset.json)
+bad "a negative label" "$W/neg.zip" "label"
+check "the store is unchanged by the refused runs" [ "$(sha256sum "$S" | cut -c1-64)" = "$before" ]
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
