@@ -7,6 +7,7 @@ import NN
 /// Public API (all methods throw `StoreError` or `SQLiteError`, whose messages name the file):
 ///
 ///     init(path: String, create: Bool = true, codeRevision: String? = env FS_CODE_REV)
+///     init(path: String, access: .read | .write | .create)   (.read: SQLITE_OPEN_READONLY, no migration)
 ///     // runs and metrics
 ///     beginRun(name:kind:config:)                        -> RunRecord   (creates or reopens, status running)
 ///     setRunStatus(_ run: String, _ status: String)
@@ -43,9 +44,16 @@ public final class ArtifactStore {
     /// Bytes per stored chunk row for large tensors (8 MB; smaller values only for tests).
     public var chunkBytes = 8 << 20
 
-    public init(path: String, create: Bool = true,
+    public convenience init(path: String, create: Bool = true,
+                            codeRevision: String? = ProcessInfo.processInfo.environment["FS_CODE_REV"]) throws {
+        try self.init(path: path, access: create ? .create : .write, codeRevision: codeRevision)
+    }
+
+    /// Opens the store at `path`: `.read` for commands that only read (works on a read-only file,
+    /// writes nothing, not even a migration), `.write` for an existing store, `.create` to make one.
+    public init(path: String, access: StoreAccess,
                 codeRevision: String? = ProcessInfo.processInfo.environment["FS_CODE_REV"]) throws {
-        db = try Database(path: path, create: create)
+        db = try Database(path: path, access: access)
         self.codeRevision = codeRevision
         do {
             try Migrations.migrate(db)
