@@ -61,4 +61,25 @@ extension ArtifactStore {
             try db.execute("DELETE FROM artifact WHERE id = ?", [id])
         }
     }
+
+    /// Resolves every reference first, then removes them all in one transaction (children before
+    /// parents): an unknown reference or a refused removal leaves the store unchanged.
+    @discardableResult
+    public func removeAll(refs: [String], force: Bool = false) throws -> [ArtifactRecord] {
+        try db.transaction {
+            var seen = Set<ArtifactID>()
+            let targets = try refs.map { try resolve($0) }.filter { seen.insert($0.id).inserted }
+            let inSet = Set(targets.map(\.id))
+            for a in targets.sorted(by: { $0.id > $1.id }) {
+                // Children also being removed do not block their parent.
+                let kids = try children(of: a.id).filter { !inSet.contains($0.id) }
+                if !kids.isEmpty && !force {
+                    throw StoreError.conflict("\(path): \(a.kind) '\(a.name)' is a parent of \(kids.map { "'\($0.name)'" }.joined(separator: ", ")); use --force (nothing was removed)")
+                }
+                try db.execute("DELETE FROM lineage WHERE parent = ?", [a.id])
+                try db.execute("DELETE FROM artifact WHERE id = ?", [a.id])
+            }
+            return targets
+        }
+    }
 }

@@ -97,7 +97,7 @@ struct FSRollout: ParsableCommand {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ToolError.badInput("store \(path) does not exist (give --store/--teacher-store PATH, or a .safetensors teacher)")
             }
-            return try ArtifactStore(path: path, create: false)
+            return try ArtifactStore(path: path, access: .read)   // only read: works on a read-only store
         })
         guard loaded.config.inChannels == 1 else {
             throw ToolError.badInput("teacher \(loaded.displayName) has \(loaded.config.inChannels) input channels; rollouts are MNIST-shaped [1, 28, 28]")
@@ -184,7 +184,7 @@ struct FSRollout: ParsableCommand {
     func teacherParent(_ loaded: LoadedModel, in store: ArtifactStore) throws -> [ArtifactID] {
         guard case .artifact(let a, let sourcePath) = loaded.source else { return [] }
         if sourcePath == store.path { return [a.id] }
-        let source = try ArtifactStore(path: sourcePath, create: false)
+        let source = try ArtifactStore(path: sourcePath, access: .read)
         let copy = try store.putArtifact(kind: a.kind, name: a.name, run: a.run, step: a.step,
                                          tensors: try source.payload(a).entries, metadata: a.metadata,
                                          config: a.config, codeRev: a.codeRev)
