@@ -144,7 +144,8 @@ extension ArtifactStore {
     }
 
     /// Restores an archive: first `checkArchive` (nothing is written if anything is missing,
-    /// truncated or wrong), then inserts everything in one transaction. Idempotent; refuses (and
+    /// truncated or wrong), then inserts everything in one transaction, streaming each payload
+    /// (`restoreEntry`: memory stays bounded whatever the archive holds). Idempotent; refuses (and
     /// changes nothing) if a different artifact of the same kind and name exists.
     @discardableResult
     public func restore(archive file: String) throws -> RestoreSummary {
@@ -156,20 +157,18 @@ extension ArtifactStore {
             summary.runs += try importRuns(manifest["runs"]?.arrayValue ?? [], metrics: &summary.metrics)
             var idMap: [ArtifactID: ArtifactID] = [:]
             let r2 = try TarReader(path: file)
-            while let e = try r2.next() {
-                guard let (rec, f, sha) = byFile[e.name] else { continue }
-                guard SHA256.hex(e.bytes) == sha else { throw StoreError.badInput(file: file, reason: "\(f) changed while restoring") }
-                let payload: SafetensorsFile
-                do { payload = try e.bytes.withUnsafeBytes { try Safetensors.parse($0, source: "\(file):\(f)") } } catch let x as SafetensorsError {
-                    throw StoreError.badInput(file: x.file, reason: x.reason)
-                }
+            while let (name, size) = try r2.nextHeader(limit: TarReader.maxEntryBytes) {
+                guard let (rec, f, sha) = byFile[name] else { continue }
                 let parents = try rec.parents.map { p -> ArtifactID in
                     guard let m = idMap[p] else { throw StoreError.badInput(file: file, reason: "'\(rec.name)' names parent \(p), which the archive does not hold before it") }
                     return m
                 }
-                let existed = try artifactIfExists(kind: rec.kind, name: rec.name)
-                let stored = try storePayload(payload, like: rec, parents: parents, source: "\(file):\(f)")
-                if existed?.hash == rec.hash && existed?.state == rec.state { summary.alreadyPresent += 1 } else { summary.added += 1 }
+                // Streamed into the store; the entry's SHA-256 is checked again at its end (the
+                // transaction rolls back if the file changed since the first pass).
+                let stream = EntryStream(r2, source: "\(file):\(f)", size: size)
+                let (stored, added) = try restoreEntry(stream, like: rec, parents: parents)
+                guard try stream.finish() == sha else { throw StoreError.badInput(file: file, reason: "\(f) changed while restoring") }
+                if added { summary.added += 1 } else { summary.alreadyPresent += 1 }
                 idMap[rec.id] = stored.id
             }
             guard idMap.count == records.count else { throw StoreError.badInput(file: file, reason: "archive changed while restoring") }

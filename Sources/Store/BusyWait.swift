@@ -9,6 +9,7 @@ final class BusyWait {
     let path: String
     let timeoutSeconds: Double
     private var start: Double = 0
+    private var announced = false
 
     /// The wait before a locked store fails with exit 4: `$FS_STORE_BUSY_TIMEOUT` seconds (tests use
     /// a short one), else 30 s (docs/store.md).
@@ -37,11 +38,12 @@ final class BusyWait {
     /// Called by SQLite with count 0, 1, 2, ... while the lock stays busy.
     func shouldRetry(count: Int32) -> Bool {
         let t = Self.now()
-        if count == 0 {
-            start = t
-            if timeoutSeconds > 0 {
-                FileHandle.standardError.write(Data("store \(path) is locked by another writer; waiting up to \(timeoutText)\n".utf8))
-            }
+        if count == 0 { start = t; announced = false }
+        // Said once a wait outlasts ordinary contention (1 s, or half a shorter timeout): brief
+        // waits between concurrent writers stay quiet, a held lock never goes unexplained.
+        if !announced && timeoutSeconds > 0 && t - start >= min(1, timeoutSeconds / 2) {
+            announced = true
+            FileHandle.standardError.write(Data("store \(path) is locked by another writer; waiting up to \(timeoutText)\n".utf8))
         }
         let left = timeoutSeconds - (t - start)
         if left <= 0 { return false }

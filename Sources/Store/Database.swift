@@ -32,7 +32,11 @@ public final class Database {
     }
 
     public init(path: String, access: StoreAccess) throws {
-        let exists = FileManager.default.fileExists(atPath: path)
+        // "" would be a private temporary database to SQLite: nothing would ever be stored.
+        guard !path.isEmpty else { throw StoreError.badInput(file: "--store ''", reason: "empty store path") }
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        if isDir.boolValue { throw StoreError.badInput(file: path, reason: "is a directory, not a store file") }
         if !exists && access != .create { throw StoreError.noStore(path: path) }
         if exists { try Database.checkHeader(path) }
         // A writer on a file it may not write opens read-only: reads work, writes say why they cannot.
@@ -41,6 +45,11 @@ public final class Database {
         self.path = path
         var db = try Database.open(path, readOnly: readOnly, immutable: false, create: access == .create)
         if readOnly, Database.needsImmutable(db, path) {
+            // Immutable reads ignore the -wal file: refuse rather than silently miss its commits.
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int, size > 0 {
+                sqlite3_close_v2(db)
+                throw StoreError.readOnly(path: path, detail: "its -wal file holds commits not yet in the store file and the directory is not writable, so SQLite cannot read them; open it once where the directory is writable")
+            }
             // A WAL store in a directory we cannot write, without -shm/-wal files: SQLite can read it
             // only as immutable (nobody can be writing it there without write permission either).
             sqlite3_close_v2(db)
