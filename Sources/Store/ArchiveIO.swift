@@ -105,8 +105,8 @@ final class TarReader {
     }
 
     /// Largest entry a restore accepts: `$FS_RESTORE_MAX_ENTRY_BYTES`, else a quarter of physical
-    /// memory (the second pass still holds one payload in memory while inserting it); also never
-    /// more than the free space beside the target store (checked by `checkArchive`).
+    /// memory (a sane bound for one artifact; reading is streamed either way); also never more
+    /// than the free space beside the target store (checked by `checkArchive`).
     static var maxEntryBytes: Int {
         if let s = ProcessInfo.processInfo.environment["FS_RESTORE_MAX_ENTRY_BYTES"], let v = Int(s), v > 0 { return v }
         return Int(ProcessInfo.processInfo.physicalMemory / 4)

@@ -70,4 +70,10 @@ import Testing
             #expect(text.contains("damaged store") && text.contains("tag"), "\(text)")
         }
     }
+
+    @Test func emptyPathAndDirectoryAreRefused() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        #expect(errorText { _ = try ArtifactStore(path: "", access: .create) }.contains("empty store path"))
+        #expect(errorText { _ = try ArtifactStore(path: dir.path, access: .read) }.contains("is a directory"))
+    }
 }

@@ -43,4 +43,22 @@ import Testing
         #expect(errorText { _ = try ArtifactStore.checkArchive(dir.file("link.tar")) }.contains("not a regular file"))
         #expect(errorText { _ = try ArtifactStore.checkArchive(dir.file("dots.tar")) }.contains("'..' path"))
     }
+
+    @Test func streamedRestoreStoresEveryChunkAndRow() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let s = try ArtifactStore(path: dir.file("s.db"))
+        let big = NamedBlob(name: "big", dtype: .F32, shape: [250_000], bytes: (0..<250_000).map { Float($0) }.withUnsafeBytes { [UInt8]($0) })
+        let a = try s.putArtifact(kind: "checkpoint", name: "big@1", run: "big", step: 1, tensors: [big, floatBlob("small", 3), floatBlob("empty", 0)])
+        let b = try s.createOrOpenBank(name: "bank", config: "{}", rowFloats: 3, parents: [a.id])
+        try s.appendTrajectories(bank: b, rows: (0..<2500).map { TrajectoryRow(sample: $0, seed: UInt64($0), label: $0 % 10, guidance: 1.5, states: [Float($0), 1, 2]) })
+        try s.finalizeBank(b)
+        try s.archive(refs: [], to: dir.file("a.tar.zst"))
+        let t = try ArtifactStore(path: dir.file("t.db"))
+        t.chunkBytes = 64_000   // many chunk rows per tensor
+        #expect(try t.restore(archive: dir.file("a.tar.zst")).added == 2)
+        #expect(try t.loadBlobs(t.resolve("big@1")).map(\.bytes) == s.loadBlobs(a).map(\.bytes))
+        #expect(try t.bankRows(t.resolve("bank")) == s.bankRows(s.resolve("bank")))
+        #expect(try t.db.scalarInt("SELECT COUNT(*) FROM blob_chunk") ?? 0 > 15)
+        #expect(try t.verify().ok && t.restore(archive: dir.file("a.tar.zst")).alreadyPresent == 2)
+    }
 }
