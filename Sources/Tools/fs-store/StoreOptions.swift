@@ -39,8 +39,10 @@ struct StoreOptions: ParsableArguments {
         if FileManager.default.fileExists(atPath: tmp + "-wal") {
             throw StoreError.writeFailed(path: tmp, reason: "its WAL was not checkpointed on close")
         }
-        // link(2) never replaces a store another process created meanwhile.
+        // link(2) never replaces a store another process created meanwhile; restore and merge are
+        // idempotent, so then they run again on that store.
         guard link(tmp, path) == 0 else {
+            if errno == EEXIST { return try body(try open()) }
             throw StoreError.writeFailed(path: path, reason: "cannot move the new store into place: \(String(cString: strerror(errno)))")
         }
         return result
