@@ -20,10 +20,13 @@ import NN
 ///     putCheckpoint(run:step:model:ema:optM:optV:metadata:config:parents:)             -> ArtifactRecord
 ///     artifact(_ id: ArtifactID) -> ArtifactRecord;  artifacts(kind:run:) -> [ArtifactRecord]
 ///     resolve(_ ref: String, kind: String? = nil) -> ArtifactRecord
-///         ref = RUN (latest checkpoint of run RUN) | RUN@STEP | exact artifact name | tag | hex hash prefix (>= 4)
+///         ref = #ID | KIND:NAME | tag | RUN@STEP | RUN (latest checkpoint) | name | hex hash prefix (>= 4);
+///         all readings must agree, else ambiguousRef listing exact KIND:NAME references
 ///     loadBlobs(_ a: ArtifactRecord) -> [NamedBlob];  loadStateDict(_ a:, prefix: "ema.") -> StateDict
 ///     loadSamplingWeights(_ a:) -> StateDict   (ema.*, else model.*, else all F32 tensors)
-///     children(of:) / lineage(of:) ;  remove(_ id:) ; tag(_ name:, _ id:) ; gc() ; verify()
+///         (every payload read re-hashes it: bytes altered inside the store throw `corrupt`)
+///     children(of:) / lineage(of:) ;  remove(_ id:) ; removeAll(refs:force:) ; tag(_ name:, _ id:)
+///     gc(dropOpenBanks:force:) -> GCReport (open banks only when their writer's lease expired) ; verify()
 ///     // trajectory banks
 ///     createOrOpenBank(name:config:rowFloats:run:parents:) -> ArtifactRecord   (state "open")
 ///     appendTrajectories(bank:rows:)            (one transaction per call: a kill loses <= 1 batch)
