@@ -33,7 +33,7 @@ final class TarZstWriter {
     private func check(_ rc: Int32) throws {
         if rc < ARCHIVE_WARN {
             let msg = archive_error_string(a).map { String(cString: $0) } ?? "error \(rc)"
-            throw StoreError.badInput(file: path, reason: "cannot write archive: \(msg)")
+            throw StoreError.writeFailed(path: path, reason: "cannot write archive: \(msg)")
         }
     }
 
@@ -61,7 +61,7 @@ final class TarZstWriter {
         while done < bytes.count {
             let n = archive_write_data(a, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 { try check(Int32(n)) }
-            if n == 0 { throw StoreError.badInput(file: path, reason: "cannot write archive: short write") }
+            if n == 0 { throw StoreError.writeFailed(path: path, reason: "cannot write archive: short write") }
             done += n
         }
     }
@@ -72,10 +72,10 @@ final class TarZstWriter {
         let rc = archive_write_close(a)
         let msg = archive_error_string(a).map { String(cString: $0) } ?? "error \(rc)"
         archive_write_free(a)
-        guard rc >= ARCHIVE_WARN else { unlink(tmp); throw StoreError.badInput(file: path, reason: "cannot write archive: \(msg)") }
+        guard rc >= ARCHIVE_WARN else { unlink(tmp); throw StoreError.writeFailed(path: path, reason: "cannot write archive: \(msg)") }
         guard rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw StoreError.badInput(file: path, reason: "cannot move archive into place: \(String(cString: strerror(errno)))")
+            throw StoreError.writeFailed(path: path, reason: "cannot move archive into place: \(String(cString: strerror(errno)))")
         }
     }
 }
@@ -104,25 +104,73 @@ final class TarReader {
         }
     }
 
-    /// The next entry's name and contents, or nil at the end of the archive.
-    func next() throws -> (name: String, bytes: [UInt8])? {
+    /// Largest entry a restore accepts: `$FS_RESTORE_MAX_ENTRY_BYTES`, else a quarter of physical
+    /// memory (a sane bound for one artifact; reading is streamed either way); also never more
+    /// than the free space beside the target store (checked by `checkArchive`).
+    static var maxEntryBytes: Int {
+        if let s = ProcessInfo.processInfo.environment["FS_RESTORE_MAX_ENTRY_BYTES"], let v = Int(s), v > 0 { return v }
+        return Int(ProcessInfo.processInfo.physicalMemory / 4)
+    }
+
+    /// The next entry's header: a regular file whose declared size is at most `limit`, named
+    /// without `..` or a leading `/` (archives hold only `manifest.json` and `artifacts/*`), or nil
+    /// at the end. Read its bytes with `read(into:)`; an unread remainder is skipped by the next call.
+    func nextHeader(limit: Int) throws -> (name: String, size: Int)? {
         var e: OpaquePointer?
         let rc = archive_read_next_header(a, &e)
         if rc == ARCHIVE_EOF { return nil }
         try check(rc)
         guard let e, let p = archive_entry_pathname(e) else { throw StoreError.badInput(file: path, reason: "entry without a name") }
         let name = String(cString: p)
-        var out = [UInt8]()
-        if archive_entry_size_is_set(e) != 0 { out.reserveCapacity(Int(archive_entry_size(e))) }
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = buf.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
-            if n < 0 { try check(Int32(n)); continue }
-            if n == 0 { break }
-            out += buf[0..<n]
+        guard archive_entry_filetype(e) == CARCHIVE_AE_IFREG else {
+            throw StoreError.badInput(file: path, reason: "entry '\(name)' is not a regular file (a link or directory); not a FlowSteer archive")
         }
-        if archive_entry_size_is_set(e) != 0, Int(archive_entry_size(e)) != out.count {
-            throw StoreError.badInput(file: path, reason: "truncated archive: entry '\(name)' has \(out.count) of \(archive_entry_size(e)) bytes")
+        guard !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else {
+            throw StoreError.badInput(file: path, reason: "entry '\(name)' has an absolute or '..' path; not a FlowSteer archive")
+        }
+        guard archive_entry_size_is_set(e) != 0 else { throw StoreError.badInput(file: path, reason: "entry '\(name)' declares no size") }
+        let size = Int(archive_entry_size(e))
+        guard size >= 0, size <= limit else {
+            throw StoreError.badInput(file: path, reason: "entry '\(name)' declares \(size) bytes, more than the \(limit) allowed (free space or $FS_RESTORE_MAX_ENTRY_BYTES); refused before reading it")
+        }
+        current = (name, size, 0)
+        return (name, size)
+    }
+
+    private var current: (name: String, size: Int, read: Int)?
+
+    /// Reads up to `buf.count` bytes of the current entry (0 at its end); throws if the entry
+    /// yields more or fewer bytes than it declared.
+    func read(into buf: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard var c = current else { return 0 }
+        while true {
+            let n = archive_read_data(a, buf.baseAddress, buf.count)
+            if n < 0 { try check(Int32(n)); continue }
+            c.read += n
+            current = c
+            if c.read > c.size { throw StoreError.badInput(file: path, reason: "entry '\(c.name)' holds more than its declared \(c.size) bytes") }
+            if n == 0 && c.read < c.size {
+                throw StoreError.badInput(file: path, reason: "truncated archive: entry '\(c.name)' has \(c.read) of \(c.size) bytes")
+            }
+            return n
+        }
+    }
+
+    /// The next entry whole (at most `limit` bytes), or nil at the end of the archive.
+    func next(limit: Int = TarReader.maxEntryBytes) throws -> (name: String, bytes: [UInt8])? {
+        guard let (name, size) = try nextHeader(limit: limit) else { return nil }
+        var out = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        try out.withUnsafeMutableBytes { all in
+            while filled < size {
+                let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: all[filled...]))
+                if n == 0 { break }
+                filled += n
+            }
+        }
+        var probe = [UInt8](repeating: 0, count: 1)
+        if try probe.withUnsafeMutableBytes({ try read(into: $0) }) != 0 {
+            throw StoreError.badInput(file: path, reason: "entry '\(name)' holds more than its declared \(size) bytes")
         }
         return (name, out)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import TensorCore
 
@@ -77,14 +78,39 @@ extension ArtifactStore {
         return ArchiveSummary(path: out, artifacts: ids.count, payloadBytes: total)
     }
 
-    /// Reads a whole archive and checks every payload's SHA-256 against its manifest, without
-    /// touching any store. Returns the manifest and its records (with payload file and checksum).
-    public static func checkArchive(_ file: String) throws -> (manifest: OrderedJSON, records: [(ArtifactRecord, file: String, sha256: String)]) {
+    /// Reads a whole archive, streaming (1 MB at a time: a compression bomb never fills memory),
+    /// and checks every payload's SHA-256 against its manifest, without touching any store. Each
+    /// entry must be a regular file with a plain name, declare at most `TarReader.maxEntryBytes`,
+    /// and all of them together fit the free space beside `store` (when given).
+    public static func checkArchive(_ file: String, into store: String? = nil) throws -> (manifest: OrderedJSON, records: [(ArtifactRecord, file: String, sha256: String)]) {
         var sums: [String: String] = [:]
         var manifestBytes: [UInt8]?
+        var free = store.map { freeBytes(near: $0) } ?? Int.max
+        var limit = min(TarReader.maxEntryBytes, free)
         let r1 = try TarReader(path: file)
-        while let e = try r1.next() {
-            if e.name == manifestName { manifestBytes = e.bytes } else { sums[e.name] = SHA256.hex(e.bytes) }
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while let (name, size) = try r1.nextHeader(limit: limit) {
+            if name == manifestName {
+                guard size <= 1 << 30 else { throw StoreError.badInput(file: file, reason: "\(manifestName) declares \(size) bytes; refused") }
+                var m = [UInt8]()
+                while true {
+                    let n = try buf.withUnsafeMutableBytes { try r1.read(into: $0) }
+                    if n == 0 { break }
+                    m += buf[0..<n]
+                }
+                manifestBytes = m
+                continue
+            }
+            guard sums[name] == nil else { throw StoreError.badInput(file: file, reason: "entry '\(name)' appears twice") }
+            var h = SHA256Hasher()
+            while true {
+                let n = try buf.withUnsafeMutableBytes { try r1.read(into: $0) }
+                if n == 0 { break }
+                buf.withUnsafeBytes { h.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            }
+            sums[name] = h.finalizeHex()
+            // The store needs room for everything (and more for SQLite's pages and WAL).
+            if free != Int.max { free = max(0, free - size); limit = min(TarReader.maxEntryBytes, free) }
         }
         guard let manifestBytes else { throw StoreError.badInput(file: file, reason: "no \(manifestName) (truncated or not a FlowSteer archive)") }
         let manifest: OrderedJSON
@@ -107,12 +133,23 @@ extension ArtifactStore {
         return (manifest, records)
     }
 
+    /// Bytes free on the filesystem that holds (or will hold) `path`.
+    static func freeBytes(near path: String) -> Int {
+        var dir = (path as NSString).deletingLastPathComponent
+        if dir.isEmpty { dir = "." }
+        var s = statvfs()
+        guard statvfs(dir, &s) == 0 else { return Int.max }
+        let (v, o) = Int(s.f_bavail).multipliedReportingOverflow(by: Int(s.f_frsize))
+        return o ? Int.max : v
+    }
+
     /// Restores an archive: first `checkArchive` (nothing is written if anything is missing,
-    /// truncated or wrong), then inserts everything in one transaction. Idempotent; refuses (and
+    /// truncated or wrong), then inserts everything in one transaction, streaming each payload
+    /// (`restoreEntry`: memory stays bounded whatever the archive holds). Idempotent; refuses (and
     /// changes nothing) if a different artifact of the same kind and name exists.
     @discardableResult
     public func restore(archive file: String) throws -> RestoreSummary {
-        let (manifest, records) = try Self.checkArchive(file)
+        let (manifest, records) = try Self.checkArchive(file, into: path)
         let byFile = Dictionary(records.map { ($0.file, $0) }, uniquingKeysWith: { a, _ in a })
         // Pass 2: insert, parents first (archives list ids ascending; parents have smaller ids).
         var summary = RestoreSummary()
@@ -120,20 +157,18 @@ extension ArtifactStore {
             summary.runs += try importRuns(manifest["runs"]?.arrayValue ?? [], metrics: &summary.metrics)
             var idMap: [ArtifactID: ArtifactID] = [:]
             let r2 = try TarReader(path: file)
-            while let e = try r2.next() {
-                guard let (rec, f, sha) = byFile[e.name] else { continue }
-                guard SHA256.hex(e.bytes) == sha else { throw StoreError.badInput(file: file, reason: "\(f) changed while restoring") }
-                let payload: SafetensorsFile
-                do { payload = try e.bytes.withUnsafeBytes { try Safetensors.parse($0, source: "\(file):\(f)") } } catch let x as SafetensorsError {
-                    throw StoreError.badInput(file: x.file, reason: x.reason)
-                }
+            while let (name, size) = try r2.nextHeader(limit: TarReader.maxEntryBytes) {
+                guard let (rec, f, sha) = byFile[name] else { continue }
                 let parents = try rec.parents.map { p -> ArtifactID in
                     guard let m = idMap[p] else { throw StoreError.badInput(file: file, reason: "'\(rec.name)' names parent \(p), which the archive does not hold before it") }
                     return m
                 }
-                let existed = try artifactIfExists(kind: rec.kind, name: rec.name)
-                let stored = try storePayload(payload, like: rec, parents: parents, source: "\(file):\(f)")
-                if existed?.hash == rec.hash && existed?.state == rec.state { summary.alreadyPresent += 1 } else { summary.added += 1 }
+                // Streamed into the store; the entry's SHA-256 is checked again at its end (the
+                // transaction rolls back if the file changed since the first pass).
+                let stream = EntryStream(r2, source: "\(file):\(f)", size: size)
+                let (stored, added) = try restoreEntry(stream, like: rec, parents: parents)
+                guard try stream.finish() == sha else { throw StoreError.badInput(file: file, reason: "\(f) changed while restoring") }
+                if added { summary.added += 1 } else { summary.alreadyPresent += 1 }
                 idMap[rec.id] = stored.id
             }
             guard idMap.count == records.count else { throw StoreError.badInput(file: file, reason: "archive changed while restoring") }

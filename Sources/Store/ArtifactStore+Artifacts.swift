@@ -140,11 +140,14 @@ extension ArtifactStore {
         try artifacts(where: "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR run = ?2) ORDER BY id", [kind, run])
     }
 
-    /// Every tensor of a (non-bank) artifact, in stored order.
+    /// Every tensor of a (non-bank) artifact, in stored order, checked against the artifact's
+    /// content hash: altered or damaged payload bytes throw `corrupt` naming the artifact (exit 3)
+    /// instead of being used.
     public func loadBlobs(_ a: ArtifactRecord) throws -> [NamedBlob] {
         let st = try db.prepare("SELECT ordinal, name, dtype, shape, nbytes FROM blob WHERE artifact = ? ORDER BY ordinal")
         try st.bind(1, a.id)
         var out: [NamedBlob] = []
+        var hasher = ContentHasher(bank: false, kind: a.kind, metadata: a.metadata)
         let chunks = try db.prepare("SELECT data FROM blob_chunk WHERE artifact = ? AND ordinal = ? ORDER BY chunk")
         while try st.step() {
             let (ordinal, name, dt, nbytes) = (st.int(0), st.string(1), st.string(2), st.int(4))
@@ -167,8 +170,20 @@ extension ArtifactStore {
             guard !bad, filled == nbytes else {
                 throw StoreError.corrupt(path: path, reason: "artifact \(a.id) tensor '\(name)': stored bytes do not add up to \(nbytes)")
             }
+            hasher.blobHeader(name: name, dtype: dt, shape: shape, nbytes: nbytes)
+            bytes.withUnsafeBytes { hasher.bytes($0) }
             out.append(NamedBlob(name: name, dtype: dtype, shape: shape, bytes: bytes))
         }
+        try checkContent(a, hash: hasher.hex(), size: out.reduce(0) { $0 + $1.bytes.count })
+        return out
+    }
+
+    /// Names, dtypes and shapes of a (non-bank) artifact's tensors, without reading their bytes.
+    public func tensorInfo(_ a: ArtifactRecord) throws -> [(name: String, dtype: String, shape: [Int])] {
+        let st = try db.prepare("SELECT name, dtype, shape FROM blob WHERE artifact = ? ORDER BY ordinal")
+        try st.bind(1, a.id)
+        var out: [(String, String, [Int])] = []
+        while try st.step() { out.append((st.string(0), st.string(1), parseShape(st.string(2)) ?? [])) }
         return out
     }
 

@@ -15,11 +15,13 @@ extension ArtifactStore {
                 guard a.config == config, a.metadata == metadata else {
                     throw StoreError.conflict("\(path): trajectory bank '\(name)' exists with a different config or row size; choose another name")
                 }
+                if a.state == "open" { try renewLease(bank: a.id) }
                 return a
             }
             let id = try insertArtifactRow(kind: ArtifactKind.trajectoryBank, name: name, run: run, step: nil, hash: "",
                                            size: 0, config: config, codeRev: codeRevision, metadata: metadata,
                                            state: "open", parents: parents, createdAt: nil)
+            try renewLease(bank: id)
             return try artifact(id)
         }
     }
@@ -62,6 +64,7 @@ extension ArtifactStore {
                 if !same { throw StoreError.conflict("\(path): bank '\(bank.name)' already holds a different sample \(r.sample)") }
             }
             try db.execute("UPDATE artifact SET size = size + ? WHERE id = ?", [added, bank.id])
+            try renewLease(bank: bank.id)   // the heartbeat `gc --open-banks` checks
         }
     }
 
@@ -91,6 +94,7 @@ extension ArtifactStore {
             let done: ArtifactRecord? = try db.transaction {
                 guard try rowCount() == rows else { return nil }
                 try db.execute("UPDATE artifact SET hash = ?, size = ?, state = 'complete' WHERE id = ?", [hash, size, a.id])
+                try db.execute("DELETE FROM bank_lease WHERE bank = ?", [a.id])
                 return try artifact(a.id)
             }
             if let done { return done }
@@ -130,8 +134,9 @@ extension ArtifactStore {
         out.states = [Float](repeating: 0, count: count * n)
         let st = try db.prepare("SELECT sample, seed, label, guidance, states FROM trajectory_row WHERE bank = ? ORDER BY sample")
         try st.bind(1, bank.id)
+        var hasher = ContentHasher(bank: true, kind: bank.kind, metadata: bank.metadata)
+        var i = 0
         try out.states.withUnsafeMutableBytes { dst in
-            var i = 0
             while try st.step() {
                 let b = st.blob(4)
                 guard i < count, b.count == n * 4 else {
@@ -140,9 +145,12 @@ extension ArtifactStore {
                 UnsafeMutableRawBufferPointer(rebasing: dst[(i * n * 4)..<((i + 1) * n * 4)]).copyMemory(from: b)
                 out.samples.append(st.int(0)); out.seeds.append(UInt64(bitPattern: st.int64(1)))
                 out.labels.append(st.int(2)); out.guidance.append(Float(st.double(3)))
+                hasher.row(sample: out.samples[i], seed: out.seeds[i], label: out.labels[i], guidance: out.guidance[i], states: b)
                 i += 1
             }
         }
+        if i < count { out.states.removeLast((count - i) * n) }
+        try checkContent(bank, hash: hasher.hex(), size: out.states.count * 4)
         return out
     }
 

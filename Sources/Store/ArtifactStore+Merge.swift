@@ -1,3 +1,4 @@
+import Foundation
 import NN
 
 extension ArtifactStore {
@@ -10,7 +11,11 @@ extension ArtifactStore {
     @discardableResult
     public func merge(shards: [String]) throws -> RestoreSummary {
         var summary = RestoreSummary()
-        let sources = try shards.map { try ArtifactStore(path: $0, create: false) }
+        for shard in shards where Self.sameFile(shard, path) {
+            throw StoreError.badInput(file: shard, reason: "is the store being merged into (\(path)); merging a store into itself is refused")
+        }
+        // Shards are only read: opened read-only, so a shard is never migrated or otherwise changed.
+        let sources = try shards.map { try ArtifactStore(path: $0, access: .read) }
         try db.transaction {
             var bankComplete: [String: Bool] = [:]
             for s in sources {
@@ -38,6 +43,13 @@ extension ArtifactStore {
             }
         }
         return summary
+    }
+
+    /// Both paths name the same existing file (device and inode), however spelled or linked.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 
     func mergeBank(_ a: ArtifactRecord, from s: ArtifactStore, parents: [ArtifactID],

@@ -1,122 +1,110 @@
+/// The one reference resolver every tool uses (docs/store.md, "References").
+///
+/// A reference is read every way it can mean something, and all readings must agree:
+///   `#ID` row id · `KIND:NAME` · a tag · `RUN@STEP` (the checkpoint of run RUN at STEP) ·
+///   `RUN` (the run's latest complete checkpoint) · an exact artifact name · a hex prefix
+///   (>= 4 digits) of a content hash.
+/// One artifact: resolved. Two different artifacts (a tag and a run of the same name, two
+/// checkpoints at one step, a name that is also a hash prefix): `ambiguousRef`, listing each with
+/// its exact reference `KIND:NAME` (#ID) and the reading that found it, so nothing is redirected
+/// silently. None: `unknownRef` with the nearest existing references. `kind` (when given)
+/// keeps only artifacts of that kind.
 extension ArtifactStore {
-    /// Resolves a reference, in this order:
-    /// 1. a tag name; 2. `RUN@STEP` (checkpoint of run RUN at STEP); 3. `RUN` (latest complete
-    /// checkpoint of run RUN); 4. an exact artifact name (restricted to `kind` when given);
-    /// 5. a hex prefix (>= 4 digits) of a content hash, or `#ID` for a row id.
-    /// Unknown or ambiguous references throw, listing the candidates.
+    struct RefMatch { var artifact: ArtifactRecord; var via: String }
+
     public func resolve(_ ref: String, kind: String? = nil) throws -> ArtifactRecord {
-        func keep(_ a: [ArtifactRecord]) -> [ArtifactRecord] { a.filter { kind == nil || $0.kind == kind } }
-        if ref.hasPrefix("#"), let id = Int64(ref.dropFirst()) { return try artifact(id) }
+        let matches = try readings(of: ref).filter { kind == nil || $0.artifact.kind == kind }
+        var distinct: [ArtifactID: [String]] = [:]
+        var order: [ArtifactRecord] = []
+        for m in matches {
+            if distinct[m.artifact.id] == nil { order.append(m.artifact) }
+            distinct[m.artifact.id, default: []].append(m.via)
+        }
+        if order.count == 1 { return order[0] }
+        if order.count > 1 {
+            throw StoreError.ambiguousRef(ref, candidates: order.map { a in
+                "\(Self.exactReference(a)) (#\(a.id), \(distinct[a.id]!.joined(separator: " and ")))"
+            })
+        }
+        throw StoreError.unknownRef(kind.map { "\(ref)' of kind '\($0)" } ?? ref, near: try nearest(to: ref, kind: kind))
+    }
+
+    /// The reference that names `a` and nothing else: `KIND:NAME` (names are unique per kind).
+    public static func exactReference(_ a: ArtifactRecord) -> String { "\(a.kind):\(a.name)" }
+
+    /// Every reading of `ref` that finds an artifact.
+    func readings(of ref: String) throws -> [RefMatch] {
+        var out: [RefMatch] = []
+        if ref.hasPrefix("#"), let id = Int64(ref.dropFirst()), let a = try artifacts(where: "WHERE id = ?", [id]).first {
+            out.append(RefMatch(artifact: a, via: "row id"))
+        }
+        if let colon = ref.firstIndex(of: ":"), colon != ref.startIndex, ref.index(after: colon) != ref.endIndex {
+            let k = String(ref[..<colon]), n = String(ref[ref.index(after: colon)...])
+            if let a = try artifactIfExists(kind: k, name: n) { out.append(RefMatch(artifact: a, via: "kind:name")) }
+        }
         if let id = try db.scalarInt("SELECT artifact FROM tag WHERE name = ?", [ref]) {
-            let a = try artifact(Int64(id))
-            if kind == nil || a.kind == kind { return a }
+            out.append(RefMatch(artifact: try artifact(Int64(id)), via: "tag '\(ref)'"))
         }
         if let at = ref.lastIndex(of: "@"), let step = Int(ref[ref.index(after: at)...]) {
-            let runName = String(ref[..<at])
-            let found = try artifacts(where: "WHERE run = ? AND step = ? AND kind = ? AND state = 'complete' ORDER BY id DESC",
-                                      [runName, step, kind ?? ArtifactKind.checkpoint])
-            if let a = found.first { return a }
+            let run = String(ref[..<at])
+            for a in try artifacts(where: "WHERE run = ? AND step = ? AND kind = ? AND state = 'complete' ORDER BY id",
+                                   [run, step, ArtifactKind.checkpoint]) {
+                out.append(RefMatch(artifact: a, via: "checkpoint of run '\(run)' at step \(step)"))
+            }
         }
-        if kind == nil || kind == ArtifactKind.checkpoint {
-            let latest = try artifacts(where: "WHERE run = ? AND kind = ? AND state = 'complete' ORDER BY step DESC, id DESC LIMIT 1",
-                                       [ref, ArtifactKind.checkpoint])
-            if let a = latest.first { return a }
+        // The latest step of the run; two checkpoints at that step are two readings (ambiguous).
+        if let top = try db.scalarInt("SELECT MAX(step) FROM artifact WHERE run = ? AND kind = ? AND state = 'complete'",
+                                      [ref, ArtifactKind.checkpoint]) {
+            for a in try artifacts(where: "WHERE run = ? AND kind = ? AND state = 'complete' AND step = ? ORDER BY id",
+                                   [ref, ArtifactKind.checkpoint, top]) {
+                out.append(RefMatch(artifact: a, via: "latest checkpoint of run '\(ref)'"))
+            }
+        } else if let a = try artifacts(where: "WHERE run = ? AND kind = ? AND state = 'complete' AND step IS NULL ORDER BY id DESC LIMIT 1",
+                                        [ref, ArtifactKind.checkpoint]).first {
+            out.append(RefMatch(artifact: a, via: "latest checkpoint of run '\(ref)'"))
         }
-        let byName = keep(try artifacts(where: "WHERE name = ? ORDER BY id", [ref]))
-        if byName.count == 1 { return byName[0] }
-        if byName.count > 1 {
-            throw StoreError.ambiguousRef(ref, candidates: byName.map { "\($0.kind) '\($0.name)' (\($0.shortHash))" })
+        for a in try artifacts(where: "WHERE name = ? ORDER BY id", [ref]) {
+            out.append(RefMatch(artifact: a, via: "name"))
         }
         let hex = ref.lowercased()
         if hex.count >= 4, hex.allSatisfy({ $0.isHexDigit }) {
-            let byHash = keep(try artifacts(where: "WHERE hash >= ? AND hash < ? ORDER BY id", [hex, hex + "g"]))
-            if byHash.count == 1 { return byHash[0] }
-            if byHash.count > 1 {
-                throw StoreError.ambiguousRef(ref, candidates: byHash.map { "\($0.kind) '\($0.name)' (\($0.shortHash))" })
+            for a in try artifacts(where: "WHERE hash >= ? AND hash < ? ORDER BY id", [hex, hex + "g"]) {
+                out.append(RefMatch(artifact: a, via: "hash prefix"))
             }
         }
-        throw StoreError.unknownRef(kind.map { "\(ref)' of kind '\($0)" } ?? ref)
-    }
-
-    /// Artifacts that list `id` as a parent.
-    public func children(of id: ArtifactID) throws -> [ArtifactRecord] {
-        try artifacts(where: "WHERE id IN (SELECT child FROM lineage WHERE parent = ?) ORDER BY id", [id])
-    }
-
-    /// `id` and all of its ancestors, parents before children (ids ascending).
-    public func lineageClosure(of ids: [ArtifactID]) throws -> [ArtifactID] {
-        var seen = Set<ArtifactID>()
-        var stack = ids
-        while let id = stack.popLast() {
-            guard seen.insert(id).inserted else { continue }
-            stack += try artifact(id).parents
-        }
-        return seen.sorted()
-    }
-
-    /// Names a tag (an alias usable as a reference) for an artifact, replacing an older tag.
-    public func tag(_ name: String, _ id: ArtifactID) throws {
-        try db.transaction {
-            _ = try artifact(id)
-            try db.execute("INSERT INTO tag(name, artifact) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET artifact = excluded.artifact", [name, id])
-        }
-    }
-
-    /// Removes a tag; false if there was none.
-    @discardableResult
-    public func untag(_ name: String) throws -> Bool {
-        try db.transaction {
-            try db.execute("DELETE FROM tag WHERE name = ?", [name])
-            return db.changes > 0
-        }
-    }
-
-    /// Tags as (name, artifact id).
-    public func tags() throws -> [(name: String, artifact: ArtifactID)] {
-        let st = try db.prepare("SELECT name, artifact FROM tag ORDER BY name")
-        var out: [(String, ArtifactID)] = []
-        while try st.step() { out.append((st.string(0), st.int64(1))) }
         return out
     }
 
-    /// Deletes an artifact and its payload. Refuses while other artifacts list it as a parent
-    /// unless `force`, which also removes those lineage links.
-    public func remove(_ id: ArtifactID, force: Bool = false) throws {
-        try db.transaction {
-            let a = try artifact(id)
-            let kids = try children(of: id)
-            if !kids.isEmpty && !force {
-                throw StoreError.conflict("\(path): \(a.kind) '\(a.name)' is a parent of \(kids.map { "'\($0.name)'" }.joined(separator: ", ")); use --force")
-            }
-            try db.execute("DELETE FROM lineage WHERE parent = ?", [id])
-            try db.execute("DELETE FROM artifact WHERE id = ?", [id])
+    /// Up to 5 existing references closest to `ref` (edit distance, or containing it), exact forms.
+    func nearest(to ref: String, kind: String?) throws -> [String] {
+        var names: [String] = []
+        for a in try artifacts(kind: kind) { names += [a.name, Self.exactReference(a)] }
+        if kind == nil || kind == ArtifactKind.checkpoint {
+            let st = try db.prepare("SELECT DISTINCT run FROM artifact WHERE kind = 'checkpoint' AND run IS NOT NULL")
+            while try st.step() { names.append(st.string(0)) }
         }
+        for t in try tags() where kind == nil || (try? artifact(t.artifact).kind) == kind { names.append(t.name) }
+        let r = Array(ref.lowercased())
+        let scored = Set(names).map { n -> (Int, String) in
+            let l = n.lowercased()
+            let d = l.contains(String(r)) || String(r).contains(l) && l.count >= 3 ? 1 : editDistance(r, Array(l))
+            return (d, n)
+        }
+        let limit = max(2, r.count / 3)
+        return scored.filter { $0.0 <= limit }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(5).map(\.1)
     }
+}
 
-    /// Garbage collection: deletes blob chunks, blobs, trajectory rows, lineage and tags whose
-    /// artifact no longer exists, and open (unfinalized)
-    /// banks only when `dropOpenBanks`. Then checkpoints the WAL and VACUUMs. Returns rows removed.
-    @discardableResult
-    public func gc(dropOpenBanks: Bool = false, vacuum: Bool = true) throws -> Int {
-        var removed = 0
-        try db.transaction {
-            if dropOpenBanks {
-                try db.execute("DELETE FROM artifact WHERE state = 'open' AND id NOT IN (SELECT parent FROM lineage)")
-                removed += db.changes
-            }
-            for sql in ["DELETE FROM blob_chunk WHERE NOT EXISTS (SELECT 1 FROM blob b WHERE b.artifact = blob_chunk.artifact AND b.ordinal = blob_chunk.ordinal)",
-                        "DELETE FROM blob WHERE artifact NOT IN (SELECT id FROM artifact)",
-                        "DELETE FROM trajectory_row WHERE bank NOT IN (SELECT id FROM artifact)",
-                        "DELETE FROM lineage WHERE child NOT IN (SELECT id FROM artifact) OR parent NOT IN (SELECT id FROM artifact)",
-                        "DELETE FROM tag WHERE artifact NOT IN (SELECT id FROM artifact)"] {
-                try db.execute(sql)
-                removed += db.changes
-            }
+/// Levenshtein distance (references are short).
+func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    if a.isEmpty { return b.count }
+    var prev = Array(0...b.count)
+    for i in 1...a.count {
+        var cur = [i] + [Int](repeating: 0, count: b.count)
+        for j in stride(from: 1, through: b.count, by: 1) {
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
         }
-        if vacuum {
-            try db.retryingBusy { try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
-            try db.retryingBusy { try db.execute("VACUUM") }
-        }
-        return removed
+        prev = cur
     }
+    return prev[b.count]
 }

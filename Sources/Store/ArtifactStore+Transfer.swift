@@ -87,6 +87,11 @@ extension ArtifactStore {
     @discardableResult
     public func importSafetensors(_ f: SafetensorsFile, fileName file: String, name: String, run: String? = nil,
                                   step: Int? = nil, kind: String = ArtifactKind.checkpoint) throws -> ArtifactRecord {
+        // Two checkpoints at one RUN@STEP would make that reference ambiguous.
+        if let run, let step, kind == ArtifactKind.checkpoint,
+           let other = try artifacts(where: "WHERE run = ? AND step = ? AND kind = ? AND name != ?", [run, step, kind, name]).first {
+            throw StoreError.conflict("\(path): run '\(run)' already has a checkpoint at step \(step) (\(Self.exactReference(other)), #\(other.id)); importing '\(name)' there would make '\(run)@\(step)' ambiguous: choose another --run or --step")
+        }
         var meta = OrderedJSON.object([("source", .string("safetensors")),
                                        ("file", .string(String(file.split(separator: "/").last ?? Substring(file))))])
         var config = "{}"
@@ -135,8 +140,9 @@ extension ArtifactStore {
     /// Writes `exportFile(a)` to `path` (atomically).
     public func exportSafetensors(_ a: ArtifactRecord, to file: String) throws {
         let (f, keep) = try exportFile(a)
+        // Failing to write the output is a write failure (exit 1), like failing to write the store.
         do { try Safetensors.write(f, to: file, pythonOrder: !keep) } catch let e as SafetensorsError {
-            throw StoreError.badInput(file: e.file, reason: e.reason)
+            throw StoreError.writeFailed(path: e.file, reason: e.reason)
         }
     }
 }

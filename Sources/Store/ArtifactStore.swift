@@ -7,6 +7,7 @@ import NN
 /// Public API (all methods throw `StoreError` or `SQLiteError`, whose messages name the file):
 ///
 ///     init(path: String, create: Bool = true, codeRevision: String? = env FS_CODE_REV)
+///     init(path: String, access: .read | .write | .create)   (.read: SQLITE_OPEN_READONLY, no migration)
 ///     // runs and metrics
 ///     beginRun(name:kind:config:)                        -> RunRecord   (creates or reopens, status running)
 ///     setRunStatus(_ run: String, _ status: String)
@@ -19,10 +20,13 @@ import NN
 ///     putCheckpoint(run:step:model:ema:optM:optV:metadata:config:parents:)             -> ArtifactRecord
 ///     artifact(_ id: ArtifactID) -> ArtifactRecord;  artifacts(kind:run:) -> [ArtifactRecord]
 ///     resolve(_ ref: String, kind: String? = nil) -> ArtifactRecord
-///         ref = RUN (latest checkpoint of run RUN) | RUN@STEP | exact artifact name | tag | hex hash prefix (>= 4)
+///         ref = #ID | KIND:NAME | tag | RUN@STEP | RUN (latest checkpoint) | name | hex hash prefix (>= 4);
+///         all readings must agree, else ambiguousRef listing exact KIND:NAME references
 ///     loadBlobs(_ a: ArtifactRecord) -> [NamedBlob];  loadStateDict(_ a:, prefix: "ema.") -> StateDict
 ///     loadSamplingWeights(_ a:) -> StateDict   (ema.*, else model.*, else all F32 tensors)
-///     children(of:) / lineage(of:) ;  remove(_ id:) ; tag(_ name:, _ id:) ; gc() ; verify()
+///         (every payload read re-hashes it: bytes altered inside the store throw `corrupt`)
+///     children(of:) / lineage(of:) ;  remove(_ id:) ; removeAll(refs:force:) ; tag(_ name:, _ id:)
+///     gc(dropOpenBanks:force:) -> GCReport (open banks only when their writer's lease expired) ; verify()
 ///     // trajectory banks
 ///     createOrOpenBank(name:config:rowFloats:run:parents:) -> ArtifactRecord   (state "open")
 ///     appendTrajectories(bank:rows:)            (one transaction per call: a kill loses <= 1 batch)
@@ -43,9 +47,16 @@ public final class ArtifactStore {
     /// Bytes per stored chunk row for large tensors (8 MB; smaller values only for tests).
     public var chunkBytes = 8 << 20
 
-    public init(path: String, create: Bool = true,
+    public convenience init(path: String, create: Bool = true,
+                            codeRevision: String? = ProcessInfo.processInfo.environment["FS_CODE_REV"]) throws {
+        try self.init(path: path, access: create ? .create : .write, codeRevision: codeRevision)
+    }
+
+    /// Opens the store at `path`: `.read` for commands that only read (works on a read-only file,
+    /// writes nothing, not even a migration), `.write` for an existing store, `.create` to make one.
+    public init(path: String, access: StoreAccess,
                 codeRevision: String? = ProcessInfo.processInfo.environment["FS_CODE_REV"]) throws {
-        db = try Database(path: path, create: create)
+        db = try Database(path: path, access: access)
         self.codeRevision = codeRevision
         do {
             try Migrations.migrate(db)

@@ -5,48 +5,115 @@ import Foundation
 /// and short IMMEDIATE transactions retried while another process holds the write lock.
 ///
 /// Settings: WAL journal (readers never block the writer on one machine), synchronous=NORMAL,
-/// foreign keys on, a 30 s busy timeout, a 32 MB page cache (a bank append batch of ~7 MB fits,
+/// foreign keys on, a 30 s busy timeout (`BusyWait`: one line on stderr while waiting), a 32 MB page cache (a bank append batch of ~7 MB fits,
 /// so its pages are not spilled to the WAL and rewritten), WAL checkpoints in the background
 /// (`Checkpointer`). Use one connection from one thread at a time.
+/// How a store is opened. `read` never writes (SQLITE_OPEN_READONLY: no migrations, no WAL-mode
+/// switch), so it works on a read-only file or directory and never changes another program's file;
+/// `write` needs an existing store; `create` also makes a missing one.
+public enum StoreAccess: Sendable { case read, write, create }
+
 public final class Database {
     let handle: OpaquePointer
     public let path: String
+    /// True when opened with `.read`, or when the file or its directory is not writable: every
+    /// write transaction then fails with `StoreError.readOnly`.
+    public let isReadOnly: Bool
+    /// What the identity check found (`StoreIdentity`), before any migration.
+    private(set) var identity: StoreIdentity.Kind = .empty
     private let checkpointer: Checkpointer
-    /// How long a statement waits for another process's lock before failing with busy.
-    public static let busyTimeoutMilliseconds: Int32 = 30_000
+    private let busyWait: BusyWait
+    /// How long a statement waits for another process's lock before failing with busy (30 s, or
+    /// `$FS_STORE_BUSY_TIMEOUT` seconds).
+    public static var busyTimeoutMilliseconds: Int32 { Int32(BusyWait.configuredTimeout * 1000) }
 
-    public init(path: String, create: Bool) throws {
-        let exists = FileManager.default.fileExists(atPath: path)
-        if !exists && !create { throw StoreError.notFound("\(path): no such store (run `fs-store init` or pass --store)") }
+    public convenience init(path: String, create: Bool) throws {
+        try self.init(path: path, access: create ? .create : .write)
+    }
+
+    public init(path: String, access: StoreAccess) throws {
+        // "" would be a private temporary database to SQLite: nothing would ever be stored.
+        guard !path.isEmpty else { throw StoreError.badInput(file: "--store ''", reason: "empty store path") }
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDir)
+        if isDir.boolValue { throw StoreError.badInput(file: path, reason: "is a directory, not a store file") }
+        if !exists && access != .create { throw StoreError.noStore(path: path) }
         if exists { try Database.checkHeader(path) }
-        var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
-        guard rc == SQLITE_OK, let db else {
-            let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            if let db { sqlite3_close_v2(db) }
-            throw SQLiteError(code: rc, message: msg, path: path)
+        // A writer on a file it may not write opens read-only: reads work, writes say why they cannot.
+        let readOnly = access == .read || (exists && !Database.writable(path))
+        self.isReadOnly = readOnly
+        self.path = path
+        var db = try Database.open(path, readOnly: readOnly, immutable: false, create: access == .create)
+        if readOnly, Database.needsImmutable(db, path) {
+            // Immutable reads ignore the -wal file: refuse rather than silently miss its commits.
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int, size > 0 {
+                sqlite3_close_v2(db)
+                throw StoreError.readOnly(path: path, detail: "its -wal file holds commits not yet in the store file and the directory is not writable, so SQLite cannot read them; open it once where the directory is writable")
+            }
+            // A WAL store in a directory we cannot write, without -shm/-wal files: SQLite can read it
+            // only as immutable (nobody can be writing it there without write permission either).
+            sqlite3_close_v2(db)
+            db = try Database.open(path, readOnly: true, immutable: true, create: false)
         }
         self.handle = db
-        self.path = path
         self.checkpointer = Checkpointer(path: path)
-        sqlite3_busy_timeout(db, Database.busyTimeoutMilliseconds)
+        self.busyWait = BusyWait(path: path)
+        busyWait.install(on: db)
         sqlite3_extended_result_codes(db, 1)
         do {
-            if !exists { try execute("PRAGMA page_size = 65536") }
+            // Identity before any write: another program's database is refused untouched.
+            identity = try StoreIdentity.check(self, access: access)
             try execute("PRAGMA foreign_keys = ON")
+            try execute("PRAGMA cache_size = -32768")
+            if readOnly { return }
+            if identity == .empty { try execute("PRAGMA page_size = 65536") }
             let mode = try retryingBusy { try self.scalarString("PRAGMA journal_mode = WAL") }
             if mode?.lowercased() != "wal" {
                 throw SQLiteError(code: 0, message: "could not enable WAL (journal_mode is \(mode ?? "?"))", path: path)
             }
             try execute("PRAGMA synchronous = NORMAL")
-            try execute("PRAGMA cache_size = -32768")
             // A WAL grown past its usual size by a burst is cut back to 64 MB after the next reset.
             try execute("PRAGMA journal_size_limit = 67108864")
             checkpointer.install(on: db)
         } catch let e as SQLiteError where (e.code & 0xff) == SQLITE_NOTADB {
-            throw StoreError.notSQLite(path: path)
+            throw StoreError.notSQLite(path: path)   // deinit closes the connection
         }
+    }
+
+    static func open(_ path: String, readOnly: Bool, immutable: Bool, create: Bool) throws -> OpaquePointer {
+        var db: OpaquePointer?
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)) | SQLITE_OPEN_NOMUTEX
+        var name = path
+        if immutable { flags |= SQLITE_OPEN_URI; name = "file:" + uriEscaped(path) + "?immutable=1" }
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let msg = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: msg, path: path)
+        }
+        return db
+    }
+
+    /// True if a read-only connection cannot read the file (WAL index cannot be created).
+    static func needsImmutable(_ db: OpaquePointer, _ path: String) -> Bool {
+        let rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nil, nil, nil)
+        return rc != SQLITE_OK && (rc & 0xff) != SQLITE_NOTADB && (rc & 0xff) != SQLITE_CORRUPT && (rc & 0xff) != SQLITE_BUSY
+    }
+
+    static func uriEscaped(_ path: String) -> String {
+        var out = ""
+        for u in path.utf8 {
+            if u == UInt8(ascii: "%") || u == UInt8(ascii: "?") || u == UInt8(ascii: "#") || u < 0x20 || u >= 0x7f {
+                out += String(format: "%%%02X", u)
+            } else { out.unicodeScalars.append(Unicode.Scalar(u)) }
+        }
+        return out
+    }
+
+    /// The file and its directory (for the -wal/-shm files) are writable by this process.
+    static func writable(_ path: String) -> Bool {
+        let dir = (path as NSString).deletingLastPathComponent
+        return access(path, W_OK) == 0 && access(dir.isEmpty ? "." : dir, W_OK) == 0
     }
 
     deinit {
@@ -118,6 +185,10 @@ public final class Database {
     /// Nested calls join the outer transaction.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         if isInTransaction { return try body() }
+        if isReadOnly {
+            throw StoreError.readOnly(path: path, detail: Database.writable(path) ? "opened for reading"
+                                      : "no write permission on the file or its directory")
+        }
         try retryingBusy { try self.execute("BEGIN IMMEDIATE") }
         do {
             let result = try body()
@@ -129,15 +200,17 @@ public final class Database {
         }
     }
 
-    /// Repeats `body` while it fails with SQLITE_BUSY (each attempt already waited busy_timeout).
-    func retryingBusy<T>(attempts: Int = 4, _ body: () throws -> T) throws -> T {
-        var last: SQLiteError?
-        for _ in 0..<attempts {
+    /// Repeats `body` while it fails with SQLITE_BUSY until one busy timeout has passed in all
+    /// (the busy handler already waited; a retry only covers busy results SQLite returns at once).
+    func retryingBusy<T>(_ body: () throws -> T) throws -> T {
+        let deadline = BusyWait.now() + busyWait.timeoutSeconds
+        while true {
             do { return try body() } catch let e as SQLiteError where e.isBusy {
-                last = e
+                if BusyWait.now() >= deadline {
+                    throw StoreError.busy(path: path, detail: "\(e.message); waited \(busyWait.timeoutText)")
+                }
                 usleep(50_000)
             }
         }
-        throw StoreError.busy(path: path, detail: last?.message ?? "database is locked")
     }
 }

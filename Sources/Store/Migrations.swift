@@ -38,17 +38,34 @@ enum Migrations {
         CREATE INDEX metric_by_run ON metric(run, name, step);
         CREATE TABLE tag(name TEXT PRIMARY KEY, artifact INTEGER NOT NULL REFERENCES artifact(id) ON DELETE CASCADE);
         """),
+        // Liveness leases of open trajectory banks: the writer refreshes its row with every append,
+        // and `gc --open-banks` drops only banks whose writer is gone (docs/store.md).
+        ("v2-bank-lease", """
+        CREATE TABLE bank_lease(
+            bank INTEGER PRIMARY KEY REFERENCES artifact(id) ON DELETE CASCADE,
+            pid INTEGER NOT NULL, host TEXT NOT NULL, heartbeat REAL NOT NULL);
+        """),
     ]
+
+    /// The tables a store of format `version` has (to detect a damaged store).
+    static func tables(upTo version: Int) -> Set<String> {
+        var t: Set<String> = version >= 1 ? ["run", "artifact", "lineage", "blob", "blob_chunk", "trajectory_row", "metric", "tag", "schema_migration"] : []
+        if version >= 2 { t.insert("bank_lease") }
+        return t
+    }
 
     /// The newest format version this binary knows.
     static var formatVersion: Int { all.count }
 
-    /// Applies missing migrations; throws `newerSchema` for a store written by a newer binary.
+    /// Applies missing migrations and sets the store's application_id (`StoreIdentity`); throws
+    /// `newerSchema` for a store written by a newer binary. A read-only store is only checked.
     static func migrate(_ db: Database) throws {
         let current = try db.scalarInt("PRAGMA user_version") ?? 0
         if current > formatVersion { throw StoreError.newerSchema(path: db.path, found: current, supported: formatVersion) }
-        if current == formatVersion { return }
+        let idSet = db.identity == .store
+        if (current == formatVersion && idSet) || db.isReadOnly { return }
         try db.transaction {
+            try db.execute("PRAGMA application_id = \(StoreIdentity.applicationID)")
             try db.execute("CREATE TABLE IF NOT EXISTS schema_migration(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
             let applied = try db.scalarInt("SELECT COALESCE(MAX(id), 0) FROM schema_migration") ?? 0
             let userVersion = try db.scalarInt("PRAGMA user_version") ?? 0

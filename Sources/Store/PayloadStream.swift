@@ -138,14 +138,19 @@ extension ArtifactStore {
         let st = try db.prepare("SELECT states FROM trajectory_row WHERE bank = ? ORDER BY sample")
         try st.bind(1, a.id)
         var i = 0
+        // The content hash too: a backup must never hold bytes altered inside the store.
+        var content = ContentHasher(bank: true, kind: a.kind, metadata: a.metadata)
         while try st.step() {
             let b = st.blob(0)
             guard i < n, b.count == rf * 4 else {
                 throw StoreError.corrupt(path: path, reason: "bank '\(a.name)' row \(i) has \(b.count) bytes, expected \(rf * 4)")
             }
+            content.row(sample: Int(Int64(littleEndian: samples[i])), seed: UInt64(littleEndian: seeds[i]),
+                        label: Int(Int64(littleEndian: labels[i])), guidance: guidance[i], states: b)
             try sink.append(b)
             i += 1
         }
+        try checkContent(a, hash: content.hex(), size: i * rf * 4)
         return (a, try sink.finish(), size)
     }
 
@@ -165,20 +170,24 @@ extension ArtifactStore {
         let sink = try HashingEntrySink(writer: w, name: file, size: size, mtime: mtime)
         try sink.append(header)
         let chunks = try db.prepare("SELECT data FROM blob_chunk WHERE artifact = ? AND ordinal = ? ORDER BY chunk")
+        var content = ContentHasher(bank: false, kind: a.kind, metadata: a.metadata)
         for (e, ordinal) in zip(entries, ordinals) {
             chunks.reset()
             try chunks.bind(1, a.id); try chunks.bind(2, ordinal)
+            content.blobHeader(name: e.name, dtype: e.dtype.rawValue, shape: e.shape, nbytes: e.nbytes)
             var got = 0
             while try chunks.step() {
                 let b = chunks.blob(0)
                 got += b.count
                 guard got <= e.nbytes else { break }
+                content.bytes(b)
                 try sink.append(b)
             }
             guard got == e.nbytes else {
                 throw StoreError.corrupt(path: path, reason: "artifact \(a.id) tensor '\(e.name)': stored bytes do not add up to \(e.nbytes)")
             }
         }
+        try checkContent(a, hash: content.hex(), size: entries.reduce(0) { $0 + $1.nbytes })
         return (a, try sink.finish(), size)
     }
 }

@@ -27,10 +27,19 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 /// Everything the store reports to its callers, each naming the file or reference involved.
 public enum StoreError: Error, CustomStringConvertible, Sendable {
     case notSQLite(path: String)
+    /// An SQLite file that is not a FlowSteer store (another program's database), or a damaged one.
+    case notAStore(path: String, reason: String)
+    /// A read (or a write to an existing store) named a path where no store exists.
+    case noStore(path: String)
+    /// A write to a store opened read-only (no write permission on the file or its directory).
+    case readOnly(path: String, detail: String)
+    /// An output file (archive, export) or the store could not be written: exit 1 like any I/O failure.
+    case writeFailed(path: String, reason: String)
     case newerSchema(path: String, found: Int, supported: Int)
     case busy(path: String, detail: String)
     case notFound(String)
-    case unknownRef(String)
+    /// An unknown reference, with the nearest existing references (exact forms) to suggest.
+    case unknownRef(String, near: [String] = [])
     case ambiguousRef(String, candidates: [String])
     case conflict(String)
     case badInput(file: String, reason: String)
@@ -39,11 +48,17 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .notSQLite(let p): return "\(p): not an SQLite database (not a FlowSteer store)"
+        case let .notAStore(p, r): return "\(p): not a FlowSteer store (\(r)); the file was not changed"
+        case .noStore(let p): return "no store at \(p) (run `fs-store init`, or pass --store PATH / set $FS_STORE)"
+        case let .readOnly(p, d): return "\(p): store is read-only (\(d)); nothing was written"
+        case let .writeFailed(p, r): return "\(p): cannot write: \(r)"
         case let .newerSchema(p, f, s):
             return "\(p): store format version \(f) is newer than this binary supports (\(s)); update the tools"
         case let .busy(p, d): return "\(p): store is busy (locked by another process): \(d)"
         case .notFound(let s): return s
-        case .unknownRef(let r): return "unknown artifact reference '\(r)'"
+        case let .unknownRef(r, near):
+            return "unknown artifact reference '\(r)'" + (near.isEmpty ? "; `fs-store ls` lists what exists"
+                                                                      : "; nearest: \(near.joined(separator: ", "))")
         case let .ambiguousRef(r, c): return "ambiguous artifact reference '\(r)': matches \(c.joined(separator: ", "))"
         case .conflict(let s): return s
         case let .badInput(f, r): return "\(f): \(r)"
@@ -51,11 +66,13 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         }
     }
 
-    /// The CLI exit code (docs/design.md): 3 bad input, 4 busy, 1 otherwise.
+    /// The CLI exit code (docs/operations.md): 3 bad input, 4 busy, 1 for writes that failed
+    /// (read-only store, unwritable output file: the same failure wherever the bytes were going).
     public var exitCode: Int32 {
         switch self {
         case .busy: return 4
-        case .notSQLite, .newerSchema, .unknownRef, .ambiguousRef, .badInput, .notFound, .conflict, .corrupt: return 3
+        case .readOnly, .writeFailed: return 1
+        case .notSQLite, .notAStore, .noStore, .newerSchema, .unknownRef, .ambiguousRef, .badInput, .notFound, .conflict, .corrupt: return 3
         }
     }
 }

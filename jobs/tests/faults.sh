@@ -9,6 +9,8 @@
 #   3. Every tool fed bad arguments and bad files (missing store, not a store, unknown reference, wrong
 #      kind of artifact, corrupt and truncated safetensors, truncated archive): the documented exit
 #      code and a one-line message naming the culprit, and no store created by a rejected input.
+#   4. Issue 24: altered payloads refused by archive/export/sampling, a foreign SQLite file untouched,
+#      a read-only store readable, gc --open-banks beside a live fs-rollout.
 # Prints "N passed, M failed" and exits 1 on any failure.
 #
 #   bash jobs/tests/faults.sh                 # finds/builds the release tools (jobs/lib.sh)
@@ -307,6 +309,54 @@ rc=0; fs-store verify --store damaged.db >verify.out 2>verify.err || rc=$?
 # hash mismatches and b-tree pages SQLite cannot read (SQLITE_CORRUPT) are both problems: exit 3
 check "fs-store verify refuses a store with damaged pages (exit $rc: $(grep -h 'PROBLEM' verify.out | head -1))" \
   eval '[ "$rc" -eq 3 ] && grep -q "^fs-store: .*damaged.db" verify.err && grep -q "^PROBLEM: " verify.out'
+
+echo "== 4. nothing lost, nothing silent (issue 24)"
+# altered payload bytes: verify, archive, export and sampling all refuse (exit 3); no archive file is left
+cp train-a.db altered.db
+sqlite3_ok=0; command -v sqlite3 >/dev/null && sqlite3_ok=1
+if [ "$sqlite3_ok" = 1 ]; then
+  sqlite3 altered.db "UPDATE blob_chunk SET data = zeroblob(length(data)) WHERE ordinal = 0 AND artifact = (SELECT id FROM artifact WHERE name = 'r@80')"
+  expect 3 "r@80" fs-store archive -o altered.tar.zst --store altered.db
+  check "  ... and left no archive file" eval '! ls altered.tar.zst* >/dev/null 2>&1'
+  expect 3 "r@80.*altered" fs-store export r -o altered.safetensors --store altered.db
+  expect 3 "r@80.*altered" fs-sample --store altered.db --checkpoint r --steps 2 --seeds 0-3 --no-store-artifact
+  # another program's SQLite database: refused by readers and writers, byte for byte untouched
+  sqlite3 app.db "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users(name) VALUES('ada');"
+  app_before=$(cksum < app.db)
+  expect 3 "not a FlowSteer store" fs-store ls --store app.db
+  expect 3 "not a FlowSteer store" fs-store init --store app.db
+  expect 3 "not a FlowSteer store" fs-train --store app.db --run x --preset tiny --steps 2
+  check "  ... and app.db is unchanged" [ "$app_before" = "$(cksum < app.db)" ]
+else
+  echo "  (sqlite3 not installed: altered-payload and foreign-database cases skipped; the Swift tests cover them)"
+fi
+# a read-only store (file and directory not writable) is listed, shown, verified, exported, archived;
+# a write says it is read-only. Root ignores permissions, so as root the commands run as nobody.
+mkdir -p ro && cp train-a.db ro/store.db && chmod a-w ro/store.db ro
+as_user=(); if [ "$(id -u)" = 0 ]; then command -v setpriv >/dev/null && as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
+if [ "$(id -u)" != 0 ] || [ ${#as_user[@]} -gt 0 ]; then
+  chmod a+rx "$W"
+  for c in "ls" "show r" "verify" "metrics r"; do
+    check "read-only store: fs-store $c exits 0" eval '"${as_user[@]}" "$(command -v fs-store)" $c --store ro/store.db >/dev/null 2>ro.err'
+  done
+  check "read-only store: fs-store export exits 0" eval '"${as_user[@]}" "$(command -v fs-store)" export r -o /tmp/fs-ro-$$.safetensors --store ro/store.db >/dev/null 2>ro.err; rc=$?; rm -f /tmp/fs-ro-$$.safetensors; [ $rc -eq 0 ]'
+  check "read-only store: a write exits 1 saying read-only" eval '"${as_user[@]}" "$(command -v fs-store)" tag x r --store ro/store.db 2>ro.err; [ $? -eq 1 ] && grep -q "read-only" ro.err'
+else
+  echo "  (root without setpriv: read-only cases skipped)"
+fi
+chmod -R u+w ro
+# gc --open-banks beside a live fs-rollout keeps its bank (lease); the rollout finishes every row
+cp train-a.db leased.db
+"${rollout[@]}" --store leased.db --quiet --json >leased.json 2>leased.err &
+rpid=$!
+t0=$(now_ms)
+while kill -0 "$rpid" 2>/dev/null && [ "$(bank_rows leased.db bank "$ROWB")" -lt 1 ] && [ $(( $(now_ms) - t0 )) -lt 60000 ]; do sleep 0.05; done
+fs-store gc --open-banks --store leased.db >gc.out 2>gc.err; gcrc=$?
+wait "$rpid"; rrc=$?
+check "gc --open-banks beside a live fs-rollout exits 0 and names the bank it kept (exit $gcrc: $(head -c 200 gc.err))" \
+  eval '[ "$gcrc" -eq 0 ] && { grep -q "kept open bank trajectory_bank:bank" gc.err || ! grep -q "dropped" gc.out; }'
+check "  ... and the rollout finished with all $ROLL_N rows (exit $rrc)" \
+  eval '[ "$rrc" -eq 0 ] && [ "$(bank_rows leased.db bank $ROWB)" -eq "$ROLL_N" ]'
 
 echo "faults: $(fs_elapsed "$t_start")"
 echo "$passed passed, $failed failed"

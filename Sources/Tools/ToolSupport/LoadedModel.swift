@@ -98,9 +98,10 @@ public struct LoadedModel: Sendable {
         let a: ArtifactRecord
         do {
             a = try store.resolve(ref)
-        } catch StoreError.unknownRef(_) {
+        } catch StoreError.unknownRef(_, let near) {
             throw ToolError.badInput("\(store.path): unknown model reference '\(ref)' (expected RUN, RUN@STEP, a tag, "
-                                     + "an artifact name, a hash prefix, or a path to a .safetensors file)")
+                                     + "KIND:NAME, an artifact name, a hash prefix, or a path to a .safetensors file)"
+                                     + (near.isEmpty ? "" : "; nearest: \(near.joined(separator: ", "))"))
         }
         guard a.kind == ArtifactKind.checkpoint else {
             throw ToolError.badInput("\(store.path): '\(ref)' is a \(a.kind) artifact ('\(a.name)', \(a.shortHash)), "

@@ -27,8 +27,9 @@ struct BankInput {
 
     static func load(_ store: ArtifactStore, ref: String) throws -> BankInput {
         let a: ArtifactRecord
-        do { a = try store.resolve(ref) } catch StoreError.unknownRef(_) {
-            throw ToolError.badInput("\(store.path): unknown bank reference '\(ref)' (expected the bank's name, a tag or a hash prefix)")
+        do { a = try store.resolve(ref) } catch StoreError.unknownRef(_, let near) {
+            throw ToolError.badInput("\(store.path): unknown bank reference '\(ref)' (expected the bank's name, a tag or a hash prefix)"
+                                     + (near.isEmpty ? "" : "; nearest: \(near.joined(separator: ", "))"))
         }
         guard a.kind == ArtifactKind.trajectoryBank else {
             throw ToolError.badInput("\(store.path): '\(ref)' is a \(a.kind) artifact ('\(a.name)'), not a trajectory bank (make one with fs-rollout)")

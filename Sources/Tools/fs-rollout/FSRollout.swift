@@ -97,7 +97,7 @@ struct FSRollout: ParsableCommand {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ToolError.badInput("store \(path) does not exist (give --store/--teacher-store PATH, or a .safetensors teacher)")
             }
-            return try ArtifactStore(path: path, create: false)
+            return try ArtifactStore(path: path, access: .read)   // only read: works on a read-only store
         })
         let range = cfgRange ?? GuidanceRange(lo: max(1, loaded.recommendedCFG - 0.5), hi: max(1, loaded.recommendedCFG + 0.5))
         let rollout = TeacherRollout(model: loaded.model, segments: segments, substeps: substeps, schedule: schedule,
@@ -182,7 +182,7 @@ struct FSRollout: ParsableCommand {
     func teacherParent(_ loaded: LoadedModel, in store: ArtifactStore) throws -> [ArtifactID] {
         guard case .artifact(let a, let sourcePath) = loaded.source else { return [] }
         if sourcePath == store.path { return [a.id] }
-        let source = try ArtifactStore(path: sourcePath, create: false)
+        let source = try ArtifactStore(path: sourcePath, access: .read)
         let copy = try store.putArtifact(kind: a.kind, name: a.name, run: a.run, step: a.step,
                                          tensors: try source.payload(a).entries, metadata: a.metadata,
                                          config: a.config, codeRev: a.codeRev)

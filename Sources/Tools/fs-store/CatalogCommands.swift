@@ -32,7 +32,7 @@ struct LsCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open()
+            let s = try options.openForReading()
             let list = try s.artifacts(kind: kind, run: runName)
             if options.json {
                 let runs = try s.runs().map { r in
@@ -41,16 +41,13 @@ struct LsCommand: ParsableCommand {
                 printJSON(.object([("artifacts", .array(list.map(\.json))), ("runs", .array(runs))]))
                 return
             }
-            print("ID".padding(toLength: 6, withPad: " ", startingAt: 0) + "KIND".padding(toLength: 17, withPad: " ", startingAt: 0)
-                  + "NAME".padding(toLength: 28, withPad: " ", startingAt: 0) + "STEP".padding(toLength: 8, withPad: " ", startingAt: 0)
-                  + "SIZE".padding(toLength: 11, withPad: " ", startingAt: 0) + "HASH          STATE")
-            for a in list {
-                print(String(a.id).padding(toLength: 6, withPad: " ", startingAt: 0)
-                      + a.kind.padding(toLength: 17, withPad: " ", startingAt: 0)
-                      + a.name.padding(toLength: 28, withPad: " ", startingAt: 0)
-                      + (a.step.map(String.init) ?? "-").padding(toLength: 8, withPad: " ", startingAt: 0)
-                      + humanBytes(a.size).padding(toLength: 11, withPad: " ", startingAt: 0)
-                      + (a.hash.isEmpty ? "-" : a.shortHash).padding(toLength: 14, withPad: " ", startingAt: 0) + a.state)
+            // Whole names, columns as wide as their longest entry: a listed name can always be copied.
+            let rows = list.map { a in [String(a.id), a.kind, a.name, a.step.map(String.init) ?? "-", humanBytes(a.size),
+                                        a.hash.isEmpty ? "-" : a.shortHash, a.state] }
+            let header = ["ID", "KIND", "NAME", "STEP", "SIZE", "HASH", "STATE"]
+            let widths = header.indices.map { c in ([header] + rows).map { $0[c].count }.max()! + 2 }
+            for r in [header] + rows {
+                print(r.indices.map { c in c == r.count - 1 ? r[c] : r[c].padding(toLength: widths[c], withPad: " ", startingAt: 0) }.joined())
             }
         }
     }
@@ -65,7 +62,7 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open()
+            let s = try options.openForReading()
             let a = try s.resolve(ref)
             let kids = try s.children(of: a.id)
             func tree(_ id: ArtifactID, _ depth: Int, _ seen: inout Set<ArtifactID>) throws -> OrderedJSON {
@@ -78,8 +75,9 @@ struct ShowCommand: ParsableCommand {
             }
             var seen = Set<ArtifactID>()
             let lineage = try tree(a.id, 0, &seen)
-            let tensors: [OrderedJSON] = a.kind == ArtifactKind.trajectoryBank ? [] : try s.loadBlobs(a).map { b in
-                .object([("name", .string(b.name)), ("dtype", .string(b.dtype.rawValue)),
+            // Names and shapes only (no payload read): `show` also inspects a damaged artifact.
+            let tensors: [OrderedJSON] = a.kind == ArtifactKind.trajectoryBank ? [] : try s.tensorInfo(a).map { b in
+                .object([("name", .string(b.name)), ("dtype", .string(b.dtype)),
                          ("shape", .array(b.shape.map { OrderedJSON($0) }))])
             }
             if options.json {
@@ -115,10 +113,10 @@ struct RmCommand: ParsableCommand {
     func run() throws {
         try guarded {
             let s = try options.open()
+            // Every reference resolves and every removal is allowed, or nothing is removed.
+            let targets = try s.removeAll(refs: refs, force: force)
             var removed: [OrderedJSON] = []
-            for r in refs {
-                let a = try s.resolve(r)
-                try s.remove(a.id, force: force)
+            for a in targets {
                 removed.append(.object([("id", OrderedJSON(Int(a.id))), ("name", .string(a.name))]))
                 if !options.json { print("removed \(a.kind) '\(a.name)' #\(a.id)") }
             }
@@ -138,7 +136,7 @@ struct TagCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open()
+            let s = tag == nil ? try options.openForReading() : try options.open()
             if let tag, delete {
                 let had = try s.untag(tag)
                 if options.json { printJSON(.object([("deleted", .bool(had))])) } else { print(had ? "deleted tag \(tag)" : "no tag \(tag)") }

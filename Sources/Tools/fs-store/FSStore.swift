@@ -12,10 +12,13 @@ struct FSStore: ParsableCommand {
         lineage. Every subcommand takes --store PATH (default $FS_STORE, else ./flowsteer.db) and \
         --json (one JSON object on stdout).
 
-        References (REF): RUN (latest checkpoint of run RUN), RUN@STEP, an artifact name, a tag, \
-        a hex prefix of a content hash (>= 4 digits), or #ID.
+        References (REF): RUN (latest checkpoint of run RUN), RUN@STEP, KIND:NAME, an artifact name, \
+        a tag, a hex prefix of a content hash (>= 4 digits), or #ID; a reference that means two \
+        different artifacts is an error listing their exact KIND:NAME references.
 
-        Exit codes: 0 ok, 1 failure, 2 usage error, 3 bad input (artifact/file), 4 store busy.
+        Exit codes: 0 ok, 1 failure (also a failed write: read-only store, unwritable output file), \
+        2 usage error, 3 bad input (no store, not a store, damaged or altered data, unknown or \
+        ambiguous reference), 4 store busy (locked past $FS_STORE_BUSY_TIMEOUT, default 30 s).
 
         Example:
           fs-store import teacher.safetensors --name teacher

@@ -11,7 +11,7 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open()
+            let s = try options.openForReading()
             let r = try s.verify()
             if options.json {
                 printJSON(.object([("ok", .bool(r.ok)), ("integrity", .array(r.integrity.map { .string($0) })),
@@ -31,15 +31,30 @@ struct VerifyCommand: ParsableCommand {
 struct GcCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc", abstract: "Drop rows nothing references (orphaned payloads, links, tags) and compact the file.",
-        discussion: "--open-banks also drops unfinalized trajectory banks no artifact depends on.\nExample: fs-store gc")
+        discussion: """
+        --open-banks also drops unfinalized trajectory banks that no artifact depends on and whose \
+        writer is gone (its lease expired: the fs-rollout process on this host has exited, or a lease \
+        from another host is older than $FS_BANK_LEASE_SECONDS, default 600 s); banks with a live \
+        writer are kept and listed with the reason. --force drops those too (their writer then fails).
+        Example: fs-store gc --open-banks
+        """)
     @OptionGroup var options: StoreOptions
-    @Flag(name: .customLong("open-banks"), help: "Also drop unfinalized trajectory banks nothing depends on.") var openBanks = false
+    @Flag(name: .customLong("open-banks"), help: "Also drop unfinalized trajectory banks whose writer is gone and that nothing depends on.") var openBanks = false
+    @Flag(help: "With --open-banks: also drop banks whose writer still holds a live lease.") var force = false
 
     func run() throws {
         try guarded {
             let s = try options.open()
-            let n = try s.gc(dropOpenBanks: openBanks)
-            if options.json { printJSON(.object([("removed_rows", OrderedJSON(n))])) } else { print("removed \(n) rows; compacted") }
+            let r = try s.gc(dropOpenBanks: openBanks, force: force)
+            for (b, why) in r.skippedBanks { info("fs-store: kept open bank \(b): \(why)") }
+            if options.json {
+                printJSON(.object([("removed_rows", OrderedJSON(r.removedRows)),
+                                   ("dropped_banks", .array(r.droppedBanks.map { .string($0) })),
+                                   ("skipped_banks", .array(r.skippedBanks.map { .object([("bank", .string($0.bank)), ("reason", .string($0.reason))]) }))]))
+            } else {
+                for b in r.droppedBanks { print("dropped open bank \(b)") }
+                print("removed \(r.removedRows) rows; kept \(r.skippedBanks.count) open bank(s); compacted")
+            }
         }
     }
 }
@@ -55,7 +70,7 @@ struct MetricsCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open()
+            let s = try options.openForReading()
             guard try s.run(runName) != nil || !(try s.metrics(run: runName, name: name)).isEmpty else {
                 throw StoreError.notFound("\(s.path): no run named '\(runName)'")
             }

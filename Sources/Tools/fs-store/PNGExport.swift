@@ -21,7 +21,9 @@ func exportPNG(_ store: ArtifactStore, _ a: ArtifactRecord, to path: String) thr
         }
         guard nchw[2] >= 1, nchw[3] >= 1 else { continue }
         let t = try b.tensor(file: store.path).reshaped(nchw)
-        try PNG.write(imageGrid(t, columns: min(10, nchw[0])), to: path)
+        do { try PNG.write(imageGrid(t, columns: min(10, nchw[0])), to: path) } catch let e as ImageIOError {
+            throw StoreError.writeFailed(path: path, reason: "\(e)")   // an output write failure: exit 1
+        }
         return
     }
     throw StoreError.badInput(file: path, reason: "\(a.kind) '\(a.name)' has no image-shaped F32 tensor ([B,1,H,W], [1,H,W] or [H,W])")

@@ -20,7 +20,40 @@ struct StoreOptions: ParsableArguments {
         return "flowsteer.db"
     }
 
-    func open(create: Bool = false) throws -> ArtifactStore { try ArtifactStore(path: path, create: create) }
+    /// Writers: an existing store (`create` also makes a missing one).
+    func open(create: Bool = false) throws -> ArtifactStore { try ArtifactStore(path: path, access: create ? .create : .write) }
+
+    /// Readers (ls, show, verify, export, archive, metrics): SQLITE_OPEN_READONLY, so a read-only
+    /// store works and nothing is ever written, not even to another program's database.
+    func openForReading() throws -> ArtifactStore { try ArtifactStore(path: path, access: .read) }
+
+    /// Runs `body` on the store; a missing store is built under a temporary name and moved into
+    /// place only when `body` succeeds, so a failed restore or merge leaves no store behind.
+    func withStore<T>(_ body: (ArtifactStore) throws -> T) throws -> T {
+        if FileManager.default.fileExists(atPath: path) { return try body(try open()) }
+        let tmp = path + ".part-\(getpid())"
+        defer { for x in ["", "-wal", "-shm"] { unlink(tmp + x) } }
+        // The store is closed when this returns (its WAL checkpointed into the file and removed).
+        func build() throws -> T { try body(try ArtifactStore(path: tmp, access: .create)) }
+        let result = try build()
+        if FileManager.default.fileExists(atPath: tmp + "-wal") {
+            throw StoreError.writeFailed(path: tmp, reason: "its WAL was not checkpointed on close")
+        }
+        // link(2) never replaces a store another process created meanwhile; restore and merge are
+        // idempotent, so then they run again on that store.
+        guard link(tmp, path) == 0 else {
+            if errno == EEXIST { return try body(try open()) }
+            throw StoreError.writeFailed(path: path, reason: "cannot move the new store into place: \(String(cString: strerror(errno)))")
+        }
+        return result
+    }
+
+    /// Refuses an output file that is this store or one of its -wal/-shm files.
+    func checkOutput(_ output: String) throws {
+        for suffix in ["", "-wal", "-shm"] where ArtifactStore.sameFile(output, path + suffix) {
+            throw StoreError.badInput(file: output, reason: "is the store \(path)\(suffix.isEmpty ? "" : " (its \(suffix) file)"); choose another output file")
+        }
+    }
 }
 
 /// Exit codes (docs/design.md).

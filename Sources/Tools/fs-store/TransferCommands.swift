@@ -47,7 +47,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open()
+            let s = try options.openForReading()
+            try options.checkOutput(output)
             let a = try s.resolve(ref)
             if output.lowercased().hasSuffix(".png") {
                 try exportPNG(s, a, to: output)
@@ -75,7 +76,8 @@ struct ArchiveCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open()
+            let s = try options.openForReading()
+            try options.checkOutput(output)
             let t0 = Date()
             let r = try s.archive(refs: refs, to: output, compressionThreads: threads)
             let secs = Date().timeIntervalSince(t0)
@@ -102,9 +104,8 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            _ = try ArtifactStore.checkArchive(file)  // a damaged archive must not even create the store
-            let s = try options.open(create: true)
-            let r = try s.restore(archive: file)
+            _ = try ArtifactStore.checkArchive(file, into: options.path)  // a damaged archive must not even create the store
+            let r = try options.withStore { try $0.restore(archive: file) }
             if options.json {
                 printJSON(.object([("added", OrderedJSON(r.added)), ("already_present", OrderedJSON(r.alreadyPresent)),
                                    ("runs", OrderedJSON(r.runs)), ("metrics", OrderedJSON(r.metrics))]))
@@ -128,8 +129,7 @@ struct MergeCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let s = try options.open(create: true)
-            let r = try s.merge(shards: shards)
+            let r = try options.withStore { try $0.merge(shards: shards) }
             if options.json {
                 printJSON(.object([("shards", OrderedJSON(shards.count)), ("added", OrderedJSON(r.added)),
                                    ("already_present", OrderedJSON(r.alreadyPresent)), ("runs", OrderedJSON(r.runs)),
