@@ -41,6 +41,11 @@ public struct DatasetRecord: Codable, Equatable, Sendable {
     /// 0 for an unlabelled dataset.
     public var classes: Int
 
+    public init(spec: String, split: DatasetSplit?, sha256: String, setSHA256: String?, geometry: ImageGeometry, count: Int, classes: Int) {
+        (self.spec, self.split, self.sha256, self.setSHA256) = (spec, split, sha256, setSHA256)
+        (self.geometry, self.count, self.classes) = (geometry, count, classes)
+    }
+
     enum CodingKeys: String, CodingKey { case spec, split, sha256, setSHA256 = "set_sha256", geometry, count, classes }
 
     /// Compact JSON with sorted keys (stable bytes for metadata and hashes).

@@ -22,7 +22,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Number of class-balanced samples.") var numSamples: Int = 10_000
     @Option(help: "First seed: sample i uses seed X+i.") var seed: UInt64 = 0
     @OptionGroup var data: DataOptions
-    @Option(help: "Feature network: a .safetensors file or feature_network artifact (default: the dataset's).") var features: String?
+    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, or a feature_network artifact (default: the dataset's).") var features: String?
     @Option(help: "Teacher for trajectory MSE: its samples from the same seeds and labels.") var teacher: String?
     @Option(help: "Teacher steps for trajectory MSE (fixed schedule).") var teacherSteps: Int = 32
     @Option(help: "Teacher guidance for trajectory MSE (default: its recommended_cfg).") var teacherCfg: Float?

@@ -5,8 +5,9 @@ import NN
 import Store
 import ToolSupport
 
-/// Which feature network measures images of a dataset: `--features REF` if given (a .safetensors
-/// file written by `featnet train --output`, or a feature_network artifact), else the newest
+/// Which feature network measures images of a dataset: `--features REF` if given (`mnist` or
+/// `fashion-mnist` for the embedded ones, a .safetensors file written by `featnet train --output`, or
+/// a feature_network artifact), else the newest
 /// feature_network artifact in the store that serves the dataset (same SHA-256, or another split of
 /// the same named dataset), else the one embedded for it (MNIST, Fashion-MNIST). Otherwise an error
 /// that says how to train one.
@@ -16,6 +17,14 @@ enum FeatureChoice {
     static func extractor(for record: DatasetRecord?, features: String?, store: ArtifactStore?,
                           log: (String) -> Void) throws -> (FeatureExtractor, String) {
         if let features {
+            if let known = KnownIDX(rawValue: features) {
+                // The network embedded for a named dataset, whatever the images' own record says.
+                let any = DatasetRecord(spec: known.rawValue, split: nil, sha256: "", setSHA256: nil, geometry: .mnist, count: 0, classes: 10)
+                guard let fx = try FeatureExtractor.embedded(for: any) else {
+                    throw ToolError.badInput("--features \(features): no network for it ships in this build; train one with fs-eval featnet train")
+                }
+                return (fx, "embedded:\(known.rawValue)")
+            }
             if features.hasSuffix(".safetensors") {
                 let (fx, m) = try FeatureExtractor.read(path: features)
                 try check(m, serves: record, what: features)

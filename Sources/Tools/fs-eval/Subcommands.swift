@@ -17,7 +17,7 @@ struct Stats: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var data: DataOptions
     @Option(help: "A sample_set artifact (instead of --data).") var samples: String?
-    @Option(help: "Feature network: a .safetensors file or feature_network artifact (default: the dataset's).") var features: String?
+    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, or a feature_network artifact (default: the dataset's).") var features: String?
     @Option(help: "Use only images [A, B) of the set, e.g. 0,5000 (for noise floors between halves).") var range: String?
     @Option(help: "Output file.") var saveStats: String
 
@@ -84,7 +84,7 @@ struct Accuracy: ParsableCommand {
         """)
     @OptionGroup var common: CommonOptions
     @OptionGroup var data: DataOptions
-    @Option(help: "Feature network: a .safetensors file or feature_network artifact (default: the dataset's).") var features: String?
+    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, or a feature_network artifact (default: the dataset's).") var features: String?
 
     func run() throws {
         common.applyThreads()
