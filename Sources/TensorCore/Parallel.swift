@@ -52,8 +52,8 @@ public struct UnsafeSendable<T>: @unchecked Sendable {
 }
 
 /// Runs `body(chunk, range)` over `0..<count` split into at most `ComputeThreads.count` contiguous
-/// chunks. Chunk boundaries depend only on `count` and the thread count, so results that are
-/// reduced per chunk are deterministic for a given thread setting. Called from inside another
+/// chunks. Chunk boundaries depend on the thread count: never reduce per-chunk partials of these
+/// (use `parallelReductionChunks`, whose chunks are fixed). Called from inside another
 /// `parallelChunks` body it runs inline as one chunk (the outer loop already uses every core).
 public func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
     let threads = parallelChunkCount(count)
