@@ -79,6 +79,21 @@ import TestSupport
         })
     }
 
+    /// The check above is sensitive: with the per-thread opt-out the same dW differs between 1 and 3 threads.
+    @Test func perThreadOrderDependsOnThreads() {
+        let saved = (ComputeThreads.count, ReductionChunks.perThread)
+        defer { ComputeThreads.set(saved.0); ReductionChunks.perThread = saved.1 }
+        ReductionChunks.perThread = true
+        let x = randomTensor([19, 9, 10, 11], seed: 1), w = randomTensor([12, 9, 3, 3], seed: 2)
+        let dy = randomTensor([19, 12, 10, 11], seed: 3, scale: 100)
+        func dw(_ n: Int) -> [Float] {
+            ComputeThreads.set(n)
+            return conv2dBackward(x, w, dy, stride: 1, pad: 1, needInput: false, needWeight: true, needBias: false,
+                                  algorithm: .taps).weight!.data
+        }
+        #expect(dw(1) != dw(3))
+    }
+
     @Test(arguments: [[37, 6], [37, 5, 4, 3], [1, 3, 2, 2], [128, 16, 7, 7]])
     func channelSumsDoNotDependOnThreads(shape: [Int]) {
         let x = randomTensor(shape, seed: 4, scale: 50)

@@ -1,3 +1,4 @@
+import Testing
 import NN
 import TensorCore
 import TestSupport
