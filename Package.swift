@@ -47,6 +47,8 @@ let package = Package(
                        providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/Shims/CPNG", pkgConfig: "libpng",
                        providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/Shims/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
         // SHA-256 block function on the x86 SHA extensions; chosen at run time (cpuid) by TensorCore.
         .target(name: "CSHA256", path: "Sources/Shims/CSHA256"),
 
@@ -57,6 +59,11 @@ let package = Package(
                 resources: [.copy("Resources")], swiftSettings: fast),
         .target(name: "ImageIO", dependencies: ["TensorCore", "CPNG"], swiftSettings: fast),
         .target(name: "Store", dependencies: ["NN", "CSQLite", "CArchive"], swiftSettings: fast),
+        // MPI ranks with a rank-count independent allreduce (not used by the tools yet).
+        .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"], swiftSettings: fast),
+        // Run under mpirun by jobs/tests/mpi.sh: prints the ordered chunk sum's SHA-256 per rank count.
+        .executableTarget(name: "mpi-check", dependencies: ["Distributed"], path: "Sources/Checks/mpi-check",
+                          swiftSettings: fast),
         .target(name: "Train", dependencies: ["NN", "Datasets"], swiftSettings: fast),
         .target(name: "Eval", dependencies: ["NN", "Datasets", "COpenBLAS"],
                 resources: [.copy("Resources")], swiftSettings: fast),
@@ -78,5 +85,6 @@ let package = Package(
         .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ToolsTests", dependencies: ["ToolSupport", "TestSupport"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),
     ]
 )

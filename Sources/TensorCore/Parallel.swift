@@ -52,8 +52,8 @@ public struct UnsafeSendable<T>: @unchecked Sendable {
 }
 
 /// Runs `body(chunk, range)` over `0..<count` split into at most `ComputeThreads.count` contiguous
-/// chunks. Chunk boundaries depend only on `count` and the thread count, so results that are
-/// reduced per chunk are deterministic for a given thread setting. Called from inside another
+/// chunks. Chunk boundaries depend on the thread count: never reduce per-chunk partials of these
+/// (use `parallelReductionChunks`, whose chunks are fixed). Called from inside another
 /// `parallelChunks` body it runs inline as one chunk (the outer loop already uses every core).
 public func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
     let threads = parallelChunkCount(count)
@@ -97,6 +97,64 @@ public func parallelItems(_ count: Int, _ body: (_ item: Int) -> Void) {
             NestedParallelism.leave()
         }
     }
+}
+
+/// How reductions over the samples of a batch (weight and bias gradients) are split: into fixed chunks
+/// of `samplesPerChunk` samples, never into one partial per thread. Each chunk's partial sum runs over
+/// its samples in order, and the partials are added in chunk order, so a gradient's bits depend on the
+/// batch and this constant only, not on `ComputeThreads.count` or on scheduling (issue 22).
+public enum ReductionChunks {
+    /// Samples per partial sum. Changing it changes the bits of every trained artifact.
+    public static let samplesPerChunk = 8
+
+    private static let perThreadFlag = Atomic<Bool>(false)
+
+    /// Opt-out (`FS_PER_THREAD_REDUCTIONS=1`, or set here): one partial per thread as before issue 22.
+    /// Results then depend on the thread count. Off by default.
+    public static var perThread: Bool {
+        get { perThreadFlag.load(ordering: .relaxed) }
+        set { perThreadFlag.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Reads `FS_PER_THREAD_REDUCTIONS` (1/true/yes turns the opt-out on); the tools call it at start-up.
+    public static func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) {
+        if let v = env["FS_PER_THREAD_REDUCTIONS"]?.lowercased() { perThread = ["1", "true", "yes"].contains(v) }
+    }
+
+    /// The number of partials `parallelReductionChunks(count, ...)` produces.
+    public static func count(_ items: Int) -> Int {
+        perThread ? parallelChunkCount(items) : max(1, (items + samplesPerChunk - 1) / samplesPerChunk)
+    }
+}
+
+/// Runs `body(chunk, range)` for the fixed chunks of `ReductionChunks.samplesPerChunk` items of
+/// `0..<count` (chunk c is `c * size ..< min(count, (c + 1) * size)`), `ReductionChunks.count(count)`
+/// of them, on up to `ComputeThreads.count` threads, each taking the next chunk when it finishes one.
+/// A body that accumulates into slot `chunk` of a partials buffer, followed by `sumPartials`, gives
+/// the same bits for every thread count. With `ReductionChunks.perThread` it is `parallelChunks`.
+public func parallelReductionChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<Int>) -> Void) {
+    if ReductionChunks.perThread { parallelChunks(count, body); return }
+    if count <= 0 { return }
+    let size = ReductionChunks.samplesPerChunk
+    parallelItems(ReductionChunks.count(count)) { c in body(c, (c * size)..<min(count, (c + 1) * size)) }
+}
+
+/// out[i] = partials[0 * stride + i] + partials[1 * stride + i] + ... (chunk order, left to right) for
+/// i in 0..<stride: the final step of a chunked reduction. Parallel over i (each element's order is fixed).
+public func sumPartials(_ partials: UnsafePointer<Float>, chunks: Int, stride: Int, into out: UnsafeMutablePointer<Float>) {
+    let (pb, ob) = (UnsafeSendable(partials), UnsafeSendable(out))
+    let blocks = (stride + 4095) / 4096
+    let run = { (blk: Range<Int>) in
+        for b in blk {
+            let lo = b * 4096, hi = min(stride, lo + 4096)
+            (ob.value + lo).update(from: pb.value + lo, count: hi - lo)
+            for c in 1..<max(1, chunks) {
+                let p = pb.value + c * stride
+                for i in lo..<hi { ob.value[i] += p[i] }
+            }
+        }
+    }
+    if stride * chunks < 1 << 16 { run(0..<blocks) } else { parallelChunks(blocks) { _, r in run(r) } }
 }
 
 /// The number of chunks `parallelChunks(count, ...)` will use.

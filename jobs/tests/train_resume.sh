@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 4 acceptance: SIGKILL `fs-train --preset tiny` mid-run (twice, at moments that depend on how far
 # it got), resume it with --resume, and require the final checkpoint to be bit-identical to an
-# uninterrupted run with the same seed and thread count: equal content hash of the whole checkpoint
+# uninterrupted run with the same seed (threads.sh covers resuming at another thread count): equal content hash of the whole checkpoint
 # (model, EMA, AdamW moments, metadata) and byte-identical `fs-store export` files. Also checks that
 # the resumed store verifies and holds no partial artifact.
 #

@@ -1,6 +1,6 @@
 // Per-channel kernels for NCHW ([n, c, h, w]) and row-major [n, c] tensors (h = w = 1).
-// Work splits over samples; reductions over samples sum per-chunk partials in chunk order,
-// so results are deterministic for a given thread count.
+// Work splits over samples; reductions over samples add per-sample sums in sample order, so results
+// do not depend on the thread count.
 
 extension Tensor {
     /// (n, c, spatial) of a rank-2 [n, c] or rank-4 [n, c, h, w] tensor.
@@ -43,25 +43,15 @@ extension Tensor {
         }
     }
 
-    /// Sums over everything but the channel axis: [c].
+    /// Sums over everything but the channel axis: [c]. Each (sample, channel) row is summed on its own
+    /// (`spatialSums`, in parallel), then the rows are added over the samples in sample order in Double:
+    /// the result does not depend on the thread count (issue 22).
     public func channelSums() -> Tensor {
-        let (n, c, hw) = channelLayout
-        let chunks = parallelChunkCount(n)
-        var partial = [Double](repeating: 0, count: chunks * c)
-        data.withUnsafeBufferPointer { d in
-            partial.withUnsafeMutableBufferPointer { pp in
-                let (db, pb) = (UnsafeSendable(d.baseAddress!), UnsafeSendable(pp.baseAddress!))
-                parallelChunks(n) { chunk, range in
-                    for i in range { for j in 0..<c {
-                        let p = db.value + (i * c + j) * hw
-                        pb.value[chunk * c + j] += Double(rowSum(p, hw))
-                    } }
-                }
-            }
-        }
-        var out = [Float](repeating: 0, count: c)
-        for j in 0..<c { var s = 0.0; for k in 0..<chunks { s += partial[k * c + j] }; out[j] = Float(s) }
-        return Tensor(shape: [c], data: out)
+        let (n, c, _) = channelLayout
+        let rows = spatialSums().data
+        var acc = [Double](repeating: 0, count: c)
+        for i in 0..<n { for j in 0..<c { acc[j] += Double(rows[i * c + j]) } }
+        return Tensor(shape: [c], data: acc.map { Float($0) })
     }
 
     /// Sums over the spatial axes: [n, c] (the adjoint of `addSampleChannelInPlace`).

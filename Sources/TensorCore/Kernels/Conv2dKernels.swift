@@ -111,7 +111,7 @@ public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride
     if g.usesTaps(algorithm) {
         return conv2dTapsBackward(x, weight, gOut, g, needInput: needInput, needWeight: needWeight, needBias: needBias)
     }
-    let chunks = parallelChunkCount(g.n)
+    let chunks = ReductionChunks.count(g.n)
     var dx = needInput ? [Float](repeating: 0, count: x.count) : []
     var dwPartial = needWeight ? [Float](repeating: 0, count: chunks * wCount) : []
     x.data.withUnsafeBufferPointer { xp in
@@ -122,7 +122,9 @@ public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride
         let xb = UnsafeSendable(xp.baseAddress!), wb = UnsafeSendable(wp.baseAddress!)
         let gb = UnsafeSendable(gp.baseAddress!), dxb = UnsafeSendable(dxp.baseAddress)
         let dwb = UnsafeSendable(dwp.baseAddress)
-        parallelChunks(g.n) { chunk, range in
+        // Fixed chunks of samples, one dW partial each (summed in chunk order below): the bits of dW
+        // do not depend on the thread count.
+        parallelReductionChunks(g.n) { chunk, range in
             let cols = UnsafeMutablePointer<Float>.allocate(capacity: kk * hw)
             defer { cols.deallocate() }
             for img in range {
@@ -142,8 +144,9 @@ public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride
     }}}}}
     var dw: Tensor? = nil
     if needWeight {
-        var total = [Float](repeating: 0, count: wCount)
-        for c in 0..<chunks { for i in 0..<wCount { total[i] += dwPartial[c * wCount + i] } }
+        let total = [Float].uninitialized(wCount) { out in
+            dwPartial.withUnsafeBufferPointer { sumPartials($0.baseAddress!, chunks: chunks, stride: wCount, into: out) }
+        }
         dw = Tensor(shape: weight.shape, data: total)
     }
     return (needInput ? Tensor(shape: x.shape, data: dx) : nil, dw,

@@ -200,7 +200,7 @@ func conv2dTapsBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, _ g: Conv
                         needInput: Bool, needWeight: Bool, needBias: Bool)
     -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
     let (wCount, kk, cout, cin) = (weight.count, g.k * g.k, g.cout, g.cin)
-    let chunks = parallelChunkCount(g.n)
+    let chunks = ReductionChunks.count(g.n)
     let wt = tapWeights(weight.data, g, transposed: true)
     var dwPartial = needWeight ? [Float](repeating: 0, count: chunks * wCount) : []
     func run(_ dxp: UnsafeMutablePointer<Float>?) {
@@ -210,7 +210,8 @@ func conv2dTapsBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, _ g: Conv
         dwPartial.withUnsafeMutableBufferPointer { dwp in
             let (xb, tb, gb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(tp.baseAddress!), UnsafeSendable(gp.baseAddress!))
             let (dxb, dwb) = (UnsafeSendable(dxp), UnsafeSendable(needWeight ? dwp.baseAddress : nil))
-            parallelChunks(g.n) { chunk, range in
+            // Fixed chunks of samples, one dW partial each (summed in chunk order below).
+            parallelReductionChunks(g.n) { chunk, range in
                 conv2dTapsBackward(xb.value, tb.value, gb.value, g, dx: dxb.value,
                                    dwTaps: dwb.value.map { $0 + chunk * wCount }, range)
             }
@@ -221,11 +222,13 @@ func conv2dTapsBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, _ g: Conv
     if needInput { dx = [Float].uninitialized(x.count) { run($0) } } else { run(nil) }
     var dw: Tensor? = nil
     if needWeight {
-        // Sum the chunks in order, back in the [cout, cin, k, k] layout.
-        var total = [Float](repeating: 0, count: wCount)
-        for c in 0..<chunks {
+        // Sum the chunks in order (tap layout), then back to the [cout, cin, k, k] layout.
+        let taps = [Float].uninitialized(wCount) { out in
+            dwPartial.withUnsafeBufferPointer { sumPartials($0.baseAddress!, chunks: chunks, stride: wCount, into: out) }
+        }
+        let total = [Float].uninitialized(wCount) { out in
             for t in 0..<kk { for co in 0..<cout { for ci in 0..<cin {
-                total[(co * cin + ci) * kk + t] += dwPartial[c * wCount + (t * cout + co) * cin + ci]
+                out[(co * cin + ci) * kk + t] = taps[(t * cout + co) * cin + ci]
             } } }
         }
         dw = Tensor(shape: weight.shape, data: total)

@@ -47,9 +47,11 @@ public struct CommonOptions: ParsableArguments {
 
     /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`, after picking
     /// OpenBLAS's faster kernel set (`ComputeThreads.preferFastBLASKernels`; tools call this first).
+    /// Also reads `FS_PER_THREAD_REDUCTIONS` (`ReductionChunks.applyEnvironment`).
     public func applyThreads() {
         ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(threadCount)
+        ReductionChunks.applyEnvironment()
     }
 
     /// An informational line on stderr, unless `--quiet`.

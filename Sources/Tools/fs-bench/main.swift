@@ -29,7 +29,9 @@ struct FSBench: ParsableCommand {
         let t = threads ?? ComputeThreads.defaultCount
         let core = ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(t)
-        var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core]
+        ReductionChunks.applyEnvironment()
+        var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core,
+                                  "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks"]
         guard ["all", "train", "forward", "conv", "norm"].contains(only) else {
             throw ValidationError("--only: all, train, forward, conv or norm")
         }

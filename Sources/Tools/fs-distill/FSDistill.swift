@@ -41,10 +41,11 @@ struct FSDistill: ParsableCommand {
         Checkpoints (student weights, EMA, AdamW; discriminator and its AdamW;
         step) are stored every --checkpoint-every steps as RUN@STEP. --resume
         continues a killed run and ends bit-identical to an uninterrupted run
-        with the same seed and --threads (a run without checkpoints starts
-        fresh). A NaN or exploding loss exits with code 5 and keeps the last
-        good checkpoint. Metrics per step: loss_dist, loss_adv, loss_fm, loss_d,
-        d_acc, d_real, d_fake, lr, grad_norm, loss_total.
+        with the same seed, whatever --threads either used (a run without
+        checkpoints starts fresh). A NaN or exploding loss exits with code 5
+        and keeps the last good checkpoint. Metrics per step: loss_dist,
+        loss_adv, loss_fm, loss_d, d_acc, d_real, d_fake, lr, grad_norm,
+        loss_total.
 
         Examples:
           fs-distill --run perflow-diff --teacher teacher --method perflow \\
@@ -129,10 +130,6 @@ struct FSDistill: ParsableCommand {
             if let steps { config.steps = steps }
             restored = (r.state, r.recorded)
             common.log("resuming \(runName) from step \(r.state.step)")
-            if r.recorded.threads != common.threadCount {
-                common.log("warning: checkpoint was written with --threads \(r.recorded.threads), now \(common.threadCount); "
-                           + "the run will not be bit-identical to an uninterrupted one")
-            }
         } else {
             if !existing.isEmpty {
                 throw ToolError.usage("run '\(runName)' already has checkpoints; pass --resume to continue it or choose another --run")
@@ -183,7 +180,7 @@ struct FSDistill: ParsableCommand {
         var state = restored?.0 ?? trainer.initialState()
         if let images { common.log("data: \(images.summary)") }
         let writer = StudentCheckpoint(store: store, run: runName, config: config, teacher: loaded, teacherRef: teacherRef,
-                                       bank: bankInfo, threads: common.threadCount)
+                                       bank: bankInfo)
         guard state.step < config.steps else {
             common.log("run \(runName) is already at step \(state.step) >= --steps \(config.steps); nothing to do")
             try summary(store, state, config: config, last: nil, secondsPerStep: nil)

@@ -9,7 +9,7 @@ import Train
 /// (discriminator, only with --adversarial), lineage [teacher, bank], and metadata
 /// {"kind": "student", "step", "config": <UNet config>, "train_config": <DistillConfig>, "adam_step",
 ///  "disc_adam_step", "schedule", "shift", "segments", "recommended_cfg": 1, "method", the toggles,
-///  "teacher", "teacher_hash", "bank", "bank_hash", "threads"}.
+///  "teacher", "teacher_hash", "bank", "bank_hash"}. (No thread count: the result does not depend on it.)
 struct StudentCheckpoint {
     let store: ArtifactStore
     let run: String
@@ -17,7 +17,6 @@ struct StudentCheckpoint {
     let teacher: LoadedModel
     let teacherRef: String
     let bank: BankInput?
-    let threads: Int
 
     /// What a checkpoint recorded about its inputs (to reload them on --resume).
     struct Recorded {
@@ -25,7 +24,6 @@ struct StudentCheckpoint {
         var teacherHash: String
         var bankRef: String?
         var bankHash: String?
-        var threads: Int
     }
 
     func save(_ s: DistillState) throws {
@@ -47,7 +45,7 @@ struct StudentCheckpoint {
             ("segments", OrderedJSON(config.segments)), ("recommended_cfg", OrderedJSON(1)),
             ("method", .string(config.method.rawValue)), ("ota", .bool(config.ota)), ("online", .bool(config.online)),
             ("adversarial", .bool(config.adversarial)), ("teacher", .string(teacherRef)),
-            ("teacher_hash", .string(teacher.contentHash)), ("threads", OrderedJSON(threads)),
+            ("teacher_hash", .string(teacher.contentHash)),
         ]
         if config.adversarial {
             meta += [("adv_fake", .string(config.advFake.rawValue)), ("lambda_adv", number(config.lambdaAdv)),
@@ -83,7 +81,7 @@ struct StudentCheckpoint {
                                  disc: try store.loadStateDict(a, prefix: "disc."), discOptimizer: discOpt)
         if config.adversarial && state.disc.isEmpty { throw bad("has --adversarial but no disc.* tensors") }
         let recorded = Recorded(teacherRef: teacherRef, teacherHash: teacherHash, bankRef: meta["bank"]?.stringValue,
-                                bankHash: meta["bank_hash"]?.stringValue, threads: meta["threads"]?.intValue ?? 0)
+                                bankHash: meta["bank_hash"]?.stringValue)
         return (config, state, recorded)
     }
 }

@@ -15,7 +15,7 @@ struct FSTrain: ParsableCommand {
         discussion: """
         Checkpoints (weights, EMA, AdamW moments, step) go into the artifact store every
         --checkpoint-every steps and at the end; --resume continues a killed run and ends
-        bit-identical to an uninterrupted one with the same seed and thread count.
+        bit-identical to an uninterrupted one with the same seed (at any --threads).
         Presets: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")).
         --data takes \(DatasetSpec.help); the model's input channels and
         class count follow the data, and the run records the dataset's SHA-256 (a resumed
