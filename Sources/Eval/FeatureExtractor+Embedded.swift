@@ -35,7 +35,11 @@ extension FeatureExtractor {
     /// Feature networks that ship inside the product beyond MNIST's: resource name and checksum, by
     /// dataset spec. Each resource is a file written by `fs-eval featnet train --output` (its manifest
     /// records the dataset), so the same selection rule (`FeatureNetworkManifest.serves`) applies.
-    static let embeddedByDataset: [String: (resource: String, checksum: String)] = [:]
+    /// Fashion-MNIST: `fs-eval featnet train --data fashion-mnist --epochs 8 --threads 1` at commit
+    /// ef4ca91 (2026-12-05), test accuracy 0.9214 (docs/eval.md).
+    static let embeddedByDataset: [String: (resource: String, checksum: String)] = [
+        "fashion-mnist": ("feature_network_fashion_mnist", "c63580185e54745ced7caa619ff510842e45008ddfeeb8896ea7acdba9bb8ccd"),
+    ]
 
     /// The embedded network for images of `record` (nil record: a model made before datasets were
     /// recorded, i.e. MNIST), or nil when none ships for that dataset.
