@@ -152,6 +152,12 @@ public struct LoadedModel: Sendable {
               config.inChannels > 0 else {
             throw bad("unusable UNet config \(configText)")
         }
+        // A NaN or infinite weight would sample NaN images with exit 0: refuse the file up front.
+        if let (name, t) = weights.items.first(where: { !$0.1.isFinite }) {
+            let count = t.data.lazy.filter { !$0.isFinite }.count
+            throw bad("weight '\(name)' holds \(count) NaN or infinite value\(count == 1 ? "" : "s") of \(t.count) "
+                      + "(a diverged or damaged checkpoint)")
+        }
         let model: VelocityModel
         do { model = try VelocityModel(config: config, weights: weights) } catch let e as StateDictMismatch {
             throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.description)")

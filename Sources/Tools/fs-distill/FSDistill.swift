@@ -102,6 +102,29 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Preset: tiny (tests) or mnist (the pilot's settings).") var preset: String = "mnist"
     @Flag(help: "Continue run RUN from its latest checkpoint.") var resume = false
 
+    func validate() throws {
+        try OptionCheck.float("--lambda-adv", lambdaAdv, .nonNegative)
+        try OptionCheck.float("--lambda-fm", lambdaFm, .nonNegative)
+        try OptionCheck.float("--start-share", startShare, .range(0...1))
+        try OptionCheck.float("--ema-decay", emaDecay, .range(0...1))
+        try OptionCheck.float("--disc-lr", discLr, .positive)
+        try OptionCheck.float("--shift", shift, .positive)
+        try OptionCheck.float("--lr", lr, .positive)
+        try OptionCheck.int("--checkpoint-every", checkpointEvery, 1...Int.max)
+        try OptionCheck.int("--steps", steps, 1...Int.max)
+        try OptionCheck.int("--batch-size", batchSize, 1...Int.max)
+        try OptionCheck.int("--adv-batch-size", advBatchSize, 1...Int.max)
+        try OptionCheck.int("--pairs", pairs, 1...Int.max)
+        try OptionCheck.int("--substeps", substeps, 1...Int.max)
+        try OptionCheck.int("--adv-warmup", advWarmup, 0...Int.max)
+        if let p: [Double] = advProbs.flatMap({ Self.numbers($0) }) {
+            for v in p { try OptionCheck.float("--adv-probs", v, .range(0...1)) }
+        }
+        if let r: [Float] = cfgRange.flatMap({ Self.numbers($0) }) {
+            for v in r { try OptionCheck.float("--cfg-range", v, .nonNegative) }
+        }
+    }
+
     mutating func run() throws {
         try distill()
     }

@@ -71,7 +71,7 @@ struct FSRollout: ParsableCommand {
     func validate() throws {
         guard segments >= 1 else { throw ValidationError("--segments must be at least 1, got \(segments)") }
         guard substeps >= 1 else { throw ValidationError("--substeps must be at least 1, got \(substeps)") }
-        guard shift > 0 && shift.isFinite else { throw ValidationError("--shift must be positive, got \(shift)") }
+        try OptionCheck.float("--shift", shift, .positive)
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard !name.isEmpty else { throw ValidationError("--name must not be empty") }
         switch (seeds, num) {

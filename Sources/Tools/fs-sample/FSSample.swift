@@ -91,7 +91,9 @@ struct FSSample: ParsableCommand {
         guard gridLimit >= 1 else { throw ValidationError("--grid-limit must be at least 1, got \(gridLimit)") }
         guard (1...16).contains(pngScale) else { throw ValidationError("--png-scale must be 1...16, got \(pngScale)") }
         guard trajectorySamples >= 1 else { throw ValidationError("--trajectory-samples must be at least 1") }
-        if let cfg, !cfg.isFinite { throw ValidationError("--cfg must be a finite number") }
+        try OptionCheck.float("--cfg", cfg)
+        try OptionCheck.float("--shift", shift, .positive)
+        try OptionCheck.int("--steps", steps, 1...100_000)
         if printSchedule {
             guard steps != nil || sigmas != nil else { throw ValidationError("--print-schedule needs --steps N (or --sigmas)") }
         } else {
@@ -129,10 +131,10 @@ struct FSSample: ParsableCommand {
 
         let progress = common.progress("fs-sample", total: seeds.count, unit: "img")
         let t0 = Progress.monotonicSeconds()
-        let result = SampleGeneration.generate(
+        let result = try SampleGeneration.generate(
             loaded.model, seeds: seeds.seeds, labels: sampleLabels, plan: plan, batchSize: batchSize,
             start: window.start, trajectorySamples: trajectoryPng == nil ? 0 : trajectorySamples,
-            onBatch: { progress.update(completed: $0) })
+            modelName: "checkpoint \(loaded.displayName)", onBatch: { progress.update(completed: $0) })
         let seconds = Progress.monotonicSeconds() - t0
         let rate = Double(seeds.count) / max(seconds, 1e-9)
         progress.finish()

@@ -44,8 +44,8 @@ struct FSTrain: ParsableCommand {
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1, got \(embedDim)") }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        if let recommendedCfg, !recommendedCfg.isFinite { throw ValidationError("--recommended-cfg must be finite") }
+        try OptionCheck.float("--lr", lr, .positive)
+        try OptionCheck.float("--recommended-cfg", recommendedCfg)
     }
 
     mutating func run() throws { try train() }
