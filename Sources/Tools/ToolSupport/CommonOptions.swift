@@ -47,7 +47,9 @@ public struct CommonOptions: ParsableArguments {
 
     /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`, after picking
     /// OpenBLAS's faster kernel set (`ComputeThreads.preferFastBLASKernels`; tools call this first).
+    /// Also installs the graceful SIGINT/SIGTERM/SIGHUP handlers (`Interruption`).
     public func applyThreads() {
+        Interruption.install()
         ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(threadCount)
     }

@@ -145,6 +145,7 @@ public enum SampleGeneration {
             }
             out += x.data[0..<(real * inner)]
             first = end
+            try Interruption.check("\(first) of \(n) samples were done; nothing was written")
             if first - reported >= batchSize || first == n {
                 reported = first
                 onBatch?(first)

@@ -238,12 +238,20 @@ struct FSDistill: ParsableCommand {
             if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
             if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
             progress.update(completed: state.step, detail: detail)
-            if state.step % checkpointEvery == 0 || state.step == config.steps {
+            let signal = Interruption.pending
+            if state.step % checkpointEvery == 0 || state.step == config.steps || signal != nil {
                 let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
                 if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
                 try store.recordMetrics(run: runName, pending)
                 pending.removeAll()
                 try writer.save(state)
+            }
+            if let signal {
+                progress.finish()
+                try store.setRunStatus(runName, RunStatus.interrupted)
+                throw Interruption.stopped(signal, "checkpoint \(runName)@\(state.step) written in \(store.path); run '\(runName)' "
+                                           + "is marked interrupted. Resume with: fs-distill --store \(store.path) --run \(runName) "
+                                           + "--steps \(config.steps) --resume")
             }
         }
         progress.finish()

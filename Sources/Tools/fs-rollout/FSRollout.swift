@@ -157,6 +157,13 @@ struct FSRollout: ParsableCommand {
             try store.appendTrajectories(bank: bank, rows: rows)
             written += rows.count
             progress.advance(by: rows.count)
+            if let signal = Interruption.pending {
+                progress.finish()
+                try store.setRunStatus(runName, RunStatus.interrupted)
+                throw Interruption.stopped(signal, "\(already + written) of \(mine.count) trajectories are committed to the open bank "
+                                           + "'\(name)' in \(store.path); run '\(runName)' is marked interrupted. Resume with the same "
+                                           + "command plus --resume")
+            }
         }
         let seconds = Progress.monotonicSeconds() - t0
         progress.finish()

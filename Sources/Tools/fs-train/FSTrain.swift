@@ -25,11 +25,14 @@ struct FSTrain: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("run"), help: "Run name (checkpoints are RUN@STEP).") var runName: String
-    @Option(help: "Preset (tiny, mnist).") var preset: String = "mnist"
+    @Option(help: "Preset (tiny, mnist; default mnist).") var preset: String?
     @Option(help: "Train until this step.") var steps: Int
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 250
-    @Option(help: "Seed for initialisation, data order and every per-sample draw.") var seed: UInt64 = 0
-    @Flag(help: "Continue run RUN from its latest checkpoint.") var resume = false
+    @Option(help: "Seed for initialisation, data order and every per-sample draw (default 0).") var seed: UInt64?
+    @Flag(help: "Continue run RUN from its latest checkpoint (settings given with it must match the recorded ones).")
+    var resume = false
+    @Flag(help: "With --resume: apply --lr/--batch-size/--seed values that differ from the recorded ones, and record the change in the run.")
+    var overrideConfig = false
     @Option(help: "Override the preset's learning rate.") var lr: Float?
     @Option(help: "Override the preset's batch size.") var batchSize: Int?
     @Option(help: "Override the preset's UNet channels, e.g. 16,32,32.") var channels: String?
@@ -57,16 +60,34 @@ struct FSTrain: ParsableCommand {
         var state: TrainingState?
         var guidance = recommendedCfg
         let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: runName)
+        var overrides: [ResumeConfig.Change] = []
         if resume, let last = existing.max(by: { ($0.step ?? 0) < ($1.step ?? 0) }) {
             (config, state) = try loadCheckpoint(store, last)
             if guidance == nil { guidance = recordedGuidance(last) }
+            var wanted = config
+            if let preset { wanted.preset = preset }
+            if let seed { wanted.seed = seed }
+            if let lr { wanted.learningRate = lr }
+            if let batchSize { wanted.batchSize = batchSize }
+            if let channels { wanted.model.channels = try parseChannels(channels) }
+            if let embedDim { wanted.model.embedDim = embedDim }
+            let flags = ["preset": "--preset", "seed": "--seed", "learning_rate": "--lr", "batch_size": "--batch-size",
+                         "model": "--channels/--embed-dim"]
+            overrides = try ResumeConfig.enforce(try ResumeConfig.changes(recorded: config.json, wanted: wanted.json, flags: flags),
+                                                 run: runName, override: overrideConfig, fixed: ["model", "preset"])
+            if !overrides.isEmpty {
+                config = wanted
+                common.log("overriding the recorded config of \(runName) from step \(state!.step): "
+                           + overrides.map(\.description).joined(separator: "; "))
+            }
             common.log("resuming \(runName) from step \(state!.step)")
         } else {
             if !existing.isEmpty {
                 throw ToolError(.usage, "run '\(runName)' already has checkpoints; pass --resume to continue it or choose another --run")
             }
-            guard var c = TeacherTrainingConfig.preset(preset, seed: seed) else {
-                throw ToolError(.usage, "unknown preset '\(preset)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+            if overrideConfig { throw ToolError.usage("--override-config only applies to --resume of a run with checkpoints") }
+            guard var c = TeacherTrainingConfig.preset(preset ?? "mnist", seed: seed ?? 0) else {
+                throw ToolError(.usage, "unknown preset '\(preset ?? "mnist")' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
             }
             if let lr { c.learningRate = lr }
             if let batchSize { c.batchSize = batchSize }
@@ -82,7 +103,8 @@ struct FSTrain: ParsableCommand {
             try printSummary(store, s, loss: nil, rate: nil)
             return
         }
-        try store.beginRun(name: runName, kind: "teacher", config: config.json)
+        try store.beginRun(name: runName, kind: "teacher", config: try ResumeConfig.recording(
+            config.json, step: s.step, changes: overrides, previous: try store.run(runName)?.config))
         let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
         var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
         var lastLoss: Float = 0
@@ -104,12 +126,20 @@ struct FSTrain: ParsableCommand {
                 window.removeAll()
             }
             progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
-            if s.step % checkpointEvery == 0 || s.step == steps {
+            let signal = Interruption.pending
+            if s.step % checkpointEvery == 0 || s.step == steps || signal != nil {
                 let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
                 pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
                 try store.recordMetrics(run: runName, pending)
                 pending.removeAll()
                 try saveCheckpoint(store, config, s, guidance: guidance)
+            }
+            if let signal {
+                progress.finish(detail: String(format: "loss %.4f", lastLoss))
+                try store.setRunStatus(runName, RunStatus.interrupted)
+                throw Interruption.stopped(signal, "checkpoint \(runName)@\(s.step) written in \(store.path); run '\(runName)' "
+                                           + "is marked interrupted. Resume with: fs-train --store \(store.path) --run \(runName) "
+                                           + "--steps \(steps) --resume")
             }
         }
         progress.finish(detail: String(format: "loss %.4f", lastLoss))
