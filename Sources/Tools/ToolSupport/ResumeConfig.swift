@@ -34,8 +34,8 @@ public enum ResumeConfig {
         guard !changes.isEmpty else { return [] }
         let list = changes.map(\.description).joined(separator: "; ")
         if let f = changes.first(where: { fixed.contains($0.key) }) {
-            throw ToolError.usage("--resume of run '\(run)': \(f) cannot change in a running run (the checkpoint's "
-                                  + "weights fix it); start a new --run instead. All differences: \(list)")
+            throw ToolError.usage("--resume of run '\(run)': \(f) cannot change within a run (its checkpoints are "
+                                  + "made for it); start a new --run instead. All differences: \(list)")
         }
         guard override else {
             throw ToolError.usage("--resume of run '\(run)' with settings that differ from the recorded ones: \(list). "
