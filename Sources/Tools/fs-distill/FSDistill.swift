@@ -46,6 +46,13 @@ struct FSDistill: ParsableCommand {
         good checkpoint. Metrics per step: loss_dist, loss_adv, loss_fm, loss_d,
         d_acc, d_real, d_fake, lr, grad_norm, loss_total.
 
+        SIGINT/SIGTERM stop after the current step with a checkpoint, the run
+        marked interrupted (exit 130/143). --resume refuses options that differ
+        from the recorded run (exit 2, each named with its recorded value)
+        unless --override-config, which applies them and records the change.
+        MNIST (PeRFlow starts, --adv-real data) is read from $FS_DATA_DIR, else
+        from data/mnist above the current directory or the executable.
+
         Examples:
           fs-distill --run perflow-diff --teacher teacher --method perflow \\
                      --schedule diffusers
@@ -204,6 +211,14 @@ struct FSDistill: ParsableCommand {
             bankInfo = b
         }
         try config.validate()
+        // Refuse batches or pools that cannot fit before the pool is generated or the run marked running.
+        let unet = loaded.config, adv = config.adversarial ? config.advBatchSize : 0
+        try MemoryBudget.check("--batch-size", value: config.batchSize) {
+            MemoryEstimates.training(unet, batch: $0 + adv, passes: 3) + Double(config.pairs) * 784 * 4 * 3
+        }
+        try MemoryBudget.check("--pairs", value: config.pairs) {
+            MemoryEstimates.training(unet, batch: config.batchSize + adv, passes: 3) + Double($0) * 784 * 4 * 3
+        }
 
         let images = config.needsImages ? try MNIST.load(.train) : nil
         let trajectories = config.needsBank ? try bankInfo!.trajectories(store) : nil
@@ -226,54 +241,56 @@ struct FSDistill: ParsableCommand {
         }
         try store.beginRun(name: runName, kind: "student", config: try ResumeConfig.recording(
             config.json, step: state.step, changes: overrides, previous: try store.run(runName)?.config))
-        // Steps already in the metric table (a kill after the metrics but before the checkpoint) are not repeated.
-        let recordedUpTo = try store.metrics(run: runName, name: "loss_dist").map(\.step).max() ?? 0
-        let progress = common.progress("fs-distill \(runName)", total: config.steps, unit: "step", completed: state.step)
-        var pending: [MetricPoint] = [], window: [Float] = [], reference: Float?
         var lastMetrics: DistillStepMetrics?
         let t0 = Date(), startStep = state.step
-        var stepSeconds: [Double] = []
-        while state.step < config.steps {
-            let ts = Date()
-            let m: DistillStepMetrics
-            do { m = try trainer.step(&state, lossScale: reference) } catch let e as TrainingDiverged {
-                try store.recordMetrics(run: runName, pending)
-                try store.setRunStatus(runName, RunStatus.failed)
-                throw ToolError.diverged(e.description)
+        try store.guardingRun(runName) {
+            // Steps already in the metric table (a kill after the metrics but before the checkpoint) are not repeated.
+            let recordedUpTo = try store.metrics(run: runName, name: "loss_dist").map(\.step).max() ?? 0
+            let progress = common.progress("fs-distill \(runName)", total: config.steps, unit: "step", completed: state.step)
+            var pending: [MetricPoint] = [], window: [Float] = [], reference: Float?
+            var stepSeconds: [Double] = []
+            while state.step < config.steps {
+                let ts = Date()
+                let m: DistillStepMetrics
+                do { m = try trainer.step(&state, lossScale: reference) } catch let e as TrainingDiverged {
+                    try store.recordMetrics(run: runName, pending)
+                    try store.setRunStatus(runName, RunStatus.failed)
+                    throw ToolError.diverged(e.description)
+                }
+                stepSeconds.append(Date().timeIntervalSince(ts))
+                lastMetrics = m
+                if m.step > recordedUpTo {
+                    pending += m.named.map { MetricPoint(step: m.step, name: $0.0, value: Double($0.1)) }
+                }
+                window.append(m.lossDist)
+                if window.count == 50 {
+                    let mean = window.reduce(0, +) / 50
+                    reference = reference.map { 0.9 * $0 + 0.1 * mean } ?? mean
+                    window.removeAll()
+                }
+                var detail = String(format: "dist %.4f", m.lossDist)
+                if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
+                if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
+                progress.update(completed: state.step, detail: detail)
+                let signal = Interruption.pending
+                if state.step % checkpointEvery == 0 || state.step == config.steps || signal != nil {
+                    let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
+                    if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
+                    try store.recordMetrics(run: runName, pending)
+                    pending.removeAll()
+                    try writer.save(state)
+                }
+                if let signal {
+                    progress.finish()
+                    try store.setRunStatus(runName, RunStatus.interrupted)
+                    throw Interruption.stopped(signal, "checkpoint \(runName)@\(state.step) written in \(store.path); run '\(runName)' "
+                                               + "is marked interrupted. Resume with: fs-distill --store \(store.path) --run \(runName) "
+                                               + "--steps \(config.steps) --resume")
+                }
             }
-            stepSeconds.append(Date().timeIntervalSince(ts))
-            lastMetrics = m
-            if m.step > recordedUpTo {
-                pending += m.named.map { MetricPoint(step: m.step, name: $0.0, value: Double($0.1)) }
-            }
-            window.append(m.lossDist)
-            if window.count == 50 {
-                let mean = window.reduce(0, +) / 50
-                reference = reference.map { 0.9 * $0 + 0.1 * mean } ?? mean
-                window.removeAll()
-            }
-            var detail = String(format: "dist %.4f", m.lossDist)
-            if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
-            if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
-            progress.update(completed: state.step, detail: detail)
-            let signal = Interruption.pending
-            if state.step % checkpointEvery == 0 || state.step == config.steps || signal != nil {
-                let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
-                if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
-                try store.recordMetrics(run: runName, pending)
-                pending.removeAll()
-                try writer.save(state)
-            }
-            if let signal {
-                progress.finish()
-                try store.setRunStatus(runName, RunStatus.interrupted)
-                throw Interruption.stopped(signal, "checkpoint \(runName)@\(state.step) written in \(store.path); run '\(runName)' "
-                                           + "is marked interrupted. Resume with: fs-distill --store \(store.path) --run \(runName) "
-                                           + "--steps \(config.steps) --resume")
-            }
+            progress.finish()
+            try store.setRunStatus(runName, RunStatus.finished)
         }
-        progress.finish()
-        try store.setRunStatus(runName, RunStatus.finished)
         let sps = Date().timeIntervalSince(t0) / Double(max(1, state.step - startStep))
         try summary(store, state, config: config, last: lastMetrics, secondsPerStep: sps)
     }

@@ -12,11 +12,16 @@ struct FSEval: ParsableCommand {
         from a checkpoint, or reads an existing sample set (--samples REF), and compares their features
         with MNIST reference features cached in the store (keyed by the feature network's checksum).
         Results are stored as an eval_result artifact whose parent is the checkpoint or sample set,
-        and as metrics of run eval/<model>.
+        and as metrics of run eval/<model>. Samples stream through the feature
+        network in chunks; a --num-samples whose features cannot fit in memory
+        is refused up front (exit 2, saying what fits). A student's recorded
+        grid is its default. MNIST is read from $FS_DATA_DIR (holding mnist/ or
+        the MNIST files), else from data/mnist above the current directory.
 
         Examples:
-          fs-eval --store runs.db --checkpoint teacher --steps 32 --schedule fixed --num-samples 10000 --seed 0 --json
-          fs-eval --store runs.db --checkpoint student --teacher teacher --json      # adds trajectory_mse
+          fs-eval --store runs.db --checkpoint teacher --steps 32 \\
+                  --num-samples 10000 --seed 0 --json
+          fs-eval --store runs.db --checkpoint student --teacher teacher --json
           fs-eval stats --mnist test --save-stats test.safetensors
           fs-eval fd a.safetensors b.safetensors --json
           fs-eval accuracy --mnist test --json

@@ -22,6 +22,7 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         common.applyThreads()
+        try OutputPath.check("--save-stats", saveStats)
         let extractor = try FeatureExtractor.embedded()
         var images: Tensor
         if let mnist { images = try MNIST.load(mnist).images } else {

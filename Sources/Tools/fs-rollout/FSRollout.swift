@@ -25,7 +25,8 @@ struct FSRollout: ParsableCommand {
 
         The bank is committed batch by batch (a kill loses at most one batch); --resume reopens the open bank
         and fills in only the missing samples, then finalizes it (content hash). Without --resume an
-        existing bank of the same name is a usage error (exit 2).
+        existing bank of the same name is a usage error (exit 2). SIGINT/SIGTERM finish the current batch, mark
+        the run interrupted and exit 130/143; --resume continues.
 
         Job arrays: --shard i/n takes the i-th of n contiguous parts of the seed list; rows keep their index
         in the whole list and the bank's config is the same for every shard, so shard stores merge into one
@@ -34,7 +35,8 @@ struct FSRollout: ParsableCommand {
 
         Examples:
           fs-rollout --store runs.db --teacher teacher --name bank-k4 --num 10000
-          fs-rollout --store shard-$i.db --teacher-store runs.db --teacher teacher --name bank-k4 \\
+          fs-rollout --store shard-$i.db --teacher-store runs.db \\
+                     --teacher teacher --name bank-k4 \\
                      --seeds 0-49999 --shard $i/8 --resume
           fs-store merge --store runs.db shard-*.db
         """)
@@ -128,6 +130,7 @@ struct FSRollout: ParsableCommand {
             "batch_size": batchSize, "threads": ComputeThreads.count, "teacher": loaded.displayName,
             "teacher_hash": loaded.contentHash,
         ]))
+        defer { store.failIfRunning(runName) }   // an error below never leaves the run looking alive
         var bank = try store.createOrOpenBank(name: name, config: try bankConfig(loaded, rollout, range, all),
                                               rowFloats: rollout.rowFloats, run: runName, parents: parents)
         let done = try store.existingSampleIndices(bank: bank)

@@ -17,9 +17,15 @@ struct FSTrain: ParsableCommand {
         --checkpoint-every steps and at the end; --resume continues a killed run and ends
         bit-identical to an uninterrupted one with the same seed and thread count.
         Presets: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")).
+        SIGINT/SIGTERM stop at the next step with a checkpoint, the run marked
+        interrupted (exit 130/143). --resume refuses --lr, --batch-size or --seed
+        values that differ from the recorded ones unless --override-config.
+        MNIST is read from $FS_DATA_DIR (holding mnist/ or the MNIST files),
+        else from data/mnist above the current directory or the executable.
 
         Examples:
-          fs-train --store runs.db --run teacher --preset mnist --steps 4000 --checkpoint-every 250 --seed 0
+          fs-train --store runs.db --run teacher --preset mnist --steps 4000 \\
+                   --checkpoint-every 250 --seed 0
           fs-train --store runs.db --run teacher --steps 4000 --resume
         """)
 
@@ -95,6 +101,8 @@ struct FSTrain: ParsableCommand {
             if let embedDim { c.model.embedDim = embedDim }
             config = c
         }
+        // Refuse a batch that cannot fit before anything is loaded or the run is marked running.
+        try MemoryBudget.check("--batch-size", value: config.batchSize) { MemoryEstimates.training(config.model, batch: $0) }
         let data = try MNIST.load(.train)
         let trainer = TeacherTrainer(config: config, data: data)
         var s = state ?? trainer.initialState()
@@ -105,45 +113,47 @@ struct FSTrain: ParsableCommand {
         }
         try store.beginRun(name: runName, kind: "teacher", config: try ResumeConfig.recording(
             config.json, step: s.step, changes: overrides, previous: try store.run(runName)?.config))
-        let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
-        var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
         var lastLoss: Float = 0
         let t0 = Date()
         let startStep = s.step
-        while s.step < steps {
-            let loss: Float
-            do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
-                try store.recordMetrics(run: runName, pending)
-                try store.setRunStatus(runName, RunStatus.failed)
-                throw ToolError(.diverged, e.description)
+        try store.guardingRun(runName) {
+            let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
+            var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
+            while s.step < steps {
+                let loss: Float
+                do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
+                    try store.recordMetrics(run: runName, pending)
+                    try store.setRunStatus(runName, RunStatus.failed)
+                    throw ToolError(.diverged, e.description)
+                }
+                lastLoss = loss
+                window.append(loss)
+                pending.append(MetricPoint(step: s.step, name: "loss", value: Double(loss)))
+                if window.count == 50 {
+                    let m = window.reduce(0, +) / 50
+                    reference = reference.map { 0.9 * $0 + 0.1 * m } ?? m
+                    window.removeAll()
+                }
+                progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
+                let signal = Interruption.pending
+                if s.step % checkpointEvery == 0 || s.step == steps || signal != nil {
+                    let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
+                    pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
+                    try store.recordMetrics(run: runName, pending)
+                    pending.removeAll()
+                    try saveCheckpoint(store, config, s, guidance: guidance)
+                }
+                if let signal {
+                    progress.finish(detail: String(format: "loss %.4f", lastLoss))
+                    try store.setRunStatus(runName, RunStatus.interrupted)
+                    throw Interruption.stopped(signal, "checkpoint \(runName)@\(s.step) written in \(store.path); run '\(runName)' "
+                                               + "is marked interrupted. Resume with: fs-train --store \(store.path) --run \(runName) "
+                                               + "--steps \(steps) --resume")
+                }
             }
-            lastLoss = loss
-            window.append(loss)
-            pending.append(MetricPoint(step: s.step, name: "loss", value: Double(loss)))
-            if window.count == 50 {
-                let m = window.reduce(0, +) / 50
-                reference = reference.map { 0.9 * $0 + 0.1 * m } ?? m
-                window.removeAll()
-            }
-            progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
-            let signal = Interruption.pending
-            if s.step % checkpointEvery == 0 || s.step == steps || signal != nil {
-                let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
-                pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
-                try store.recordMetrics(run: runName, pending)
-                pending.removeAll()
-                try saveCheckpoint(store, config, s, guidance: guidance)
-            }
-            if let signal {
-                progress.finish(detail: String(format: "loss %.4f", lastLoss))
-                try store.setRunStatus(runName, RunStatus.interrupted)
-                throw Interruption.stopped(signal, "checkpoint \(runName)@\(s.step) written in \(store.path); run '\(runName)' "
-                                           + "is marked interrupted. Resume with: fs-train --store \(store.path) --run \(runName) "
-                                           + "--steps \(steps) --resume")
-            }
+            progress.finish(detail: String(format: "loss %.4f", lastLoss))
+            try store.setRunStatus(runName, RunStatus.finished)
         }
-        progress.finish(detail: String(format: "loss %.4f", lastLoss))
-        try store.setRunStatus(runName, RunStatus.finished)
         let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
         try printSummary(store, s, loss: lastLoss, rate: rate)
     }
