@@ -161,7 +161,7 @@ public struct LoadedModel: Sendable {
         }
         let model: VelocityModel
         do { model = try VelocityModel(config: config, weights: weights) } catch let e as StateDictMismatch {
-            throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.description)")
+            throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.summary())")
         }
         func number(_ key: String) throws -> Double? {
             guard let v = meta[key], v != .null else { return nil }
