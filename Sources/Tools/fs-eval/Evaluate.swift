@@ -126,6 +126,11 @@ struct Evaluate: ParsableCommand {
             }
             out["sample_seconds"] = Progress.monotonicSeconds() - t0
         }
+        if count < 2 * FeatureNetwork.featureDimension {
+            // The 128x128 covariance of fewer samples is rank-deficient: FID is then mostly estimator bias.
+            common.log("fs-eval: warning: \(count) samples are too few for a meaningful FID (the features have "
+                       + "\(FeatureNetwork.featureDimension) dimensions); use thousands")
+        }
         let t1 = Progress.monotonicSeconds()
         let ref = try Reference.mnist(reference, extractor: extractor, store: store, log: common.log)
         out["fid"] = try frechetDistance(try GaussianStatistics(features: features), ref.stats)

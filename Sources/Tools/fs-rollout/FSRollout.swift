@@ -92,6 +92,9 @@ struct FSRollout: ParsableCommand {
     mutating func run() throws {
         common.applyThreads()
         let storePath = common.storePath
+        // A batch holds (K+1) states per sample plus the solver's working copies: refuse what cannot fit.
+        let k = segments
+        try MemoryBudget.check("--batch-size", value: batchSize) { Double($0) * Double(k + 4) * 784 * 4 * 2 + 512 * 1_048_576 }
 
         // The teacher: a file, or a reference resolved in --teacher-store (else --store).
         let loaded = try LoadedModel.load(teacher, store: {
