@@ -51,3 +51,17 @@ import Testing
         #expect(o.code == 143 && o.message.contains("SIGTERM") && o.message.contains("at step 3"))
     }
 }
+
+/// Hostile-probe finding: `--steps -1` was reported as "Missing value for '--steps'".
+@Suite struct NegativeValueTests {
+    @Test func negativeNumbersAreNamedAsSuch() {
+        let m = "Missing value for '--steps <steps>'\nUsage: fs-sample <options>"
+        let hint = ParsableCommandProbe.negativeValueHint(m, arguments: ["fs-sample", "--steps", "-1"])
+        #expect(hint == "--steps -1: negative values are not allowed for --steps\nUsage: fs-sample <options>")
+        #expect(ParsableCommandProbe.negativeValueHint(m, arguments: ["fs-sample", "--steps"]) == nil)
+        #expect(ParsableCommandProbe.negativeValueHint(m, arguments: ["fs-sample", "--steps", "--json"]) == nil)
+    }
+}
+
+import ArgumentParser
+private struct ParsableCommandProbe: ParsableCommand {}

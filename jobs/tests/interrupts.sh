@@ -171,6 +171,10 @@ expect 2 "seed" fs-sample --checkpoint good.safetensors --steps 2 --seeds 184467
 out=$(fs-sample --checkpoint good.safetensors --steps 2 --seeds 18446744073709551615 --json 2>/dev/null); rc=$?
 check "the largest seed (2^64-1) samples (exit $rc)" [ "$rc" -eq 0 ]
 expect 2 "num-samples" fs-eval --store train.db --checkpoint t --num-samples -5
+expect 2 "--steps -1: negative values are not allowed" fs-train --store neg.db --run x --steps -1
+expect 2 "--channels '0'" fs-train --store neg.db --run x --preset tiny --steps 2 --channels 0
+expect 2 "unknown preset 'huge'" fs-train --store neg.db --run x --preset huge --steps 2
+check "  ... usage errors of fs-train create no store" [ ! -e neg.db ]
 expect 2 "batch-size" fs-distill --store train.db --run x --teacher t --method perflow --batch-size 0
 head -c $(( $(wc -c < good.safetensors) - 100 )) good.safetensors > trunc.safetensors
 expect 3 "trunc.safetensors" fs-sample --checkpoint trunc.safetensors --steps 2 --seeds 0-3

@@ -41,12 +41,18 @@ public enum OptionCheck {
         }
     }
 
+    /// Runs a check inside `validate()`: ArgumentParser wraps any error but `ValidationError` thrown
+    /// there into a plain failure (exit 1), so a `ToolError` is re-thrown as a `ValidationError` (exit 2).
+    public static func inValidate(_ body: () throws -> Void) throws {
+        do { try body() } catch let e as ToolError { throw ValidationError(e.message) }
+    }
+
     /// Throws a usage error unless `value` (when given) lies in `range`.
     public static func int<I: BinaryInteger>(_ flag: String, _ value: I?, _ range: ClosedRange<Int>) throws {
         guard let value else { return }
         guard let v = Int(exactly: value), range.contains(v) else {
-            let hi = range.upperBound == Int.max ? "" : "\(range.upperBound)"
-            throw ValidationError("\(flag) must be \(range.lowerBound)...\(hi), got \(value)")
+            let allowed = range.upperBound == Int.max ? "at least \(range.lowerBound)" : "\(range.lowerBound)...\(range.upperBound)"
+            throw ValidationError("\(flag) must be \(allowed), got \(value)")
         }
     }
 }

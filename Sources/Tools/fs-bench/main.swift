@@ -40,8 +40,10 @@ struct FSBench: ParsableCommand {
         guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! > 0 && $0! % 8 == 0 }) else {
             throw ValidationError("--channels '\(channels)': expected positive multiples of 8 (GroupNorm groups), e.g. 32,64,64")
         }
-        try MemoryBudget.check("--batch", value: batch) {
-            MemoryEstimates.training(UNetConfig(channels: parts.map { $0! }), batch: $0)
+        try OptionCheck.inValidate {
+            try MemoryBudget.check("--batch", value: batch) {
+                MemoryEstimates.training(UNetConfig(channels: parts.map { $0! }), batch: $0)
+            }
         }
     }
 

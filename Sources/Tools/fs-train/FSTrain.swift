@@ -53,6 +53,11 @@ struct FSTrain: ParsableCommand {
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1, got \(embedDim)") }
+        // Checked here, before the store is opened, so a usage error never creates one.
+        if let channels { try OptionCheck.inValidate { _ = try parseChannels(channels) } }
+        if let preset, !TeacherTrainingConfig.presetNames.contains(preset) {
+            throw ValidationError("unknown preset '\(preset)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+        }
         try OptionCheck.float("--lr", lr, .positive)
         try OptionCheck.float("--recommended-cfg", recommendedCfg)
     }
