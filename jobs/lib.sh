@@ -2,6 +2,7 @@
 #
 #   fs_tools [tool...]     find (or build) the release tools and put them on PATH (sets FS_BIN)
 #   fs_run VAR tool args   run a tool with --json, keep its stdout JSON in $VAR; retries exit 4 (busy)
+#   fs_num V DIGITS / fs_kid V   a metric rounded for human output (fs_kid explains a negative KID)
 #   json_get PATH [FILE]   one field of a JSON document (stdin or FILE): a.b.0.c; empty if absent
 #   json_flat [FILE]       every scalar of a JSON document as "path<TAB>value" lines
 #   fs_log / fs_warn / fs_die   timestamped messages on stderr (fs_die exits 1)
@@ -118,6 +119,12 @@ json_flat() {
 }
 
 # json_get PATH [FILE]: the scalar at PATH (e.g. fid, artifacts.0.name); prints nothing if absent.
+# fs_num VALUE DIGITS: a metric for people (the JSON files keep full precision), e.g. fs_num "$fid" 3.
+fs_num() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.*f\n", d, v }'; }
+# fs_kid VALUE: KID with 5 decimals; a negative value is explained (it is an unbiased estimate of a
+# squared distance, so it dips below 0 when the sets are closer than its noise resolves).
+fs_kid() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.5f%s\n", v, (v < 0 ? " (negative: below the estimator'"'"'s noise)" : "") }'; }
+
 json_get() {
   json_flat ${2:+"$2"} | awk -F '\t' -v p="$1" '!found && $1 == p { sub(/^[^\t]*\t/, ""); v = $0; found = 1 } END { if (found) print v }'
 }

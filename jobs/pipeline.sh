@@ -87,6 +87,6 @@ pipeline done in $(fs_elapsed "$t0")
   bank     $bank
   student  $student
   grid     $png
-  eval     FID $fid, KID $(json_get kid <<<"$eval"), class accuracy $(json_get class_accuracy <<<"$eval"), precision $(json_get precision <<<"$eval"), recall $(json_get recall <<<"$eval") ($EVAL_SAMPLES samples, $SEGMENTS steps) -> $OUT/eval.json
+  eval     FID $(fs_num "$fid" 3), KID $(fs_kid "$(json_get kid <<<"$eval")"), class accuracy $(fs_num "$(json_get class_accuracy <<<"$eval")" 4), precision $(fs_num "$(json_get precision <<<"$eval")" 4), recall $(fs_num "$(json_get recall <<<"$eval")" 4) ($EVAL_SAMPLES samples, $SEGMENTS steps) -> $OUT/eval.json
   archive  $ARCHIVE ($archived artifacts; restore: fs-store restore $ARCHIVE --store other.db)
 EOF

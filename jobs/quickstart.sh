@@ -81,6 +81,6 @@ quickstart done in $(fs_elapsed "$t0") (rollout $t_roll, distill $t_dist, eval t
   sample grid   $png
   evaluations   $OUT/eval-teacher.json, $OUT/eval-student.json ($EVAL_SAMPLES samples each)
 
-  FID teacher ($TEACHER_EVAL_STEPS steps): $fid_t   (KID $(json_get kid <<<"$ev_t"), class accuracy $(json_get class_accuracy <<<"$ev_t"))
-  FID student ($SEGMENTS steps):  $fid_s   (KID $(json_get kid <<<"$ev_s"), class accuracy $(json_get class_accuracy <<<"$ev_s"))
+  FID teacher ($TEACHER_EVAL_STEPS steps): $(fs_num "$fid_t" 3)   (KID $(fs_kid "$(json_get kid <<<"$ev_t")"), class accuracy $(fs_num "$(json_get class_accuracy <<<"$ev_t")" 4))
+  FID student ($SEGMENTS steps):  $(fs_num "$fid_s" 3)   (KID $(fs_kid "$(json_get kid <<<"$ev_s")"), class accuracy $(fs_num "$(json_get class_accuracy <<<"$ev_s")" 4))
 EOF

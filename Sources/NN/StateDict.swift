@@ -78,6 +78,19 @@ public struct StateDictMismatch: Error, CustomStringConvertible {
         for w in wrongShape { parts.append("shape mismatch for \(w.key): expected \(w.expected), found \(w.found)") }
         return "state dict does not match the model: " + parts.joined(separator: "; ")
     }
+
+    /// `description` cut to the first `limit` items of each kind with counts, for one-line tool errors
+    /// (a wrong-width checkpoint mismatches every tensor: thousands of characters otherwise).
+    public func summary(limit: Int = 3) -> String {
+        func some(_ items: [String], _ what: String) -> String? {
+            guard !items.isEmpty else { return nil }
+            let more = items.count > limit ? ", ... (\(items.count) in all)" : ""
+            return "\(what): " + items.prefix(limit).joined(separator: ", ") + more
+        }
+        let parts = [some(missing, "missing keys"), some(unexpected, "unexpected keys"),
+                     some(wrongShape.map { "\($0.key) expected \($0.expected), found \($0.found)" }, "shape mismatches")]
+        return "state dict does not match the model: " + parts.compactMap { $0 }.joined(separator: "; ")
+    }
 }
 
 extension StateDict {

@@ -129,7 +129,7 @@ extension ArtifactStore {
             var m: [(key: String, value: String)] = [("format", "pt")]
             let config = meta["config"] ?? (try? OrderedJSON.parse(a.config)) ?? .object([])
             m.append(("config", config.stringValue ?? config.serialized))
-            for k in ["recommended_cfg", "shift", "schedule", "step"] {
+            for k in ["recommended_cfg", "shift", "schedule", "step", "kind", "segments", "sigmas", "method"] {
                 if let v = meta[k] { m.append((k, v.stringValue ?? v.serialized)) }
             }
             return (SafetensorsFile(entries: entries, metadata: m), false)

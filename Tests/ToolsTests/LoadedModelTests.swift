@@ -79,6 +79,40 @@ private func outcome(_ body: () throws -> Void) -> ToolOutcome { ToolOutcome(err
                 == SigmaSchedule.make(.diffusers, steps: 2, shift: 3).sigmas)
     }
 
+    /// Issue 24 item 8: a student's steps, schedule, shift and grid survive `fs-store export`, and the
+    /// exported file samples on that grid by default and says it is a student.
+    @Test func exportedStudentKeepsItsGrid() throws {
+        let f = try Fixture(); defer { f.cleanup() }
+        let meta = #"{"kind":"student","step":7,"config":\#(f.config.json),"recommended_cfg":1,"schedule":"fixed","shift":2,"segments":4,"sigmas":[1.0,0.85714287,0.6666667,0.4,0.0],"method":"flowsteer"}"#
+        let a = try f.checkpoint(run: "stu", step: 7, metadata: meta)
+        try f.store.exportSafetensors(a, to: f.file("student.safetensors"))
+        let m = try LoadedModel.load(file: f.file("student.safetensors"))
+        #expect(m.kind == .student && m.segmentCount == 4 && m.shift == 2 && m.schedule == .fixed)
+        #expect(m.segmentSigmas == [1.0, 0.85714287, 0.6666667, 0.4, 0.0])
+        let sched = try SampleGeneration.schedule(for: m, steps: nil, kind: nil, shift: nil, sigmas: nil)
+        #expect(SamplingPlan(sigmas: sched.sigmas, guidance: m.recommendedCFG).evaluationsPerSample == 4)
+        // A step count alone (older checkpoints) gives the named schedule's grid.
+        let counted = try f.checkpoint(run: "stu2", step: 1, metadata: #"{"kind":"student","config":\#(f.config.json),"segments":4,"schedule":"fixed","shift":2}"#)
+        let c = try LoadedModel.load(reference: counted.name, in: f.store)
+        #expect(try SampleGeneration.schedule(for: c, steps: nil, kind: nil, shift: nil, sigmas: nil).sigmas == sched.sigmas)
+        // A grid that contradicts the step count is bad input.
+        let bad = try f.checkpoint(run: "stu3", step: 1, metadata: #"{"kind":"student","config":\#(f.config.json),"segments":2,"sigmas":[1,0.5,0.25,0]}"#)
+        #expect(ToolOutcome(error: errorOf { _ = try LoadedModel.load(reference: bad.name, in: f.store) }).code == 3)
+    }
+
+    /// The shipped students carry their grid: 4 steps (4 UNet evaluations), labelled students.
+    @Test func shippedStudentsCarryTheirGrid() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let expected: [(String, ScheduleKind, Float)] = [("student-flowsteer-4", .fixed, 2), ("student-perflow-4", .diffusers, 3)]
+        for (name, kind, shift) in expected {
+            let m = try LoadedModel.load(file: root + "/models/\(name).safetensors")
+            #expect(m.kind == .student && m.segmentCount == 4 && m.schedule == kind && m.shift == shift, "\(name)")
+            let sched = try SampleGeneration.schedule(for: m, steps: nil, kind: nil, shift: nil, sigmas: nil)
+            #expect(sched.sigmas == SigmaSchedule.make(kind, steps: 4, shift: shift).sigmas, "\(name)")
+            #expect(SamplingPlan(sigmas: sched.sigmas, guidance: m.recommendedCFG).evaluationsPerSample == 4, "\(name)")
+        }
+    }
+
     @Test func exportedFileLoadsLikeTheArtifact() throws {
         let f = try Fixture(); defer { f.cleanup() }
         let a = try f.checkpoint()

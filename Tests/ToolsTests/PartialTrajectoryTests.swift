@@ -21,15 +21,15 @@ import Train
     @Test func stoppingAtSigmaThenResumingReproducesTheFullRunBitForBit() throws {
         let model = try randomTinyModel(channels: [8], embedDim: 16)
         for w: Float in [1, 2.5] {
-            func run(_ sigmas: [Float], _ start: SampleStart = .noise) -> GeneratedSamples {
+            func run(_ sigmas: [Float], _ start: SampleStart = .noise) throws -> GeneratedSamples {
                 // Group size 2 pads the last group, so padding of given start states is covered too.
-                SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: sigmas, guidance: w),
+                try SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: sigmas, guidance: w),
                                           batchSize: 2, start: start, groupSize: 2)
             }
-            let full = run(grid)
+            let full = try run(grid)
             for stop: Float in [0.75, 0.5] {
-                let head = run(try SigmaWindow.cut(grid, start: nil, stop: stop))
-                let tail = run(try SigmaWindow.cut(grid, start: stop, stop: nil), .states(head.samples))
+                let head = try run(try SigmaWindow.cut(grid, start: nil, stop: stop))
+                let tail = try run(try SigmaWindow.cut(grid, start: stop, stop: nil), .states(head.samples))
                 #expect(tail.samples.data == full.samples.data, "w \(w), resumed at \(stop)")
                 #expect(tail.noise.data == full.noise.data)
             }
@@ -43,16 +43,16 @@ import Train
         let eps = Tensor.perSampleNoise(seeds: seeds, sampleShape: shape)
         for sigma: Float in [0.75, 0.5] {
             // One sigma, no step: the outputs are the start states themselves.
-            let start = SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: [sigma], guidance: 2),
+            let start = try SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: [sigma], guidance: 2),
                                                   batchSize: 5, start: .interpolated(x0: x0, sigma: sigma), groupSize: 2)
             var expected = [Float](repeating: 0, count: x0.count)
             for j in 0..<x0.count { expected[j] = (1 - sigma) * x0.data[j] + sigma * eps.data[j] }
             #expect(start.samples.data == expected, "sigma \(sigma)")
             // Resuming from them equals sampling from that tensor directly.
             let window = try SigmaWindow.cut(grid, start: sigma, stop: nil)
-            let resumed = SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: window, guidance: 2),
+            let resumed = try SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: window, guidance: 2),
                                                     batchSize: 5, start: .interpolated(x0: x0, sigma: sigma), groupSize: 5)
-            let direct = SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: window, guidance: 2),
+            let direct = try SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: SamplingPlan(sigmas: window, guidance: 2),
                                                    batchSize: 5, start: .states(start.samples), groupSize: 5)
             #expect(resumed.samples.data == direct.samples.data)
         }

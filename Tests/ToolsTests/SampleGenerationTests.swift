@@ -29,7 +29,7 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
         let sigmas = SigmaSchedule.make(.fixed, steps: 2, shift: 3).sigmas
         for plan in [SamplingPlan(sigmas: sigmas, guidance: 2.5, method: .euler),
                      SamplingPlan(sigmas: sigmas, guidance: 1, method: .heun)] {
-            let all = SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: plan, batchSize: 6,
+            let all = try SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: plan, batchSize: 6,
                                                 trajectorySamples: 2)
             #expect(all.noise.data == Tensor.perSampleNoise(seeds: seeds, sampleShape: [1, 28, 28]).data)
             #expect(all.samples.shape == [6, 1, 28, 28])
@@ -37,14 +37,14 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
             #expect(all.samples.data.allSatisfy { $0.isFinite })
             for b in [1, 3] {
                 var batches: [Int] = []
-                let other = SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: plan, batchSize: b,
+                let other = try SampleGeneration.generate(model, seeds: seeds, labels: labels, plan: plan, batchSize: b,
                                                       trajectorySamples: 2, onBatch: { batches.append($0) })
                 #expect(other.samples.data == all.samples.data, "batch size \(b), \(plan.method), cfg \(plan.guidance)")
                 #expect(other.trajectory.map(\.data) == all.trajectory.map(\.data))
                 #expect(batches.last == seeds.count)
             }
             // A sample alone (other neighbours, other position in its group) gives the same bits.
-            let alone = SampleGeneration.generate(model, seeds: [900], labels: [labels[2]], plan: plan, batchSize: 1)
+            let alone = try SampleGeneration.generate(model, seeds: [900], labels: [labels[2]], plan: plan, batchSize: 1)
             #expect(alone.samples.data == Array(all.samples.data[(2 * 784)..<(3 * 784)]))
             // The trajectory holds noise, every intermediate state and the result for the first 2 samples.
             #expect(all.trajectory.count == sigmas.count)
@@ -58,10 +58,10 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
         let sigmas: [Float] = [1, 0.5, 0]
         let noise = Tensor.perSampleNoise(seeds: [5, 6], sampleShape: [1, 28, 28])
         let ref = Sampler.sample(model, noise: noise, labels: [3, 4], guidance: [1, 1], sigmas: sigmas)
-        let g = SampleGeneration.generate(model, seeds: [5, 6], labels: [3, 4],
+        let g = try SampleGeneration.generate(model, seeds: [5, 6], labels: [3, 4],
                                           plan: SamplingPlan(sigmas: sigmas, guidance: 1), batchSize: 2, groupSize: 2)
         #expect(g.samples.data == ref.data)
-        let guided = SampleGeneration.generate(model, seeds: [5, 6], labels: [3, 4],
+        let guided = try SampleGeneration.generate(model, seeds: [5, 6], labels: [3, 4],
                                                plan: SamplingPlan(sigmas: sigmas, guidance: 3), batchSize: 2, groupSize: 2)
         #expect(guided.samples.data != ref.data)
     }
@@ -103,7 +103,7 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
     @Test func saveTensorsFormat() throws {
         let model = try randomTinyModel(channels: [8], embedDim: 16)
         let plan = SamplingPlan(sigmas: [1, 0.5, 0], guidance: 1.5)
-        let g = SampleGeneration.generate(model, seeds: [1, 2, 3], labels: [0, 10, 9], plan: plan, batchSize: 2, groupSize: 3)
+        let g = try SampleGeneration.generate(model, seeds: [1, 2, 3], labels: [0, 10, 9], plan: plan, batchSize: 2, groupSize: 3)
         let file = SampleGeneration.tensorsFile(g, plan: plan, extra: [("checkpoint", "x@1")])
         let dir = NSTemporaryDirectory() + "fs-sample-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

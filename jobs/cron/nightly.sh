@@ -52,4 +52,4 @@ mv -f "$archive.part" "$archive"               # never leave a half-written arch
 # retention: keep the newest $KEEP dated archives (names sort by date)
 mapfile -t old < <(ls -1 "$ARCHIVE_DIR"/flowsteer-*.tar.zst 2>/dev/null | sort | head -n "-$KEEP")
 for f in "${old[@]}"; do rm -f -- "$f"; fs_log "retention: removed $f"; done
-echo "nightly $STAMP: $ckpt FID $fid ($steps steps, $EVAL_SAMPLES samples) -> $archive ($(json_get artifacts <<<"$ar") artifacts)"
+echo "nightly $STAMP: $ckpt FID $(fs_num "$fid" 3) ($steps steps, $EVAL_SAMPLES samples) -> $archive ($(json_get artifacts <<<"$ar") artifacts)"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # fs-bench's contract (issue 2): one JSON object with every key bench/unet.sh and the closing notes read, positive
-# numbers, and a usage error for a bad --only. Runs a tiny UNet so it takes about a second.
+# numbers, and usage errors (exit 2) for a bad --only and zero/absurd counts. Runs a tiny UNet so it takes about a second.
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=bench-test
 fs_tools fs-bench || exit 1
+W=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-test.XXXXXX")
+trap 'rm -rf "$W"' EXIT
 passed=0 failed=0
 check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
 
@@ -17,8 +19,13 @@ for k in sgemm_gflops_1024 conv2d_forward_ms conv2d_backward_ms unet_train_image
   check "$k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
 done
 check "threads is the requested 2" [ "$(json_get threads <<<"$out")" = 2 ]
-fs-bench --only bogus >/dev/null 2>&1; rc=$?
-check "a bad --only is a usage error (exit $rc)" [ "$rc" -eq 64 ]
+fs-bench --only bogus >/dev/null 2>"$W/bench.err"; rc=$?
+check "a bad --only is a usage error, exit 2 like every tool (exit $rc)" [ "$rc" -eq 2 ]
+check "  ... naming the valid choices" grep -q "all, train, forward, conv, norm" "$W/bench.err"
+for bad in "--iterations 0" "--channels 0" "--channels 8,0" "--batch 0" "--threads 0" "--batch 100000000"; do
+  fs-bench $bad >/dev/null 2>&1; rc=$?
+  check "fs-bench $bad is a usage error (exit $rc)" [ "$rc" -eq 2 ]
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

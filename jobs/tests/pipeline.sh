@@ -18,6 +18,7 @@ bash "$FS_ROOT/jobs/pipeline.sh" >"$W/run1.out" 2>"$W/run1.err"; rc=$?
 check "pipeline.sh exits 0 (exit $rc)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || tail -20 "$W/run1.err"
 check "it reports the student and its FID" grep -q "eval     FID [0-9]" "$W/run1.out"
+check "  ... rounded for people: FID with 3 decimals, KID with 5 (issue 24)" grep -Eq "eval     FID [0-9]+\.[0-9]{3}, KID -?[0-9]\.[0-9]{5}[ ,]" "$W/run1.out"
 check "the grid is a PNG" eval '[ "$(head -c 8 "$OUT/student-grid.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
 check "eval.json holds fid, kid and num_samples $EVAL_SAMPLES" \
   eval '[ -n "$(json_get fid "$OUT/eval.json")" ] && [ -n "$(json_get kid "$OUT/eval.json")" ] && [ "$(json_get num_samples "$OUT/eval.json")" = "$EVAL_SAMPLES" ]'

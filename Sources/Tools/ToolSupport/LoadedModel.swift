@@ -21,7 +21,8 @@ import Train
 /// Metadata keys read (artifact metadata JSON, or the file's `__metadata__` strings parsed as JSON):
 /// `config` (UNet config object or JSON string; required), `recommended_cfg` (default 1), `schedule`
 /// (`fixed`/`diffusers`), `shift` (default 3), `segments` (a student's sigma grid as a list, or its
-/// step count), `kind` (`teacher`/`student`, default teacher), `step`.
+/// step count), `sigmas` (the student's grid beside a step count), `kind` (`teacher`/`student`, default
+/// teacher), `step`. A student's recorded grid is fs-sample's and fs-eval's default for it.
 ///
 /// Errors are `ToolError`s with exit code 3 (bad input) naming the reference: unknown reference, an
 /// artifact of another kind (e.g. a trajectory bank), missing or invalid config, weights that do not
@@ -163,6 +164,12 @@ public struct LoadedModel: Sendable {
               config.inChannels > 0 else {
             throw bad("unusable UNet config \(configText)")
         }
+        // A NaN or infinite weight would sample NaN images with exit 0: refuse the file up front.
+        if let (name, t) = weights.items.first(where: { !$0.1.isFinite }) {
+            let count = t.data.lazy.filter { !$0.isFinite }.count
+            throw bad("weight '\(name)' holds \(count) NaN or infinite value\(count == 1 ? "" : "s") of \(t.count) "
+                      + "(a diverged or damaged checkpoint)")
+        }
         var dataset: DatasetRecord?
         if let d = meta["data"] ?? meta["train_config"]?["data"], d != .null {
             do {
@@ -174,7 +181,7 @@ public struct LoadedModel: Sendable {
         }
         let model: VelocityModel
         do { model = try VelocityModel(config: config, weights: weights, sampleShape: dataset?.geometry.sampleShape) } catch let e as StateDictMismatch {
-            throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.description)")
+            throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.summary())")
         }
         func number(_ key: String) throws -> Double? {
             guard let v = meta[key], v != .null else { return nil }
@@ -194,22 +201,35 @@ public struct LoadedModel: Sendable {
             schedule = k
         }
         var segmentSigmas: [Float]?, segmentCount: Int?
+        func grid(_ key: String, _ list: [OrderedJSON], _ raw: OrderedJSON) throws -> [Float] {
+            let values = list.compactMap { $0.doubleValue.map(Float.init) }
+            guard values.count == list.count, values.count >= 2 else {
+                throw bad("metadata '\(key)' must be a list of sigmas\(key == "segments" ? " or a step count" : ""), got \(raw.serialized)")
+            }
+            do { _ = try SigmaSchedule(explicit: values, shift: Float(shift)) } catch let e as ScheduleError {
+                throw bad("metadata '\(key)': \(e.description)")
+            }
+            return values.last == 0 ? values : values + [0]
+        }
         if let seg = meta["segments"], seg != .null {
             if let list = seg.arrayValue {
-                let values = list.compactMap { $0.doubleValue.map(Float.init) }
-                guard values.count == list.count, values.count >= 2 else {
-                    throw bad("metadata 'segments' must be a list of sigmas or a step count, got \(seg.serialized)")
-                }
-                do { _ = try SigmaSchedule(explicit: values, shift: Float(shift)) } catch let e as ScheduleError {
-                    throw bad("metadata 'segments': \(e.description)")
-                }
-                segmentSigmas = values.last == 0 ? values : values + [0]
+                segmentSigmas = try grid("segments", list, seg)
                 segmentCount = segmentSigmas!.count - 1
             } else if let n = seg.intValue, n >= 1 {
                 segmentCount = n
             } else {
                 throw bad("metadata 'segments' must be a list of sigmas or a step count, got \(seg.serialized)")
             }
+        }
+        // A student's grid also travels as 'sigmas' next to its step count (fs-distill, fs-store export).
+        if segmentSigmas == nil, let raw = meta["sigmas"], raw != .null {
+            guard let list = raw.arrayValue else { throw bad("metadata 'sigmas' must be a list of sigmas, got \(raw.serialized)") }
+            let values = try grid("sigmas", list, raw)
+            if let n = segmentCount, n != values.count - 1 {
+                throw bad("metadata 'segments' says \(n) steps but 'sigmas' holds \(values.count - 1) \(raw.serialized)")
+            }
+            segmentSigmas = values
+            segmentCount = values.count - 1
         }
         var kind = ModelKind.teacher
         if let k = meta["kind"]?.stringValue {

@@ -64,13 +64,26 @@ extension ParsableCommand {
     /// Like `ToolOutcome(error:)`, but also understands ArgumentParser's own errors (parse errors,
     /// help requests, which may be thrown while parsing or from the built-in help subcommand's `run()`).
     /// Returns whether the message belongs on stdout (help text) rather than stderr.
+    /// ArgumentParser reads `--steps -1` as a missing value (the -1 looks like a flag); say what happened.
+    static func negativeValueHint(_ message: String, arguments: [String] = CommandLine.arguments) -> String? {
+        guard message.hasPrefix("Missing value for '--"),
+              let flag = message.dropFirst("Missing value for '".count).split(separator: " ").first.map(String.init),
+              let i = arguments.firstIndex(of: flag), i + 1 < arguments.count,
+              arguments[i + 1].hasPrefix("-"), Double(arguments[i + 1]) != nil else { return nil }
+        let rest = message.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).dropFirst()
+        return (["\(flag) \(arguments[i + 1]): negative values are not allowed for \(flag)"] + rest.map(String.init))
+            .joined(separator: "\n")
+    }
+
     public static func toolOutcome(for error: Error) -> (ToolOutcome, toStdout: Bool) {
         if error is ToolExitCoded || error is ExitCode { return (ToolOutcome(error: error), false) }
         let code = exitCode(for: error)
         var message = fullMessage(for: error)
         if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
         if code == .success { return (ToolOutcome(code: 0, message: message), true) }
-        if code == .validationFailure { return (ToolOutcome(code: ExitCode.usage.rawValue, message: message), false) }
+        if code == .validationFailure {
+            return (ToolOutcome(code: ExitCode.usage.rawValue, message: negativeValueHint(message) ?? message), false)
+        }
         return (ToolOutcome(code: code.rawValue, message: message), false)
     }
 }

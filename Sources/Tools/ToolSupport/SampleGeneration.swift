@@ -102,10 +102,12 @@ public enum SampleGeneration {
     /// Samples every seed, starting at `plan.sigmas[0]` from `start` (default: the seeded noise).
     /// A plan of one sigma takes no step: the result is the start states. `onBatch(done)` is called
     /// whenever at least `batchSize` more samples are done and at the end, with the number of
-    /// finished samples (for progress).
+    /// finished samples (for progress). A NaN or infinite velocity or state stops it with a
+    /// `ToolError` of exit code 5 (diverged) naming `modelName`, the seeds, the step and the sigma.
     public static func generate(_ model: VelocityModel, seeds: [UInt64], labels: [Int], plan: SamplingPlan,
                                 batchSize: Int, start: SampleStart = .noise, trajectorySamples: Int = 0,
-                                groupSize: Int = defaultGroupSize, onBatch: ((Int) -> Void)? = nil) -> GeneratedSamples {
+                                groupSize: Int = defaultGroupSize, modelName: String = "the model",
+                                onBatch: ((Int) -> Void)? = nil) throws -> GeneratedSamples {
         precondition(seeds.count == labels.count, "generate: \(seeds.count) seeds for \(labels.count) labels")
         precondition(batchSize >= 1 && groupSize >= 1, "generate: batch and group sizes must be at least 1")
         precondition(!plan.sigmas.isEmpty, "generate: a plan needs a start sigma")
@@ -126,14 +128,21 @@ public enum SampleGeneration {
             let eps = Tensor.perSampleNoise(seeds: groupSeeds, sampleShape: sampleShape)
             noise += eps.data[0..<(real * inner)]
             let keep = max(0, min(k, end) - first)
-            let x = Sampler.sample(model, noise: start.initialStates(noise: eps, rows: first..<end), labels: groupLabels,
-                                   guidance: [Float](repeating: plan.guidance, count: groupSize),
-                                   sigmas: plan.sigmas, method: plan.method,
-                                   onState: keep == 0 ? nil : { t, state in
-                                       states[t] += state.data[0..<(keep * inner)]
-                                   })
+            let x: Tensor
+            do {
+                x = try Sampler.sampleChecked(model, noise: start.initialStates(noise: eps, rows: first..<end),
+                                              labels: groupLabels, guidance: [Float](repeating: plan.guidance, count: groupSize),
+                                              sigmas: plan.sigmas, method: plan.method,
+                                              onState: keep == 0 ? nil : { t, state in
+                                                  states[t] += state.data[0..<(keep * inner)]
+                                              })
+            } catch let e as NonFiniteSampling {
+                throw ToolError.diverged("\(modelName): sampling seeds \(SeedList(Array(seeds[first..<end]))) (cfg \(plan.guidance), "
+                                         + "\(plan.method.rawValue)): \(e.description); nothing was written")
+            }
             out += x.data[0..<(real * inner)]
             first = end
+            try Interruption.check("\(first) of \(n) samples were done; nothing was written")
             if first - reported >= batchSize || first == n {
                 reported = first
                 onBatch?(first)

@@ -30,9 +30,8 @@ public struct StartOptions: ParsableArguments {
         if startSigma != nil && initTensors == nil && initX0 == nil {
             throw ValidationError("--start-sigma needs --init-tensors or --init-x0 (pure noise starts at the grid's first sigma)")
         }
-        for (name, v) in [("--start-sigma", startSigma), ("--stop-sigma", stopSigma)] {
-            if let v, !(v >= 0 && v <= 1) { throw ValidationError("\(name) must be in [0, 1], got \(v)") }
-        }
+        try OptionCheck.float("--start-sigma", startSigma, .range(0...1))
+        try OptionCheck.float("--stop-sigma", stopSigma, .range(0...1))
     }
 
     /// True when the run covers the whole grid from pure noise (the options are unused).

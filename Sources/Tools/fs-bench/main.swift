@@ -25,6 +25,28 @@ struct FSBench: ParsableCommand {
     var only: String = "all"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
+    static let choices = ["all", "train", "forward", "conv", "norm"]
+
+    /// Usage errors (exit 2) before any timing: a bench of zero iterations or zero channels would divide
+    /// by zero or build no network.
+    func validate() throws {
+        try OptionCheck.int("--threads", threads, 1...4096)
+        try OptionCheck.int("--batch", batch, 1...1_000_000)
+        try OptionCheck.int("--iterations", iterations, 1...10_000)
+        guard Self.choices.contains(only) else {
+            throw ValidationError("--only '\(only)' is not one of \(Self.choices.joined(separator: ", "))")
+        }
+        let parts = channels.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! > 0 && $0! % 8 == 0 }) else {
+            throw ValidationError("--channels '\(channels)': expected positive multiples of 8 (GroupNorm groups), e.g. 32,64,64")
+        }
+        try OptionCheck.inValidate {
+            try MemoryBudget.check("--batch", value: batch) {
+                MemoryEstimates.training(UNetConfig(channels: parts.map { $0! }), batch: $0)
+            }
+        }
+    }
+
     func run() throws {
         let t = threads ?? ComputeThreads.defaultCount
         let core = ComputeThreads.preferFastBLASKernels()
@@ -32,9 +54,6 @@ struct FSBench: ParsableCommand {
         ReductionChunks.applyEnvironment()
         var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core,
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks"]
-        guard ["all", "train", "forward", "conv", "norm"].contains(only) else {
-            throw ValidationError("--only: all, train, forward, conv or norm")
-        }
         if only == "conv" || only == "norm" {
             out[only == "conv" ? "conv_shapes_ms" : "norm_shapes_ms"] = only == "conv" ? convAlgorithmTimings() : normTimings()
             let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
@@ -165,4 +184,4 @@ struct FSBench: ParsableCommand {
     }
 }
 
-FSBench.main()
+FSBench.runAsTool()

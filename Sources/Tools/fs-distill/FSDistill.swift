@@ -47,6 +47,13 @@ struct FSDistill: ParsableCommand {
         loss_adv, loss_fm, loss_d, d_acc, d_real, d_fake, lr, grad_norm,
         loss_total.
 
+        SIGINT/SIGTERM stop after the current step with a checkpoint, the run
+        marked interrupted (exit 130/143). --resume refuses options that differ
+        from the recorded run (exit 2, each named with its recorded value)
+        unless --override-config, which applies them and records the change.
+        MNIST (PeRFlow starts, --adv-real data) is read from $FS_DATA_DIR, else
+        from data/mnist above the current directory or the executable.
+
         Examples:
           fs-distill --run perflow-diff --teacher teacher --method perflow \\
                      --schedule diffusers
@@ -65,7 +72,7 @@ struct FSDistill: ParsableCommand {
     var teacher: String?
     @Option(help: "Trajectory bank reference (reflow and flowsteer --ota without --online); on --resume defaults to the recorded one.")
     var bank: String?
-    @Option(help: "reflow, perflow or flowsteer.") var method: DistillMethod = .flowsteer
+    @Option(help: "reflow, perflow or flowsteer (default flowsteer).") var method: DistillMethod?
     @Flag(help: "FlowSteer: segment starts on the teacher's authentic trajectory (OTA).") var ota = false
     @Flag(help: "Solve the teacher during training: OTA from noise instead of --bank, PeRFlow windows instead of a pool.")
     var online = false
@@ -90,8 +97,8 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
     @Option(help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).") var discLr: Float?
     @Option(help: "Student segments K = inference steps (1, 2, 4 or 8; default: the bank's K, else 4).") var segments: Int?
-    @Option(help: "Grid of the segment boundaries and of the student's steps: fixed or diffusers.") var schedule: ScheduleKind = .fixed
-    @Option(help: "Schedule shift.") var shift: Float = 3
+    @Option(help: "Grid of the segment boundaries and of the student's steps: fixed or diffusers.") var schedule: ScheduleKind?
+    @Option(help: "Schedule shift (default 3).") var shift: Float?
     @Option(help: "Teacher Euler sub-steps per segment (PeRFlow windows, online OTA).") var substeps: Int?
     @Option(help: "Teacher CFG range LO,HI: w ~ U[LO, HI] per pair (default: the bank's, else the preset's 1,2).")
     var cfgRange: String?
@@ -100,9 +107,35 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Distillation batch size.") var batchSize: Int?
     @Option(help: "Student learning rate (AdamW, warm-up then constant, or a cosine with --cosine-decay).") var lr: Float?
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 100
-    @Option(help: "Seed of every draw (pairs, batches, discriminator head).") var seed: UInt64 = 0
-    @Option(help: "Preset: tiny (tests) or mnist (the pilot's settings).") var preset: String = "mnist"
-    @Flag(help: "Continue run RUN from its latest checkpoint.") var resume = false
+    @Option(help: "Seed of every draw (pairs, batches, discriminator head; default 0).") var seed: UInt64?
+    @Option(help: "Preset: tiny (tests) or mnist (the pilot's settings; default).") var preset: String?
+    @Flag(help: "Continue run RUN from its latest checkpoint (settings given with it must match the recorded ones).")
+    var resume = false
+    @Flag(help: "With --resume: apply settings that differ from the recorded ones, and record the change in the run.")
+    var overrideConfig = false
+
+    func validate() throws {
+        try OptionCheck.float("--lambda-adv", lambdaAdv, .nonNegative)
+        try OptionCheck.float("--lambda-fm", lambdaFm, .nonNegative)
+        try OptionCheck.float("--start-share", startShare, .range(0...1))
+        try OptionCheck.float("--ema-decay", emaDecay, .range(0...1))
+        try OptionCheck.float("--disc-lr", discLr, .positive)
+        try OptionCheck.float("--shift", shift, .positive)
+        try OptionCheck.float("--lr", lr, .positive)
+        try OptionCheck.int("--checkpoint-every", checkpointEvery, 1...Int.max)
+        try OptionCheck.int("--steps", steps, 1...Int.max)
+        try OptionCheck.int("--batch-size", batchSize, 1...Int.max)
+        try OptionCheck.int("--adv-batch-size", advBatchSize, 1...Int.max)
+        try OptionCheck.int("--pairs", pairs, 1...Int.max)
+        try OptionCheck.int("--substeps", substeps, 1...Int.max)
+        try OptionCheck.int("--adv-warmup", advWarmup, 0...Int.max)
+        if let p: [Double] = advProbs.flatMap({ Self.numbers($0) }) {
+            for v in p { try OptionCheck.float("--adv-probs", v, .range(0...1)) }
+        }
+        if let r: [Float] = cfgRange.flatMap({ Self.numbers($0) }) {
+            for v in r { try OptionCheck.float("--cfg-range", v, .nonNegative) }
+        }
+    }
 
     mutating func run() throws {
         try distill()
@@ -124,16 +157,30 @@ struct FSDistill: ParsableCommand {
         let last = existing.max { ($0.step ?? 0) < ($1.step ?? 0) }
         var config: DistillConfig
         var restored: (DistillState, StudentCheckpoint.Recorded)?
+        var overrides: [ResumeConfig.Change] = []
         if resume, let last {
             let r = try StudentCheckpoint.load(store, last)
             config = r.config
             if let steps { config.steps = steps }
+            var wanted = config
+            try apply(to: &wanted, fresh: false)
+            let changes = try ResumeConfig.changes(recorded: config.json, wanted: wanted.json, flags: Self.flagOfKey,
+                                                   ignoring: ["steps"])
+            overrides = try ResumeConfig.enforce(changes, run: runName, override: overrideConfig,
+                                                 fixed: ["segments", "schedule", "shift", "method", "adversarial", "preset"])
+            if !overrides.isEmpty {
+                try wanted.validate()
+                config = wanted
+                common.log("overriding the recorded config of \(runName) from step \(r.state.step): "
+                           + overrides.map(\.description).joined(separator: "; "))
+            }
             restored = (r.state, r.recorded)
             common.log("resuming \(runName) from step \(r.state.step)")
         } else {
             if !existing.isEmpty {
                 throw ToolError.usage("run '\(runName)' already has checkpoints; pass --resume to continue it or choose another --run")
             }
+            if overrideConfig { throw ToolError.usage("--override-config only applies to --resume of a run with checkpoints") }
             config = try makeConfig()
         }
 
@@ -162,6 +209,14 @@ struct FSDistill: ParsableCommand {
             bankInfo = b
         }
         try config.validate()
+        // Refuse batches or pools that cannot fit before the pool is generated or the run marked running.
+        let unet = loaded.config, adv = config.adversarial ? config.advBatchSize : 0
+        try MemoryBudget.check("--batch-size", value: config.batchSize) {
+            MemoryEstimates.training(unet, batch: $0 + adv, passes: 3) + Double(config.pairs) * 784 * 4 * 3
+        }
+        try MemoryBudget.check("--pairs", value: config.pairs) {
+            MemoryEstimates.training(unet, batch: config.batchSize + adv, passes: 3) + Double($0) * 784 * 4 * 3
+        }
 
         if let b = bankInfo, b.stateShape != loaded.model.sampleShape {
             throw ToolError.badInput("bank '\(b.record.name)' holds states of \(b.stateShape) but the teacher makes \(loaded.model.sampleShape)")
@@ -186,47 +241,58 @@ struct FSDistill: ParsableCommand {
             try summary(store, state, config: config, last: nil, secondsPerStep: nil)
             return
         }
-        try store.beginRun(name: runName, kind: "student", config: config.json)
-        // Steps already in the metric table (a kill after the metrics but before the checkpoint) are not repeated.
-        let recordedUpTo = try store.metrics(run: runName, name: "loss_dist").map(\.step).max() ?? 0
-        let progress = common.progress("fs-distill \(runName)", total: config.steps, unit: "step", completed: state.step)
-        var pending: [MetricPoint] = [], window: [Float] = [], reference: Float?
+        try store.beginRun(name: runName, kind: "student", config: try ResumeConfig.recording(
+            config.json, step: state.step, changes: overrides, previous: try store.run(runName)?.config))
         var lastMetrics: DistillStepMetrics?
         let t0 = Date(), startStep = state.step
-        var stepSeconds: [Double] = []
-        while state.step < config.steps {
-            let ts = Date()
-            let m: DistillStepMetrics
-            do { m = try trainer.step(&state, lossScale: reference) } catch let e as TrainingDiverged {
-                try store.recordMetrics(run: runName, pending)
-                try store.setRunStatus(runName, RunStatus.failed)
-                throw ToolError.diverged(e.description)
+        try store.guardingRun(runName) {
+            // Steps already in the metric table (a kill after the metrics but before the checkpoint) are not repeated.
+            let recordedUpTo = try store.metrics(run: runName, name: "loss_dist").map(\.step).max() ?? 0
+            let progress = common.progress("fs-distill \(runName)", total: config.steps, unit: "step", completed: state.step)
+            var pending: [MetricPoint] = [], window: [Float] = [], reference: Float?
+            var stepSeconds: [Double] = []
+            while state.step < config.steps {
+                let ts = Date()
+                let m: DistillStepMetrics
+                do { m = try trainer.step(&state, lossScale: reference) } catch let e as TrainingDiverged {
+                    try store.recordMetrics(run: runName, pending)
+                    try store.setRunStatus(runName, RunStatus.failed)
+                    throw ToolError.diverged(e.description)
+                }
+                stepSeconds.append(Date().timeIntervalSince(ts))
+                lastMetrics = m
+                if m.step > recordedUpTo {
+                    pending += m.named.map { MetricPoint(step: m.step, name: $0.0, value: Double($0.1)) }
+                }
+                window.append(m.lossDist)
+                if window.count == 50 {
+                    let mean = window.reduce(0, +) / 50
+                    reference = reference.map { 0.9 * $0 + 0.1 * mean } ?? mean
+                    window.removeAll()
+                }
+                var detail = String(format: "dist %.4f", m.lossDist)
+                if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
+                if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
+                progress.update(completed: state.step, detail: detail)
+                let signal = Interruption.pending
+                if state.step % checkpointEvery == 0 || state.step == config.steps || signal != nil {
+                    let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
+                    if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
+                    try store.recordMetrics(run: runName, pending)
+                    pending.removeAll()
+                    try writer.save(state)
+                }
+                if let signal {
+                    progress.finish()
+                    try store.setRunStatus(runName, RunStatus.interrupted)
+                    throw Interruption.stopped(signal, "checkpoint \(runName)@\(state.step) written in \(store.path); run '\(runName)' "
+                                               + "is marked interrupted. Resume with: fs-distill --store \(store.path) --run \(runName) "
+                                               + "--steps \(config.steps) --resume")
+                }
             }
-            stepSeconds.append(Date().timeIntervalSince(ts))
-            lastMetrics = m
-            if m.step > recordedUpTo {
-                pending += m.named.map { MetricPoint(step: m.step, name: $0.0, value: Double($0.1)) }
-            }
-            window.append(m.lossDist)
-            if window.count == 50 {
-                let mean = window.reduce(0, +) / 50
-                reference = reference.map { 0.9 * $0 + 0.1 * mean } ?? mean
-                window.removeAll()
-            }
-            var detail = String(format: "dist %.4f", m.lossDist)
-            if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
-            if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
-            progress.update(completed: state.step, detail: detail)
-            if state.step % checkpointEvery == 0 || state.step == config.steps {
-                let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
-                if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
-                try store.recordMetrics(run: runName, pending)
-                pending.removeAll()
-                try writer.save(state)
-            }
+            progress.finish()
+            try store.setRunStatus(runName, RunStatus.finished)
         }
-        progress.finish()
-        try store.setRunStatus(runName, RunStatus.finished)
         let sps = Date().timeIntervalSince(t0) / Double(max(1, state.step - startStep))
         try summary(store, state, config: config, last: lastMetrics, secondsPerStep: sps)
     }
@@ -249,11 +315,43 @@ struct FSDistill: ParsableCommand {
         return images
     }
 
+    /// The option that sets each config key, for resume refusals.
+    static let flagOfKey: [String: String] = [
+        "preset": "--preset", "method": "--method", "ota": "--ota", "online": "--online", "adversarial": "--adversarial",
+        "lambda_adv": "--lambda-adv", "lambda_fm": "--lambda-fm", "adv_fake": "--adv-fake", "adv_warmup": "--adv-warmup",
+        "adv_batch_size": "--adv-batch-size", "segments": "--segments", "schedule": "--schedule", "shift": "--shift",
+        "substeps": "--substeps", "cfg_low": "--cfg-range (low)", "cfg_high": "--cfg-range (high)", "pairs": "--pairs",
+        "batch_size": "--batch-size", "learning_rate": "--lr", "ema_decay": "--ema-decay", "disc_learning_rate": "--disc-lr",
+        "seed": "--seed", "start_share": "--start-share", "dist_start": "--dist-start", "cosine_decay": "--cosine-decay",
+        "adv_real": "--adv-real", "dist_weight": "--dist-weight", "adv_probs": "--adv-probs",
+    ]
+
     func makeConfig() throws -> DistillConfig {
-        guard var c = DistillConfig.preset(preset, method: method, seed: seed) else {
-            throw ToolError.usage("unknown preset '\(preset)' (known: \(DistillConfig.presetNames.joined(separator: ", ")))")
+        let presetName = preset ?? "mnist"
+        guard var c = DistillConfig.preset(presetName, method: method ?? .flowsteer, seed: seed ?? 0) else {
+            throw ToolError.usage("unknown preset '\(presetName)' (known: \(DistillConfig.presetNames.joined(separator: ", ")))")
         }
-        c.ota = ota; c.online = online; c.adversarial = adversarial
+        try apply(to: &c, fresh: true)
+        if checkpointEvery < 1 { throw ToolError.usage("--checkpoint-every must be at least 1") }
+        try c.validate()
+        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil) {
+            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup need --adversarial")
+        }
+        return c
+    }
+
+    /// Applies the options given on the command line to `c`: all of them with their defaults for a new run
+    /// (`fresh`), only the explicitly given ones on --resume (flags only when set), so the result can be
+    /// compared with the recorded config.
+    func apply(to c: inout DistillConfig, fresh: Bool) throws {
+        if !fresh {
+            if let preset { c.preset = preset }
+            if let method { c.method = method }
+            if let seed { c.seed = seed }
+        }
+        if fresh || ota { c.ota = ota }
+        if fresh || online { c.online = online }
+        if fresh || adversarial { c.adversarial = adversarial }
         if let lambdaAdv { c.lambdaAdv = lambdaAdv }
         if let lambdaFm { c.lambdaFM = lambdaFm }
         if let startShare { c.startShare = startShare }
@@ -271,8 +369,9 @@ struct FSDistill: ParsableCommand {
         }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
-        if let segments { c.segments = segments } else if let p = c.advProbs { c.segments = p.count }
-        c.schedule = schedule; c.shift = shift
+        if let segments { c.segments = segments } else if fresh, let p = c.advProbs { c.segments = p.count }
+        if fresh || schedule != nil { c.schedule = schedule ?? .fixed }
+        if fresh || shift != nil { c.shift = shift ?? 3 }
         if let substeps { c.substeps = substeps }
         if let cfgRange {
             guard let parts: [Float] = Self.numbers(cfgRange), parts.count == 2 else {
@@ -282,15 +381,13 @@ struct FSDistill: ParsableCommand {
         }
         if let pairs { c.pairs = pairs }
         if let steps { c.steps = steps }
-        c.advWarmup = advWarmup ?? (preset == "tiny" && steps == nil ? c.advWarmup : DistillConfig.defaultAdvWarmup(steps: c.steps))
+        if fresh {
+            c.advWarmup = advWarmup ?? (preset ?? "mnist" == "tiny" && steps == nil ? c.advWarmup : DistillConfig.defaultAdvWarmup(steps: c.steps))
+        } else if let advWarmup {
+            c.advWarmup = advWarmup
+        }
         if let batchSize { c.batchSize = batchSize }
         if let lr { c.learningRate = lr }
-        if checkpointEvery < 1 { throw ToolError.usage("--checkpoint-every must be at least 1") }
-        try c.validate()
-        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil) {
-            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup need --adversarial")
-        }
-        return c
     }
 
     func summary(_ store: ArtifactStore, _ s: DistillState, config: DistillConfig, last: DistillStepMetrics?,

@@ -8,8 +8,8 @@ import Train
 /// `model.*`, `ema.*`, `opt.m.*`, `opt.v.*` (student), `disc.*`, `disc_opt.m.*`, `disc_opt.v.*`
 /// (discriminator, only with --adversarial), lineage [teacher, bank], and metadata
 /// {"kind": "student", "step", "config": <UNet config>, "train_config": <DistillConfig>, "adam_step",
-///  "disc_adam_step", "schedule", "shift", "segments", "recommended_cfg": 1, "method", the toggles,
-///  "teacher", "teacher_hash", "bank", "bank_hash"}. (No thread count: the result does not depend on it.)
+///  "disc_adam_step", "schedule", "shift", "segments" (K), "sigmas" (the K+1 grid), "recommended_cfg": 1, "method", the toggles,
+///  "teacher", "teacher_hash", "bank", "bank_hash", "data" (the teacher's dataset)}. (No thread count: the result does not depend on it.)
 struct StudentCheckpoint {
     let store: ArtifactStore
     let run: String
@@ -42,7 +42,10 @@ struct StudentCheckpoint {
             ("config", try OrderedJSON.parse(teacher.config.json)), ("train_config", try OrderedJSON.parse(config.json)),
             ("adam_step", OrderedJSON(s.optimizer.step)), ("disc_adam_step", OrderedJSON(s.discOptimizer.step)),
             ("schedule", .string(config.schedule.rawValue)), ("shift", number(config.shift)),
-            ("segments", OrderedJSON(config.segments)), ("recommended_cfg", OrderedJSON(1)),
+            ("segments", OrderedJSON(config.segments)),
+            // The student's own grid travels with it (fs-store export copies it into __metadata__).
+            ("sigmas", .array(SigmaSchedule.make(config.schedule, steps: config.segments, shift: config.shift).sigmas.map(number))),
+            ("recommended_cfg", OrderedJSON(1)),
             ("method", .string(config.method.rawValue)), ("ota", .bool(config.ota)), ("online", .bool(config.online)),
             ("adversarial", .bool(config.adversarial)), ("teacher", .string(teacherRef)),
             ("teacher_hash", .string(teacher.contentHash)),

@@ -21,7 +21,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Guidance weight (default: the checkpoint's recommended_cfg).") var cfg: Float?
     @Option(help: "Number of class-balanced samples.") var numSamples: Int = 10_000
     @Option(help: "First seed: sample i uses seed X+i.") var seed: UInt64 = 0
-    @OptionGroup var data: DataOptions
+    @OptionGroup(title: "Reference (default: the test split of the model's dataset)") var data: DataOptions
     @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, or a feature_network artifact (default: the dataset's).") var features: String?
     @Option(help: "Teacher for trajectory MSE: its samples from the same seeds and labels.") var teacher: String?
     @Option(help: "Teacher steps for trajectory MSE (fixed schedule).") var teacherSteps: Int = 32
@@ -33,55 +33,108 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         guard (checkpoint == nil) != (samples == nil) else { throw ValidationError("give exactly one of --checkpoint or --samples") }
         guard numSamples >= 2 else { throw ValidationError("--num-samples must be at least 2") }
+        if teacher != nil && checkpoint == nil { throw ValidationError("--teacher (trajectory MSE) needs --checkpoint, not --samples") }
+        try OptionCheck.float("--cfg", cfg)
+        try OptionCheck.float("--teacher-cfg", teacherCfg)
+        try OptionCheck.float("--shift", shift, .positive)
+        try OptionCheck.int("--steps", steps, 1...100_000)
+        try OptionCheck.int("--teacher-steps", teacherSteps, 1...100_000)
+    }
+
+    /// Samples generated and passed through the feature network per round: a multiple of the sampler's
+    /// group (32) and of the extractor's batch (500), so streaming changes no result bit.
+    static let chunk = 4000
+
+    /// Bytes an evaluation of `n` samples keeps: features and logits of every sample (F32, and one
+    /// copy while they are joined), one chunk of images with the UNet's and the teacher's activations,
+    /// the reference set's features, and the precision/recall radii.
+    static func memoryNeeded(samples n: Int, fromSampleSet: Bool, imageFloats: Int = 784, classes: Int = 10) -> Double {
+        let perSample = Double(FeatureNetwork.featureDimension + classes) * 4 * 2
+        let images = Double(fromSampleSet ? n : chunk) * Double(imageFloats) * 4 * 3
+        return Double(n) * perSample + images + 256 * 1024 * 1024
     }
 
     func run() throws {
         common.applyThreads()
+        if samples == nil {
+            try MemoryBudget.check("--num-samples", value: numSamples, minimum: 2) {
+                Self.memoryNeeded(samples: $0, fromSampleSet: false)
+            }
+        }
         let store = try common.openExistingStore()
         let t0 = Progress.monotonicSeconds()
         var out: [String: Any] = [:]
-        let images: Tensor, labels: [Int], parent: ArtifactRecord?, what: String
-        var seeds: [UInt64] = []
-        var modelData: DatasetRecord?
+        let features: Tensor, logits: Tensor, labels: [Int], parent: ArtifactRecord?, what: String, count: Int
+        let refData: ImageDataset, extractor: FeatureExtractor, featureName: String
         if let samples {
             let a = try store.resolve(samples, kind: ArtifactKind.sampleSet)
             let blobs = try store.loadBlobs(a)
             guard let s = blobs.first(where: { $0.name == "samples" }), let l = blobs.first(where: { $0.name == "labels" }) else {
                 throw ToolError.badInput("\(store.path): sample set '\(a.name)' has no samples/labels tensors")
             }
-            images = try s.tensor(file: store.path)
-            guard images.rank == 4 else {
-                throw ToolError.badInput("\(store.path): sample set '\(a.name)' has shape \(images.shape), expected [N, C, H, W]")
+            let images = try s.tensor(file: store.path)
+            let made = try? JSONDecoder().decode(DatasetRecord.self, from: Data((OrderedJSON.parse(a.metadata)["data"]?.serialized ?? "").utf8))
+            (refData, extractor, featureName) = try reference(for: made, shape: images.shape, what: "sample set '\(a.name)'", store: store)
+            guard images.isFinite else {
+                throw ToolError.badInput("\(store.path): sample set '\(a.name)' holds NaN or infinite samples (made by a diverged model)")
             }
             labels = l.integers()
-            modelData = try? JSONDecoder().decode(DatasetRecord.self, from: Data((OrderedJSON.parse(a.metadata)["data"]?.serialized ?? "").utf8))
-            (parent, what) = (a, a.name)
+            guard labels.count == images.shape[0] else {
+                throw ToolError.badInput("\(store.path): sample set '\(a.name)' has \(labels.count) labels for \(images.shape[0]) samples")
+            }
+            (parent, what, count) = (a, a.name, images.shape[0])
+            out["sample_seconds"] = Progress.monotonicSeconds() - t0
+            // Samples are clamped to the pixel range before the feature network sees them.
+            (features, logits) = try extractor(images.map { min(1, max(-1, $0)) })
         } else {
             let loaded = try LoadedModel.load(checkpoint!, store: { store })
+            (refData, extractor, featureName) = try reference(for: loaded.dataset, shape: [numSamples] + loaded.model.sampleShape,
+                                                              what: loaded.displayName, store: store)
             let sched = try SampleGeneration.schedule(for: loaded, steps: steps, kind: schedule, shift: shift, sigmas: nil)
             let plan = SamplingPlan(sigmas: sched.sigmas, guidance: cfg ?? loaded.recommendedCFG)
-            seeds = (0..<UInt64(numSamples)).map { seed + $0 }
+            let teacherModel = try teacher.map { try LoadedModel.load($0, store: { store }) }
+            let teacherPlan = teacherModel.map { t in
+                SamplingPlan(sigmas: SigmaSchedule.make(.fixed, steps: teacherSteps, shift: t.shift).sigmas,
+                             guidance: teacherCfg ?? t.recommendedCFG)
+            }
             labels = SampleGeneration.balancedLabels(count: numSamples, classes: loaded.config.numClasses)
-            modelData = loaded.dataset
             let progress = common.progress("fs-eval sample", total: numSamples, unit: "img")
-            images = SampleGeneration.generate(loaded.model, seeds: seeds, labels: labels, plan: plan, batchSize: 256,
-                                               onBatch: { progress.update(completed: $0) }).samples
+            // Streamed: each chunk is sampled, measured and dropped, so memory grows with the features only.
+            var f = [Float](), g = [Float](), mse = [Double]()
+            for first in stride(from: 0, to: numSamples, by: Self.chunk) {
+                let end = min(numSamples, first + Self.chunk)
+                let chunkSeeds = (first..<end).map { seed &+ UInt64($0) }
+                let chunkLabels = Array(labels[first..<end])
+                let images = try SampleGeneration.generate(loaded.model, seeds: chunkSeeds, labels: chunkLabels, plan: plan,
+                                                           batchSize: 256, modelName: "checkpoint \(loaded.displayName)",
+                                                           onBatch: { progress.update(completed: first + $0) }).samples
+                let (cf, cl) = try extractor(images.map { min(1, max(-1, $0)) })
+                f += cf.data; g += cl.data
+                if let t = teacherModel, let tp = teacherPlan {
+                    let reference = try SampleGeneration.generate(t.model, seeds: chunkSeeds, labels: chunkLabels, plan: tp,
+                                                                  batchSize: 256, modelName: "teacher \(t.displayName)").samples
+                    mse += try TrajectoryFidelity(student: images, teacher: reference).perSample
+                }
+            }
             progress.finish()
-            (parent, what) = (loaded.artifact, loaded.displayName)
+            features = Tensor(shape: [numSamples, FeatureNetwork.featureDimension], data: f)
+            logits = Tensor(shape: [numSamples, extractor.config.classes], data: g)
+            (parent, what, count) = (loaded.artifact, loaded.displayName, numSamples)
             out = ["steps": plan.steps, "cfg": Double(plan.guidance), "nfe": plan.evaluationsPerSample,
                    "sigmas": plan.sigmas.map { Double($0) }, "seed": Int(seed), "schedule": sched.sigmas == SigmaSchedule.make(.fixed, steps: plan.steps, shift: sched.shift).sigmas ? "fixed" : "other"]
+            if let t = teacherModel {
+                out["trajectory_mse"] = mse.reduce(0, +) / Double(mse.count)
+                out["teacher"] = t.displayName
+            }
+            out["sample_seconds"] = Progress.monotonicSeconds() - t0
         }
-        out["sample_seconds"] = Progress.monotonicSeconds() - t0
+        if count < 2 * FeatureNetwork.featureDimension {
+            // The 128x128 covariance of fewer samples is rank-deficient: FID is then mostly estimator bias.
+            common.log("fs-eval: warning: \(count) samples are too few for a meaningful FID (the features have "
+                       + "\(FeatureNetwork.featureDimension) dimensions); use thousands")
+        }
         let t1 = Progress.monotonicSeconds()
-        let refData = try referenceData(for: modelData)
-        common.log("fs-eval: reference \(refData.summary)")
-        let (extractor, featureName) = try FeatureChoice.extractor(for: refData.record, features: features, store: store, log: common.log)
-        guard Array(images.shape.dropFirst()) == refData.geometry.sampleShape else {
-            throw ToolError.badInput("samples of \(what) are \(Array(images.shape.dropFirst())), the reference \(refData.record.spec) is \(refData.geometry)")
-        }
         let ref = try Reference.features(of: refData, extractor: extractor, store: store, log: common.log)
-        // Samples are clamped to the pixel range before the feature network sees them.
-        let (features, logits) = try extractor(images.map { min(1, max(-1, $0)) })
         out["fid"] = try frechetDistance(try GaussianStatistics(features: features), ref.stats)
         let kid = try KernelInceptionDistance(features, ref.features, seed: seed)
         out["kid"] = kid.mean
@@ -92,37 +145,42 @@ struct Evaluate: ParsableCommand {
             let pr = try PrecisionRecall(real: ref.features, generated: features)
             (out["precision"], out["recall"]) = (pr.precision, pr.recall)
         }
-        out["num_samples"] = images.shape[0]
+        out["num_samples"] = count
         out["reference"] = refData.record.spec + (refData.split.map { "-\($0.rawValue)" } ?? "")
         out["reference_sha256"] = refData.record.sha256
         out["feature_network"] = extractor.checksum
         out["feature_network_name"] = featureName
         out["model"] = what
-        if let teacher, !seeds.isEmpty {
-            let t = try LoadedModel.load(teacher, store: { store })
-            let plan = SamplingPlan(sigmas: SigmaSchedule.make(.fixed, steps: teacherSteps, shift: t.shift).sigmas,
-                                    guidance: teacherCfg ?? t.recommendedCFG)
-            let reference = SampleGeneration.generate(t.model, seeds: seeds, labels: labels, plan: plan, batchSize: 256).samples
-            out["trajectory_mse"] = try TrajectoryFidelity(student: images, teacher: reference).mse
-            out["teacher"] = t.displayName
-        }
         out["eval_seconds"] = Progress.monotonicSeconds() - t1
-        try record(out, store: store, parent: parent, what: what)
-        var human = String(format: "%@: FID %.3f  KID %.5f ± %.5f  accuracy %.4f", what, out["fid"] as! Double, kid.mean,
-                           kid.std, out["class_accuracy"] as! Double)
-        if let p = out["precision"] as? Double, let r = out["recall"] as? Double {
-            human += String(format: "  precision %.4f  recall %.4f", p, r)
+        for key in ["fid", "kid", "kid_std", "class_accuracy", "trajectory_mse"] {
+            if let v = out[key] as? Double, !v.isFinite {
+                throw ToolError.failure("\(what): \(key) came out \(v); nothing was stored")
+            }
         }
-        try common.emit(out, human: human + "  (\(images.shape[0]) samples)")
+        try record(out, store: store, parent: parent, what: what)
+        try common.emit(out, human: EvalSummary.human(what: what, out, count: count))
     }
 
-    /// The reference images: `--data`/`--split` if given, else the test split (where the format has
-    /// one) of the dataset the model was made from, else MNIST test.
-    func referenceData(for record: DatasetRecord?) throws -> ImageDataset {
-        if data.spec != nil { return try data.load(defaultSplit: .test) }
-        guard let record else { return try ImageDataset.mnist(data.split ?? .test) }
-        let spec = try DatasetSpec(parsing: record.spec)
-        return try spec.load(split: data.split ?? (spec.hasSplits() ? .test : nil))
+    /// The reference images (`--data`/`--split` if given, else the test split, where the format has one,
+    /// of the dataset the model was made from, else MNIST test) and the feature network for them; the
+    /// samples' shape must be the reference's.
+    func reference(for record: DatasetRecord?, shape: [Int], what: String,
+                   store: ArtifactStore) throws -> (ImageDataset, FeatureExtractor, String) {
+        let refData: ImageDataset
+        if data.spec != nil {
+            refData = try data.load(defaultSplit: .test)
+        } else if let record {
+            let spec = try DatasetSpec(parsing: record.spec)
+            refData = try spec.load(split: data.split ?? (spec.hasSplits() ? .test : nil))
+        } else {
+            refData = try ImageDataset.mnist(data.split ?? .test)
+        }
+        common.log("fs-eval: reference \(refData.summary)")
+        guard shape.count == 4, Array(shape.dropFirst()) == refData.geometry.sampleShape else {
+            throw ToolError.badInput("\(what): samples are \(Array(shape.dropFirst())), the reference \(refData.record.spec) is \(refData.geometry)")
+        }
+        let (fx, name) = try FeatureChoice.extractor(for: refData.record, features: features, store: store, log: common.log)
+        return (refData, fx, name)
     }
 
     /// An eval_result artifact (lineage to what was measured) and metrics of run eval/<model>.

@@ -27,6 +27,7 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         common.applyThreads()
+        try OutputPath.check("--save-stats", saveStats)
         var images: Tensor
         let extractor: FeatureExtractor
         if data.spec != nil {

@@ -25,7 +25,8 @@ struct FSRollout: ParsableCommand {
 
         The bank is committed batch by batch (a kill loses at most one batch); --resume reopens the open bank
         and fills in only the missing samples, then finalizes it (content hash). Without --resume an
-        existing bank of the same name is a usage error (exit 2).
+        existing bank of the same name is a usage error (exit 2). SIGINT/SIGTERM finish the current batch, mark
+        the run interrupted and exit 130/143; --resume continues.
 
         Job arrays: --shard i/n takes the i-th of n contiguous parts of the seed list; rows keep their index
         in the whole list and the bank's config is the same for every shard, so shard stores merge into one
@@ -34,7 +35,8 @@ struct FSRollout: ParsableCommand {
 
         Examples:
           fs-rollout --store runs.db --teacher teacher --name bank-k4 --num 10000
-          fs-rollout --store shard-$i.db --teacher-store runs.db --teacher teacher --name bank-k4 \\
+          fs-rollout --store shard-$i.db --teacher-store runs.db \\
+                     --teacher teacher --name bank-k4 \\
                      --seeds 0-49999 --shard $i/8 --resume
           fs-store merge --store runs.db shard-*.db
         """)
@@ -71,7 +73,7 @@ struct FSRollout: ParsableCommand {
     func validate() throws {
         guard segments >= 1 else { throw ValidationError("--segments must be at least 1, got \(segments)") }
         guard substeps >= 1 else { throw ValidationError("--substeps must be at least 1, got \(substeps)") }
-        guard shift > 0 && shift.isFinite else { throw ValidationError("--shift must be positive, got \(shift)") }
+        try OptionCheck.float("--shift", shift, .positive)
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         guard !name.isEmpty else { throw ValidationError("--name must not be empty") }
         switch (seeds, num) {
@@ -90,6 +92,9 @@ struct FSRollout: ParsableCommand {
     mutating func run() throws {
         common.applyThreads()
         let storePath = common.storePath
+        // A batch holds (K+1) states per sample plus the solver's working copies: refuse what cannot fit.
+        let k = segments
+        try MemoryBudget.check("--batch-size", value: batchSize) { Double($0) * Double(k + 4) * 784 * 4 * 2 + 512 * 1_048_576 }
 
         // The teacher: a file, or a reference resolved in --teacher-store (else --store).
         let loaded = try LoadedModel.load(teacher, store: {
@@ -126,6 +131,7 @@ struct FSRollout: ParsableCommand {
             "batch_size": batchSize, "threads": ComputeThreads.count, "teacher": loaded.displayName,
             "teacher_hash": loaded.contentHash,
         ]))
+        defer { store.failIfRunning(runName) }   // an error below never leaves the run looking alive
         var bank = try store.createOrOpenBank(name: name, config: try bankConfig(loaded, rollout, range, all),
                                               rowFloats: rollout.rowFloats, run: runName, parents: parents)
         let done = try store.existingSampleIndices(bank: bank)
@@ -155,6 +161,13 @@ struct FSRollout: ParsableCommand {
             try store.appendTrajectories(bank: bank, rows: rows)
             written += rows.count
             progress.advance(by: rows.count)
+            if let signal = Interruption.pending {
+                progress.finish()
+                try store.setRunStatus(runName, RunStatus.interrupted)
+                throw Interruption.stopped(signal, "\(already + written) of \(mine.count) trajectories are committed to the open bank "
+                                           + "'\(name)' in \(store.path); run '\(runName)' is marked interrupted. Resume with the same "
+                                           + "command plus --resume")
+            }
         }
         let seconds = Progress.monotonicSeconds() - t0
         progress.finish()

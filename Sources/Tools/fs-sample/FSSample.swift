@@ -35,11 +35,21 @@ struct FSSample: ParsableCommand {
         uninterrupted run bit for bit. The sample set records the start (kind,
         sigma, file and its SHA-256, or the MNIST split) and the stop sigma.
 
+        A .safetensors checkpoint with neither --store nor $FS_STORE stores
+        nothing (no ./flowsteer.db appears). A NaN or infinite model output
+        stops sampling with exit 5 naming the step and sigma, nothing written.
+        --init-x0 mnist-* reads MNIST from $FS_DATA_DIR (holding mnist/ or the
+        MNIST files), else from data/mnist above the current directory.
+
         Examples:
-          fs-sample --store runs.db --checkpoint teacher --steps 32 --seeds 0-99 --png teacher.png
-          fs-sample --checkpoint models/teacher-mnist.safetensors --steps 4 --schedule diffusers --cfg 2 \\
-                    --seeds 0-9 --trajectory-png path.png --save-tensors s.safetensors --no-store-artifact
-          fs-sample --print-schedule --steps 4 --schedule diffusers --shift 3 --json
+          fs-sample --store runs.db --checkpoint teacher --steps 32 \\
+                    --seeds 0-99 --png teacher.png
+          fs-sample --checkpoint models/student-flowsteer-4.safetensors \\
+                    --seeds 0-99 --png grid.png
+          fs-sample --checkpoint models/teacher-mnist.safetensors --steps 4 \\
+                    --schedule diffusers --cfg 2 --seeds 0-9 \\
+                    --trajectory-png path.png --save-tensors s.safetensors
+          fs-sample --print-schedule --steps 4 --schedule diffusers --json
           fs-sample --checkpoint T --steps 32 --seeds 0-99 --stop-sigma 0.5 \\
                     --save-tensors s05.safetensors
           fs-sample --checkpoint T --steps 32 --seeds 0-99 \\
@@ -79,7 +89,7 @@ struct FSSample: ParsableCommand {
     @Option(help: ArgumentHelp("Write noise, labels and samples (model space, before clamping) as safetensors.", valueName: "file"))
     var saveTensors: String?
     @Option(help: "Name of the sample_set artifact (default: derived from checkpoint, settings and seeds).") var name: String?
-    @Flag(help: "Do not store a sample_set artifact (no store is opened for a .safetensors checkpoint).")
+    @Flag(help: "Do not store a sample_set artifact (a .safetensors checkpoint without --store/$FS_STORE never stores one).")
     var noStoreArtifact = false
     @Flag(help: "Only print the sigma grid and timesteps of --steps/--schedule/--shift (no checkpoint needed).")
     var printSchedule = false
@@ -93,7 +103,9 @@ struct FSSample: ParsableCommand {
         guard gridLimit >= 1 else { throw ValidationError("--grid-limit must be at least 1, got \(gridLimit)") }
         guard (1...16).contains(pngScale) else { throw ValidationError("--png-scale must be 1...16, got \(pngScale)") }
         guard trajectorySamples >= 1 else { throw ValidationError("--trajectory-samples must be at least 1") }
-        if let cfg, !cfg.isFinite { throw ValidationError("--cfg must be a finite number") }
+        try OptionCheck.float("--cfg", cfg)
+        try OptionCheck.float("--shift", shift, .positive)
+        try OptionCheck.int("--steps", steps, 1...100_000)
         if printSchedule {
             guard steps != nil || sigmas != nil else { throw ValidationError("--print-schedule needs --steps N (or --sigmas)") }
         } else {
@@ -111,6 +123,13 @@ struct FSSample: ParsableCommand {
             let s = try common.openExistingStore()
             store = s
             return s
+        }
+        try OutputPath.check("--png", png)
+        try OutputPath.check("--trajectory-png", trajectoryPng)
+        try OutputPath.check("--save-tensors", saveTensors)
+        let keep = trajectoryPng == nil ? 0 : trajectorySamples
+        try MemoryBudget.check("--seeds (sample count)", value: seeds.count) {
+            MemoryEstimates.sampling(samples: $0, trajectoryStates: min(keep, $0) * ((steps ?? 32) + 1))
         }
         let loaded = try LoadedModel.load(checkpoint!, store: existingStore)
         let sched = try SampleGeneration.schedule(for: loaded, steps: steps, kind: schedule, shift: shift, sigmas: sigmas)
@@ -134,10 +153,10 @@ struct FSSample: ParsableCommand {
 
         let progress = common.progress("fs-sample", total: seeds.count, unit: "img")
         let t0 = Progress.monotonicSeconds()
-        let result = SampleGeneration.generate(
+        let result = try SampleGeneration.generate(
             loaded.model, seeds: seeds.seeds, labels: sampleLabels, plan: plan, batchSize: batchSize,
             start: window.start, trajectorySamples: trajectoryPng == nil ? 0 : trajectorySamples,
-            onBatch: { progress.update(completed: $0) })
+            modelName: "checkpoint \(loaded.displayName)", onBatch: { progress.update(completed: $0) })
         let seconds = Progress.monotonicSeconds() - t0
         let rate = Double(seeds.count) / max(seconds, 1e-9)
         progress.finish()
@@ -157,7 +176,9 @@ struct FSSample: ParsableCommand {
         }
 
         var artifact: ArtifactRecord?
-        if !noStoreArtifact {
+        if !noStoreArtifact && store == nil && !storeNamed {
+            common.log("fs-sample: no sample_set stored (a file checkpoint and no --store or $FS_STORE; give one to keep the samples)")
+        } else if !noStoreArtifact {
             let s = try store ?? common.openStore()
             store = s
             artifact = try s.putArtifact(kind: ArtifactKind.sampleSet, name: name ?? defaultName(loaded, sched, plan, window),
@@ -185,6 +206,12 @@ struct FSSample: ParsableCommand {
         let stored = artifact.map { " -> sample_set '\($0.name)' (\($0.shortHash))" } ?? ""
         try common.emit(out, human: String(format: "sampled %d images in %.2f s (%.1f images/s)", seeds.count, seconds, rate)
                                     + stored)
+    }
+
+    /// True when the user named a store (--store or $FS_STORE): only then does sampling a file checkpoint
+    /// store its sample set (creating the store), never in a ./flowsteer.db nobody asked for.
+    var storeNamed: Bool {
+        !(common.store ?? "").isEmpty || !(ProcessInfo.processInfo.environment["FS_STORE"] ?? "").isEmpty
     }
 
     func printScheduleOnly() throws {

@@ -20,21 +20,31 @@ struct FSTrain: ParsableCommand {
         --data takes \(DatasetSpec.help); the model's input channels and
         class count follow the data, and the run records the dataset's SHA-256 (a resumed
         run re-reads it and refuses different images).
+        SIGINT/SIGTERM stop at the next step with a checkpoint, the run marked
+        interrupted (exit 130/143). --resume refuses --lr, --batch-size or --seed
+        values that differ from the recorded ones unless --override-config.
+        MNIST and Fashion-MNIST are read from $FS_DATA_DIR (holding mnist/ or
+        fashion-mnist/), else from data/<name> above the current directory or the
+        executable, else (Fashion-MNIST) Debian's /usr/share/datasets.
 
         Examples:
-          fs-train --store runs.db --run teacher --preset mnist --steps 4000 --checkpoint-every 250 --seed 0
+          fs-train --store runs.db --run teacher --preset mnist --steps 4000 \\
+                   --checkpoint-every 250 --seed 0
           fs-train --store runs.db --run teacher --steps 4000 --resume
           fs-train --store runs.db --run fashion --data fashion-mnist --steps 4000
         """)
 
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("run"), help: "Run name (checkpoints are RUN@STEP).") var runName: String
-    @Option(help: "Preset (tiny, mnist).") var preset: String = "mnist"
+    @Option(help: "Preset (tiny, mnist; default mnist).") var preset: String?
     @OptionGroup var data: DataOptions
     @Option(help: "Train until this step.") var steps: Int
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 250
-    @Option(help: "Seed for initialisation, data order and every per-sample draw.") var seed: UInt64 = 0
-    @Flag(help: "Continue run RUN from its latest checkpoint.") var resume = false
+    @Option(help: "Seed for initialisation, data order and every per-sample draw (default 0).") var seed: UInt64?
+    @Flag(help: "Continue run RUN from its latest checkpoint (settings given with it must match the recorded ones).")
+    var resume = false
+    @Flag(help: "With --resume: apply --lr/--batch-size/--seed values that differ from the recorded ones, and record the change in the run.")
+    var overrideConfig = false
     @Option(help: "Override the preset's learning rate.") var lr: Float?
     @Option(help: "Override the preset's batch size.") var batchSize: Int?
     @Option(help: "Override the preset's UNet channels, e.g. 16,32,32.") var channels: String?
@@ -49,8 +59,13 @@ struct FSTrain: ParsableCommand {
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1, got \(embedDim)") }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number, got \(lr)") }
-        if let recommendedCfg, !recommendedCfg.isFinite { throw ValidationError("--recommended-cfg must be finite") }
+        // Checked here, before the store is opened, so a usage error never creates one.
+        if let channels { try OptionCheck.inValidate { _ = try parseChannels(channels) } }
+        if let preset, !TeacherTrainingConfig.presetNames.contains(preset) {
+            throw ValidationError("unknown preset '\(preset)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+        }
+        try OptionCheck.float("--lr", lr, .positive)
+        try OptionCheck.float("--recommended-cfg", recommendedCfg)
     }
 
     mutating func run() throws { try train() }
@@ -63,16 +78,34 @@ struct FSTrain: ParsableCommand {
         var guidance = recommendedCfg
         var images: ImageDataset?
         let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: runName)
+        var overrides: [ResumeConfig.Change] = []
         if resume, let last = existing.max(by: { ($0.step ?? 0) < ($1.step ?? 0) }) {
             (config, state) = try loadCheckpoint(store, last)
             if guidance == nil { guidance = recordedGuidance(last) }
+            var wanted = config
+            if let preset { wanted.preset = preset }
+            if let seed { wanted.seed = seed }
+            if let lr { wanted.learningRate = lr }
+            if let batchSize { wanted.batchSize = batchSize }
+            if let channels { wanted.model.channels = try parseChannels(channels) }
+            if let embedDim { wanted.model.embedDim = embedDim }
+            let flags = ["preset": "--preset", "seed": "--seed", "learning_rate": "--lr", "batch_size": "--batch-size",
+                         "model": "--channels/--embed-dim"]
+            overrides = try ResumeConfig.enforce(try ResumeConfig.changes(recorded: config.json, wanted: wanted.json, flags: flags),
+                                                 run: runName, override: overrideConfig, fixed: ["model", "preset"])
+            if !overrides.isEmpty {
+                config = wanted
+                common.log("overriding the recorded config of \(runName) from step \(state!.step): "
+                           + overrides.map(\.description).joined(separator: "; "))
+            }
             common.log("resuming \(runName) from step \(state!.step)")
         } else {
             if !existing.isEmpty {
                 throw ToolError(.usage, "run '\(runName)' already has checkpoints; pass --resume to continue it or choose another --run")
             }
-            guard var c = TeacherTrainingConfig.preset(preset, seed: seed) else {
-                throw ToolError(.usage, "unknown preset '\(preset)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+            if overrideConfig { throw ToolError.usage("--override-config only applies to --resume of a run with checkpoints") }
+            guard var c = TeacherTrainingConfig.preset(preset ?? "mnist", seed: seed ?? 0) else {
+                throw ToolError(.usage, "unknown preset '\(preset ?? "mnist")' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
             }
             if let lr { c.learningRate = lr }
             if let batchSize { c.batchSize = batchSize }
@@ -82,6 +115,8 @@ struct FSTrain: ParsableCommand {
             try c.adapt(to: images!)
             config = c
         }
+        // Refuse a batch that cannot fit before anything is loaded or the run is marked running.
+        try MemoryBudget.check("--batch-size", value: config.batchSize) { MemoryEstimates.training(config.model, batch: $0) }
         let trainData = try images ?? data.loadRecorded(config.data, legacySpec: TeacherTrainingConfig.legacyDataSpec)
         common.log("data: \(trainData.summary)")
         let trainer = TeacherTrainer(config: config, data: trainData)
@@ -91,38 +126,49 @@ struct FSTrain: ParsableCommand {
             try printSummary(store, s, loss: nil, rate: nil)
             return
         }
-        try store.beginRun(name: runName, kind: "teacher", config: config.json)
-        let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
-        var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
+        try store.beginRun(name: runName, kind: "teacher", config: try ResumeConfig.recording(
+            config.json, step: s.step, changes: overrides, previous: try store.run(runName)?.config))
         var lastLoss: Float = 0
         let t0 = Date()
         let startStep = s.step
-        while s.step < steps {
-            let loss: Float
-            do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
-                try store.recordMetrics(run: runName, pending)
-                try store.setRunStatus(runName, RunStatus.failed)
-                throw ToolError(.diverged, e.description)
+        try store.guardingRun(runName) {
+            let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
+            var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
+            while s.step < steps {
+                let loss: Float
+                do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
+                    try store.recordMetrics(run: runName, pending)
+                    try store.setRunStatus(runName, RunStatus.failed)
+                    throw ToolError(.diverged, e.description)
+                }
+                lastLoss = loss
+                window.append(loss)
+                pending.append(MetricPoint(step: s.step, name: "loss", value: Double(loss)))
+                if window.count == 50 {
+                    let m = window.reduce(0, +) / 50
+                    reference = reference.map { 0.9 * $0 + 0.1 * m } ?? m
+                    window.removeAll()
+                }
+                progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
+                let signal = Interruption.pending
+                if s.step % checkpointEvery == 0 || s.step == steps || signal != nil {
+                    let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
+                    pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
+                    try store.recordMetrics(run: runName, pending)
+                    pending.removeAll()
+                    try saveCheckpoint(store, config, s, guidance: guidance)
+                }
+                if let signal {
+                    progress.finish(detail: String(format: "loss %.4f", lastLoss))
+                    try store.setRunStatus(runName, RunStatus.interrupted)
+                    throw Interruption.stopped(signal, "checkpoint \(runName)@\(s.step) written in \(store.path); run '\(runName)' "
+                                               + "is marked interrupted. Resume with: fs-train --store \(store.path) --run \(runName) "
+                                               + "--steps \(steps) --resume")
+                }
             }
-            lastLoss = loss
-            window.append(loss)
-            pending.append(MetricPoint(step: s.step, name: "loss", value: Double(loss)))
-            if window.count == 50 {
-                let m = window.reduce(0, +) / 50
-                reference = reference.map { 0.9 * $0 + 0.1 * m } ?? m
-                window.removeAll()
-            }
-            progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
-            if s.step % checkpointEvery == 0 || s.step == steps {
-                let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
-                pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
-                try store.recordMetrics(run: runName, pending)
-                pending.removeAll()
-                try saveCheckpoint(store, config, s, guidance: guidance)
-            }
+            progress.finish(detail: String(format: "loss %.4f", lastLoss))
+            try store.setRunStatus(runName, RunStatus.finished)
         }
-        progress.finish(detail: String(format: "loss %.4f", lastLoss))
-        try store.setRunStatus(runName, RunStatus.finished)
         let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
         try printSummary(store, s, loss: lastLoss, rate: rate)
     }

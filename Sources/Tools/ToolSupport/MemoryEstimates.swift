@@ -1,0 +1,29 @@
+import NN
+
+/// Byte estimates for `MemoryBudget.check`, calibrated on `fs-bench --only train` (peak RSS of UNet
+/// [16,32,32] training: 88 MB at batch 32, 265 MB at batch 128, i.e. about 23 floats of activations and
+/// gradients per float of the UNet's feature maps per sample); the factors below leave headroom.
+public enum MemoryEstimates {
+    /// Floats of one sample's UNet feature maps, summed over levels (28x28, 14x14, 7x7, ...).
+    public static func featureFloats(_ config: UNetConfig, imageSize: Int = 28) -> Double {
+        var side = imageSize, total = 0
+        for c in config.channels {
+            total += c * side * side
+            side = max(1, side / 2)
+        }
+        return Double(total)
+    }
+
+    /// Bytes for training on batches of `batch` with `passes` forward/backward networks per sample
+    /// (1 for the teacher; fs-distill's student, teacher and discriminator count 3), plus a fixed base
+    /// (code, MNIST train images, optimizer moments).
+    public static func training(_ config: UNetConfig, batch: Int, passes: Double = 1) -> Double {
+        Double(batch) * featureFloats(config) * 4 * 32 * passes + 512 * 1_048_576
+    }
+
+    /// Bytes fs-sample keeps for `n` samples: noise and result (F32 [n, 1, 28, 28]), the trajectory rows,
+    /// and the sample set's blob copies.
+    public static func sampling(samples n: Int, trajectoryStates: Int = 0) -> Double {
+        Double(n) * 784 * 4 * 4 + Double(trajectoryStates) * 784 * 4 + 256 * 1_048_576
+    }
+}
