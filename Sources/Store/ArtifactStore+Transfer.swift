@@ -107,7 +107,7 @@ extension ArtifactStore {
     /// Imported files: the original tensors and `__metadata__`, in file order (byte-identical).
     /// Checkpoints with `ema.`/`model.` tensors: the EMA weights (else model) under plain PyTorch
     /// names, sorted like PyTorch, with `__metadata__` {"format": "pt", "config": <metadata.config>,
-    /// plus recommended_cfg/shift/schedule/step when present}. Banks: the payload columns. Anything else: all tensors with
+    /// plus recommended_cfg/shift/schedule/step/kind/segments/sigmas/method/data when present}. Banks: the payload columns. Anything else: all tensors with
     /// {"format": "flowsteer", "kind", "metadata"}.
     public func exportFile(_ a: ArtifactRecord) throws -> (file: SafetensorsFile, keepOrder: Bool) {
         if a.kind == ArtifactKind.trajectoryBank {
@@ -132,6 +132,8 @@ extension ArtifactStore {
             for k in ["recommended_cfg", "shift", "schedule", "step", "kind", "segments", "sigmas", "method"] {
                 if let v = meta[k] { m.append((k, v.stringValue ?? v.serialized)) }
             }
+            // The dataset record (teachers made before it was a top-level key carry it in train_config).
+            if let d = meta["data"] ?? meta["train_config"]?["data"] { m.append(("data", d.serialized)) }
             return (SafetensorsFile(entries: entries, metadata: m), false)
         }
         return (SafetensorsFile(entries: blobs, metadata: [("format", "flowsteer"), ("kind", a.kind), ("metadata", a.metadata)]), true)

@@ -13,16 +13,16 @@ struct FSEval: ParsableCommand {
         (--samples REF), and compares their features with those of the test split
         of the model's dataset (--data/--split override), cached in the store,
         measured by that dataset's feature network (--features overrides).
-        Results are stored as an eval_result artifact whose parent is the checkpoint or sample set,
-        and as metrics of run eval/<model>. Samples stream through the feature
-        network in chunks; a --num-samples whose features cannot fit in memory
+        Results are stored as an eval_result artifact whose parent is the checkpoint
+        or sample set, and as metrics of run eval/<model>. Samples stream through
+        the feature network in chunks; a --num-samples whose features cannot fit in memory
         is refused up front (exit 2, saying what fits). A student's recorded
         grid is its default. MNIST and Fashion-MNIST are read from $FS_DATA_DIR
         (holding mnist/ or fashion-mnist/), else from data/<name> above the current
         directory, else (Fashion-MNIST) Debian's /usr/share/datasets.
 
         Examples:
-          fs-eval --store runs.db --checkpoint teacher --steps 32 \
+          fs-eval --store runs.db --checkpoint teacher --steps 32 \\
                   --num-samples 10000 --seed 0 --json
           fs-eval --store runs.db --checkpoint student --teacher teacher --json
           fs-eval stats --data mnist --split test --save-stats test.safetensors
