@@ -162,12 +162,13 @@ import Train
         let pixels: [Float] = (0..<(n * 784)).map { Float($0 / 784) / 100 }
         let images = Tensor(shape: [n, 1, 28, 28], data: pixels)
         let data = ImageDataset(split: .test, images: images, labels: (0..<n).map { $0 % 3 })
-        let o = try StartOptions.parse(["--init-x0", "mnist-test", "--start-sigma", "0.75"])
+        // `test` is the model's dataset (here the fake split); `mnist-test` would force the real MNIST files.
+        let o = try StartOptions.parse(["--init-x0", "test", "--start-sigma", "0.75"])
         let s: [UInt64] = [0, 10, 21, 95]
         let l = [0, 0, 1, 2]
         let r = try o.resolve(grid: grid, seeds: s, labels: l, sampleShape: shape, loadData: { _ in data })
         guard case .interpolated(let x0, let sigma) = r.start else { Issue.record("not interpolated"); return }
-        #expect(sigma == 0.75 && r.record["start_x0"] as? String == "mnist-test")
+        #expect(sigma == 0.75 && r.record["start_x0"] as? String == "test")
         // class 0 has 10 images (0, 3, ..., 27): seed 0 -> #0 = image 0, seed 10 -> #1 = image 3;
         // class 1: seed 21 -> #2 = image 7; class 2: seed 95 -> #9 = image 29.
         let firstPixels: [Float] = [0, 1, 2, 3].map { x0.data[$0 * 784] }
