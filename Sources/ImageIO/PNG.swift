@@ -1,7 +1,7 @@
 import CPNG
 import Foundation
 
-/// 8-bit grayscale PNG files through libpng's simplified API (`png_image_*`).
+/// 8-bit PNG files (gray here; gray or RGB in PNG+Pixels.swift) through libpng's simplified API (`png_image_*`).
 ///
 /// The simplified API reports errors through return codes and `png_image.message` instead of
 /// longjmp, so it is safe to call from Swift: a truncated or corrupt file becomes an `ImageIOError`.
@@ -9,25 +9,7 @@ public enum PNG {
     /// Writes `image` to `path`, atomically: the data goes to a temporary file in the same directory
     /// that is renamed over `path` only when complete, so a reader never sees half a PNG.
     public static func write(_ image: GrayImage, to path: String) throws {
-        let tmp = "\(path).tmp-\(getpid())"
-        var png = png_image()
-        png.version = UInt32(PNG_IMAGE_VERSION)
-        png.width = UInt32(image.width)
-        png.height = UInt32(image.height)
-        png.format = UInt32(PNG_FORMAT_GRAY)
-        let ok = image.pixels.withUnsafeBytes {
-            png_image_write_to_file(&png, tmp, 0, $0.baseAddress, Int32(image.width), nil)
-        }
-        defer { png_image_free(&png) }
-        guard ok != 0 else {
-            unlink(tmp)
-            throw ImageIOError(file: path, problem: "cannot write PNG: \(message(of: &png))")
-        }
-        guard rename(tmp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(tmp)
-            throw ImageIOError(file: path, problem: "cannot write PNG: \(reason)")
-        }
+        try write(PixelImage(pixels: image.pixels, width: image.width, height: image.height, channels: 1), to: path)
     }
 
     /// Reads any PNG as 8-bit grayscale (libpng converts colour images and composites alpha on black).

@@ -4,24 +4,8 @@ import Testing
 
 /// `fs-store` end to end: exit codes, messages naming the file, byte-identical round trips.
 @Suite struct CLITests {
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
-
-    func run(_ bin: String, _ args: [String], in dir: TempDir) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir.path)
-        p.environment = ProcessInfo.processInfo.environment.filter { $0.key != "FS_STORE" }
-        let out = dir.file("stdout.txt"), err = dir.file("stderr.txt")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
-        p.standardOutput = FileHandle(forWritingAtPath: out)
-        p.standardError = FileHandle(forWritingAtPath: err)
-        try p.run()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: readBytes(out), as: UTF8.self),
-                      stderr: String(decoding: readBytes(err), as: UTF8.self))
-    }
+    /// The suite's runner: the shared `runTool` (TestHelpers.swift).
+    func run(_ bin: String, _ args: [String], in dir: TempDir) throws -> ToolRun { try runTool(bin, args, in: dir) }
 
     @Test func exitCodesMessagesAndRoundTrips() throws {
         guard let bin = KillTests.fsStoreBinary() else {
