@@ -15,7 +15,8 @@ struct FSTrain: ParsableCommand {
         discussion: """
         Checkpoints (weights, EMA, AdamW moments, step) go into the artifact store every
         --checkpoint-every steps and at the end; --resume continues a killed run and ends
-        bit-identical to an uninterrupted one with the same seed (at any --threads).
+        bit-identical to an uninterrupted one with the same seed (at any --threads, and
+        under mpirun/srun with any number of ranks: docs/operations.md, data-parallel training).
         Presets: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")).
         --data takes \(DatasetSpec.help); the model's input channels and
         class count follow the data, and the run records the dataset's SHA-256 (a resumed
@@ -37,6 +38,7 @@ struct FSTrain: ParsableCommand {
     @Flag(help: "Continue run RUN from its latest checkpoint.") var resume = false
     @Option(help: "Override the preset's learning rate.") var lr: Float?
     @Option(help: "Override the preset's batch size.") var batchSize: Int?
+    @Option(help: "Fixed gradient chunks per batch (the unit of MPI ranks; preset 4).") var gradientChunks: Int?
     @Option(help: "Override the preset's UNet channels, e.g. 16,32,32.") var channels: String?
     @Option(help: "Override the preset's time/class embedding width (the PyTorch reference uses 128).") var embedDim: Int?
     @Option(help: "Guidance weight recorded in the checkpoints as recommended_cfg (fs-sample's default --cfg; kept on --resume).")
@@ -53,11 +55,11 @@ struct FSTrain: ParsableCommand {
         if let recommendedCfg, !recommendedCfg.isFinite { throw ValidationError("--recommended-cfg must be finite") }
     }
 
-    mutating func run() throws { try train() }
+    mutating func run() throws { try DataParallelTool.run("fs-train") { try train($0) } }
 
-    func train() throws {
+    func train(_ dp: DataParallelTool) throws {
         common.applyThreads()
-        let store = try common.openStore()
+        let store = try dp.openStore(path: common.storePath) { try common.openStore() }
         var config: TeacherTrainingConfig
         var state: TrainingState?
         var guidance = recommendedCfg
@@ -76,6 +78,7 @@ struct FSTrain: ParsableCommand {
             }
             if let lr { c.learningRate = lr }
             if let batchSize { c.batchSize = batchSize }
+            if let gradientChunks { c.gradientChunks = gradientChunks }
             if let channels { c.model.channels = try parseChannels(channels) }
             if let embedDim { c.model.embedDim = embedDim }
             images = try data.load(defaultSplit: .train)
@@ -84,14 +87,15 @@ struct FSTrain: ParsableCommand {
         }
         let trainData = try images ?? data.loadRecorded(config.data, legacySpec: TeacherTrainingConfig.legacyDataSpec)
         common.log("data: \(trainData.summary)")
-        let trainer = TeacherTrainer(config: config, data: trainData)
+        let trainer = TeacherTrainer(config: config, data: trainData, communicator: dp.communicator)
         var s = state ?? trainer.initialState()
+        try dp.loaded()
         guard s.step < steps else {
             common.log("run \(runName) is already at step \(s.step) >= --steps \(steps); nothing to do")
             try printSummary(store, s, loss: nil, rate: nil)
             return
         }
-        try store.beginRun(name: runName, kind: "teacher", config: config.json)
+        if dp.writes { try store.beginRun(name: runName, kind: "teacher", config: config.json) }
         let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
         var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
         var lastLoss: Float = 0
@@ -100,8 +104,7 @@ struct FSTrain: ParsableCommand {
         while s.step < steps {
             let loss: Float
             do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
-                try store.recordMetrics(run: runName, pending)
-                try store.setRunStatus(runName, RunStatus.failed)
+                if dp.writes { try store.recordMetrics(run: runName, pending); try store.setRunStatus(runName, RunStatus.failed) }
                 throw ToolError(.diverged, e.description)
             }
             lastLoss = loss
@@ -116,13 +119,12 @@ struct FSTrain: ParsableCommand {
             if s.step % checkpointEvery == 0 || s.step == steps {
                 let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
                 pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
-                try store.recordMetrics(run: runName, pending)
+                if dp.writes { try store.recordMetrics(run: runName, pending); try saveCheckpoint(store, config, s, guidance: guidance) }
                 pending.removeAll()
-                try saveCheckpoint(store, config, s, guidance: guidance)
             }
         }
         progress.finish(detail: String(format: "loss %.4f", lastLoss))
-        try store.setRunStatus(runName, RunStatus.finished)
+        if dp.writes { try store.setRunStatus(runName, RunStatus.finished) }
         let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
         try printSummary(store, s, loss: lastLoss, rate: rate)
     }
