@@ -1,4 +1,5 @@
 import CMPI
+import Dispatch
 import TensorCore
 
 /// An MPI failure (the communicator returns errors instead of aborting the job).
@@ -108,6 +109,11 @@ public final class Communicator: @unchecked Sendable {
         return out
     }
 
+    /// Wall seconds spent inside `orderedChunkSum`'s MPI_Allgatherv so far (waiting for the slowest rank included),
+    /// and the bytes it received: what docs/operations.md's scaling table reports. Read on the collective thread.
+    public private(set) var collectiveSeconds: Double = 0
+    public private(set) var collectiveBytes: Int = 0
+
     /// Every chunk's partials on every rank ([totalChunks x length], chunk order), via MPI_Allgatherv.
     private func gatherChunks<T: Numeric>(_ partials: [T], length: Int, totalChunks: Int, datatype: MPI_Datatype) throws -> [T] {
         let mine = ownedChunks(of: totalChunks)
@@ -121,6 +127,11 @@ public final class Communicator: @unchecked Sendable {
             counts.append(Int32(owned.count * length)); displs.append(Int32(owned.lowerBound * length))
         }
         var all = [T](repeating: 0, count: totalChunks * length)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer {
+            collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            collectiveBytes += (totalChunks * length - partials.count) * MemoryLayout<T>.stride
+        }
         let rc = partials.withUnsafeBufferPointer { sp in
             all.withUnsafeMutableBufferPointer { rp in
                 MPI_Allgatherv(sp.baseAddress, Int32(partials.count), datatype, rp.baseAddress, counts, displs, datatype,

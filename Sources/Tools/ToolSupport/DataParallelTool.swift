@@ -29,7 +29,14 @@ public struct DataParallelTool {
         let comm = Communicator.world
         isFollower = comm.rank != 0
         do {
+            let start = Date()
             try body(DataParallelTool(communicator: comm))
+            if comm.size > 1, comm.rank == 0, ProcessInfo.processInfo.environment["FS_MPI_STATS"] == "1" {
+                StandardError.line("\(name): " + String(format: "rank 0 of %d: %.2f s in the gradient allgather (%.1f%% of %.2f s), %.1f MB received",
+                                          comm.size, comm.collectiveSeconds,
+                                          100 * comm.collectiveSeconds / max(1e-9, Date().timeIntervalSince(start)),
+                                          Date().timeIntervalSince(start), Double(comm.collectiveBytes) / 1e6))
+            }
         } catch {
             guard comm.usesMPI, comm.size > 1 else { comm.finalize(); throw error }
             let outcome = ToolOutcome(error: error)
