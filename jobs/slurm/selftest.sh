@@ -187,7 +187,8 @@ if [ "${SELFTEST_MPI:-1}" = 1 ]; then
   command -v mpirun >/dev/null || fs_die "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev), or SELFTEST_MPI=0"
   fs_log "srun --mpi=list: $(timeout 10 srun --mpi=list 2>&1 | tr '\n' ' ')"
   t_mpi=$(date +%s)
-  mpi_job=$(FS_WORK=$WORK FS_TEACHER=teacher FS_BANK=bank-selftest FS_STUDENT=student-dp FS_DISTILL_STEPS=$DISTILL_STEPS \
+  mpi_job=$(FS_MPI_LAUNCH=${SELFTEST_MPI_LAUNCH:-mpirun} FS_SRUN_MPI=${SELFTEST_SRUN_MPI:-pmix} \
+    FS_WORK=$WORK FS_TEACHER=teacher FS_BANK=bank-selftest FS_STUDENT=student-dp FS_DISTILL_STEPS=$DISTILL_STEPS \
     FS_SEGMENTS=4 FS_PRESET=tiny FS_NODE_SCRATCH=$BASE/node-local FS_ROOT=$ROOT FS_BIN=$FS_BIN \
     sbatch --parsable --ntasks=2 --cpus-per-task=1 --output="$WORK/logs/%x-%j.out" "$ROOT/jobs/slurm/distill-mpi.sbatch")
   while [ -n "$(timeout 10 squeue -h -j "$mpi_job" -o %i 2>/dev/null || echo busy)" ]; do
@@ -196,7 +197,10 @@ if [ "${SELFTEST_MPI:-1}" = 1 ]; then
   done
   info=$(timeout 10 scontrol show job "$mpi_job" 2>&1 || true)
   fs_log "job $mpi_job (distill-mpi, 2 tasks): $(grep -o 'JobState=[A-Z_]*' <<<"$info" | head -1) $(grep -o ' ExitCode=[0-9:]*' <<<"$info" | head -1)"
-  grep -q 'JobState=COMPLETED' <<<"$info" && grep -q ' ExitCode=0:0' <<<"$info" || fs_die "the distill-mpi job did not complete"
+  fs_log "distill-mpi: $(grep -ho '[0-9]* ranks on [0-9]* node.*' "$WORK"/logs/fs-distill-mpi-"$mpi_job".out)"
+  grep -q '^fs-distill: 2 MPI ranks$' "$WORK"/logs/fs-distill-mpi-"$mpi_job".out || fs_die "fs-distill did not report 2 MPI ranks"
+  grep -q 'JobState=COMPLETED' <<<"$info" && grep -q ' ExitCode=0:0' <<<"$info" \
+    || { tail -n 30 "$WORK"/logs/fs-distill-mpi-"$mpi_job".out >&2; fs_die "the distill-mpi job did not complete"; }
   fs-store export --store "$main" student -o "$BASE/student.safetensors" >/dev/null || fs_die "cannot export student"
   fs-store export --store "$main" student-dp -o "$BASE/student-dp.safetensors" >/dev/null || fs_die "cannot export student-dp"
   cmp -s "$BASE/student.safetensors" "$BASE/student-dp.safetensors" \

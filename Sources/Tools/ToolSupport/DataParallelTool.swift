@@ -26,10 +26,27 @@ public struct DataParallelTool {
 
     /// Runs a tool body with the job's communicator (`Communicator.world`) and ends MPI as above.
     public static func run(_ name: String, _ body: (DataParallelTool) throws -> Void) throws {
+        let env = ProcessInfo.processInfo.environment
         let comm = Communicator.world
         isFollower = comm.rank != 0
+        // Several processes that each believe they are the only rank would all write the store: refuse.
+        if !comm.usesMPI, env["SLURM_PROCID"] != nil, let n = env["SLURM_STEP_NUM_TASKS"].flatMap(Int.init), n > 1 {
+            throw ToolError.usage("\(name) was started as one of \(n) tasks of a Slurm step without an MPI launcher it can join "
+                                  + "(srun --mpi=none?): start it with mpirun inside the allocation, or srun --mpi=pmix (docs/operations.md)")
+        }
+        if comm.usesMPI, env["OMPI_COMM_WORLD_SIZE"] == nil, env["SLURM_PROCID"] != nil,
+           let n = env["SLURM_STEP_NUM_TASKS"].flatMap(Int.init), n != comm.size {
+            throw ToolError.usage("\(name): srun started \(n) tasks but MPI sees \(comm.size) rank(s): start it with mpirun "
+                                  + "inside the allocation, or srun --mpi=pmix (docs/operations.md)")
+        }
+        if let n = env["PMI_SIZE"].flatMap(Int.init), n != comm.size {
+            throw ToolError.usage("\(name): the launcher started \(n) tasks but MPI sees \(comm.size) rank(s) (Open MPI cannot "
+                                  + "join this launcher's PMI, e.g. srun --mpi=pmi2 with Debian's Open MPI): start it with mpirun inside "
+                                  + "the allocation, or srun --mpi=pmix (docs/operations.md)")
+        }
         do {
             let start = Date()
+            if comm.size > 1, comm.rank == 0 { StandardError.line("\(name): \(comm.size) MPI ranks") }
             try body(DataParallelTool(communicator: comm))
             if comm.size > 1, comm.rank == 0, ProcessInfo.processInfo.environment["FS_MPI_STATS"] == "1" {
                 StandardError.line("\(name): " + String(format: "rank 0 of %d: %.2f s in the gradient allgather (%.1f%% of %.2f s), %.1f MB received",
