@@ -59,15 +59,15 @@ let package = Package(
                 resources: [.copy("Resources")], swiftSettings: fast),
         .target(name: "ImageIO", dependencies: ["TensorCore", "CPNG"], swiftSettings: fast),
         .target(name: "Store", dependencies: ["NN", "CSQLite", "CArchive"], swiftSettings: fast),
-        // MPI ranks with a rank-count independent allreduce (not used by the tools yet).
+        // MPI ranks with a rank-count independent allreduce (the trainers' data-parallel gradient sum).
         .target(name: "Distributed", dependencies: ["TensorCore", "CMPI"], swiftSettings: fast),
         // Run under mpirun by jobs/tests/mpi.sh: prints the ordered chunk sum's SHA-256 per rank count.
         .executableTarget(name: "mpi-check", dependencies: ["Distributed"], path: "Sources/Checks/mpi-check",
                           swiftSettings: fast),
-        .target(name: "Train", dependencies: ["NN", "Datasets"], swiftSettings: fast),
+        .target(name: "Train", dependencies: ["NN", "Datasets", "Distributed"], swiftSettings: fast),
         .target(name: "Eval", dependencies: ["NN", "Datasets", "COpenBLAS"],
                 resources: [.copy("Resources")], swiftSettings: fast),
-        .target(name: "ToolSupport", dependencies: ["Store", "NN", "Train", "Eval", "Datasets", "ImageIO", argumentParser],
+        .target(name: "ToolSupport", dependencies: ["Store", "NN", "Train", "Eval", "Datasets", "ImageIO", "Distributed", argumentParser],
                 path: "Sources/Tools/ToolSupport", swiftSettings: fast),
         tool("fs-train", ["Train", "Store"]),
         tool("fs-sample", ["Train", "Store", "ImageIO"]),
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "TestSupport"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "NN", "TestSupport"]),
-        .testTarget(name: "TrainTests", dependencies: ["Train", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainTests", dependencies: ["Train", "Distributed", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvalTests", dependencies: ["Eval", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ToolsTests", dependencies: ["ToolSupport", "TestSupport"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "TestSupport"]),

@@ -1,4 +1,5 @@
 import CMPI
+import Dispatch
 import TensorCore
 
 /// An MPI failure (the communicator returns errors instead of aborting the job).
@@ -18,7 +19,7 @@ public struct CommunicatorError: Error, CustomStringConvertible {
 /// in global chunk order, left to right (`sumPartials`, the same order as a one-process chunked reduction).
 /// An MPI_Allreduce would instead add in an order that depends on the rank count and the algorithm.
 ///
-/// How a trainer uses it (not wired into the tools yet): for a global batch of B samples in C = B / chunk
+/// How a trainer uses it (`TeacherTrainer`, `DistillTrainer`; fs-train and fs-distill pass `Communicator.world`): for a global batch of B samples in C = B / chunk
 /// chunks, rank r computes the parameter gradient of each of its chunks on its own (one tape per chunk, the
 /// loss of a chunk being its share of the global mean: sum over its samples / B), flattens the gradients of
 /// its chunks into one buffer ([its chunks x parameter count], in a fixed parameter order), calls
@@ -36,6 +37,11 @@ public final class Communicator: @unchecked Sendable {
     /// The first use initializes MPI (funneled: only the thread that calls collectives talks to MPI;
     /// ComputeThreads workers never do).
     public static let world: Communicator = Communicator()
+
+    /// One rank that never touches MPI (the default of the trainers: tests and tools not started by a launcher).
+    public static let local: Communicator = Communicator(localOnly: ())
+
+    private init(localOnly: ()) { (rank, size, usesMPI) = (0, 1, false) }
 
     private init() {
         guard fs_mpi_launched() != 0 else { (rank, size, usesMPI) = (0, 1, false); return }
@@ -59,6 +65,13 @@ public final class Communicator: @unchecked Sendable {
         var finalized: Int32 = 0
         MPI_Finalized(&finalized)
         if finalized == 0 { MPI_Finalize() }
+    }
+
+    /// Ends every rank of the job at once (`MPI_Abort`, the launcher then exits non-zero with `code`).
+    /// For a failure only this rank saw (the others would wait forever in the next collective). No-op for one rank.
+    public func abort(code: Int32) {
+        guard usesMPI, size > 1 else { return }
+        MPI_Abort(fs_mpi_comm_world(), code)
     }
 
     /// Blocks until every rank arrives.
@@ -96,6 +109,11 @@ public final class Communicator: @unchecked Sendable {
         return out
     }
 
+    /// Wall seconds spent inside `orderedChunkSum`'s MPI_Allgatherv so far (waiting for the slowest rank included),
+    /// and the bytes it received: what docs/operations.md's scaling table reports. Read on the collective thread.
+    public private(set) var collectiveSeconds: Double = 0
+    public private(set) var collectiveBytes: Int = 0
+
     /// Every chunk's partials on every rank ([totalChunks x length], chunk order), via MPI_Allgatherv.
     private func gatherChunks<T: Numeric>(_ partials: [T], length: Int, totalChunks: Int, datatype: MPI_Datatype) throws -> [T] {
         let mine = ownedChunks(of: totalChunks)
@@ -109,6 +127,11 @@ public final class Communicator: @unchecked Sendable {
             counts.append(Int32(owned.count * length)); displs.append(Int32(owned.lowerBound * length))
         }
         var all = [T](repeating: 0, count: totalChunks * length)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        defer {
+            collectiveSeconds += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            collectiveBytes += (totalChunks * length - partials.count) * MemoryLayout<T>.stride
+        }
         let rc = partials.withUnsafeBufferPointer { sp in
             all.withUnsafeMutableBufferPointer { rp in
                 MPI_Allgatherv(sp.baseAddress, Int32(partials.count), datatype, rp.baseAddress, counts, displs, datatype,

@@ -116,6 +116,14 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// Segment weighting of L_dist (nil: `.velocity`); optional so configs stored before it still decode.
     public var distWeight: DistillWeight?
 
+    /// C: the fixed chunks each step's distillation and adversarial batches are cut into, one tape each,
+    /// gradients added in chunk order (`GradientChunks`; the unit of work of the MPI ranks). nil in runs made
+    /// before data parallelism: 1, the whole batch on one tape. The presets use 4 (1, 2 or 4 ranks).
+    public var gradientChunks: Int? = nil
+
+    /// The chunk count in use: `gradientChunks` (1 when absent), at most the batch size.
+    public var chunks: Int { max(1, min(gradientChunks ?? 1, batchSize)) }
+
     /// The adversarial batch's segment probabilities, first (noisiest) segment first (nil: the paper's
     /// `SegmentSampling.adversarial(K)`, {0.4, 0.2, 0.2, 0.2} for K = 4; its Table 6 varies them).
     public var advProbs: [Double]?
@@ -131,7 +139,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case weightDecay = "weight_decay", gradClip = "grad_clip", emaDecay = "ema_decay"
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
         case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
-        case advReal = "adv_real", distWeight = "dist_weight", advProbs = "adv_probs"
+        case advReal = "adv_real", distWeight = "dist_weight", advProbs = "adv_probs", gradientChunks = "gradient_chunks"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -145,6 +153,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
                               pairs: 4096, steps: 800, batchSize: 64, learningRate: 3e-4, warmupSteps: 100,
                               weightDecay: 0, gradClip: 1, emaDecay: 0.995, discLearningRate: 2e-4,
                               discBeta1: 0.5, discBeta2: 0.999, seed: seed)
+        c.gradientChunks = 4
         switch name {
         case "mnist":
             return c
@@ -199,6 +208,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
             throw fail("--cfg-range must be LO,HI with 0 <= LO <= HI, got \(cfgLow),\(cfgHigh)")
         }
         guard steps >= 1, batchSize >= 1 else { throw fail("--steps and --batch-size must be at least 1") }
+        if let c = gradientChunks, c < 1 { throw fail("--gradient-chunks must be at least 1, got \(c)") }
         guard learningRate > 0, learningRate.isFinite else { throw fail("--lr must be positive, got \(learningRate)") }
         guard emaDecay >= 0 && emaDecay < 1 else { throw fail("--ema-decay must be in [0, 1), got \(emaDecay)") }
         if let p = startShare, !(p >= 0 && p <= 1) { throw fail("--start-share must be in [0, 1], got \(p)") }

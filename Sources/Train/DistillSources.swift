@@ -88,13 +88,15 @@ public struct DistillData: Sendable {
     }
 
     /// The distillation batch of step `step` (1-based) and each sample's u in (0, 1] placing sigma_t in its segment.
-    public func distillationPairs(step: Int) -> (pairs: SegmentPairs, u: [Float]) {
+    /// `samples` selects a part of the batch (a gradient chunk); each pair is the same as in the whole batch.
+    public func distillationPairs(step: Int, samples: Range<Int>? = nil) -> (pairs: SegmentPairs, u: [Float]) {
         let b = config.batchSize
+        let range = samples ?? 0..<b
         var u: [Float] = []
         if let p = pairCount {
             var out = SegmentPairs(sampleShape: teacher.sampleShape)
             var epoch = -1, perm: [Int] = []
-            for i in 0..<b {
+            for i in range {
                 let g = (step - 1) * b + i
                 if g / p != epoch { epoch = g / p; perm = permutation(p, seed: DistillStream.seed(config.seed, DistillStream.epoch, epoch)) }
                 let idx = perm[g % p]
@@ -110,7 +112,7 @@ public struct DistillData: Sendable {
         }
         var specs: [PairSpec] = []
         let probs = SegmentSampling.uniform(grid.count)
-        for i in 0..<b {
+        for i in range {
             var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.batch, (step - 1) * b + i))
             u.append(placement(&rng))
             specs.append(spec(&rng, probabilities: probs))
@@ -119,12 +121,12 @@ public struct DistillData: Sendable {
     }
 
     /// The adversarial batch of step `step`: segments drawn with `config.adversarialProbabilities`.
-    public func adversarialPairs(step: Int) -> SegmentPairs {
+    public func adversarialPairs(step: Int, samples: Range<Int>? = nil) -> SegmentPairs {
         let a = config.advBatchSize
         let probs = config.adversarialProbabilities
         var out = SegmentPairs(sampleShape: teacher.sampleShape)
         var specs: [PairSpec] = []
-        for i in 0..<a {
+        for i in samples ?? 0..<a {
             var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.adversarial, (step - 1) * a + i))
             switch config.startSource {
             case .bankNoise:
@@ -147,13 +149,14 @@ public struct DistillData: Sendable {
     /// D's real states for the adversarial batch `pairs` of step `step` under --adv-real data: for sample i a
     /// training image x0 of label y_i, noised to the end sigma of its segment, (1 - sigma) x0 + sigma eps,
     /// with eps and the image drawn from the sample's own stream.
-    public func realStates(_ pairs: SegmentPairs, step: Int) -> [Float] {
+    /// `first` is the index of `pairs`' first sample in the adversarial batch (a gradient chunk's offset).
+    public func realStates(_ pairs: SegmentPairs, step: Int, first: Int = 0) -> [Float] {
         guard let images else { preconditionFailure("DistillData.realStates: no training images loaded") }
         let f = pairs.sampleFloats
         var out: [Float] = []
         out.reserveCapacity(pairs.count * f)
         for i in 0..<pairs.count {
-            var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.advReal, (step - 1) * config.advBatchSize + i))
+            var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.advReal, (step - 1) * config.advBatchSize + first + i))
             let candidates = imagesByLabel[pairs.labels[i]]
             precondition(!candidates.isEmpty, "DistillData.realStates: no training image of label \(pairs.labels[i])")
             let img = candidates[rng.below(candidates.count)]

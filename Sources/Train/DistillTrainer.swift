@@ -1,4 +1,5 @@
 import Datasets
+import Distributed
 import NN
 import TensorCore
 
@@ -76,9 +77,12 @@ public struct DistillTrainer: Sendable {
     public let unet: UNet
     public let discriminator: Discriminator?
     public let teacherWeights: StateDict
+    /// The ranks that share each step's chunks (`GradientChunks`); one local rank by default.
+    public let communicator: Communicator
 
-    public init(data: DistillData) {
+    public init(data: DistillData, communicator: Communicator = .local) {
         self.data = data
+        self.communicator = communicator
         self.config = data.config
         self.unet = data.teacher.unet
         self.teacherWeights = data.teacher.weights
@@ -192,81 +196,42 @@ public struct DistillTrainer: Sendable {
     }
 
     /// Advances `state` by one step. Throws `TrainingDiverged` (leaving `state` untouched) when a loss is
-    /// not finite or the generator loss exceeds 20x `reference` + 1.
+    /// not finite or the generator loss exceeds 20x `reference` + 1 (on every rank alike), or a `CommunicatorError`.
+    ///
+    /// The distillation batch and the adversarial batch are both cut into `config.chunks` chunks (chunk c: its
+    /// share of each); this rank computes its block of chunks (`chunkRow`: the student's and D's gradients and
+    /// the loss shares), `orderedChunkSum` adds the rows in chunk order over all ranks, and every rank then
+    /// clips and steps both optimizers on the same sums.
     @discardableResult
     public func step(_ state: inout DistillState, lossScale reference: Float? = nil) throws -> DistillStepMetrics {
         let s = state.step + 1
         let lr = config.learningRate(step: s)
-        var (pairs, u) = data.distillationPairs(step: s)
-        if config.distStart == .rollout { pairs.starts = rolloutStarts(state.student, pairs) }
-
-        let tape = Tape()
-        let p = tape.bind(state.student)
-        let lossDist: Var
-        if config.distStart == .backprop {
-            lossDist = backpropDistillationLoss(p, pairs, weights: config.distWeight == .state ? grid.stateWeights : nil)
-        } else {
-            let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)
-            let v = unet(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
-            if config.distWeight == .state {
-                let w = grid.stateWeights   // per segment, computed once per step rather than once per sample
-                lossDist = DistillLoss.distillation(v, target: target, weights: pairs.segments.map { w[$0] })
-            } else {
-                lossDist = DistillLoss.distillation(v, target: target)
-            }
+        let advOn = discriminator != nil && adversarialActive(step: s)
+        let length = state.student.parameterCount + (advOn ? state.disc.parameterCount : 0) + Self.scalarCount
+        var rows: [Float] = []
+        for c in communicator.ownedChunks(of: config.chunks) {
+            rows += chunkRow(state, step: s, chunk: c, adversarial: advOn)
         }
-        var total = lossDist
-        var m = DistillStepMetrics(step: s, lossDist: lossDist.value.scalar, lr: lr, gradNorm: 0, total: 0)
+        let sum = try communicator.orderedChunkSum(rows, length: length, totalChunks: config.chunks)
+        var offset = 0
+        var grads = GradientChunks.unpack(sum, like: state.student, offset: &offset)
+        let dGrads = advOn ? GradientChunks.unpack(sum, like: state.disc, offset: &offset) : nil
+        let v = Array(sum[offset...])
 
-        // Adversarial batch: the fake (student) and real (teacher) states at sigma_{k+1}.
-        var adv: (real: Tensor, fake: Tensor, sigmas: [Float], labels: [Int])?
-        if let disc = discriminator, adversarialActive(step: s) {
-            let ap = data.adversarialPairs(step: s)
-            let zk = ap.tensor(config.advFake == .rollout ? rolloutStarts(state.student, ap) : ap.starts)
-            let sk = ap.segments.map { grid.start($0) }, sk1 = ap.segments.map { grid.end($0) }
-            let dsig = zip(sk1, sk).map { $0 - $1 }
-            let real = ap.tensor(ap.ends)
-            let fake: Tensor
-            if config.lambdaAdv > 0 || config.lambdaFM > 0 {
-                let g = generatorAdversarialTerms(disc, disc: tape.bind(state.disc, trainable: false), student: p, start: zk,
-                                                  sigmas: sk, nextSigmas: sk1, labels: ap.labels, real: real)
-                if let la = g.adv {
-                    m.lossAdv = la.value.scalar
-                    total = total + la * config.lambdaAdv
-                }
-                if let lf = g.fm {
-                    m.lossFM = lf.value.scalar
-                    total = total + lf * config.lambdaFM
-                }
-                fake = g.fake.value
-            } else {
-                var f = zk
-                f.add(studentVelocity(state.student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(dsig))
-                fake = f
-            }
-            let dReal = config.advReal == .data ? ap.tensor(data.realStates(ap, step: s)) : real
-            adv = (dReal, fake, sk1, ap.labels)
-        }
-
-        var grads = p.gradients(tape.backward(total))
-        m.total = total.value.scalar
+        var m = DistillStepMetrics(step: s, lossDist: v[0], lr: lr, gradNorm: 0, total: v[1])
+        if advOn && config.lambdaAdv > 0 { m.lossAdv = v[2] }
+        if advOn && config.lambdaFM > 0 { m.lossFM = v[3] }
         m.gradNorm = clipGradientNorm(&grads, maxNorm: config.gradClip)
         var student = state.student, opt = state.optimizer
         opt.update(&student, grads: grads, lr: lr)
 
         var disc = state.disc, discOpt = state.discOptimizer
-        if let d = discriminator, let adv {
-            let dt = Tape()
-            let pd = dt.bind(state.disc)
-            let dReal = d(dt.constant(adv.real), sigmas: adv.sigmas, labels: adv.labels, pd).logits
-            let dFake = d(dt.constant(adv.fake), sigmas: adv.sigmas, labels: adv.labels, pd).logits
-            let lossD = DistillLoss.hinge(real: dReal, fake: dFake)
-            let dGrads = pd.gradients(dt.backward(lossD))
+        if let dGrads {
             discOpt.update(&disc, grads: dGrads, lr: config.discLearningRate)
-            m.lossD = lossD.value.scalar
-            m.dAccuracy = DistillLoss.accuracy(real: dReal.value, fake: dFake.value)
-            m.dReal = Float(dReal.value.sum()) / Float(dReal.value.count)
-            m.dFake = Float(dFake.value.sum()) / Float(dFake.value.count)
+            m.lossD = v[4]
+            m.dAccuracy = v[5] / max(1, v[7] + v[9])
+            m.dReal = v[6] / v[7]
+            m.dFake = v[8] / v[9]
         }
 
         let finite = m.total.isFinite && m.gradNorm.isFinite && (m.lossD?.isFinite ?? true)
@@ -280,5 +245,89 @@ public struct DistillTrainer: Sendable {
         EMA.update(&state.ema, toward: student, decay: config.emaDecay)
         state.step = s
         return m
+    }
+
+    /// Scalars at the end of a chunk's row: L_dist share, total share, L_adv share, L_fm share, L_D share,
+    /// D's right decisions, sum and count of D(real), sum and count of D(fake).
+    static let scalarCount = 10
+
+    /// Chunk `c`'s row: the student's gradient of its share of the generator objective (parameters in key
+    /// order), D's gradient of its share of the hinge loss (when `adversarial`), then `scalarCount` scalars.
+    func chunkRow(_ state: DistillState, step s: Int, chunk c: Int, adversarial advOn: Bool) -> [Float] {
+        let part = GradientChunks.samples(c, of: config.batchSize, chunks: config.chunks)
+        let share = GradientChunks.share(part.count, of: config.batchSize)
+        var (pairs, u) = data.distillationPairs(step: s, samples: part)
+        if config.distStart == .rollout { pairs.starts = rolloutStarts(state.student, pairs) }
+        var scalars = [Float](repeating: 0, count: Self.scalarCount)
+
+        let tape = Tape()
+        let p = tape.bind(state.student)
+        let lossDist: Var
+        if config.distStart == .backprop {
+            lossDist = backpropDistillationLoss(p, pairs, weights: config.distWeight == .state ? grid.stateWeights : nil)
+                .scaled(by: share)
+        } else {
+            let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)
+            let v = unet(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
+            if config.distWeight == .state {
+                let w = grid.stateWeights   // per segment, computed once per step rather than once per sample
+                lossDist = DistillLoss.distillation(v, target: target, weights: pairs.segments.map { w[$0] }).scaled(by: share)
+            } else {
+                lossDist = DistillLoss.distillation(v, target: target).scaled(by: share)
+            }
+        }
+        var total = lossDist
+        scalars[0] = lossDist.value.scalar
+
+        // Adversarial chunk: the fake (student) and real (teacher) states at sigma_{k+1}, and D's hinge loss on them.
+        var discRow: [Float] = []
+        if advOn, let disc = discriminator {
+            let advPart = GradientChunks.samples(c, of: config.advBatchSize, chunks: config.chunks)
+            if advPart.isEmpty {
+                GradientChunks.appendZeros(like: state.disc, to: &discRow)
+            } else {
+                let advShare = GradientChunks.share(advPart.count, of: config.advBatchSize)
+                let ap = data.adversarialPairs(step: s, samples: advPart)
+                let zk = ap.tensor(config.advFake == .rollout ? rolloutStarts(state.student, ap) : ap.starts)
+                let sk = ap.segments.map { grid.start($0) }, sk1 = ap.segments.map { grid.end($0) }
+                let dsig = zip(sk1, sk).map { $0 - $1 }
+                let real = ap.tensor(ap.ends)
+                let fake: Tensor
+                if config.lambdaAdv > 0 || config.lambdaFM > 0 {
+                    let g = generatorAdversarialTerms(disc, disc: tape.bind(state.disc, trainable: false), student: p, start: zk,
+                                                      sigmas: sk, nextSigmas: sk1, labels: ap.labels, real: real)
+                    if let la = g.adv?.scaled(by: advShare) {
+                        scalars[2] = la.value.scalar
+                        total = total + la * config.lambdaAdv
+                    }
+                    if let lf = g.fm?.scaled(by: advShare) {
+                        scalars[3] = lf.value.scalar
+                        total = total + lf * config.lambdaFM
+                    }
+                    fake = g.fake.value
+                } else {
+                    var f = zk
+                    f.add(studentVelocity(state.student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(dsig))
+                    fake = f
+                }
+                let dRealStates = config.advReal == .data
+                    ? ap.tensor(data.realStates(ap, step: s, first: advPart.lowerBound)) : real
+                let dt = Tape()
+                let pd = dt.bind(state.disc)
+                let dReal = disc(dt.constant(dRealStates), sigmas: sk1, labels: ap.labels, pd).logits
+                let dFake = disc(dt.constant(fake), sigmas: sk1, labels: ap.labels, pd).logits
+                let lossD = DistillLoss.hinge(real: dReal, fake: dFake).scaled(by: advShare)
+                GradientChunks.append(pd.gradients(dt.backward(lossD)), keys: state.disc.keys, to: &discRow)
+                scalars[4] = lossD.value.scalar
+                scalars[5] = Float(dReal.value.data.filter { $0 > 0 }.count + dFake.value.data.filter { $0 < 0 }.count)
+                scalars[6] = Float(dReal.value.sum()); scalars[7] = Float(dReal.value.count)
+                scalars[8] = Float(dFake.value.sum()); scalars[9] = Float(dFake.value.count)
+            }
+        }
+        scalars[1] = total.value.scalar
+        var row: [Float] = []
+        row.reserveCapacity(state.student.parameterCount + discRow.count + Self.scalarCount)
+        GradientChunks.append(p.gradients(tape.backward(total)), keys: state.student.keys, to: &row)
+        return row + discRow + scalars
     }
 }

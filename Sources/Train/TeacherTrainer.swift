@@ -1,4 +1,5 @@
 import Datasets
+import Distributed
 import NN
 import TensorCore
 
@@ -30,11 +31,14 @@ public struct TeacherTrainer {
     public let config: TeacherTrainingConfig
     public let unet: UNet
     let data: ImageDataset
+    /// The ranks that share each step's chunks (`GradientChunks`); one local rank by default.
+    public let communicator: Communicator
 
-    public init(config: TeacherTrainingConfig, data: ImageDataset) {
+    public init(config: TeacherTrainingConfig, data: ImageDataset, communicator: Communicator = .local) {
         self.config = config
         self.unet = UNet(config.model)
         self.data = data
+        self.communicator = communicator
     }
 
     public func initialState() -> TrainingState {
@@ -44,13 +48,15 @@ public struct TeacherTrainer {
 
     /// The batch of step `step` (1-based): images in a per-epoch seeded permutation, and per-sample
     /// noise, sigma and label dropout drawn from streams keyed by the sample's global index.
-    public func batch(step: Int) -> (x0: Tensor, noise: Tensor, sigmas: [Float], labels: [Int]) {
+    /// `samples` selects a part of the batch (a gradient chunk); each sample is the same as in the whole batch.
+    public func batch(step: Int, samples: Range<Int>? = nil) -> (x0: Tensor, noise: Tensor, sigmas: [Float], labels: [Int]) {
         let b = config.batchSize, n = data.count
         let f = data.geometry.floats
-        var images = [Float](); images.reserveCapacity(b * f)
+        let range = samples ?? 0..<b
+        var images = [Float](); images.reserveCapacity(range.count * f)
         var labels: [Int] = [], sigmas: [Float] = [], seeds: [UInt64] = []
         var epoch = -1, perm: [Int] = []
-        for i in 0..<b {
+        for i in range {
             let global = (step - 1) * b + i
             let e = global / n
             if e != epoch { epoch = e; perm = permutation(n, seed: streamSeed(config.seed, StreamPurpose.data, UInt64(e))) }
@@ -64,20 +70,43 @@ public struct TeacherTrainer {
         }
         let shape = data.geometry.sampleShape
         let noise = Tensor.perSampleNoise(seeds: seeds, sampleShape: shape)
-        return (Tensor(shape: [b] + shape, data: images), noise, sigmas, labels)
+        return (Tensor(shape: [range.count] + shape, data: images), noise, sigmas, labels)
     }
 
     /// EMA decay with a warm-up, min(decay, (1 + step) / (10 + step)), so early EMA tracks quickly.
     func emaDecay(step: Int) -> Float { min(config.emaDecay, Float(1 + step) / Float(10 + step)) }
 
-    /// Advances `state` by one step; returns the loss. Throws `TrainingDiverged` without touching `state`.
+    /// Advances `state` by one step; returns the loss. Throws `TrainingDiverged` without touching `state`
+    /// (on every rank alike: the loss is the same ordered sum everywhere), or a `CommunicatorError`.
+    ///
+    /// The batch's `config.chunks` chunks are differentiated one tape each (this rank's block of them), the
+    /// gradients and loss shares added in chunk order over all ranks (`GradientChunks`), then clipped and
+    /// applied identically on every rank.
     public func step(_ state: inout TrainingState, lossScale reference: Float?) throws -> Float {
         let s = state.step + 1
-        let (x0, noise, sigmas, labels) = batch(step: s)
+        let b = config.batchSize, chunks = config.chunks
+        let keys = state.weights.keys
+        let length = state.weights.parameterCount + 1
+        let mine = communicator.ownedChunks(of: chunks)
+        var rows = [Float](); rows.reserveCapacity(mine.count * length)
+        for c in mine {
+            let part = GradientChunks.samples(c, of: b, chunks: chunks)
+            let (x0, noise, sigmas, labels) = batch(step: s, samples: part)
+            let tape = Tape()
+            let p = tape.bind(state.weights)
+            let loss = flowMatchingLoss(unet, p, x0: x0, noise: noise, sigmas: sigmas, labels: labels, tape: tape)
+                .scaled(by: GradientChunks.share(part.count, of: b))
+            GradientChunks.append(p.gradients(tape.backward(loss)), keys: keys, to: &rows)
+            rows.append(loss.value.scalar)
+        }
+        let sum = try communicator.orderedChunkSum(rows, length: length, totalChunks: chunks)
+        var offset = 0
+        var grads = GradientChunks.unpack(sum, like: state.weights, offset: &offset)
+        let loss = sum[offset]
         var weights = state.weights, opt = state.optimizer
         let lr = warmupLearningRate(base: config.learningRate, step: s, warmup: config.warmupSteps)
-        let (loss, _) = trainStep(unet, weights: &weights, optimizer: &opt, lr: lr, clip: config.gradClip,
-                                  x0: x0, noise: noise, sigmas: sigmas, labels: labels)
+        clipGradientNorm(&grads, maxNorm: config.gradClip)
+        opt.update(&weights, grads: grads, lr: lr)
         if !loss.isFinite || (reference.map { loss > 20 * $0 + 1 } ?? false) {
             throw TrainingDiverged(step: s, loss: loss)
         }

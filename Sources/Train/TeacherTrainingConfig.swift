@@ -19,11 +19,18 @@ public struct TeacherTrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64
     /// The images trained on (absent in checkpoints made before datasets were recorded: MNIST train).
     public var data: DatasetRecord?
+    /// C: the fixed chunks each step's batch is cut into, one tape each, gradients added in chunk order
+    /// (`GradientChunks`; the unit of work of the MPI ranks, so 1, 2 or 4 ranks give the same bits for C = 4).
+    /// Absent in runs made before data parallelism: 1, the whole batch on one tape.
+    public var gradientChunks: Int? = nil
+
+    /// The chunk count in use: `gradientChunks` (1 for runs recorded without one), at most the batch size.
+    public var chunks: Int { max(1, min(gradientChunks ?? 1, batchSize)) }
 
     enum CodingKeys: String, CodingKey {
         case preset, model, batchSize = "batch_size", learningRate = "learning_rate", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", emaDecay = "ema_decay", gradClip = "grad_clip"
-        case labelDropout = "label_dropout", sigmaSampler = "sigma_sampler", seed, data
+        case labelDropout = "label_dropout", sigmaSampler = "sigma_sampler", seed, data, gradientChunks = "gradient_chunks"
     }
 
     /// The dataset a run without a record trained on.
@@ -50,11 +57,13 @@ public struct TeacherTrainingConfig: Codable, Equatable, Sendable {
         case "tiny":
             return TeacherTrainingConfig(preset: name, model: UNetConfig(channels: [8, 16], embedDim: 32), batchSize: 16,
                                          learningRate: 2e-3, warmupSteps: 5, weightDecay: 0, emaDecay: 0.99,
-                                         gradClip: 1, labelDropout: 0.1, sigmaSampler: SigmaSampler(), seed: seed)
+                                         gradClip: 1, labelDropout: 0.1, sigmaSampler: SigmaSampler(), seed: seed,
+                                         gradientChunks: 4)
         case "mnist":
             return TeacherTrainingConfig(preset: name, model: UNetConfig(channels: [16, 32, 32]), batchSize: 128,
                                          learningRate: 1e-3, warmupSteps: 200, weightDecay: 0, emaDecay: 0.999,
-                                         gradClip: 1, labelDropout: 0.1, sigmaSampler: SigmaSampler(), seed: seed)
+                                         gradClip: 1, labelDropout: 0.1, sigmaSampler: SigmaSampler(), seed: seed,
+                                         gradientChunks: 4)
         default:
             return nil
         }

@@ -2,8 +2,9 @@
 # Real-Slurm self-test (needs root): installs slurmctld/slurmd/slurm-client/munge if missing, starts
 # munged, slurmctld and slurmd for a single-node cluster on localhost in a fresh scratch directory,
 # trains a tiny teacher, submits the chain of jobs/slurm/submit.sh (2 rollout shards -> merge ->
-# distill -> eval) on the tiny preset, waits for it, checks the merged store and the metrics, and
-# shuts everything down again (also on failure). Recipe: ../shared/docs/slurm.md.
+# distill -> eval) on the tiny preset, waits for it, checks the merged store and the metrics, then runs
+# the data-parallel distill job (distill-mpi.sbatch, 2 tasks; SELFTEST_MPI=0 skips it) and requires the
+# single-process student's bytes, and shuts everything down again (also on failure). Recipe: ../shared/docs/slurm.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/jobs/lib.sh"
@@ -179,5 +180,32 @@ fid=$(json_get fid "$WORK/eval.json"); n=$(json_get num_samples "$WORK/eval.json
 fs_log "student FID $fid on $n samples"
 awk -v f="$fid" 'BEGIN { exit !(f ~ /^[0-9.eE+-]+$/ && f + 0 >= 0) }' || fs_die "eval.json has no numeric fid: $(cat "$WORK/eval.json")"
 [ "$n" = "$EVAL_SAMPLES" ] || fs_die "eval used $n samples, expected $EVAL_SAMPLES"
+
+# 6. the data-parallel distill job (jobs/slurm/distill-mpi.sbatch) with 2 tasks x 1 CPU: the same student
+#    options as the chain's single-process distill job, so the same bytes (docs/operations.md).
+if [ "${SELFTEST_MPI:-1}" = 1 ]; then
+  command -v mpirun >/dev/null || fs_die "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev), or SELFTEST_MPI=0"
+  fs_log "srun --mpi=list: $(timeout 10 srun --mpi=list 2>&1 | tr '\n' ' ')"
+  t_mpi=$(date +%s)
+  mpi_job=$(FS_MPI_LAUNCH=${SELFTEST_MPI_LAUNCH:-mpirun} FS_SRUN_MPI=${SELFTEST_SRUN_MPI:-pmix} \
+    FS_WORK=$WORK FS_TEACHER=teacher FS_BANK=bank-selftest FS_STUDENT=student-dp FS_DISTILL_STEPS=$DISTILL_STEPS \
+    FS_SEGMENTS=4 FS_PRESET=tiny FS_NODE_SCRATCH=$BASE/node-local FS_ROOT=$ROOT FS_BIN=$FS_BIN \
+    sbatch --parsable --ntasks=2 --cpus-per-task=1 --output="$WORK/logs/%x-%j.out" "$ROOT/jobs/slurm/distill-mpi.sbatch")
+  while [ -n "$(timeout 10 squeue -h -j "$mpi_job" -o %i 2>/dev/null || echo busy)" ]; do
+    [ $(( $(date +%s) - t_mpi )) -lt "$TIMEOUT" ] || fs_die "distill-mpi job $mpi_job not finished after ${TIMEOUT}s"
+    sleep 1
+  done
+  info=$(timeout 10 scontrol show job "$mpi_job" 2>&1 || true)
+  fs_log "job $mpi_job (distill-mpi, 2 tasks): $(grep -o 'JobState=[A-Z_]*' <<<"$info" | head -1) $(grep -o ' ExitCode=[0-9:]*' <<<"$info" | head -1)"
+  fs_log "distill-mpi: $(grep -ho '[0-9]* ranks on [0-9]* node.*' "$WORK"/logs/fs-distill-mpi-"$mpi_job".out)"
+  grep -q '^fs-distill: 2 MPI ranks$' "$WORK"/logs/fs-distill-mpi-"$mpi_job".out || fs_die "fs-distill did not report 2 MPI ranks"
+  grep -q 'JobState=COMPLETED' <<<"$info" && grep -q ' ExitCode=0:0' <<<"$info" \
+    || { tail -n 30 "$WORK"/logs/fs-distill-mpi-"$mpi_job".out >&2; fs_die "the distill-mpi job did not complete"; }
+  fs-store export --store "$main" student -o "$BASE/student.safetensors" >/dev/null || fs_die "cannot export student"
+  fs-store export --store "$main" student-dp -o "$BASE/student-dp.safetensors" >/dev/null || fs_die "cannot export student-dp"
+  cmp -s "$BASE/student.safetensors" "$BASE/student-dp.safetensors" \
+    || fs_die "the 2-task MPI student differs from the single-process student"
+  fs_log "distill-mpi (2 MPI ranks) = distill (1 process): identical exported bytes ($(fs_elapsed "$t_mpi"))"
+fi
 ok=1
 echo "slurm selftest: PASS (chain $(fs_elapsed "$t_submit"), total $(fs_elapsed "$t_start"))"

@@ -15,6 +15,7 @@ set -euo pipefail
 : "${FS_SEGMENTS:=4}" "${FS_SUBSTEPS:=8}" "${FS_SCHEDULE:=fixed}" "${FS_CFG_RANGE:=}"
 : "${FS_STUDENT:=student}"                  # run name of the distilled student
 : "${FS_DISTILL_STEPS:=2000}" "${FS_PRESET:=mnist}" "${FS_DISTILL_CPUS:=2}"
+: "${FS_DISTILL_TASKS:=1}"                  # >1: distill-mpi.sbatch with that many MPI ranks (FS_DISTILL_CPUS threads each)
 : "${FS_EVAL_SAMPLES:=1000}" "${FS_EVAL_SEED:=0}" "${FS_EVAL_CPUS:=2}"
 : "${FS_SBATCH_ARGS:=}"                     # extra sbatch options for every job, e.g. "--partition=cpu --time=4:00:00"
 export FS_WORK FS_TEACHER FS_BANK FS_SEEDS FS_SHARDS FS_SEGMENTS FS_SUBSTEPS FS_SCHEDULE FS_CFG_RANGE \
@@ -53,7 +54,10 @@ rollout=$(sbatch $FS_SBATCH_ARGS --parsable --array="0-$((FS_SHARDS - 1))" --cpu
 # shellcheck disable=SC2086
 merge=$(sbatch $FS_SBATCH_ARGS "${common[@]}" --dependency="afterok:$rollout" "$here/merge.sbatch")
 # shellcheck disable=SC2086
-distill=$(sbatch $FS_SBATCH_ARGS "${common[@]}" --cpus-per-task="$FS_DISTILL_CPUS" --dependency="afterok:$merge" "$here/distill.sbatch")
+distill_job=(--cpus-per-task="$FS_DISTILL_CPUS" "$here/distill.sbatch")
+[ "$FS_DISTILL_TASKS" -gt 1 ] && distill_job=(--ntasks="$FS_DISTILL_TASKS" --cpus-per-task="$FS_DISTILL_CPUS" "$here/distill-mpi.sbatch")
+# shellcheck disable=SC2086
+distill=$(sbatch $FS_SBATCH_ARGS "${common[@]}" --dependency="afterok:$merge" "${distill_job[@]}")
 # shellcheck disable=SC2086
 eval_job=$(sbatch $FS_SBATCH_ARGS "${common[@]}" --cpus-per-task="$FS_EVAL_CPUS" --dependency="afterok:$distill" "$here/eval.sbatch")
 printf 'ROLLOUT_JOB=%s\nMERGE_JOB=%s\nDISTILL_JOB=%s\nEVAL_JOB=%s\n' "$rollout" "$merge" "$distill" "$eval_job" \

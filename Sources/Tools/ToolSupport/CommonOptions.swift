@@ -58,16 +58,17 @@ public struct CommonOptions: ParsableArguments {
 
     /// An informational line on stderr, unless `--quiet`.
     public func log(_ line: String) {
-        if !quiet { StandardError.line(line) }
+        if !quiet && !DataParallelTool.isFollower { StandardError.line(line) }
     }
 
     /// The command's result on stdout: the object as one JSON line with `--json`, else `human` text.
     public func emit(_ object: [String: Any], human: @autoclosure () -> String) throws {
+        guard !DataParallelTool.isFollower else { return }   // one result per MPI job: rank 0's
         if json { try JSONOutput.print(object) } else { print(human()) }
     }
 
     /// A progress reporter honouring `--quiet` and whether stderr is a terminal.
     public func progress(_ label: String, total: Int?, unit: String = "it", completed: Int = 0) -> Progress {
-        Progress(label: label, total: total, unit: unit, completed: completed, mode: .automatic(quiet: quiet))
+        Progress(label: label, total: total, unit: unit, completed: completed, mode: .automatic(quiet: quiet || DataParallelTool.isFollower))
     }
 }

@@ -41,7 +41,7 @@ struct FSDistill: ParsableCommand {
         Checkpoints (student weights, EMA, AdamW; discriminator and its AdamW;
         step) are stored every --checkpoint-every steps as RUN@STEP. --resume
         continues a killed run and ends bit-identical to an uninterrupted run
-        with the same seed, whatever --threads either used (a run without
+        with the same seed, whatever --threads or MPI ranks either used (a run without
         checkpoints starts fresh). A NaN or exploding loss exits with code 5
         and keeps the last good checkpoint. Metrics per step: loss_dist,
         loss_adv, loss_fm, loss_d, d_acc, d_real, d_fake, lr, grad_norm,
@@ -105,6 +105,7 @@ struct FSDistill: ParsableCommand {
     @Option(help: "PeRFlow pool size: pairs generated from --seed at start, and again on --resume (default 4096).") var pairs: Int?
     @Option(help: "Train until this step (default: the preset's).") var steps: Int?
     @Option(help: "Distillation batch size.") var batchSize: Int?
+    @Option(help: "Fixed gradient chunks per batch (the unit of MPI ranks; preset 4).") var gradientChunks: Int?
     @Option(help: "Student learning rate (AdamW, warm-up then constant, or a cosine with --cosine-decay).") var lr: Float?
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 100
     @Option(help: "Seed of every draw (pairs, batches, discriminator head; default 0).") var seed: UInt64?
@@ -138,12 +139,12 @@ struct FSDistill: ParsableCommand {
     }
 
     mutating func run() throws {
-        try distill()
+        try DataParallelTool.run("fs-distill") { try distill($0) }
     }
 
     static func main() { runAsTool() }
 
-    func distill() throws {
+    func distill(_ dp: DataParallelTool) throws {
         common.applyThreads()
         // The teacher (and bank) come from the store, so it must exist: a missing store is bad input,
         // never a new empty file. A .safetensors teacher has to be imported first (lineage).
@@ -152,7 +153,7 @@ struct FSDistill: ParsableCommand {
             throw ToolError.badInput("--teacher \(teacher): fs-distill reads its teacher from the store (for the student's "
                                      + "lineage); import the file first: fs-store import \(teacher) --name teacher")
         }
-        let store = try common.openExistingStore()
+        let store = try dp.openStore(path: common.storePath) { try common.openExistingStore() }
         let existing = try store.artifacts(kind: ArtifactKind.checkpoint, run: runName)
         let last = existing.max { ($0.step ?? 0) < ($1.step ?? 0) }
         var config: DistillConfig
@@ -231,8 +232,9 @@ struct FSDistill: ParsableCommand {
         let data = try DistillData(config: config, teacher: loaded.model, trajectories: trajectories, images: images,
                                    poolProgress: { poolProgress?.update(completed: $0) })
         poolProgress?.finish()
-        let trainer = DistillTrainer(data: data)
+        let trainer = DistillTrainer(data: data, communicator: dp.communicator)
         var state = restored?.0 ?? trainer.initialState()
+        try dp.loaded()
         if let images { common.log("data: \(images.summary)") }
         let writer = StudentCheckpoint(store: store, run: runName, config: config, teacher: loaded, teacherRef: teacherRef,
                                        bank: bankInfo)
@@ -241,8 +243,10 @@ struct FSDistill: ParsableCommand {
             try summary(store, state, config: config, last: nil, secondsPerStep: nil)
             return
         }
-        try store.beginRun(name: runName, kind: "student", config: try ResumeConfig.recording(
-            config.json, step: state.step, changes: overrides, previous: try store.run(runName)?.config))
+        if dp.writes {
+            try store.beginRun(name: runName, kind: "student", config: try ResumeConfig.recording(
+                config.json, step: state.step, changes: overrides, previous: try store.run(runName)?.config))
+        }
         var lastMetrics: DistillStepMetrics?
         let t0 = Date(), startStep = state.step
         try store.guardingRun(runName) {
@@ -255,8 +259,7 @@ struct FSDistill: ParsableCommand {
                 let ts = Date()
                 let m: DistillStepMetrics
                 do { m = try trainer.step(&state, lossScale: reference) } catch let e as TrainingDiverged {
-                    try store.recordMetrics(run: runName, pending)
-                    try store.setRunStatus(runName, RunStatus.failed)
+                    if dp.writes { try store.recordMetrics(run: runName, pending); try store.setRunStatus(runName, RunStatus.failed) }
                     throw ToolError.diverged(e.description)
                 }
                 stepSeconds.append(Date().timeIntervalSince(ts))
@@ -275,23 +278,28 @@ struct FSDistill: ParsableCommand {
                 if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
                 progress.update(completed: state.step, detail: detail)
                 let signal = Interruption.pending
+                if let signal, dp.communicator.size > 1 {
+                    // Ranks see a signal at different steps, so there is no collective checkpoint: the last one stands.
+                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
+                    throw Interruption.stopped(signal, "under MPI the job stops without a new checkpoint; "
+                                               + "resume run '\(runName)' from its last one with --resume")
+                }
                 if state.step % checkpointEvery == 0 || state.step == config.steps || signal != nil {
                     let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
                     if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
-                    try store.recordMetrics(run: runName, pending)
+                    if dp.writes { try store.recordMetrics(run: runName, pending); try writer.save(state) }
                     pending.removeAll()
-                    try writer.save(state)
                 }
                 if let signal {
                     progress.finish()
-                    try store.setRunStatus(runName, RunStatus.interrupted)
+                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
                     throw Interruption.stopped(signal, "checkpoint \(runName)@\(state.step) written in \(store.path); run '\(runName)' "
                                                + "is marked interrupted. Resume with: fs-distill --store \(store.path) --run \(runName) "
                                                + "--steps \(config.steps) --resume")
                 }
             }
             progress.finish()
-            try store.setRunStatus(runName, RunStatus.finished)
+            if dp.writes { try store.setRunStatus(runName, RunStatus.finished) }
         }
         let sps = Date().timeIntervalSince(t0) / Double(max(1, state.step - startStep))
         try summary(store, state, config: config, last: lastMetrics, secondsPerStep: sps)
@@ -387,6 +395,7 @@ struct FSDistill: ParsableCommand {
             c.advWarmup = advWarmup
         }
         if let batchSize { c.batchSize = batchSize }
+        if let gradientChunks { c.gradientChunks = gradientChunks }
         if let lr { c.learningRate = lr }
     }
 

@@ -15,7 +15,8 @@ struct FSTrain: ParsableCommand {
         discussion: """
         Checkpoints (weights, EMA, AdamW moments, step) go into the artifact store every
         --checkpoint-every steps and at the end; --resume continues a killed run and ends
-        bit-identical to an uninterrupted one with the same seed (at any --threads).
+        bit-identical to an uninterrupted one with the same seed (at any --threads, and
+        under mpirun/srun with any number of ranks: docs/operations.md, data-parallel training).
         Presets: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")).
         --data takes \(DatasetSpec.help); the model's input channels and
         class count follow the data, and the run records the dataset's SHA-256 (a resumed
@@ -47,6 +48,7 @@ struct FSTrain: ParsableCommand {
     var overrideConfig = false
     @Option(help: "Override the preset's learning rate.") var lr: Float?
     @Option(help: "Override the preset's batch size.") var batchSize: Int?
+    @Option(help: "Fixed gradient chunks per batch (the unit of MPI ranks; preset 4).") var gradientChunks: Int?
     @Option(help: "Override the preset's UNet channels, e.g. 16,32,32.") var channels: String?
     @Option(help: "Override the preset's time/class embedding width (the PyTorch reference uses 128).") var embedDim: Int?
     @Option(help: "Guidance weight recorded in the checkpoints as recommended_cfg (fs-sample's default --cfg; kept on --resume).")
@@ -68,11 +70,11 @@ struct FSTrain: ParsableCommand {
         try OptionCheck.float("--recommended-cfg", recommendedCfg)
     }
 
-    mutating func run() throws { try train() }
+    mutating func run() throws { try DataParallelTool.run("fs-train") { try train($0) } }
 
-    func train() throws {
+    func train(_ dp: DataParallelTool) throws {
         common.applyThreads()
-        let store = try common.openStore()
+        let store = try dp.openStore(path: common.storePath) { try common.openStore() }
         var config: TeacherTrainingConfig
         var state: TrainingState?
         var guidance = recommendedCfg
@@ -109,6 +111,7 @@ struct FSTrain: ParsableCommand {
             }
             if let lr { c.learningRate = lr }
             if let batchSize { c.batchSize = batchSize }
+            if let gradientChunks { c.gradientChunks = gradientChunks }
             if let channels { c.model.channels = try parseChannels(channels) }
             if let embedDim { c.model.embedDim = embedDim }
             images = try data.load(defaultSplit: .train)
@@ -119,15 +122,18 @@ struct FSTrain: ParsableCommand {
         try MemoryBudget.check("--batch-size", value: config.batchSize) { MemoryEstimates.training(config.model, batch: $0) }
         let trainData = try images ?? data.loadRecorded(config.data, legacySpec: TeacherTrainingConfig.legacyDataSpec)
         common.log("data: \(trainData.summary)")
-        let trainer = TeacherTrainer(config: config, data: trainData)
+        let trainer = TeacherTrainer(config: config, data: trainData, communicator: dp.communicator)
         var s = state ?? trainer.initialState()
+        try dp.loaded()
         guard s.step < steps else {
             common.log("run \(runName) is already at step \(s.step) >= --steps \(steps); nothing to do")
             try printSummary(store, s, loss: nil, rate: nil)
             return
         }
-        try store.beginRun(name: runName, kind: "teacher", config: try ResumeConfig.recording(
-            config.json, step: s.step, changes: overrides, previous: try store.run(runName)?.config))
+        if dp.writes {
+            try store.beginRun(name: runName, kind: "teacher", config: try ResumeConfig.recording(
+                config.json, step: s.step, changes: overrides, previous: try store.run(runName)?.config))
+        }
         var lastLoss: Float = 0
         let t0 = Date()
         let startStep = s.step
@@ -137,8 +143,7 @@ struct FSTrain: ParsableCommand {
             while s.step < steps {
                 let loss: Float
                 do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
-                    try store.recordMetrics(run: runName, pending)
-                    try store.setRunStatus(runName, RunStatus.failed)
+                    if dp.writes { try store.recordMetrics(run: runName, pending); try store.setRunStatus(runName, RunStatus.failed) }
                     throw ToolError(.diverged, e.description)
                 }
                 lastLoss = loss
@@ -151,23 +156,28 @@ struct FSTrain: ParsableCommand {
                 }
                 progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
                 let signal = Interruption.pending
+                if let signal, dp.communicator.size > 1 {
+                    // Ranks see a signal at different steps, so there is no collective checkpoint: the last one stands.
+                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
+                    throw Interruption.stopped(signal, "under MPI the job stops without a new checkpoint; "
+                                               + "resume run '\(runName)' from its last one with --resume")
+                }
                 if s.step % checkpointEvery == 0 || s.step == steps || signal != nil {
                     let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
                     pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
-                    try store.recordMetrics(run: runName, pending)
+                    if dp.writes { try store.recordMetrics(run: runName, pending); try saveCheckpoint(store, config, s, guidance: guidance) }
                     pending.removeAll()
-                    try saveCheckpoint(store, config, s, guidance: guidance)
                 }
                 if let signal {
                     progress.finish(detail: String(format: "loss %.4f", lastLoss))
-                    try store.setRunStatus(runName, RunStatus.interrupted)
+                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
                     throw Interruption.stopped(signal, "checkpoint \(runName)@\(s.step) written in \(store.path); run '\(runName)' "
                                                + "is marked interrupted. Resume with: fs-train --store \(store.path) --run \(runName) "
                                                + "--steps \(steps) --resume")
                 }
             }
             progress.finish(detail: String(format: "loss %.4f", lastLoss))
-            try store.setRunStatus(runName, RunStatus.finished)
+            if dp.writes { try store.setRunStatus(runName, RunStatus.finished) }
         }
         let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
         try printSummary(store, s, loss: lastLoss, rate: rate)
