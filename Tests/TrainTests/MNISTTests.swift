@@ -112,10 +112,10 @@ private let fullDataTests = true
 
     @Test func idxHeaderChecks() {
         let ok: [UInt8] = [0, 0, 8, 1, 0, 0, 0, 2, 7, 9]
-        #expect((try? IDX.header(ok, magic: 2049, rank: 1, path: "x")) == [2])
-        #expect(throws: DatasetError.self) { try IDX.header(Array(ok.dropLast()), magic: 2049, rank: 1, path: "x") }
-        #expect(throws: DatasetError.self) { try IDX.header(ok, magic: 2051, rank: 1, path: "x") }
-        #expect(throws: DatasetError.self) { try IDX.header([0, 0], magic: 2049, rank: 1, path: "x") }
+        #expect((try? IDXDataset.header(ok, magic: 2049, rank: 1, path: "x")) == [2])
+        #expect(throws: DatasetError.self) { try IDXDataset.header(Array(ok.dropLast()), magic: 2049, rank: 1, path: "x") }
+        #expect(throws: DatasetError.self) { try IDXDataset.header(ok, magic: 2051, rank: 1, path: "x") }
+        #expect(throws: DatasetError.self) { try IDXDataset.header([0, 0], magic: 2049, rank: 1, path: "x") }
     }
 
     @Test func dataDirectoryHonoursEnvironment() throws {
