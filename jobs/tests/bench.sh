@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fs-bench's contract (issue 2): one JSON object with every key bench/unet.sh and the closing notes read, positive
-# numbers, and a usage error for a bad --only. Runs a tiny UNet so it takes about a second.
+# numbers, and a usage error for a bad --only. Runs a tiny UNet (and a tiny DiT, --model dit) so it takes a few seconds.
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=bench-test
@@ -17,6 +17,15 @@ for k in sgemm_gflops_1024 conv2d_forward_ms conv2d_backward_ms unet_train_image
   check "$k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
 done
 check "threads is the requested 2" [ "$(json_get threads <<<"$out")" = 2 ]
+# --model dit (bench/dit.sh's keys) on a tiny DiT.
+out=$(fs-bench --model dit --dit-hidden 32 --dit-depth 1 --dit-heads 2 --dit-patch 4 --batch 2 --iterations 1 --threads 2 --json 2>/dev/null); rc=$?
+check "fs-bench --model dit exits 0 (exit $rc)" [ "$rc" -eq 0 ]
+for k in dit_train_images_per_second dit_forward_images_per_second peak_rss_mb; do
+  v=$(json_get "$k" <<<"$out")
+  check "dit: $k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
+done
+fs-bench --model bogus >/dev/null 2>&1; rc=$?
+check "a bad --model is a usage error (exit $rc)" [ "$rc" -eq 64 ]
 fs-bench --only bogus >/dev/null 2>&1; rc=$?
 check "a bad --only is a usage error (exit $rc)" [ "$rc" -eq 64 ]
 
