@@ -44,6 +44,7 @@ struct FSBench: ParsableCommand {
             guard ["all", "train", "forward"].contains(only) else { throw ValidationError("--model dit: --only all, train or forward") }
             let config = DiTConfig(inputSize: 28, patchSize: ditPatch, inChannels: 1, hiddenSize: ditHidden, depth: ditDepth,
                                    numHeads: ditHeads, mlpRatio: 4, numClasses: 10)
+            do { try config.validate() } catch { throw ValidationError("--dit-*: \(error)") }
             out["dit_config"] = config.json
             let (train, fwd) = ditThroughput(config)
             if let train { out["dit_train_images_per_second"] = train; out["dit_train_step_ms"] = 1000 * Double(batch) / train }
