@@ -10,6 +10,15 @@ Each is measured in NCHW and channels_last; the top-level keys report the better
 numbers are under "layouts". Also conv2d 3x3 32->32 pad 1 on [128,32,28,28] (forward; backward = grad of
 input + weight + bias given grad_out), and sgemm GFLOP/s for 1024^3 (torch.mm).
 Timings are medians over --iters after --warmup iterations. Progress goes to stderr, JSON to stdout.
+
+    /root/venv/bin/python bench/peer_torch.py --model dit [--threads 2] [--batch 64]
+
+DiT workload (tools/golden/reference_dit.py; the same as `fs-bench --model dit`): 28x28x1, patch 2, hidden 192,
+depth 6, heads 3, mlp ratio 4, 10 classes, batch 64, adaLN and final layer N(0, 0.02^2) instead of zero:
+  dit_train_images_per_second    forward + MSE + backward + clip_grad_norm_(1) + AdamW (lr 1e-4, wd 0.01)
+  dit_forward_images_per_second  forward only, under torch.no_grad()
+measured with F.scaled_dot_product_attention (timm's default) and the explicit softmax path; the top-level
+keys report the faster, per-variant numbers are under "attention".
 """
 import argparse
 import json
@@ -110,16 +119,85 @@ def bench_sgemm(warmup, iters, n=1024):
     return round(2 * n ** 3 / t / 1e9, 1)
 
 
+def bench_dit(fused, batch, warmup, iters, hidden=192, depth=6, heads=3, patch=2):
+    from reference_dit import DiT
+    torch.manual_seed(0)
+    model = DiT(input_size=28, patch_size=patch, in_channels=1, hidden_size=hidden, depth=depth, num_heads=heads,
+                mlp_ratio=4.0, num_classes=10, class_dropout_prob=0.1, fused_attn=fused)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "adaLN_modulation" in name or name.startswith("final_layer"):
+                p.normal_(0, 0.02)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=0.01)
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randn(batch, 1, 28, 28, generator=g)
+    eps = torch.randn(batch, 1, 28, 28, generator=g)
+    sigma = torch.rand(batch, generator=g)
+    labels = torch.arange(batch) % 11
+    s = sigma[:, None, None, None]
+    xt = (1 - s) * x0 + s * eps
+    target = eps - x0
+
+    def train_step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(model(xt, sigma, labels), target)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+
+    def forward():
+        with torch.no_grad():
+            model(xt, sigma, labels)
+
+    t_train, ts_train = median_time(train_step, warmup, iters)
+    t_fwd, ts_fwd = median_time(forward, warmup, iters)
+    res = {"dit_train_images_per_second": round(batch / t_train, 2),
+           "dit_forward_images_per_second": round(batch / t_fwd, 2),
+           "dit_train_step_ms": round(t_train * 1e3, 1), "dit_forward_ms": round(t_fwd * 1e3, 1),
+           "dit_train_step_ms_all": [round(t * 1e3, 1) for t in ts_train],
+           "dit_forward_ms_all": [round(t * 1e3, 1) for t in ts_fwd]}
+    log(f"  dit ({'sdpa' if fused else 'explicit'} attention): train {res['dit_train_images_per_second']} img/s, "
+        f"forward {res['dit_forward_images_per_second']} img/s")
+    return res
+
+
+def main_dit(args):
+    load_before = os.getloadavg()
+    t_start = time.time()
+    variants = {}
+    for name, fused in (("sdpa", True), ("explicit", False)):
+        log(f"dit batch {args.batch} {name} attention ({args.threads} threads)")
+        variants[name] = bench_dit(fused, args.batch, args.warmup, args.iters)
+    bt = max(variants, key=lambda k: variants[k]["dit_train_images_per_second"])
+    bf = max(variants, key=lambda k: variants[k]["dit_forward_images_per_second"])
+    out = {"implementation": "pytorch", "torch_version": torch.__version__, "threads": args.threads,
+           "batch": args.batch, "model": "dit",
+           "dit_train_images_per_second": variants[bt]["dit_train_images_per_second"],
+           "dit_forward_images_per_second": variants[bf]["dit_forward_images_per_second"],
+           "best_attention_train": bt, "best_attention_forward": bf, "attention": variants,
+           "iters": args.iters, "warmup": args.warmup,
+           "load_average_before": [round(x, 2) for x in load_before],
+           "load_average_after": [round(x, 2) for x in os.getloadavg()],
+           "wall_seconds": round(time.time() - t_start, 1)}
+    print(json.dumps(out))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=None, help="default 128 (unet), 64 (dit)")
     ap.add_argument("--channels", default="32,64,64")
+    ap.add_argument("--model", choices=("unet", "dit"), default="unet")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
+    if args.batch is None:
+        args.batch = 64 if args.model == "dit" else 128
+    if args.model == "dit":
+        main_dit(args)
+        return
     channels = [int(c) for c in args.channels.split(",")]
     load_before = os.getloadavg()
     t_start = time.time()

@@ -11,6 +11,12 @@ public enum Initializer: Sendable {
     case ones
     /// N(0, 1), nn.Embedding's default.
     case normal
+    /// N(0, std^2) (DiT's embedding table and timestep MLP weights, std 0.02).
+    case normalScaled(std: Float)
+    /// xavier_uniform_: U(-a, a), a = sqrt(6 / (fan_in + fan_out)) (DiT's linear and patch-embedding weights).
+    case xavierUniform(fanIn: Int, fanOut: Int)
+    /// Fixed values, not drawn (DiT's sin-cos `pos_embed`).
+    case fixed(Tensor)
 
     func make(_ shape: [Int], rng: inout SplitMix64) -> Tensor {
         let n = shape.reduce(1, *)
@@ -18,6 +24,13 @@ public enum Initializer: Sendable {
         case .zeros: return Tensor(zeros: shape)
         case .ones: return Tensor(repeating: 1, shape: shape)
         case .normal: return Tensor(shape: shape, data: rng.normals(n))
+        case .normalScaled(let std): return Tensor(shape: shape, data: rng.normals(n).map { $0 * std })
+        case .xavierUniform(let fanIn, let fanOut):
+            let bound = (6 / Float(fanIn + fanOut)).squareRoot()
+            return Tensor(shape: shape, data: (0..<n).map { _ in (2 * rng.uniform() - 1) * bound })
+        case .fixed(let t):
+            precondition(t.shape == shape, "Initializer.fixed: \(t.shape) for \(shape)")
+            return t
         case .kaimingUniform(let fanIn), .pytorchBias(let fanIn):
             let bound = 1 / Float(fanIn).squareRoot()
             return Tensor(shape: shape, data: (0..<n).map { _ in (2 * rng.uniform() - 1) * bound })

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fs-bench's contract (issue 2): one JSON object with every key bench/unet.sh and the closing notes read, positive
-# numbers, and usage errors (exit 2) for a bad --only and zero/absurd counts. Runs a tiny UNet so it takes about a second.
+# numbers, and usage errors (exit 2) for a bad --only or --model and zero/absurd counts. Runs a tiny UNet (and a tiny DiT,
+# --model dit) so it takes a few seconds.
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=bench-test
@@ -26,6 +27,15 @@ for bad in "--iterations 0" "--channels 0" "--channels 8,0" "--batch 0" "--threa
   fs-bench $bad >/dev/null 2>&1; rc=$?
   check "fs-bench $bad is a usage error (exit $rc)" [ "$rc" -eq 2 ]
 done
+# --model dit (bench/dit.sh's keys) on a tiny DiT.
+out=$(fs-bench --model dit --dit-hidden 32 --dit-depth 1 --dit-heads 2 --dit-patch 4 --batch 2 --iterations 1 --threads 2 --json 2>/dev/null); rc=$?
+check "fs-bench --model dit exits 0 (exit $rc)" [ "$rc" -eq 0 ]
+for k in dit_train_images_per_second dit_forward_images_per_second peak_rss_mb; do
+  v=$(json_get "$k" <<<"$out")
+  check "dit: $k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
+done
+fs-bench --model bogus >/dev/null 2>&1; rc=$?
+check "a bad --model is a usage error, exit 2 (exit $rc)" [ "$rc" -eq 2 ]
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

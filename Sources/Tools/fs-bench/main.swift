@@ -12,14 +12,23 @@ struct FSBench: ParsableCommand {
         abstract: "Benchmark the tensor core: sgemm, conv2d, and UNet training/forward throughput.",
         discussion: """
         Prints one JSON object (peak_rss_mb: the process's peak resident memory). Compare with bench/peer_torch.py
-        run with the same thread count.
+        run with the same thread count. `--model dit` times the DiT reference workload instead (28x28x1, patch 2,
+        hidden 192, depth 6, heads 3, mlp ratio 4, batch 64): dit_train_images_per_second, dit_forward_images_per_second
+        (bench/dit.sh runs it side by side with bench/peer_torch.py --model dit).
         Example:
           fs-bench --threads 2 --json
+          fs-bench --model dit --threads 2 --json
         """)
 
     @Option(help: "Threads (default: SLURM_CPUS_PER_TASK, else all cores).") var threads: Int?
     @Option(help: "UNet channels per level.") var channels: String = "32,64,64"
-    @Option(help: "Batch size.") var batch: Int = 128
+    @Option(help: "Model to time: unet or dit.") var model: String = "unet"
+    @Option(name: .customLong("batch"), help: "Batch size (default 128 for the UNet, 64 for the DiT).") var batchSize: Int?
+    var batch: Int { batchSize ?? (model == "dit" ? 64 : 128) }
+    @Option(help: "DiT hidden size (the defaults are the reference workload).") var ditHidden: Int = 192
+    @Option(help: "DiT depth.") var ditDepth: Int = 6
+    @Option(help: "DiT heads.") var ditHeads: Int = 3
+    @Option(help: "DiT patch size.") var ditPatch: Int = 2
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
     @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs per UNet conv shape) or norm (GroupNorm+SiLU per UNet shape).")
     var only: String = "all"
@@ -35,6 +44,10 @@ struct FSBench: ParsableCommand {
         try OptionCheck.int("--iterations", iterations, 1...10_000)
         guard Self.choices.contains(only) else {
             throw ValidationError("--only '\(only)' is not one of \(Self.choices.joined(separator: ", "))")
+        }
+        guard ["unet", "dit"].contains(model) else { throw ValidationError("--model '\(model)' is not one of unet, dit") }
+        if model == "dit", !["all", "train", "forward"].contains(only) {
+            throw ValidationError("--model dit: --only all, train or forward")
         }
         let parts = channels.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! > 0 && $0! % 8 == 0 }) else {
@@ -52,8 +65,22 @@ struct FSBench: ParsableCommand {
         let core = ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(t)
         ReductionChunks.applyEnvironment()
-        var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core,
+        var out: [String: Any] = ["threads": t, "batch": batch, "blas_core": core,
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks"]
+        if model == "dit" {
+            let config = DiTConfig(inputSize: 28, patchSize: ditPatch, inChannels: 1, hiddenSize: ditHidden, depth: ditDepth,
+                                   numHeads: ditHeads, mlpRatio: 4, numClasses: 10)
+            do { try config.validate() } catch { throw ValidationError("--dit-*: \(error)") }
+            out["dit_config"] = config.json
+            let (train, fwd) = ditThroughput(config)
+            if let train { out["dit_train_images_per_second"] = train; out["dit_train_step_ms"] = 1000 * Double(batch) / train }
+            if let fwd { out["dit_forward_images_per_second"] = fwd; out["dit_forward_ms"] = 1000 * Double(batch) / fwd }
+            out["peak_rss_mb"] = peakResidentMegabytes()
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        out["channels"] = channels
         if only == "conv" || only == "norm" {
             out[only == "conv" ? "conv_shapes_ms" : "norm_shapes_ms"] = only == "conv" ? convAlgorithmTimings() : normTimings()
             let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
@@ -179,6 +206,45 @@ struct FSBench: ParsableCommand {
         if only != "train" {
             let model = try! VelocityModel(config: config, weights: weights)
             fwd = Double(batch) / median { _ = model.evaluate(x0, sigmas: sigmas, labels: labels) }
+        }
+        return (train, fwd)
+    }
+}
+
+extension FSBench {
+    /// Training step (forward, MSE to the velocity target, backward, clip, AdamW; pos_embed frozen) and
+    /// forward images/s of a DiT, as bench/peer_torch.py --model dit measures the reference.
+    func ditThroughput(_ config: DiTConfig) -> (train: Double?, forward: Double?) {
+        let dit = DiT(config)
+        var weights = dit.initialParameters(seed: 0)
+        // Non-zero adaLN and output layers so every path of the backward is representative.
+        var r = SplitMix64(seed: 5)
+        weights = weights.mapTensors { k, t in
+            k.contains("adaLN_modulation") || k.hasPrefix("final_layer") ? Tensor(shape: t.shape, data: r.normals(t.count).map { $0 * 0.02 }) : t
+        }
+        var opt = AdamW(weightDecay: 0.01)
+        var g = SplitMix64(seed: 2)
+        let shape = [batch, 1, 28, 28], n = batch * 784
+        let x0 = Tensor(shape: shape, data: g.normals(n)), noise = Tensor(shape: shape, data: g.normals(n))
+        let sigmas = (0..<batch).map { _ in g.uniform() }, labels = (0..<batch).map { $0 % 11 }
+        var train: Double? = nil, fwd: Double? = nil
+        if only != "forward" {
+            let s = median {
+                let tape = Tape()
+                let p = tape.bind(weights)
+                let xt = FlowMatching.interpolate(x0: x0, noise: noise, sigmas: sigmas)
+                let v = dit(tape.constant(xt), sigmas: sigmas, labels: labels, p)
+                let loss = meanSquaredError(v, target: FlowMatching.velocityTarget(x0: x0, noise: noise))
+                var grads = p.gradients(tape.backward(loss))
+                for k in DiT.frozenKeys { grads[k] = nil }
+                clipGradientNorm(&grads, maxNorm: 1)
+                opt.update(&weights, grads: grads, lr: 1e-4)
+            }
+            train = Double(batch) / s
+        }
+        if only != "train" {
+            let xt = FlowMatching.interpolate(x0: x0, noise: noise, sigmas: sigmas)
+            fwd = Double(batch) / median { _ = dit.forward(xt, sigmas: sigmas, labels: labels, weights: weights) }
         }
         return (train, fwd)
     }

@@ -1,0 +1,209 @@
+import Foundation
+
+// Multi-head self-attention on a packed qkv tensor [n, T, 3 D] (timm's `Attention` layout: the 3D
+// features are (q | k | v), each split into `heads` contiguous slices of D / heads), one BLAS call
+// per product and (sample, head). Only a [T, T] scratch per thread is materialised; the forward keeps
+// the log-sum-exp of each score row ([n, heads, T]) and the backward recomputes the probabilities
+// from it (flash-attention style), so no [n, heads, T, T] tensor is ever stored.
+
+/// Geometry of a packed-qkv attention call.
+struct AttentionShape {
+    let n: Int, t: Int, d: Int, heads: Int
+    var hd: Int { d / heads }
+    var scale: Float { 1 / Float(hd).squareRoot() }
+    init(_ qkv: Tensor, heads: Int) {
+        precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0,
+                     "attention: qkv \(qkv.shape) for \(heads) heads (want [n, T, 3 D], D divisible by heads)")
+        (n, t, d, self.heads) = (qkv.shape[0], qkv.shape[1], qkv.shape[2] / 3, heads)
+    }
+}
+
+/// softmax(q kᵀ / sqrt(hd)) v per (sample, head): out [n, T, D] (heads concatenated, as timm's
+/// transpose(1, 2).reshape) and the log-sum-exp of each score row [n * heads * T].
+public func attentionForward(_ qkv: Tensor, heads: Int, keepLogSumExp: Bool = true) -> (out: Tensor, lse: [Float]) {
+    let s = AttentionShape(qkv, heads: heads)
+    let (t, d, hd) = (s.t, s.d, s.hd)
+    var lse = [Float](repeating: 0, count: keepLogSumExp ? s.n * heads * t : 0)
+    let out = [Float].uninitialized(s.n * t * d) { op in
+        qkv.data.withUnsafeBufferPointer { qp in
+            lse.withUnsafeMutableBufferPointer { lp in
+                let (qb, ob) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op))
+                let lb = UnsafeSendable(keepLogSumExp ? lp.baseAddress : nil)   // an empty array may still have a base address
+                parallelChunks(s.n * heads) { _, r in
+                    var scores = [Float](repeating: 0, count: t * t)
+                    scores.withUnsafeMutableBufferPointer { sp in
+                        let sc = sp.baseAddress!
+                        for item in r {
+                            let (b, h) = (item / heads, item % heads)
+                            let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
+                            sgemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
+                                  c: sc, ldc: t)
+                            for i in 0..<t {
+                                let l = softmaxRow(sc + i * t, t)
+                                if let lbase = lb.value { lbase[item * t + i] = l }
+                            }
+                            sgemm(m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: ob.value + b * t * d + h * hd, ldc: d)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (Tensor(shape: [s.n, t, d], data: out), lse)
+}
+
+/// The attention pullback: d qkv [n, T, 3 D] from the output gradient, the saved output and
+/// log-sum-exps. Per (sample, head): P = exp(S - lse) recomputed, dV = Pᵀ dO, dP = dO Vᵀ,
+/// dS = P (dP - rowsum(dO ∘ O)), dQ = scale dS K, dK = scale dSᵀ Q.
+public func attentionBackward(_ qkv: Tensor, out: Tensor, lse: [Float], _ g: Tensor, heads: Int) -> Tensor {
+    let s = AttentionShape(qkv, heads: heads)
+    let (t, d, hd) = (s.t, s.d, s.hd)
+    precondition(lse.count == s.n * heads * t, "attentionBackward: no saved log-sum-exp")
+    let dqkv = [Float].uninitialized(qkv.count) { dp in
+        qkv.data.withUnsafeBufferPointer { qp in
+        out.data.withUnsafeBufferPointer { op in
+        g.data.withUnsafeBufferPointer { gp in
+        lse.withUnsafeBufferPointer { lp in
+            let (qb, ob, gb, lb, db) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op.baseAddress!),
+                                        UnsafeSendable(gp.baseAddress!), UnsafeSendable(lp.baseAddress!), UnsafeSendable(dp))
+            parallelChunks(s.n * heads) { _, r in
+                var scratch = [Float](repeating: 0, count: 2 * t * t + t)
+                scratch.withUnsafeMutableBufferPointer { sp in
+                    let pm = sp.baseAddress!, dpm = pm + t * t, rowDot = dpm + t * t
+                    for item in r {
+                        let (b, h) = (item / heads, item % heads)
+                        let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
+                        let o = ob.value + b * t * d + h * hd, dO = gb.value + b * t * d + h * hd
+                        let dq = db.value + b * t * 3 * d + h * hd, dk = dq + d, dv = dq + 2 * d
+                        // P from the saved log-sum-exp.
+                        sgemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: pm, ldc: t)
+                        for i in 0..<t { expShiftedRow(pm + i * t, t, lb.value[item * t + i]) }
+                        // D_i = <dO_i, O_i>.
+                        for i in 0..<t {
+                            var acc: Float = 0
+                            for j in 0..<hd { acc += dO[i * d + j] * o[i * d + j] }
+                            rowDot[i] = acc
+                        }
+                        sgemm(transA: true, m: t, n: hd, k: t, a: pm, lda: t, b: dO, ldb: d, c: dv, ldc: 3 * d)
+                        sgemm(transB: true, m: t, n: t, k: hd, a: dO, lda: d, b: v, ldb: 3 * d, c: dpm, ldc: t)
+                        for i in 0..<t {
+                            let pr = pm + i * t, dr = dpm + i * t, di = F8(repeating: rowDot[i])
+                            var j = 0
+                            while j < t { let c = min(8, t - j); store8(load8(pr + j, c) * (load8(dr + j, c) - di), dr + j, c); j += 8 }
+                        }
+                        sgemm(m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: k, ldb: 3 * d, c: dq, ldc: 3 * d)
+                        sgemm(transA: true, m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: q, ldb: 3 * d, c: dk, ldc: 3 * d)
+                    }
+                }
+            }
+        }}}}
+    }
+    return Tensor(shape: qkv.shape, data: dqkv)
+}
+
+// MARK: Row-wise linear layers
+
+/// y = x Wᵀ + b for every row of x [..., in] (W [out, in]), one GEMM per chunk of leading-axis rows
+/// (samples), chunks split over `ComputeThreads`.
+public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tensor {
+    let (outF, inF) = (w.shape[0], w.shape[1])
+    precondition(x.shape.last == inF, "linearRows: x \(x.shape) for weight \(w.shape)")
+    let lead = x.rank >= 2 ? x.shape[0] : 1, rowsPer = x.count / inF / max(1, lead)
+    var shape = x.shape; shape[shape.count - 1] = outF
+    let total = lead * rowsPer * outF
+    let out = [Float].uninitialized(total) { op in
+        x.data.withUnsafeBufferPointer { xp in
+        w.data.withUnsafeBufferPointer { wp in
+            let (xb, wb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!), UnsafeSendable(op))
+            let bias = bias?.data
+            let body = { (r: Range<Int>) in
+                let rows = r.count * rowsPer, o = ob.value + r.lowerBound * rowsPer * outF
+                if let bias {
+                    bias.withUnsafeBufferPointer { bp in
+                        for i in 0..<rows { (o + i * outF).update(from: bp.baseAddress!, count: outF) }
+                    }
+                }
+                sgemm(transB: true, m: rows, n: outF, k: inF, a: xb.value + r.lowerBound * rowsPer * inF,
+                      b: wb.value, beta: bias == nil ? 0 : 1, c: o)
+            }
+            if total < 1 << 14 || ComputeThreads.count == 1 { body(0..<lead) } else { parallelChunks(lead) { _, r in body(r) } }
+        }}
+    }
+    return Tensor(shape: shape, data: out)
+}
+
+/// The pullback of `linearRowsForward`: (dx, dW, db), each only when asked.
+public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool)
+    -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
+    let (outF, inF) = (w.shape[0], w.shape[1])
+    let lead = x.rank >= 2 ? x.shape[0] : 1, rowsPer = x.count / inF / max(1, lead), rows = lead * rowsPer
+    let parallel = rows * max(inF, outF) >= 1 << 14 && ComputeThreads.count > 1
+    var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
+    g.data.withUnsafeBufferPointer { gp in
+    x.data.withUnsafeBufferPointer { xp in
+    w.data.withUnsafeBufferPointer { wp in
+        let (gb, xb, wb) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!))
+        if needInput {
+            // dx = g W, split over samples.
+            let data = [Float].uninitialized(x.count) { op in
+                let ob = UnsafeSendable(op)
+                let body = { (r: Range<Int>) in
+                    sgemm(m: r.count * rowsPer, n: inF, k: outF, a: gb.value + r.lowerBound * rowsPer * outF, b: wb.value,
+                          c: ob.value + r.lowerBound * rowsPer * inF)
+                }
+                if parallel { parallelChunks(lead) { _, r in body(r) } } else { body(0..<lead) }
+            }
+            dx = Tensor(shape: x.shape, data: data)
+        }
+        if needWeight {
+            // dW = gᵀ x over all rows, split over output features (each chunk owns rows of dW).
+            let data = [Float].uninitialized(w.count) { op in
+                let ob = UnsafeSendable(op)
+                let body = { (r: Range<Int>) in
+                    sgemm(transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF, b: xb.value,
+                          c: ob.value + r.lowerBound * inF)
+                }
+                if parallel { parallelChunks(outF) { _, r in body(r) } } else { body(0..<outF) }
+            }
+            dw = Tensor(shape: w.shape, data: data)
+        }
+        if needBias {
+            // db = column sums of g, split over output features.
+            var data = [Float](repeating: 0, count: outF)
+            data.withUnsafeMutableBufferPointer { op in
+                let ob = UnsafeSendable(op.baseAddress!)
+                let body = { (r: Range<Int>) in
+                    let o = ob.value
+                    for i in 0..<rows {
+                        let gr = gb.value + i * outF
+                        for j in r { o[j] += gr[j] }
+                    }
+                }
+                if parallel { parallelChunks(outF) { _, r in body(r) } } else { body(0..<outF) }
+            }
+            db = Tensor(shape: [outF], data: data)
+        }
+    }}}
+    return (dx, dw, db)
+}
+
+// MARK: Batched matrix products
+
+/// C[b] = op(A[b]) op(B[b]) for A [batch, ., .], B [batch, ., .]; split over the batch.
+func batchedGemm(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool, batch: Int, m: Int, n: Int, k: Int) -> Tensor {
+    let (sa, sb) = (a.count / batch, b.count / batch)
+    let out = [Float].uninitialized(batch * m * n) { op in
+        a.data.withUnsafeBufferPointer { ap in
+        b.data.withUnsafeBufferPointer { bp in
+            let (ab, bb, ob) = (UnsafeSendable(ap.baseAddress!), UnsafeSendable(bp.baseAddress!), UnsafeSendable(op))
+            let body = { (r: Range<Int>) in
+                for i in r {
+                    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: ab.value + i * sa, b: bb.value + i * sb,
+                          c: ob.value + i * m * n)
+                }
+            }
+            if batch * m * n * k < 1 << 16 || ComputeThreads.count == 1 { body(0..<batch) } else { parallelChunks(batch) { _, r in body(r) } }
+        }}
+    }
+    return Tensor(shape: [batch, m, n], data: out)
+}

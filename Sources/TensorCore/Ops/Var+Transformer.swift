@@ -1,0 +1,251 @@
+// Tape ops of the transformer backbone (DiT): each has one pullback, checked by finite differences in
+// Tests/TensorCoreTests/TransformerGradientTests.swift and against PyTorch in Tests/NNTests/DiTGoldenTests.swift.
+
+/// LayerNorm over the last axis without affine parameters (`nn.LayerNorm(d, elementwise_affine=False, eps=eps)`).
+public func layerNorm(_ x: Var, eps: Float) -> Var {
+    let (y, rstd) = layerNormForward(x.value, eps: eps)
+    return x.tape.record(y, parents: [x]) { g, _ in [layerNormBackward(y, g, rstd: rstd)] }
+}
+
+/// Softmax over the last axis.
+public func softmax(_ x: Var) -> Var {
+    let y = softmaxForward(x.value)
+    return x.tape.record(y, parents: [x]) { g, _ in [softmaxBackward(y, g)] }
+}
+
+/// GELU with the tanh approximation, PyTorch `gelu(x, approximate="tanh")`.
+public func gelu(_ x: Var) -> Var {
+    let xv = x.value
+    return x.tape.record(geluForward(xv), parents: [x]) { g, _ in
+        let n = xv.count
+        let dx = [Float].uninitialized(n) { out in
+            xv.data.withUnsafeBufferPointer { xp in
+                g.data.withUnsafeBufferPointer { gp in
+                    let (xb, gb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(out))
+                    elementwiseChunks(n) { r in geluBackwardRange(xb.value, gb.value, ob.value, r) }
+                }
+            }
+        }
+        return [Tensor(shape: xv.shape, data: dx)]
+    }
+}
+
+/// Batched matrix product: a [b, m, k] (or [b, k, m] with `transposeA`) times b [b, k, n] (or [b, n, k]
+/// with `transposeB`): [b, m, n] (`torch.bmm` / `@` on 3-D tensors).
+public func batchedMatmul(_ a: Var, _ b: Var, transposeA: Bool = false, transposeB: Bool = false) -> Var {
+    let (av, bv) = (a.value, b.value)
+    precondition(av.rank == 3 && bv.rank == 3 && av.shape[0] == bv.shape[0], "batchedMatmul: \(av.shape) x \(bv.shape)")
+    let batch = av.shape[0]
+    let (m, k) = transposeA ? (av.shape[2], av.shape[1]) : (av.shape[1], av.shape[2])
+    let (kb, n) = transposeB ? (bv.shape[2], bv.shape[1]) : (bv.shape[1], bv.shape[2])
+    precondition(k == kb, "batchedMatmul: \(av.shape) x \(bv.shape) (transposeA \(transposeA), transposeB \(transposeB))")
+    let out = batchedGemm(av, bv, transA: transposeA, transB: transposeB, batch: batch, m: m, n: n, k: k)
+    return a.tape.record(out, parents: [a, b]) { g, needs in
+        // C = op(A) op(B): d op(A) = G op(B)ᵀ, d op(B) = op(A)ᵀ G, transposed back where A or B was.
+        let da: Tensor? = !needs[0] ? nil : transposeA
+            ? batchedGemm(bv, g, transA: transposeB, transB: true, batch: batch, m: k, n: m, k: n)
+            : batchedGemm(g, bv, transA: false, transB: !transposeB, batch: batch, m: m, n: k, k: n)
+        let db: Tensor? = !needs[1] ? nil : transposeB
+            ? batchedGemm(g, av, transA: true, transB: transposeA, batch: batch, m: n, n: k, k: m)
+            : batchedGemm(av, g, transA: !transposeA, transB: false, batch: batch, m: k, n: n, k: m)
+        return [da.map { $0.reshaped(av.shape) }, db.map { $0.reshaped(bv.shape) }]
+    }
+}
+
+/// Multi-head self-attention on packed projections qkv [n, T, 3 D] (q | k | v, each `heads` slices of
+/// D / heads): softmax(q kᵀ / sqrt(D / heads)) v per head, heads concatenated: [n, T, D]. One kernel:
+/// the backward recomputes the probabilities from saved row log-sum-exps (see AttentionKernels.swift).
+public func multiHeadAttention(_ qkv: Var, heads: Int) -> Var {
+    let qv = qkv.value
+    let (out, lse) = attentionForward(qv, heads: heads, keepLogSumExp: qkv.tape.recordsPullbacks)
+    return qkv.tape.record(out, parents: [qkv]) { g, _ in
+        [attentionBackward(qv, out: out, lse: lse, g, heads: heads)]
+    }
+}
+
+/// y = x Wᵀ + b on every row of x [..., in] (`nn.Linear` on a token tensor), rows split over samples.
+public func linearRows(_ x: Var, weight: Var, bias: Var?) -> Var {
+    let (xv, wv) = (x.value, weight.value)
+    let out = linearRowsForward(xv, wv, bias?.value)
+    let parents = bias.map { [x, weight, $0] } ?? [x, weight]
+    return x.tape.record(out, parents: parents) { g, needs in
+        let r = linearRowsBackward(xv, wv, g, needInput: needs[0], needWeight: needs[1], needBias: needs.count > 2 && needs[2])
+        return needs.count > 2 ? [r.input, r.weight, r.bias] : [r.input, r.weight]
+    }
+}
+
+/// Images [n, c, h, w] to patch tokens [n, (h/p)(w/p), c p p], features in a stride-p conv weight's
+/// order (c, a, b), tokens row-major over the patch grid: `conv(x).flatten(2).transpose(1, 2)` equals
+/// `patchify(x) · W.reshape(out, -1)ᵀ`.
+public func patchify(_ x: Var, patch p: Int) -> Var {
+    let xv = x.value
+    precondition(xv.rank == 4 && xv.shape[2] % p == 0 && xv.shape[3] % p == 0, "patchify: \(xv.shape) with patch \(p)")
+    let (n, c, h, w) = (xv.shape[0], xv.shape[1], xv.shape[2], xv.shape[3])
+    let map = patchifyMap(channels: c, height: h, width: w, patch: p)
+    let out = gatherSamples(xv, map, outShape: [n, (h / p) * (w / p), c * p * p])
+    return x.tape.record(out, parents: [x]) { g, _ in [gatherSamples(g, invertPermutation(map), outShape: xv.shape)] }
+}
+
+/// DiT's unpatchify: tokens [n, T, p p c] (features ordered (a, b, c)) to images [n, c, h, w] with
+/// T = (h/p)(w/p): `x.reshape(n, h/p, w/p, p, p, c)`, einsum nhwpqc->nchpwq, reshape.
+public func unpatchify(_ x: Var, patch p: Int, channels c: Int, height h: Int, width w: Int) -> Var {
+    let xv = x.value
+    precondition(xv.rank == 3 && xv.shape[1] == (h / p) * (w / p) && xv.shape[2] == p * p * c,
+                 "unpatchify: \(xv.shape) to [\(c), \(h), \(w)] with patch \(p)")
+    let map = unpatchifyMap(channels: c, height: h, width: w, patch: p)
+    let out = gatherSamples(xv, map, outShape: [xv.shape[0], c, h, w])
+    return x.tape.record(out, parents: [x]) { g, _ in [gatherSamples(g, invertPermutation(map), outShape: xv.shape)] }
+}
+
+/// (n, rows per sample, d) of x [n, ..., d] against a per-sample vector e [n, d].
+@inline(__always)
+func tokenLayout(_ x: Tensor, _ e: Tensor, _ what: String) -> (n: Int, t: Int, d: Int) {
+    let n = x.shape[0], d = x.shape.last!
+    precondition(x.rank >= 2 && e.shape == [n, d], "\(what): \(x.shape) with per-sample \(e.shape)")
+    return (n, x.count / (n * d), d)
+}
+
+/// Applies `f(row, e_n, out)` to every token row of sample n, samples split over threads.
+@inline(__always)
+func forEachTokenRow(_ n: Int, _ t: Int, _ d: Int, _ f: (_ sample: Int, _ row: Int) -> Void) {
+    func body(_ r: Range<Int>) { for s in r { for i in 0..<t { f(s, (s * t + i) * d) } } }
+    if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { parallelChunks(n) { _, r in body(r) } }
+}
+
+/// Sums token rows per sample: [n, T, d] -> [n, d] (optionally of g ∘ y).
+func tokenSums(_ g: Tensor, times y: Tensor?, n: Int, t: Int, d: Int) -> Tensor {
+    let out = [Float].uninitialized(n * d) { op in
+        g.data.withUnsafeBufferPointer { gp in
+            (y?.data ?? []).withUnsafeBufferPointer { yp in
+                let (gb, yb, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(y == nil ? nil : yp.baseAddress), UnsafeSendable(op))
+                let body = { (r: Range<Int>) in
+                    for s in r {
+                        let o = ob.value + s * d
+                        for j in 0..<d { o[j] = 0 }
+                        for i in 0..<t {
+                            let gr = gb.value + (s * t + i) * d
+                            if let y = yb.value { let yr = y + (s * t + i) * d; for j in 0..<d { o[j] += gr[j] * yr[j] } }
+                            else { for j in 0..<d { o[j] += gr[j] } }
+                        }
+                    }
+                }
+                if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { parallelChunks(n) { _, r in body(r) } }
+            }
+        }
+    }
+    return Tensor(shape: [n, d], data: out)
+}
+
+/// adaLN modulation, DiT's `modulate`: x * (1 + scale) + shift with x [n, T, d] and per-sample
+/// shift, scale [n, d] broadcast over the tokens.
+public func modulate(_ x: Var, shift: Var, scale: Var) -> Var {
+    let (xv, sh, sc) = (x.value, shift.value, scale.value)
+    let (n, t, d) = tokenLayout(xv, sh, "modulate")
+    precondition(sc.shape == sh.shape, "modulate: scale \(sc.shape) vs shift \(sh.shape)")
+    let out = [Float].uninitialized(xv.count) { op in
+        xv.data.withUnsafeBufferPointer { xp in sh.data.withUnsafeBufferPointer { hp in sc.data.withUnsafeBufferPointer { cp in
+            let (xb, hb, cb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(hp.baseAddress!),
+                                    UnsafeSendable(cp.baseAddress!), UnsafeSendable(op))
+            forEachTokenRow(n, t, d) { s, row in
+                let (xr, o, hr, cr) = (xb.value + row, ob.value + row, hb.value + s * d, cb.value + s * d)
+                for j in 0..<d { o[j] = xr[j] * (1 + cr[j]) + hr[j] }
+            }
+        }}}
+    }
+    return x.tape.record(Tensor(shape: xv.shape, data: out), parents: [x, shift, scale]) { g, needs in
+        var dx: Tensor? = nil
+        if needs[0] {
+            let data = [Float].uninitialized(g.count) { op in
+                g.data.withUnsafeBufferPointer { gp in sc.data.withUnsafeBufferPointer { cp in
+                    let (gb, cb, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(cp.baseAddress!), UnsafeSendable(op))
+                    forEachTokenRow(n, t, d) { s, row in
+                        let (gr, o, cr) = (gb.value + row, ob.value + row, cb.value + s * d)
+                        for j in 0..<d { o[j] = gr[j] * (1 + cr[j]) }
+                    }
+                }}
+            }
+            dx = Tensor(shape: xv.shape, data: data)
+        }
+        return [dx, needs[1] ? tokenSums(g, times: nil, n: n, t: t, d: d) : nil,
+                needs[2] ? tokenSums(g, times: xv, n: n, t: t, d: d) : nil]
+    }
+}
+
+/// DiT's gated residual: x + gate * y with x, y [n, T, d] and a per-sample gate [n, d].
+public func addGated(_ x: Var, gate: Var, _ y: Var) -> Var {
+    let (xv, gv, yv) = (x.value, gate.value, y.value)
+    let (n, t, d) = tokenLayout(xv, gv, "addGated")
+    precondition(yv.shape == xv.shape, "addGated: \(xv.shape) + gate * \(yv.shape)")
+    let out = [Float].uninitialized(xv.count) { op in
+        xv.data.withUnsafeBufferPointer { xp in gv.data.withUnsafeBufferPointer { ap in yv.data.withUnsafeBufferPointer { yp in
+            let (xb, ab, yb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(ap.baseAddress!),
+                                    UnsafeSendable(yp.baseAddress!), UnsafeSendable(op))
+            forEachTokenRow(n, t, d) { s, row in
+                let (xr, yr, o, ar) = (xb.value + row, yb.value + row, ob.value + row, ab.value + s * d)
+                for j in 0..<d { o[j] = xr[j] + ar[j] * yr[j] }
+            }
+        }}}
+    }
+    return x.tape.record(Tensor(shape: xv.shape, data: out), parents: [x, gate, y]) { g, needs in
+        var dy: Tensor? = nil
+        if needs[2] {
+            let data = [Float].uninitialized(g.count) { op in
+                g.data.withUnsafeBufferPointer { gp in gv.data.withUnsafeBufferPointer { ap in
+                    let (gb, ab, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(ap.baseAddress!), UnsafeSendable(op))
+                    forEachTokenRow(n, t, d) { s, row in
+                        let (gr, o, ar) = (gb.value + row, ob.value + row, ab.value + s * d)
+                        for j in 0..<d { o[j] = gr[j] * ar[j] }
+                    }
+                }}
+            }
+            dy = Tensor(shape: yv.shape, data: data)
+        }
+        return [needs[0] ? g : nil, needs[1] ? tokenSums(g, times: yv, n: n, t: t, d: d) : nil, dy]
+    }
+}
+
+/// Columns [k d, (k + 1) d) of x [n, parts d]: chunk k of `x.chunk(parts, dim=1)`.
+public func chunkColumns(_ x: Var, parts: Int, index k: Int) -> Var {
+    let xv = x.value
+    precondition(xv.rank == 2 && xv.shape[1] % parts == 0 && k >= 0 && k < parts, "chunkColumns: \(xv.shape) part \(k) of \(parts)")
+    let (n, w) = (xv.shape[0], xv.shape[1]), d = w / parts
+    var out = [Float](repeating: 0, count: n * d)
+    for i in 0..<n { for j in 0..<d { out[i * d + j] = xv.data[i * w + k * d + j] } }
+    return x.tape.record(Tensor(shape: [n, d], data: out), parents: [x]) { g, _ in
+        var gx = [Float](repeating: 0, count: n * w)
+        for i in 0..<n { for j in 0..<d { gx[i * w + k * d + j] = g.data[i * d + j] } }
+        return [Tensor(shape: xv.shape, data: gx)]
+    }
+}
+
+/// All `parts` chunks of x [n, parts d] along the columns (`x.chunk(parts, dim=1)`).
+public func chunkColumns(_ x: Var, parts: Int) -> [Var] {
+    (0..<parts).map { chunkColumns(x, parts: parts, index: $0) }
+}
+
+/// x [n, ...] + b [1, ...] broadcast over the leading axis (DiT's `x + pos_embed`).
+public func addBroadcastSamples(_ x: Var, _ b: Var) -> Var {
+    let (xv, bv) = (x.value, b.value)
+    precondition(bv.shape.first == 1 && Array(bv.shape.dropFirst()) == Array(xv.shape.dropFirst()),
+                 "addBroadcastSamples: \(xv.shape) + \(bv.shape)")
+    let n = xv.shape[0], inner = bv.count
+    var out = xv.data
+    out.withUnsafeMutableBufferPointer { op in
+        bv.data.withUnsafeBufferPointer { bp in
+            let (ob, bb) = (UnsafeSendable(op.baseAddress!), UnsafeSendable(bp.baseAddress!))
+            forEachTokenRow(n, 1, inner) { _, row in
+                let o = ob.value + row
+                for j in 0..<inner { o[j] += bb.value[j] }
+            }
+        }
+    }
+    return x.tape.record(Tensor(shape: xv.shape, data: out), parents: [x, b]) { g, needs in
+        var gb: Tensor? = nil
+        if needs[1] {
+            var s = [Float](repeating: 0, count: inner)
+            for i in 0..<n { for j in 0..<inner { s[j] += g.data[i * inner + j] } }
+            gb = Tensor(shape: bv.shape, data: s)
+        }
+        return [needs[0] ? g : nil, gb]
+    }
+}

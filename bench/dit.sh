@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The DiT reference workload (28x28x1, patch 2, hidden 192, depth 6, heads 3, mlp ratio 4, batch 64), Swift vs
+# PyTorch side by side in one run: `fs-bench --model dit` and `bench/peer_torch.py --model dit`, alternated ROUNDS
+# times so both see the same machine state.
+#
+#   bash bench/dit.sh [THREADS] [ROUNDS]     # default: 2 threads, 2 rounds
+#
+# Needs the release tools (jobs/lib.sh builds them) and a Python with torch (PYTHON, default
+# /root/venv/bin/python; without it only the Swift numbers are printed). Prints one JSON object with each
+# round's images/s, the medians, and ratio_swift_over_pytorch (PyTorch's faster attention path, as peer_torch.py reports).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. jobs/lib.sh
+FS_JOB=bench-dit
+THREADS=${1:-2} ROUNDS=${2:-2} PYTHON=${PYTHON:-/root/venv/bin/python}
+fs_tools fs-bench
+have_peer=0
+if [ -x "$PYTHON" ] && "$PYTHON" -c 'import torch' 2>/dev/null; then have_peer=1; else fs_warn "no torch at $PYTHON: PyTorch peer skipped"; fi
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+S=() P=()
+for r in $(seq 1 "$ROUNDS"); do
+  fs_log "round $r/$ROUNDS: fs-bench --model dit --threads $THREADS"
+  b=$(fs-bench --model dit --threads "$THREADS" --json 2>/dev/null)
+  S+=("$(json_get dit_train_images_per_second <<<"$b") $(json_get dit_forward_images_per_second <<<"$b")")
+  if [ "$have_peer" = 1 ]; then
+    fs_log "round $r/$ROUNDS: bench/peer_torch.py --model dit --threads $THREADS"
+    p=$("$PYTHON" bench/peer_torch.py --model dit --threads "$THREADS" 2>/dev/null)
+    P+=("$(json_get dit_train_images_per_second <<<"$p") $(json_get dit_forward_images_per_second <<<"$p")")
+  fi
+done
+
+# list COLUMN VALUES...: "[a, b, ...]" of one column; median COLUMN VALUES...: their median.
+list() { local c=$1; shift; [ $# -gt 0 ] || { echo null; return; }; printf '%s\n' "$@" | awk -v c="$c" '{ printf "%s%.1f", (NR > 1 ? ", " : "["), $c } END { print "]" }'; }
+median() { local c=$1; shift; [ $# -gt 0 ] || { echo null; return; }
+           printf '%s\n' "$@" | awk -v c="$c" '{ print $c }' | sort -g | awk '{ v[NR] = $1 } END { printf "%.1f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "null" || b + 0 == 0) print "null"; else printf "%.2f\n", a / b }'; }
+
+st=$(median 1 "${S[@]}") sf=$(median 2 "${S[@]}") pt=$(median 1 "${P[@]}") pf=$(median 2 "${P[@]}")
+printf '{"threads": %s, "rounds": %s, "load_average_before": "%s", "load_average_after": "%s", ' "$THREADS" "$ROUNDS" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '"swift": {"train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s}, ' \
+  "$(list 1 "${S[@]}")" "$(list 2 "${S[@]}")" "$st" "$sf"
+printf '"pytorch": {"train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s}, ' \
+  "$(list 1 "${P[@]}")" "$(list 2 "${P[@]}")" "$pt" "$pf"
+printf '"ratio_swift_over_pytorch": {"train": %s, "forward": %s}}\n' "$(ratio "$st" "$pt")" "$(ratio "$sf" "$pf")"
