@@ -21,7 +21,7 @@ struct FSBench: ParsableCommand {
     @Option(help: "UNet channels per level.") var channels: String = "32,64,64"
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
-    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs per UNet conv shape) or norm (GroupNorm+SiLU per UNet shape).")
+    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs vs Winograd F(2x2) and F(4x4) per UNet conv shape) or norm (GroupNorm+SiLU per UNet shape).")
     var only: String = "all"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
@@ -30,8 +30,10 @@ struct FSBench: ParsableCommand {
         let core = ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(t)
         ReductionChunks.applyEnvironment()
+        WinogradSelection.applyEnvironment()
         var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core,
-                                  "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks"]
+                                  "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",
+                                  "winograd": "\(WinogradSelection.mode)"]
         guard ["all", "train", "forward", "conv", "norm"].contains(only) else {
             throw ValidationError("--only: all, train, forward, conv or norm")
         }
@@ -100,7 +102,8 @@ struct FSBench: ParsableCommand {
     }
 
     /// Forward and backward (dX, dW, db) milliseconds of the 3x3 stride-1 convs of the reference UNet,
-    /// im2col vs tap GEMMs (`ConvGeometry.prefersTaps` is tuned from these).
+    /// im2col vs tap GEMMs vs Winograd F(2x2,3x3) and F(4x4,3x3) (`ConvGeometry.prefersTaps` and
+    /// `preferredWinograd` are tuned from these).
     func convAlgorithmTimings() -> [String: [String: Double]] {
         let shapes = [(28, 1, 32), (28, 32, 1), (28, 32, 32), (28, 96, 32), (14, 32, 64), (14, 64, 64), (14, 128, 64), (7, 64, 64), (7, 128, 64)]
         var g = SplitMix64(seed: 3)
@@ -110,7 +113,7 @@ struct FSBench: ParsableCommand {
             let w = Tensor(shape: [cout, cin, 3, 3], data: g.normals(cout * cin * 9)), b = Tensor(zeros: [cout])
             let y = conv2dForward(x, w, b, stride: 1, pad: 1)
             var r: [String: Double] = [:]
-            for (name, a) in [("im2col", ConvAlgorithm.im2col), ("taps", .taps)] {
+            for (name, a) in [("im2col", ConvAlgorithm.im2col), ("taps", .taps), ("winograd2", .winograd2), ("winograd4", .winograd4)] {
                 r["\(name)_forward"] = 1000 * median { _ = conv2dForward(x, w, b, stride: 1, pad: 1, algorithm: a) }
                 r["\(name)_backward"] = 1000 * median {
                     _ = conv2dBackward(x, w, y, stride: 1, pad: 1, needInput: true, needWeight: true, needBias: true, algorithm: a)
