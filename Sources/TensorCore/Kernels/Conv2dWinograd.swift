@@ -63,9 +63,19 @@ extension ConvGeometry {
         }
     }
 
-    /// The fixed selection table (issue 23), from `fs-bench --only conv` (see docs/performance.md).
+    /// The fixed selection table (issue 23), from `fs-bench --only conv` (batch 128, 1 and 2 threads, three runs on
+    /// the shared 2-core Zen 4 host, 2026-12-05; forward / backward ms, taps vs F(2x2) vs F(4x4), 1 thread):
+    /// 28x28 96->32 107/267, 78/210, 58/174; 28x28 32->32 36/84, 32/87, 24/51; 14x14 128->64 89/187, 43/129,
+    /// 84/154; 14x14 64->64 38/94, 25/64, 40/103; 14x14 32->64 19/48, 20/36, 17/66; 7x7 128->64 28/59, 25/56,
+    /// 23/51 and 7x7 64->64 8/29, 15/34, 11/62 (7x7: within the noise of each other, taps kept: 2x2 tiles
+    /// pad 7 to 8, 4x4 tiles to 8, and per-image GEMMs of 16 or 4 columns). F(4x4) needs the size to be a
+    /// multiple of 4 (14x14 padded to 16x16 wastes 31%); conv_out (32->1) and conv_in (1->32) stay as they were.
+    /// The same tile forward and backward.
     func preferredWinograd(backward: Bool) -> Int? {
-        nil
+        guard cin >= 8 && cout >= 8 else { return nil }
+        if h % 4 == 0 && w % 4 == 0 && h * w >= 400 { return 4 }
+        if h * w >= 100 { return 2 }
+        return nil
     }
 }
 
@@ -216,26 +226,32 @@ func winogradA6(_ d: UnsafePointer<Float>, _ s: Int, _ o: UnsafeMutablePointer<F
 
 // MARK: tile transforms
 
+// Each transform runs per row of tiles in two passes: along the columns over whole rows (contiguous, the
+// loops vectorize), then along the rows with the tile index innermost (contiguous stores into the GEMM layout).
+
 /// V[xi * xiStride + c * ld + col0 + tile] = (Bᵀ d B)[xi] for every tile of the `channels` padded planes at `p`.
 func winogradInputTransform(_ p: UnsafePointer<Float>, channels: Int, _ w: WinogradPlan,
                             _ v: UnsafeMutablePointer<Float>, xiStride: Int, ld: Int, col0: Int) {
-    let (a, m, pw) = (w.alpha, w.m, w.padW)
-    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: 36)
-    defer { tmp.deallocate() }
+    let (a, m, pw, tw) = (w.alpha, w.m, w.padW, w.tilesW)
+    let band = UnsafeMutablePointer<Float>.allocate(capacity: a * pw)
+    defer { band.deallocate() }
     for c in 0..<channels {
         let plane = p + c * w.padPlane
         for ty in 0..<w.tilesH {
-            for tx in 0..<w.tilesW {
-                let d = plane + ty * m * pw + tx * m
-                let o = v + c * ld + col0 + ty * w.tilesW + tx
-                if m == 2 {
-                    for j in 0..<4 { winogradBT4(d + j, pw, tmp + j, 4) }
-                    for i in 0..<4 { winogradBT4(tmp + i * 4, 1, o + i * 4 * xiStride, xiStride) }
-                } else {
-                    for j in 0..<6 { winogradBT6(d + j, pw, tmp + j, 6) }
-                    for i in 0..<6 { winogradBT6(tmp + i * 6, 1, o + i * 6 * xiStride, xiStride) }
+            let rows = plane + ty * m * pw
+            let o = v + c * ld + col0 + ty * tw
+            if m == 2 {
+                for x in 0..<pw { winogradBT4(rows + x, pw, band + x, pw) }
+                for i in 0..<4 {
+                    let bi = band + i * pw, oi = o + i * 4 * xiStride
+                    for tx in 0..<tw { winogradBT4(bi + 2 * tx, 1, oi + tx, xiStride) }
                 }
-                _ = a
+            } else {
+                for x in 0..<pw { winogradBT6(rows + x, pw, band + x, pw) }
+                for i in 0..<6 {
+                    let bi = band + i * pw, oi = o + i * 6 * xiStride
+                    for tx in 0..<tw { winogradBT6(bi + 4 * tx, 1, oi + tx, xiStride) }
+                }
             }
         }
     }
@@ -244,22 +260,25 @@ func winogradInputTransform(_ p: UnsafePointer<Float>, channels: Int, _ w: Winog
 /// grid[c][gridH][gridW] = Aᵀ M A for every tile of `channels` channels, M[xi * xiStride + c * tiles + tile].
 func winogradOutputTransform(_ mm: UnsafePointer<Float>, channels: Int, _ w: WinogradPlan, xiStride: Int,
                              _ grid: UnsafeMutablePointer<Float>) {
-    let (m, gw, nt) = (w.m, w.gridW, w.tiles)
-    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: 24)
-    defer { tmp.deallocate() }
+    let (a, m, gw, nt, tw) = (w.alpha, w.m, w.gridW, w.tiles, w.tilesW)
+    let band = UnsafeMutablePointer<Float>.allocate(capacity: a * gw)   // [alpha][gridW]: Aᵀ along each tile row
+    defer { band.deallocate() }
     for c in 0..<channels {
         for ty in 0..<w.tilesH {
-            for tx in 0..<w.tilesW {
-                let s = mm + c * nt + ty * w.tilesW + tx
-                let d = grid + c * w.gridPlane + ty * m * gw + tx * m
-                if m == 2 {
-                    // rows of the alpha x alpha tile -> tmp[4][2], then columns -> 2 x 2
-                    for i in 0..<4 { winogradAT4(s + i * 4 * xiStride, xiStride, tmp + i * 2, 1) }
-                    for j in 0..<2 { winogradAT4(tmp + j, 2, d + j, gw) }
-                } else {
-                    for i in 0..<6 { winogradAT6(s + i * 6 * xiStride, xiStride, tmp + i * 4, 1) }
-                    for j in 0..<4 { winogradAT6(tmp + j, 4, d + j, gw) }
+            let s = mm + c * nt + ty * tw
+            let d = grid + c * w.gridPlane + ty * m * gw
+            if m == 2 {
+                for i in 0..<4 {
+                    let si = s + i * 4 * xiStride, bi = band + i * gw
+                    for tx in 0..<tw { winogradAT4(si + tx, xiStride, bi + 2 * tx, 1) }
                 }
+                for x in 0..<gw { winogradAT4(band + x, gw, d + x, gw) }
+            } else {
+                for i in 0..<6 {
+                    let si = s + i * 6 * xiStride, bi = band + i * gw
+                    for tx in 0..<tw { winogradAT6(si + tx, xiStride, bi + 4 * tx, 1) }
+                }
+                for x in 0..<gw { winogradAT6(band + x, gw, d + x, gw) }
             }
         }
     }
@@ -268,20 +287,24 @@ func winogradOutputTransform(_ mm: UnsafePointer<Float>, channels: Int, _ w: Win
 /// D[xi * xiStride + c * ld + col0 + tile] = (A dy Aᵀ)[xi] for the m x m tiles of the grid planes at `dy`.
 func winogradGradTransform(_ dy: UnsafePointer<Float>, channels: Int, _ w: WinogradPlan,
                            _ out: UnsafeMutablePointer<Float>, xiStride: Int, ld: Int, col0: Int) {
-    let (m, gw) = (w.m, w.gridW)
-    let tmp = UnsafeMutablePointer<Float>.allocate(capacity: 24)
-    defer { tmp.deallocate() }
+    let (a, m, gw, tw) = (w.alpha, w.m, w.gridW, w.tilesW)
+    let band = UnsafeMutablePointer<Float>.allocate(capacity: a * gw)   // [alpha][gridW]: A along the columns
+    defer { band.deallocate() }
     for c in 0..<channels {
         for ty in 0..<w.tilesH {
-            for tx in 0..<w.tilesW {
-                let s = dy + c * w.gridPlane + ty * m * gw + tx * m
-                let o = out + c * ld + col0 + ty * w.tilesW + tx
-                if m == 2 {
-                    for r in 0..<2 { winogradA4(s + r * gw, 1, tmp + r * 4, 1) }          // tmp[2][4]
-                    for j in 0..<4 { winogradA4(tmp + j, 4, o + j * xiStride, 4 * xiStride) }
-                } else {
-                    for r in 0..<4 { winogradA6(s + r * gw, 1, tmp + r * 6, 1) }          // tmp[4][6]
-                    for j in 0..<6 { winogradA6(tmp + j, 6, o + j * xiStride, 6 * xiStride) }
+            let rows = dy + c * w.gridPlane + ty * m * gw
+            let o = out + c * ld + col0 + ty * tw
+            if m == 2 {
+                for x in 0..<gw { winogradA4(rows + x, gw, band + x, gw) }
+                for i in 0..<4 {
+                    let bi = band + i * gw, oi = o + i * 4 * xiStride
+                    for tx in 0..<tw { winogradA4(bi + 2 * tx, 1, oi + tx, xiStride) }
+                }
+            } else {
+                for x in 0..<gw { winogradA6(rows + x, gw, band + x, gw) }
+                for i in 0..<6 {
+                    let bi = band + i * gw, oi = o + i * 6 * xiStride
+                    for tx in 0..<tw { winogradA6(bi + 4 * tx, 1, oi + tx, xiStride) }
                 }
             }
         }
