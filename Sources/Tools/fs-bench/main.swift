@@ -21,7 +21,7 @@ struct FSBench: ParsableCommand {
     @Option(help: "UNet channels per level.") var channels: String = "32,64,64"
     @Option(help: "Batch size.") var batch: Int = 128
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
-    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs vs Winograd F(2x2) and F(4x4) per UNet conv shape) or norm (GroupNorm+SiLU per UNet shape).")
+    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs vs Winograd F(2x2) and F(4x4) per UNet conv shape) norm (GroupNorm+SiLU per UNet shape) or latency (forward ms at batch 1, 8, 64, 256; bench/peer_torch.py --latency).")
     var only: String = "all"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
@@ -34,8 +34,15 @@ struct FSBench: ParsableCommand {
         var out: [String: Any] = ["threads": t, "batch": batch, "channels": channels, "blas_core": core,
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",
                                   "winograd": "\(WinogradSelection.mode)"]
-        guard ["all", "train", "forward", "conv", "norm"].contains(only) else {
-            throw ValidationError("--only: all, train, forward, conv or norm")
+        guard ["all", "train", "forward", "conv", "norm", "latency"].contains(only) else {
+            throw ValidationError("--only: all, train, forward, conv, norm or latency")
+        }
+        if only == "latency" {
+            let c = channels.split(separator: ",").compactMap { Int($0) }
+            out["forward_latency_ms"] = forwardLatency(UNetConfig(channels: c))
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
         }
         if only == "conv" || only == "norm" {
             out[only == "conv" ? "conv_shapes_ms" : "norm_shapes_ms"] = only == "conv" ? convAlgorithmTimings() : normTimings()
@@ -138,6 +145,22 @@ struct FSBench: ParsableCommand {
             let f = median { _ = groupNormForward(x, groups: 8, weight: w, bias: b, eps: 1e-5, silu: true) }
             let bw = median { _ = groupNormBackward(x, dy, groups: 8, weight: w, bias: b, silu: true, saved: saved) }
             res["\(s)x\(s) \(c)"] = ["forward": f * 1000, "backward": bw * 1000, "backward_ns_per_element": bw * 1e9 / Double(x.count)]
+        }
+        return res
+    }
+
+    /// Milliseconds of one UNet forward (VelocityModel.evaluate) at batch 1, 8, 64 and 256 (median of --iterations).
+    func forwardLatency(_ config: UNetConfig) -> [String: Double] {
+        let unet = UNet(config)
+        var weights = unet.initialParameters(seed: 0)
+        weights["conv_out.weight"] = Tensor(repeating: 0.01, shape: weights["conv_out.weight"]!.shape)
+        let model = try! VelocityModel(config: config, weights: weights)
+        var g = SplitMix64(seed: 5)
+        var res: [String: Double] = [:]
+        for b in [1, 8, 64, 256] {
+            let x = Tensor(shape: [b, 1, 28, 28], data: g.normals(b * 784))
+            let sigmas = (0..<b).map { _ in g.uniform() }, labels = (0..<b).map { $0 % 11 }
+            res["\(b)"] = 1000 * median { _ = model.evaluate(x, sigmas: sigmas, labels: labels) }
         }
         return res
     }
