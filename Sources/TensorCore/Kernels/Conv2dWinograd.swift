@@ -101,9 +101,13 @@ struct WinogradPlan {
     var tilesH: Int { (g.h + m - 1) / m }
     var tilesW: Int { (g.w + m - 1) / m }
     var tiles: Int { tilesH * tilesW }
-    /// Padded input rows and row width (pad 1 on the top/left, zeros past the last tile).
+    /// Padded input rows (pad 1 on the top, zeros past the last tile), and the floats of one padded row: its
+    /// columns x (pad 1 on the left) are stored split by phase, x % m, into m runs of `phaseW` floats (column
+    /// x at (x % m) * phaseW + x / m), so that a tile's column c is run c % m at offset tile + c / m: the row
+    /// pass of the input transform then reads contiguous runs (it vectorizes over the tiles).
     var padH: Int { tilesH * m + 2 }
-    var padW: Int { tilesW * m + 2 }
+    var phaseW: Int { tilesW + 1 }
+    var padW: Int { m * phaseW }
     var padPlane: Int { padH * padW }
     /// Output grid rows x row width (m-aligned).
     var gridH: Int { tilesH * m }
@@ -233,7 +237,7 @@ func winogradA6(_ d: UnsafePointer<Float>, _ s: Int, _ o: UnsafeMutablePointer<F
 /// V[xi * xiStride + c * ld + col0 + tile] = (Bᵀ d B)[xi] for every tile of the `channels` padded planes at `p`.
 func winogradInputTransform(_ p: UnsafePointer<Float>, channels: Int, _ w: WinogradPlan,
                             _ v: UnsafeMutablePointer<Float>, xiStride: Int, ld: Int, col0: Int) {
-    let (a, m, pw, tw) = (w.alpha, w.m, w.padW, w.tilesW)
+    let (a, m, pw, tw, qw) = (w.alpha, w.m, w.padW, w.tilesW, w.phaseW)
     let band = UnsafeMutablePointer<Float>.allocate(capacity: a * pw)
     defer { band.deallocate() }
     for c in 0..<channels {
@@ -241,21 +245,76 @@ func winogradInputTransform(_ p: UnsafePointer<Float>, channels: Int, _ w: Winog
         for ty in 0..<w.tilesH {
             let rows = plane + ty * m * pw
             let o = v + c * ld + col0 + ty * tw
+            // Column pass over whole padded rows (phase layout kept), then the row pass: tile tx's columns
+            // 0..<alpha are phase runs c % m at tx + c / m.
             if m == 2 {
                 for x in 0..<pw { winogradBT4(rows + x, pw, band + x, pw) }
                 for i in 0..<4 {
-                    let bi = band + i * pw, oi = o + i * 4 * xiStride
-                    for tx in 0..<tw { winogradBT4(bi + 2 * tx, 1, oi + tx, xiStride) }
+                    let b0 = UnsafePointer(band + i * pw), b1 = b0 + qw, oi = o + i * 4 * xiStride
+                    let (o1, o2, o3) = (oi + xiStride, oi + 2 * xiStride, oi + 3 * xiStride)
+                    // The compiler cannot prove these runs disjoint, so the vectors are explicit.
+                    @inline(__always) func run<V: SIMD>(_ tx: Int, _: V.Type) where V.Scalar == Float {
+                        let d0 = wLoad(V.self, b0 + tx), d1 = wLoad(V.self, b1 + tx), d2 = wLoad(V.self, b0 + tx + 1), d3 = wLoad(V.self, b1 + tx + 1)
+                        wStore(d0 - d2, oi + tx); wStore(d1 + d2, o1 + tx); wStore(d2 - d1, o2 + tx); wStore(d1 - d3, o3 + tx)
+                    }
+                    var tx = 0
+                    while tx + 8 <= tw { run(tx, SIMD8<Float>.self); tx += 8 }
+                    while tx + 4 <= tw { run(tx, SIMD4<Float>.self); tx += 4 }
+                    while tx < tw {
+                        let (d0, d1, d2, d3) = (b0[tx], b1[tx], b0[tx + 1], b1[tx + 1])
+                        oi[tx] = d0 - d2; o1[tx] = d1 + d2; o2[tx] = d2 - d1; o3[tx] = d1 - d3
+                        tx += 1
+                    }
                 }
             } else {
                 for x in 0..<pw { winogradBT6(rows + x, pw, band + x, pw) }
                 for i in 0..<6 {
-                    let bi = band + i * pw, oi = o + i * 6 * xiStride
-                    for tx in 0..<tw { winogradBT6(bi + 4 * tx, 1, oi + tx, xiStride) }
+                    let b0 = UnsafePointer(band + i * pw), b1 = b0 + qw, b2 = b1 + qw, b3 = b2 + qw
+                    let oi = o + i * 6 * xiStride
+                    let (o1, o2, o3, o4, o5) = (oi + xiStride, oi + 2 * xiStride, oi + 3 * xiStride,
+                                                oi + 4 * xiStride, oi + 5 * xiStride)
+                    @inline(__always) func run<V: SIMD>(_ tx: Int, _: V.Type) where V.Scalar == Float {
+                        let d0 = wLoad(V.self, b0 + tx), d1 = wLoad(V.self, b1 + tx), d2 = wLoad(V.self, b2 + tx)
+                        let d3 = wLoad(V.self, b3 + tx), d4 = wLoad(V.self, b0 + tx + 1), d5 = wLoad(V.self, b1 + tx + 1)
+                        // winogradBT6, written out (the same operations in the same order)
+                        wStore((d4 - 5 * d2) + 4 * d0, oi + tx)
+                        let p = d4 - 4 * d2, q = d3 - 4 * d1
+                        wStore(p + q, o1 + tx)
+                        wStore(p - q, o2 + tx)
+                        let u = d4 - d2, v = 2 * (d3 - d1)
+                        wStore(u + v, o3 + tx)
+                        wStore(u - v, o4 + tx)
+                        wStore((d5 - 5 * d3) + 4 * d1, o5 + tx)
+                    }
+                    var tx = 0
+                    while tx + 8 <= tw { run(tx, SIMD8<Float>.self); tx += 8 }
+                    while tx + 4 <= tw { run(tx, SIMD4<Float>.self); tx += 4 }
+                    while tx < tw {
+                        let (d0, d1, d2, d3, d4, d5) = (b0[tx], b1[tx], b2[tx], b3[tx], b0[tx + 1], b1[tx + 1])
+                        oi[tx] = (d4 - 5 * d2) + 4 * d0
+                        let p = d4 - 4 * d2, q = d3 - 4 * d1
+                        o1[tx] = p + q
+                        o2[tx] = p - q
+                        let u = d4 - d2, v = 2 * (d3 - d1)
+                        o3[tx] = u + v
+                        o4[tx] = u - v
+                        o5[tx] = (d5 - 5 * d3) + 4 * d1
+                        tx += 1
+                    }
                 }
             }
         }
     }
+}
+
+@inline(__always)
+private func wLoad<V: SIMD>(_: V.Type, _ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+@inline(__always)
+private func wStore<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
 }
 
 /// grid[c][gridH][gridW] = Aᵀ M A for every tile of `channels` channels, M[xi * xiStride + c * tiles + tile].
@@ -312,6 +371,23 @@ func winogradGradTransform(_ dy: UnsafePointer<Float>, channels: Int, _ w: Winog
     }
 }
 
+/// Copies `channels` planes [h, w] from `src` into the interior of the padded planes (phase layout, `WinogradPlan.padW`).
+@inline(__always)
+func winogradSpreadPadded(_ src: UnsafePointer<Float>, _ channels: Int, _ w: WinogradPlan, _ dst: UnsafeMutablePointer<Float>) {
+    let (h, wd, m, qw) = (w.g.h, w.g.w, w.m, w.phaseW)
+    for c in 0..<channels {
+        for r in 0..<h {
+            let s = src + (c * h + r) * wd, d = dst + c * w.padPlane + (r + 1) * w.padW
+            // padded column x = j + 1 goes to run x % m at x / m
+            if m == 2 {
+                for j in 0..<wd { d[((j + 1) & 1) * qw + ((j + 1) >> 1)] = s[j] }
+            } else {
+                for j in 0..<wd { d[((j + 1) & 3) * qw + ((j + 1) >> 2)] = s[j] }
+            }
+        }
+    }
+}
+
 /// Copies `channels` planes [h, w] from `src` into planes `plane` floats apart with rows `row` apart, from `offset`.
 @inline(__always)
 func winogradSpread(_ src: UnsafePointer<Float>, _ channels: Int, h: Int, w: Int,
@@ -339,7 +415,7 @@ func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
     defer { padded.deallocate(); v.deallocate(); mm.deallocate(); grid.deallocate() }
     padded.initialize(repeating: 0, count: cin * w.padPlane)   // borders stay zero
     for img in range {
-        winogradSpread(x + img * cin * hw, cin, h: g.h, w: g.w, padded, plane: w.padPlane, row: w.padW, offset: w.padW + 1)
+        winogradSpreadPadded(x + img * cin * hw, cin, w, padded)
         winogradInputTransform(padded, channels: cin, w, v, xiStride: cin * nt, ld: nt, col0: 0)
         for xi in 0..<np {
             sgemm(m: cout, n: nt, k: cin, a: u + xi * cout * cin, b: v + xi * cin * nt, c: mm + xi * cout * nt)
@@ -394,7 +470,7 @@ func conv2dWinogradWeightChunk(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Fl
     padded.initialize(repeating: 0, count: cin * w.padPlane)
     dgrid.initialize(repeating: 0, count: cout * w.gridPlane)   // past the image: zero gradient
     for (i, img) in range.enumerated() {
-        winogradSpread(x + img * cin * hw, cin, h: g.h, w: g.w, padded, plane: w.padPlane, row: w.padW, offset: w.padW + 1)
+        winogradSpreadPadded(x + img * cin * hw, cin, w, padded)
         winogradInputTransform(padded, channels: cin, w, v, xiStride: cin * kcols, ld: kcols, col0: i * nt)
         winogradSpread(dy + img * cout * hw, cout, h: g.h, w: g.w, dgrid, plane: w.gridPlane, row: w.gridW, offset: 0)
         winogradGradTransform(dgrid, channels: cout, w, dt, xiStride: cout * kcols, ld: kcols, col0: i * nt)
