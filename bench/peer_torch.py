@@ -110,6 +110,30 @@ def bench_conv(layout, warmup, iters):
             "conv2d_forward_gflops": round(flops / tf / 1e9, 1), "conv2d_backward_gflops": round(2 * flops / tb / 1e9, 1)}
 
 
+def bench_latency(channels, batches, warmup, iters):
+    """Forward (no_grad) milliseconds per call at each batch size, per layout and the better one."""
+    res = {}
+    for layout in ("nchw", "channels_last"):
+        torch.manual_seed(0)
+        mf = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+        model = UNet(channels).to(memory_format=mf).eval()
+        g = torch.Generator().manual_seed(5)
+        for b in batches:
+            x = torch.randn(b, 1, 28, 28, generator=g).contiguous(memory_format=mf)
+            sigma = torch.rand(b, generator=g)
+            labels = torch.randint(0, 11, (b,), generator=g)
+
+            def fwd():
+                with torch.no_grad():
+                    model(x, sigma, labels)
+
+            t, _ = median_time(fwd, warmup, iters + 2)
+            res.setdefault(layout, {})[str(b)] = round(t * 1e3, 3)
+            log(f"  latency {layout} batch {b}: {t * 1e3:.2f} ms")
+    best = {b: min(res[layout][b] for layout in res) for b in res["nchw"]}
+    return best, res
+
+
 def bench_sgemm(warmup, iters, n=1024):
     g = torch.Generator().manual_seed(3)
     a = torch.randn(n, n, generator=g)
@@ -190,6 +214,8 @@ def main():
     ap.add_argument("--batch", type=int, default=None, help="default 128 (unet), 64 (dit)")
     ap.add_argument("--channels", default="32,64,64")
     ap.add_argument("--model", choices=("unet", "dit"), default="unet")
+    ap.add_argument("--latency", action="store_true",
+                    help="only forward milliseconds at batch 1, 8, 64, 256 (fs-bench --only latency)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -199,6 +225,11 @@ def main():
         main_dit(args)
         return
     channels = [int(c) for c in args.channels.split(",")]
+    if args.latency:
+        best, layouts = bench_latency(channels, [1, 8, 64, 256], args.warmup, args.iters)
+        print(json.dumps({"implementation": "pytorch", "torch_version": torch.__version__, "threads": args.threads,
+                          "channels": channels, "forward_latency_ms": best, "layouts": layouts}))
+        return
     load_before = os.getloadavg()
     t_start = time.time()
 

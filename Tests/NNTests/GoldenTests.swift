@@ -106,4 +106,15 @@ import TestSupport
             #expect(close(grads[key]!, try t("grad.\(key)", f), atol: 1e-5, rtol: 2e-3), "gradient of \(key)")
         }
     }
+
+    /// The same fixtures with every 3x3 stride-1 conv on Winograd F(2x2,3x3) or F(4x4,3x3) (issue 23; the fixtures'
+    /// channel counts are below the selection table's 32, so the default path above stays on the taps).
+    @Test(arguments: [WinogradSelection.f2, .f4])
+    func winogradMatchesPyTorch(mode: WinogradSelection) throws {
+        let saved = WinogradSelection.mode
+        defer { WinogradSelection.mode = saved }
+        WinogradSelection.mode = mode
+        try convolutions()
+        try unetForwardAndGradientsMatchPyTorch()
+    }
 }

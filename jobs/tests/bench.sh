@@ -22,7 +22,7 @@ done
 check "threads is the requested 2" [ "$(json_get threads <<<"$out")" = 2 ]
 fs-bench --only bogus >/dev/null 2>"$W/bench.err"; rc=$?
 check "a bad --only is a usage error, exit 2 like every tool (exit $rc)" [ "$rc" -eq 2 ]
-check "  ... naming the valid choices" grep -q "all, train, forward, conv, norm" "$W/bench.err"
+check "  ... naming the valid choices" grep -q "all, train, forward, conv, norm, latency" "$W/bench.err"
 for bad in "--iterations 0" "--channels 0" "--channels 8,0" "--batch 0" "--threads 0" "--batch 100000000"; do
   fs-bench $bad >/dev/null 2>&1; rc=$?
   check "fs-bench $bad is a usage error (exit $rc)" [ "$rc" -eq 2 ]

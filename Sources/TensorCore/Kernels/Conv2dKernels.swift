@@ -64,6 +64,11 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
                                 UnsafeSendable(op), UnsafeSendable(bp.baseAddress!))
         let sb = UnsafeSendable(sampleBias == nil ? nil : sp.baseAddress)
         let rb = UnsafeSendable(residual == nil ? nil : rp.baseAddress)
+        if let m = g.winogradTile(algorithm, backward: false) {
+            conv2dWinogradForward(x, weight, bias: bb.value, sampleBias: sb.value.map { UnsafePointer($0) },
+                                  residual: rb.value.map { UnsafePointer($0) }, g, m: m, out: ob.value)
+            return
+        }
         if g.usesTaps(algorithm) {
             let wt = tapWeights(weight.data, g)
             wt.withUnsafeBufferPointer { tp in
@@ -108,6 +113,9 @@ public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride
     let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, pad: pad)
     let (hw, kk, cout) = (g.colCols, g.colRows, g.cout)
     let inStride = g.cin * g.h * g.w, outStride = cout * hw, wCount = weight.count
+    if let m = g.winogradTile(algorithm, backward: true) {
+        return conv2dWinogradBackward(x, weight, gOut, g, m: m, needInput: needInput, needWeight: needWeight, needBias: needBias)
+    }
     if g.usesTaps(algorithm) {
         return conv2dTapsBackward(x, weight, gOut, g, needInput: needInput, needWeight: needWeight, needBias: needBias)
     }

@@ -11,7 +11,7 @@
 
 /// How a convolution is lowered to GEMMs. `automatic` picks per shape (`ConvGeometry.prefersTaps`);
 /// the others exist for tests and benchmarks.
-public enum ConvAlgorithm: Sendable { case automatic, im2col, taps }
+public enum ConvAlgorithm: Sendable { case automatic, im2col, taps, winograd2, winograd4 }
 
 extension ConvGeometry {
     /// Stride 1 with "same" padding and an odd kernel larger than 1x1.
@@ -26,7 +26,7 @@ extension ConvGeometry {
     func usesTaps(_ a: ConvAlgorithm) -> Bool {
         switch a {
         case .automatic: return prefersTaps
-        case .im2col: return false
+        case .im2col, .winograd2, .winograd4: return false
         case .taps:
             precondition(supportsTaps, "conv2d: the tap algorithm needs stride 1 and pad k/2 (odd k > 1)")
             return true

@@ -47,13 +47,15 @@ public struct CommonOptions: ParsableArguments {
 
     /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`, after picking
     /// OpenBLAS's faster kernel set (`ComputeThreads.preferFastBLASKernels`; tools call this first).
-    /// Also reads `FS_PER_THREAD_REDUCTIONS` (`ReductionChunks.applyEnvironment`).
+    /// Also reads `FS_PER_THREAD_REDUCTIONS` (`ReductionChunks.applyEnvironment`) and `FS_CONV_WINOGRAD`
+    /// (`WinogradSelection.applyEnvironment`).
     /// Also installs the graceful SIGINT/SIGTERM/SIGHUP handlers (`Interruption`).
     public func applyThreads() {
         Interruption.install()
         ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(threadCount)
         ReductionChunks.applyEnvironment()
+        WinogradSelection.applyEnvironment()
     }
 
     /// An informational line on stderr, unless `--quiet`.

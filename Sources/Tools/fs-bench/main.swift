@@ -30,11 +30,11 @@ struct FSBench: ParsableCommand {
     @Option(help: "DiT heads.") var ditHeads: Int = 3
     @Option(help: "DiT patch size.") var ditPatch: Int = 2
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
-    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs per UNet conv shape) or norm (GroupNorm+SiLU per UNet shape).")
+    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs vs Winograd F(2x2) and F(4x4) per UNet conv shape) norm (GroupNorm+SiLU per UNet shape) or latency (forward ms at batch 1, 8, 64, 256; bench/peer_torch.py --latency).")
     var only: String = "all"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
-    static let choices = ["all", "train", "forward", "conv", "norm"]
+    static let choices = ["all", "train", "forward", "conv", "norm", "latency"]
 
     /// Usage errors (exit 2) before any timing: a bench of zero iterations or zero channels would divide
     /// by zero or build no network.
@@ -46,7 +46,7 @@ struct FSBench: ParsableCommand {
             throw ValidationError("--only '\(only)' is not one of \(Self.choices.joined(separator: ", "))")
         }
         guard ["unet", "dit"].contains(model) else { throw ValidationError("--model '\(model)' is not one of unet, dit") }
-        if model == "dit", !["all", "train", "forward"].contains(only) {
+        if model == "dit", !["all", "train", "forward"].contains(only) {  // latency, conv, norm: UNet only
             throw ValidationError("--model dit: --only all, train or forward")
         }
         let parts = channels.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -65,8 +65,10 @@ struct FSBench: ParsableCommand {
         let core = ComputeThreads.preferFastBLASKernels()
         ComputeThreads.set(t)
         ReductionChunks.applyEnvironment()
+        WinogradSelection.applyEnvironment()
         var out: [String: Any] = ["threads": t, "batch": batch, "blas_core": core,
-                                  "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks"]
+                                  "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",
+                                  "winograd": "\(WinogradSelection.mode)"]
         if model == "dit" {
             let config = DiTConfig(inputSize: 28, patchSize: ditPatch, inChannels: 1, hiddenSize: ditHidden, depth: ditDepth,
                                    numHeads: ditHeads, mlpRatio: 4, numClasses: 10)
@@ -81,6 +83,13 @@ struct FSBench: ParsableCommand {
             return
         }
         out["channels"] = channels
+        if only == "latency" {
+            let c = channels.split(separator: ",").compactMap { Int($0) }
+            out["forward_latency_ms"] = forwardLatency(UNetConfig(channels: c))
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
         if only == "conv" || only == "norm" {
             out[only == "conv" ? "conv_shapes_ms" : "norm_shapes_ms"] = only == "conv" ? convAlgorithmTimings() : normTimings()
             let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
@@ -146,7 +155,8 @@ struct FSBench: ParsableCommand {
     }
 
     /// Forward and backward (dX, dW, db) milliseconds of the 3x3 stride-1 convs of the reference UNet,
-    /// im2col vs tap GEMMs (`ConvGeometry.prefersTaps` is tuned from these).
+    /// im2col vs tap GEMMs vs Winograd F(2x2,3x3) and F(4x4,3x3) (`ConvGeometry.prefersTaps` and
+    /// `preferredWinograd` are tuned from these).
     func convAlgorithmTimings() -> [String: [String: Double]] {
         let shapes = [(28, 1, 32), (28, 32, 1), (28, 32, 32), (28, 96, 32), (14, 32, 64), (14, 64, 64), (14, 128, 64), (7, 64, 64), (7, 128, 64)]
         var g = SplitMix64(seed: 3)
@@ -156,7 +166,7 @@ struct FSBench: ParsableCommand {
             let w = Tensor(shape: [cout, cin, 3, 3], data: g.normals(cout * cin * 9)), b = Tensor(zeros: [cout])
             let y = conv2dForward(x, w, b, stride: 1, pad: 1)
             var r: [String: Double] = [:]
-            for (name, a) in [("im2col", ConvAlgorithm.im2col), ("taps", .taps)] {
+            for (name, a) in [("im2col", ConvAlgorithm.im2col), ("taps", .taps), ("winograd2", .winograd2), ("winograd4", .winograd4)] {
                 r["\(name)_forward"] = 1000 * median { _ = conv2dForward(x, w, b, stride: 1, pad: 1, algorithm: a) }
                 r["\(name)_backward"] = 1000 * median {
                     _ = conv2dBackward(x, w, y, stride: 1, pad: 1, needInput: true, needWeight: true, needBias: true, algorithm: a)
@@ -181,6 +191,22 @@ struct FSBench: ParsableCommand {
             let f = median { _ = groupNormForward(x, groups: 8, weight: w, bias: b, eps: 1e-5, silu: true) }
             let bw = median { _ = groupNormBackward(x, dy, groups: 8, weight: w, bias: b, silu: true, saved: saved) }
             res["\(s)x\(s) \(c)"] = ["forward": f * 1000, "backward": bw * 1000, "backward_ns_per_element": bw * 1e9 / Double(x.count)]
+        }
+        return res
+    }
+
+    /// Milliseconds of one UNet forward (VelocityModel.evaluate) at batch 1, 8, 64 and 256 (median of --iterations).
+    func forwardLatency(_ config: UNetConfig) -> [String: Double] {
+        let unet = UNet(config)
+        var weights = unet.initialParameters(seed: 0)
+        weights["conv_out.weight"] = Tensor(repeating: 0.01, shape: weights["conv_out.weight"]!.shape)
+        let model = try! VelocityModel(config: config, weights: weights)
+        var g = SplitMix64(seed: 5)
+        var res: [String: Double] = [:]
+        for b in [1, 8, 64, 256] {
+            let x = Tensor(shape: [b, 1, 28, 28], data: g.normals(b * 784))
+            let sigmas = (0..<b).map { _ in g.uniform() }, labels = (0..<b).map { $0 % 11 }
+            res["\(b)"] = 1000 * median { _ = model.evaluate(x, sigmas: sigmas, labels: labels) }
         }
         return res
     }
