@@ -141,26 +141,8 @@ public struct DiT: Layer, Sendable {
     /// v_null + w (v_cond - v_null); samples with w == 1 cost one evaluation, the others are batched
     /// with their null-label twins.
     public func velocity(_ x: Tensor, sigmas: [Float], labels: [Int], guidance: [Float], weights: StateDict) -> Tensor {
-        let n = labels.count
-        precondition(x.shape[0] == n && sigmas.count == n && guidance.count == n, "velocity: batch sizes differ")
-        let guided = (0..<n).filter { guidance[$0] != 1 }
-        if guided.isEmpty { return forward(x, sigmas: sigmas, labels: labels, weights: weights) }
-        let inner = x.count / n
-        var xs = x.data, ss = sigmas, ls = labels
-        for i in guided {
-            xs += x.data[(i * inner)..<((i + 1) * inner)]
-            ss.append(sigmas[i]); ls.append(config.nullLabel)
+        guidedVelocity(x, sigmas: sigmas, labels: labels, guidance: guidance, nullLabel: config.nullLabel) {
+            forward($0, sigmas: $1, labels: $2, weights: weights)
         }
-        let both = forward(Tensor(shape: [n + guided.count] + Array(x.shape.dropFirst()), data: xs),
-                           sigmas: ss, labels: ls, weights: weights)
-        var v = Array(both.data[0..<(n * inner)])
-        for (j, i) in guided.enumerated() {
-            let w = guidance[i], nullBase = (n + j) * inner
-            for k in 0..<inner {
-                let c = v[i * inner + k], u = both.data[nullBase + k]
-                v[i * inner + k] = u + w * (c - u)
-            }
-        }
-        return Tensor(shape: x.shape, data: v)
     }
 }
