@@ -30,11 +30,7 @@ for r in $(seq 1 "$ROUNDS"); do
   fi
 done
 
-# list COLUMN VALUES...: "[a, b, ...]" of one column; median COLUMN VALUES...: their median.
-list() { local c=$1; shift; [ $# -gt 0 ] || { echo null; return; }; printf '%s\n' "$@" | awk -v c="$c" '{ printf "%s%.1f", (NR > 1 ? ", " : "["), $c } END { print "]" }'; }
-median() { local c=$1; shift; [ $# -gt 0 ] || { echo null; return; }
-           printf '%s\n' "$@" | awk -v c="$c" '{ print $c }' | sort -g | awk '{ v[NR] = $1 } END { printf "%.1f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "null" || b + 0 == 0) print "null"; else printf "%.2f\n", a / b }'; }
+. bench/lib.sh  # list, median, ratio
 
 st=$(median 1 "${S[@]}") sf=$(median 2 "${S[@]}") pt=$(median 1 "${P[@]}") pf=$(median 2 "${P[@]}")
 printf '{"threads": %s, "rounds": %s, "load_average_before": "%s", "load_average_after": "%s", ' "$THREADS" "$ROUNDS" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)"
