@@ -73,5 +73,20 @@ printf '{"labels": [["00000/img00000000.png", -4]]}' > "$W/dataset.json"
 bad "a negative label" "$W/neg.zip" "label"
 check "the store is unchanged by the refused runs" [ "$(sha256sum "$S" | cut -c1-64)" = "$before" ]
 
+# 5. an unlabelled EDM zip ({"labels": null}) trains an unconditional model that samples, rolls out, distills and evaluates
+printf '{"labels": null}' > "$W/dataset.json"
+(cd "$W" && cp mt.zip unl.zip && zip -q unl.zip dataset.json)
+U=$W/unl.db
+fs-train --store "$U" --run u --preset tiny --data "$W/unl.zip" --steps 4 --checkpoint-every 4 --quiet >/dev/null 2>&1; rc=$?
+check "an unlabelled zip trains (exit $rc)" [ "$rc" -eq 0 ]
+fs-sample --store "$U" --checkpoint u --steps 4 --seeds 0-9 --png "$W/u.png" --quiet >/dev/null 2>&1; rc=$?
+check "the unconditional teacher samples (exit $rc)" [ "$rc" -eq 0 ]
+fs-rollout --store "$U" --teacher u --name b --seeds 0-7 --segments 2 --substeps 2 --quiet >/dev/null 2>&1 &&
+  fs-distill --store "$U" --run s --teacher u --bank b --method flowsteer --ota --segments 2 --steps 2 --preset tiny --quiet >/dev/null 2>&1; rc=$?
+check "it rolls out and distills (exit $rc)" [ "$rc" -eq 0 ]
+out=$(fs-eval --store "$U" --checkpoint s --num-samples 20 --features mnist --json 2>/dev/null); rc=$?
+check "its student evaluates without a class accuracy (exit $rc)" \
+  eval '[ "$rc" -eq 0 ] && [ -n "$(json_get fid <<<"$out")" ] && [ -z "$(json_get class_accuracy <<<"$out")" ]'
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

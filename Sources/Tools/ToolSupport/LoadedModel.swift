@@ -160,7 +160,7 @@ public struct LoadedModel: Sendable {
             throw bad("invalid UNet config \(configText): \(error)")
         }
         guard !config.channels.isEmpty, config.channels.allSatisfy({ $0 > 0 && $0 % config.groups == 0 }),
-              config.embedDim > 0, config.timeFeatures > 0, config.timeFeatures % 2 == 0, config.numClasses > 0,
+              config.embedDim > 0, config.timeFeatures > 0, config.timeFeatures % 2 == 0, config.numClasses >= 0,  // 0: unconditional
               config.inChannels > 0 else {
             throw bad("unusable UNet config \(configText)")
         }

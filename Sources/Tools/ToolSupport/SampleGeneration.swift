@@ -36,7 +36,7 @@ public enum LabelSpec: Sendable, Equatable, CustomStringConvertible, Expressible
     /// The label of each of `count` samples.
     public func labels(count: Int, numClasses: Int = 10) -> [Int] {
         switch self {
-        case .cycle: return (0..<count).map { $0 % numClasses }
+        case .cycle: return (0..<count).map { numClasses > 0 ? $0 % numClasses : 0 }  // 0 classes: the null label
         case .list(let l): return (0..<count).map { l[$0 % l.count] }
         }
     }

@@ -65,6 +65,7 @@ struct Evaluate: ParsableCommand {
         let t0 = Progress.monotonicSeconds()
         var out: [String: Any] = [:]
         let features: Tensor, logits: Tensor, labels: [Int], parent: ArtifactRecord?, what: String, count: Int
+        var unconditional = false
         let refData: ImageDataset, extractor: FeatureExtractor, featureName: String
         if let samples {
             let a = try store.resolve(samples, kind: ArtifactKind.sampleSet)
@@ -88,6 +89,7 @@ struct Evaluate: ParsableCommand {
             (features, logits) = try extractor(images.map { min(1, max(-1, $0)) })
         } else {
             let loaded = try LoadedModel.load(checkpoint!, store: { store })
+            unconditional = loaded.config.numClasses == 0
             (refData, extractor, featureName) = try reference(for: loaded.dataset, shape: [numSamples] + loaded.model.sampleShape,
                                                               what: loaded.displayName, store: store)
             let sched = try SampleGeneration.schedule(for: loaded, steps: steps, kind: schedule, shift: shift, sigmas: nil)
@@ -139,7 +141,10 @@ struct Evaluate: ParsableCommand {
         let kid = try KernelInceptionDistance(features, ref.features, seed: seed)
         out["kid"] = kid.mean
         out["kid_std"] = kid.std
-        out["class_accuracy"] = try classAccuracy(logits: logits, labels: labels)
+        // An unconditional model's samples have no class to be right about.
+        if !unconditional {
+            out["class_accuracy"] = try classAccuracy(logits: logits, labels: labels)
+        }
         if precisionRecall {
             // FID mixes quality and diversity; these two separate them (Kynkaanniemi et al. 2019).
             let pr = try PrecisionRecall(real: ref.features, generated: features)
