@@ -3,8 +3,8 @@ import TensorCore
 /// Trajectory fidelity of a few-step student: the mean squared error between its final samples and
 /// the teacher's many-step samples from the same noise and label (lower is more faithful).
 ///
-/// Both tensors must have the same shape with samples on the leading axis ([N, 1, 28, 28]).
-/// Accumulated in Float64 so 10k×784 squared differences lose nothing to summation order.
+/// Both tensors must have the same shape with samples on the leading axis ([N, C, H, W]).
+/// Accumulated in Float64 so millions of squared differences lose nothing to summation order.
 public struct TrajectoryFidelity: Sendable, Equatable {
     /// Mean over all elements of all samples.
     public let mse: Double

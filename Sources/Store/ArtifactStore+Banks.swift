@@ -3,7 +3,7 @@ import TensorCore
 
 extension ArtifactStore {
     /// Opens trajectory bank `name` for appending, creating it (state "open") if missing.
-    /// `rowFloats` is the length of every row's states ((K+1) * 784 for K Euler steps).
+    /// `rowFloats` is the length of every row's states ((K+1) * C*H*W floats for K segments).
     /// Reopening checks that config and rowFloats match, so a resume cannot mix settings.
     @discardableResult
     public func createOrOpenBank(name: String, config: String, rowFloats: Int, run: String? = nil,
