@@ -74,6 +74,12 @@ public struct Parameters {
     public let vars: [String: Var]
     public let keys: [String]
 
+    /// Parameters from Vars already on a tape (for example ones a transform such as `LoRA.apply` formed).
+    public init(vars: [String: Var], keys: [String]) {
+        precondition(keys.allSatisfy { vars[$0] != nil }, "Parameters: a key without a Var")
+        (self.vars, self.keys) = (vars, keys)
+    }
+
     public subscript(key: String) -> Var {
         guard let v = vars[key] else { preconditionFailure("Parameters: no parameter named '\(key)'") }
         return v
