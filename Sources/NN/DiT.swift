@@ -146,3 +146,52 @@ public struct DiT: Layer, Sendable {
         }
     }
 }
+
+extension DiT: VelocityNetwork {
+    public var modelConfig: ModelConfig { .dit(config) }
+    public var numClasses: Int { config.numClasses }
+    public var inChannels: Int { config.inChannels }
+    public var frozenKeys: Set<String> { Self.frozenKeys }
+
+    /// Exactly input_size x input_size images (the position table is fixed to that grid).
+    public func checkInput(channels: Int, height: Int, width: Int) throws {
+        guard channels == config.inChannels else {
+            throw NetworkInputError("images have \(channels) channels, but the DiT takes \(config.inChannels) (in_channels)")
+        }
+        guard height == config.inputSize, width == config.inputSize else {
+            throw NetworkInputError("images are \(height)x\(width), but the DiT takes \(config.inputSize)x\(config.inputSize) (input_size)")
+        }
+    }
+
+    /// The tokens after each of the first `blocks` blocks (default `defaultEncoderBlocks`), [n, T, D] each.
+    public func encoderFeatures(_ x: Var, sigmas: [Float], labels: [Int], blocks: Int?, _ p: Parameters) -> [Var] {
+        let k = blocks ?? defaultEncoderBlocks
+        precondition((1...config.depth).contains(k), "DiT: \(k) encoder blocks of \(config.depth)")
+        let siluC = silu(conditioning(sigmas: sigmas, labels: labels, p, tape: x.tape))
+        var h = embedPatches(x, p), features: [Var] = []
+        for i in 0..<k { h = block(i, h, siluC: siluC, p); features.append(h) }
+        return features
+    }
+
+    /// Half the blocks, rounded up: deep enough to judge structure, cheaper than the whole teacher.
+    public var defaultEncoderBlocks: Int { (config.depth + 1) / 2 }
+
+    public func isEncoderKey(_ key: String, blocks: Int?) -> Bool {
+        if key == "pos_embed" || key.hasPrefix("x_embedder.") || key.hasPrefix("t_embedder.") || key.hasPrefix("y_embedder.") {
+            return true
+        }
+        guard key.hasPrefix("blocks."), let i = Int(key.dropFirst(7).prefix { $0 != "." }) else { return false }
+        return i < (blocks ?? defaultEncoderBlocks)
+    }
+
+    public var maxEncoderBlocks: Int? { config.depth }
+
+    /// The mean over tokens of SiLU(tokens): [n, D] (a ones-row batched product, so the pullback is the op's).
+    public func pooledFeature(_ last: Var) -> Var {
+        let n = last.shape[0], t = last.shape[1], d = last.shape[2]
+        let ones = last.tape.constant(Tensor(repeating: 1 / Float(t), shape: [n, 1, t]))
+        return reshape(batchedMatmul(ones, silu(last)), [n, d])
+    }
+
+    public var featureWidth: Int { config.hiddenSize }
+}

@@ -75,7 +75,9 @@ public struct DiTConfig: Codable, Equatable, Sendable {
         guard inputSize > 0, patchSize > 0, inputSize % patchSize == 0 else { throw fail("patch_size \(patchSize) must divide input_size \(inputSize)") }
         guard hiddenSize > 0, numHeads > 0, hiddenSize % numHeads == 0 else { throw fail("num_heads \(numHeads) must divide hidden_size \(hiddenSize)") }
         guard hiddenSize % 4 == 0 else { throw fail("hidden_size \(hiddenSize) must be a multiple of 4 (2-D sin-cos position embedding)") }
-        guard depth >= 0, inChannels > 0, numClasses > 0, mlpHidden > 0 else { throw fail("depth, in_channels, num_classes and mlp width must be positive") }
+        guard depth >= 1, inChannels > 0, numClasses >= 0, mlpHidden > 0 else {
+            throw fail("depth, in_channels and mlp width must be positive and num_classes >= 0 (0: unconditional)")
+        }
     }
 
     /// Compact JSON with sorted keys, e.g. {"class_dropout_prob":0.1,"depth":6,...,"model":"dit",...}.

@@ -75,3 +75,38 @@ public struct UNet: Layer, Sendable {
         return convOut(normOut(h, p, silu: true), p)
     }
 }
+
+extension UNet: VelocityNetwork {
+    public var modelConfig: ModelConfig { .unet(config) }
+    public var numClasses: Int { config.numClasses }
+    public var inChannels: Int { config.inChannels }
+
+    /// Any size the downsampling divides: each level after the first halves the image.
+    public func checkInput(channels: Int, height: Int, width: Int) throws {
+        let levels = config.channels.count, factor = 1 << (levels - 1)
+        guard channels == config.inChannels else {
+            throw NetworkInputError("images have \(channels) channels, but the UNet takes \(config.inChannels)")
+        }
+        guard height > 0, width > 0, height % factor == 0, width % factor == 0 else {
+            throw NetworkInputError("images are \(height)x\(width), but a UNet with \(levels) levels halves them "
+                                    + "\(levels - 1) times: the size must be a multiple of \(factor) (choose fewer "
+                                    + "--channels levels, or resize the images)")
+        }
+    }
+
+    /// Every down block and the middle block; the UNet's encoder depth is fixed (`blocks` must be nil).
+    public func encoderFeatures(_ x: Var, sigmas: [Float], labels: [Int], blocks: Int?, _ p: Parameters) -> [Var] {
+        precondition(blocks == nil, "UNet: the encoder depth is fixed (no block count)")
+        return encode(x, siluEmb: silu(embedding(sigmas: sigmas, labels: labels, p, tape: x.tape)), p)
+    }
+
+    public func isEncoderKey(_ key: String, blocks: Int?) -> Bool {
+        key.hasPrefix("time_embed.") || key.hasPrefix("class_embed.") || key.hasPrefix("conv_in.")
+            || key.hasPrefix("down.") || key.hasPrefix("mid.")
+    }
+
+    public var maxEncoderBlocks: Int? { nil }
+    /// Global average pooling of SiLU(middle block): [n, c_last].
+    public func pooledFeature(_ last: Var) -> Var { meanSpatial(silu(last)) }
+    public var featureWidth: Int { config.channels.last! }
+}

@@ -46,3 +46,17 @@ public struct UNetConfig: Codable, Equatable, Sendable {
         try JSONDecoder().decode(UNetConfig.self, from: Data(text.utf8))
     }
 }
+
+extension UNetConfig {
+    /// Throws unless the arguments make a UNet (GroupNorm groups divide every level's channels).
+    public func validate() throws {
+        func fail(_ m: String) -> DecodingError { .dataCorrupted(.init(codingPath: [], debugDescription: "UNet config: \(m)")) }
+        guard !channels.isEmpty, groups > 0, channels.allSatisfy({ $0 > 0 && $0 % groups == 0 }) else {
+            throw fail("channels \(channels) must be positive multiples of groups \(groups)")
+        }
+        guard embedDim > 0, timeFeatures > 0, timeFeatures % 2 == 0 else {
+            throw fail("embed_dim \(embedDim) must be positive and time_features \(timeFeatures) positive and even")
+        }
+        guard numClasses >= 0, inChannels > 0 else { throw fail("num_classes must be >= 0 and in_channels positive") }
+    }
+}

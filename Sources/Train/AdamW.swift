@@ -22,13 +22,14 @@ public struct AdamW: Sendable {
         (self.step, self.m, self.v) = (step, m, v)
     }
 
-    /// One update of every parameter that has a gradient, at learning rate `lr`.
-    public mutating func update(_ params: inout StateDict, grads: StateDict, lr: Float) {
+    /// One update of every parameter that has a gradient, at learning rate `lr`; `frozen` keys (fixed
+    /// buffers such as DiT's `pos_embed`) are left alone, weight decay included.
+    public mutating func update(_ params: inout StateDict, grads: StateDict, lr: Float, frozen: Set<String> = []) {
         step += 1
         let bc1 = 1 - powf(beta1, Float(step)), bc2 = 1 - powf(beta2, Float(step))
         let (b1, b2, e, decay) = (beta1, beta2, eps, 1 - lr * weightDecay)
         let stepSize = lr / bc1, bc2Sqrt = bc2.squareRoot()
-        for key in params.keys {
+        for key in params.keys where !frozen.contains(key) {
             guard let g = grads[key] else { continue }
             var p = params[key]!
             var mk = m[key] ?? Tensor(zeros: p.shape), vk = v[key] ?? Tensor(zeros: p.shape)

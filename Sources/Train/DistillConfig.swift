@@ -128,6 +128,10 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// `SegmentSampling.adversarial(K)`, {0.4, 0.2, 0.2, 0.2} for K = 4; its Table 6 varies them).
     public var advProbs: [Double]?
 
+    /// How many of a DiT teacher's blocks the discriminator copies (paper Table 4; nil: half, rounded up).
+    /// The UNet's discriminator has a fixed depth (its down path and middle block) and takes none.
+    public var discBlocks: Int?
+
     /// The adversarial segment probabilities in use.
     public var adversarialProbabilities: [Double] { advProbs ?? SegmentSampling.adversarial(segments) }
 
@@ -140,6 +144,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case discLearningRate = "disc_learning_rate", discBeta1 = "disc_beta1", discBeta2 = "disc_beta2", seed
         case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
         case advReal = "adv_real", distWeight = "dist_weight", advProbs = "adv_probs", gradientChunks = "gradient_chunks"
+        case discBlocks = "disc_blocks"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,

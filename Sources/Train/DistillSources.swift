@@ -28,6 +28,15 @@ public struct DistillData: Sendable {
     public init(config: DistillConfig, teacher: VelocityModel, trajectories: TrajectorySet?, images: ImageDataset?,
                 poolProgress: ((Int) -> Void)? = nil) throws {
         try config.validate()
+        if let b = config.discBlocks {
+            guard let most = teacher.network.maxEncoderBlocks else {
+                throw DistillConfigError("--disc-blocks: the \(teacher.network.modelConfig.kind) teacher's discriminator has a fixed depth "
+                                         + "(down path and middle block); the option is for DiT teachers")
+            }
+            guard (1...most).contains(b) else {
+                throw DistillConfigError("--disc-blocks \(b): the teacher has \(most) blocks (give 1...\(most))")
+            }
+        }
         self.config = config
         self.teacher = teacher
         self.grid = config.method == .reflow
@@ -52,7 +61,7 @@ public struct DistillData: Sendable {
         } else {
             self.images = nil
         }
-        var byLabel = [[Int]](repeating: [], count: teacher.unet.config.numClasses)
+        var byLabel = [[Int]](repeating: [], count: teacher.network.numClasses)
         if config.advReal == .data, let im = self.images {
             for (i, y) in im.labels.enumerated() where y >= 0 && y < byLabel.count { byLabel[y].append(i) }
         }
@@ -169,7 +178,7 @@ public struct DistillData: Sendable {
 
     private func spec(_ rng: inout SplitMix64, probabilities: [Double]) -> PairSpec {
         config.startSource == .trajectory
-            ? PairSpec.trajectory(&rng, classes: teacher.unet.config.numClasses, probabilities: probabilities,
+            ? PairSpec.trajectory(&rng, classes: teacher.network.numClasses, probabilities: probabilities,
                                   cfgLow: config.cfgLow, cfgHigh: config.cfgHigh)
             : PairSpec.interpolated(&rng, images: images!, probabilities: probabilities,
                                     cfgLow: config.cfgLow, cfgHigh: config.cfgHigh)

@@ -74,7 +74,7 @@ public struct DistillStepMetrics: Sendable {
 public struct DistillTrainer: Sendable {
     public let config: DistillConfig
     public let data: DistillData
-    public let unet: UNet
+    public let network: any VelocityNetwork
     public let discriminator: Discriminator?
     public let teacherWeights: StateDict
     /// The ranks that share each step's chunks (`GradientChunks`); one local rank by default.
@@ -84,9 +84,9 @@ public struct DistillTrainer: Sendable {
         self.data = data
         self.communicator = communicator
         self.config = data.config
-        self.unet = data.teacher.unet
+        self.network = data.teacher.network
         self.teacherWeights = data.teacher.weights
-        self.discriminator = config.adversarial ? Discriminator(unet.config) : nil
+        self.discriminator = config.adversarial ? Discriminator(network, blocks: config.discBlocks) : nil
     }
 
     public var grid: SegmentGrid { data.grid }
@@ -122,7 +122,7 @@ public struct DistillTrainer: Sendable {
     /// The student's velocity without gradients.
     func studentVelocity(_ weights: StateDict, _ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
         let t = Tape(recordsPullbacks: false)
-        return unet(t.constant(x), sigmas: sigmas, labels: labels, t.bind(weights, trainable: false)).value
+        return network(t.constant(x), sigmas: sigmas, labels: labels, t.bind(weights, trainable: false)).value
     }
 
     /// The student's own Euler rollout from each pair's noise to the start of its segment (no gradients).
@@ -157,7 +157,7 @@ public struct DistillTrainer: Sendable {
             guard group.count > 0 else { continue }
             var x = tape.constant(group.tensor(group.noises))
             for j in 0...k {
-                let v = unet(x, sigmas: Array(repeating: grid.start(j), count: group.count), labels: group.labels, p)
+                let v = network(x, sigmas: Array(repeating: grid.start(j), count: group.count), labels: group.labels, p)
                 let d = grid.end(j) - grid.start(j)
                 if j == k {
                     let inv = 1 / d
@@ -182,7 +182,7 @@ public struct DistillTrainer: Sendable {
         -> (fake: Var, adv: Var?, fm: Var?) {
         let tape = p[p.keys[0]].tape
         let dsig = zip(sk1, sk).map { $0 - $1 }
-        let vk = unet(tape.constant(zk), sigmas: sk, labels: labels, p)
+        let vk = network(tape.constant(zk), sigmas: sk, labels: labels, p)
         let fake = tape.constant(zk) + scalePerSample(vk, dsig)
         let (logits, features) = d(fake, sigmas: sk1, labels: labels, pd)
         let adv = config.lambdaAdv > 0 ? DistillLoss.generator(fake: logits) : nil
@@ -223,11 +223,11 @@ public struct DistillTrainer: Sendable {
         if advOn && config.lambdaFM > 0 { m.lossFM = v[3] }
         m.gradNorm = clipGradientNorm(&grads, maxNorm: config.gradClip)
         var student = state.student, opt = state.optimizer
-        opt.update(&student, grads: grads, lr: lr)
+        opt.update(&student, grads: grads, lr: lr, frozen: network.frozenKeys)
 
         var disc = state.disc, discOpt = state.discOptimizer
         if let dGrads {
-            discOpt.update(&disc, grads: dGrads, lr: config.discLearningRate)
+            discOpt.update(&disc, grads: dGrads, lr: config.discLearningRate, frozen: network.frozenKeys)
             m.lossD = v[4]
             m.dAccuracy = v[5] / max(1, v[7] + v[9])
             m.dReal = v[6] / v[7]
@@ -268,7 +268,7 @@ public struct DistillTrainer: Sendable {
                 .scaled(by: share)
         } else {
             let (zt, sigmaT, target) = Self.distillationInputs(pairs, u: u, grid: grid)
-            let v = unet(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
+            let v = network(tape.constant(zt), sigmas: sigmaT, labels: pairs.labels, p)
             if config.distWeight == .state {
                 let w = grid.stateWeights   // per segment, computed once per step rather than once per sample
                 lossDist = DistillLoss.distillation(v, target: target, weights: pairs.segments.map { w[$0] }).scaled(by: share)

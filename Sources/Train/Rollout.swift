@@ -130,7 +130,7 @@ public struct TeacherRollout: Sendable {
     /// One batch: the trajectories of `seeds` solved together.
     public func trajectories(seeds: [UInt64], labels: [Int]? = nil) -> [RolloutTrajectory] {
         if seeds.isEmpty { return [] }
-        let labels = labels ?? seeds.map { Self.defaultLabel(seed: $0, classes: model.unet.config.numClasses) }
+        let labels = labels ?? seeds.map { Self.defaultLabel(seed: $0, classes: model.network.numClasses) }
         precondition(labels.count == seeds.count, "TeacherRollout.trajectories: \(labels.count) labels for \(seeds.count) seeds")
         let w = seeds.map { guidance(seed: $0) }
         let noise = Tensor.perSampleNoise(seeds: seeds, sampleShape: sampleShape)

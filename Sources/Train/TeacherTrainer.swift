@@ -25,24 +25,24 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
     }
 }
 
-/// Flow-matching training of the velocity UNet on any image dataset (class-conditional with label
+/// Flow-matching training of a velocity network (any backbone) on any image dataset (class-conditional with label
 /// dropout for CFG; an unlabelled dataset trains the null label only).
 public struct TeacherTrainer {
     public let config: TeacherTrainingConfig
-    public let unet: UNet
+    public let network: any VelocityNetwork
     let data: ImageDataset
     /// The ranks that share each step's chunks (`GradientChunks`); one local rank by default.
     public let communicator: Communicator
 
     public init(config: TeacherTrainingConfig, data: ImageDataset, communicator: Communicator = .local) {
         self.config = config
-        self.unet = UNet(config.model)
+        self.network = config.model.makeNetwork()
         self.data = data
         self.communicator = communicator
     }
 
     public func initialState() -> TrainingState {
-        let w = unet.initialParameters(seed: config.seed)
+        let w = network.initialParameters(seed: config.seed)
         return TrainingState(step: 0, weights: w, ema: w, optimizer: AdamW(weightDecay: config.weightDecay))
     }
 
@@ -94,7 +94,7 @@ public struct TeacherTrainer {
             let (x0, noise, sigmas, labels) = batch(step: s, samples: part)
             let tape = Tape()
             let p = tape.bind(state.weights)
-            let loss = flowMatchingLoss(unet, p, x0: x0, noise: noise, sigmas: sigmas, labels: labels, tape: tape)
+            let loss = flowMatchingLoss(network, p, x0: x0, noise: noise, sigmas: sigmas, labels: labels, tape: tape)
                 .scaled(by: GradientChunks.share(part.count, of: b))
             GradientChunks.append(p.gradients(tape.backward(loss)), keys: keys, to: &rows)
             rows.append(loss.value.scalar)
@@ -106,7 +106,7 @@ public struct TeacherTrainer {
         var weights = state.weights, opt = state.optimizer
         let lr = warmupLearningRate(base: config.learningRate, step: s, warmup: config.warmupSteps)
         clipGradientNorm(&grads, maxNorm: config.gradClip)
-        opt.update(&weights, grads: grads, lr: lr)
+        opt.update(&weights, grads: grads, lr: lr, frozen: network.frozenKeys)
         if !loss.isFinite || (reference.map { loss > 20 * $0 + 1 } ?? false) {
             throw TrainingDiverged(step: s, loss: loss)
         }

@@ -6,7 +6,8 @@ import NN
 /// run continues under exactly the settings it started with.
 public struct TeacherTrainingConfig: Codable, Equatable, Sendable {
     public var preset: String
-    public var model: UNetConfig
+    /// The network and its constructor arguments (a UNet for runs made before the DiT).
+    public var model: ModelConfig
     public var batchSize: Int
     public var learningRate: Float
     public var warmupSteps: Int
@@ -36,40 +37,49 @@ public struct TeacherTrainingConfig: Codable, Equatable, Sendable {
     /// The dataset a run without a record trained on.
     public static let legacyDataSpec = "mnist"
 
-    /// Fits the model to `dataset`'s geometry and classes and records it. Throws when the UNet's
-    /// downsampling does not divide the image size (each level after the first halves it).
+    /// Fits the model to `dataset`'s geometry and classes and records it. Throws a `DatasetError` when the
+    /// backbone cannot take the images (a UNet's downsampling must divide the size; a DiT's patch too).
     public mutating func adapt(to dataset: ImageDataset) throws {
-        let g = dataset.geometry, factor = 1 << (model.channels.count - 1)
-        guard g.height % factor == 0, g.width % factor == 0 else {
-            throw DatasetError(file: dataset.record.spec, problem: "images are \(g.height)x\(g.width), but a UNet with "
-                               + "\(model.channels.count) levels halves them \(model.channels.count - 1) times: the size must be "
-                               + "a multiple of \(factor) (choose fewer --channels levels, or resize the images)")
+        let g = dataset.geometry
+        do {
+            model = try model.fitted(channels: g.channels, height: g.height, width: g.width, classes: dataset.classCount)
+        } catch let e as NetworkInputError {
+            throw DatasetError(file: dataset.record.spec, problem: e.description)
         }
-        model.inChannels = g.channels
-        model.numClasses = dataset.classCount
         data = dataset.record
     }
 
-    /// Named presets (DiT's model registry style). `tiny` is for tests and smoke runs;
-    /// `mnist` trained the shipped teacher (models/teacher-mnist.json).
+    /// Named presets (DiT's model registry style). `tiny` and `dit-tiny` are for tests and smoke runs;
+    /// `mnist` trained the shipped teacher (models/teacher-mnist.json); `dit-mnist` is the DiT teacher
+    /// (hidden 128, patch 4: 49 tokens at 28x28, six blocks of four heads).
     public static func preset(_ name: String, seed: UInt64 = 0) -> TeacherTrainingConfig? {
+        func make(_ model: ModelConfig, batch: Int, lr: Float, warmup: Int, ema: Float) -> TeacherTrainingConfig {
+            TeacherTrainingConfig(preset: name, model: model, batchSize: batch, learningRate: lr, warmupSteps: warmup,
+                                  weightDecay: 0, emaDecay: ema, gradClip: 1, labelDropout: 0.1,
+                                  sigmaSampler: SigmaSampler(), seed: seed, gradientChunks: 4)
+        }
         switch name {
         case "tiny":
-            return TeacherTrainingConfig(preset: name, model: UNetConfig(channels: [8, 16], embedDim: 32), batchSize: 16,
-                                         learningRate: 2e-3, warmupSteps: 5, weightDecay: 0, emaDecay: 0.99,
-                                         gradClip: 1, labelDropout: 0.1, sigmaSampler: SigmaSampler(), seed: seed,
-                                         gradientChunks: 4)
+            return make(.unet(UNetConfig(channels: [8, 16], embedDim: 32)), batch: 16, lr: 2e-3, warmup: 5, ema: 0.99)
         case "mnist":
-            return TeacherTrainingConfig(preset: name, model: UNetConfig(channels: [16, 32, 32]), batchSize: 128,
-                                         learningRate: 1e-3, warmupSteps: 200, weightDecay: 0, emaDecay: 0.999,
-                                         gradClip: 1, labelDropout: 0.1, sigmaSampler: SigmaSampler(), seed: seed,
-                                         gradientChunks: 4)
+            return make(.unet(UNetConfig(channels: [16, 32, 32])), batch: 128, lr: 1e-3, warmup: 200, ema: 0.999)
+        case "dit-tiny":
+            return make(.dit(DiTConfig(patchSize: 4, hiddenSize: 32, depth: 2, numHeads: 2)),
+                        batch: 16, lr: 2e-3, warmup: 5, ema: 0.99)
+        case "dit-mnist":
+            return make(.dit(DiTConfig(patchSize: 4, hiddenSize: 128, depth: 6, numHeads: 4)),
+                        batch: 128, lr: 3e-4, warmup: 200, ema: 0.999)
         default:
             return nil
         }
     }
 
-    public static let presetNames = ["tiny", "mnist"]
+    /// The preset for a backbone: `dit` picks the `dit-` twin of a UNet preset name (`tiny` -> `dit-tiny`).
+    public static func presetName(_ name: String, model kind: String) -> String {
+        kind == "dit" && !name.hasPrefix("dit-") ? "dit-" + name : name
+    }
+
+    public static let presetNames = ["tiny", "mnist", "dit-tiny", "dit-mnist"]
 
     public var json: String {
         let enc = JSONEncoder(); enc.outputFormatting = [.sortedKeys]

@@ -1,30 +1,38 @@
 import NN
 import TensorCore
 
-/// A UNet with fixed weights, evaluated without gradients, with classifier-free guidance.
+/// A velocity network (any backbone) with fixed weights, evaluated without gradients, with
+/// classifier-free guidance.
 public struct VelocityModel: Sendable {
-    public let unet: UNet
+    public let network: any VelocityNetwork
     public let weights: StateDict
     /// [C, H, W] of one sample: the data geometry the model was trained on (the UNet itself takes any
     /// size its downsampling divides, so the geometry comes from the checkpoint, not the weights).
     public let sampleShape: [Int]
 
-    public init(config: UNetConfig, weights: StateDict, sampleShape: [Int]? = nil) throws {
-        unet = UNet(config)
-        try weights.validate(against: unet.parameterShapes)
+    /// Throws `StateDictMismatch` when the weights do not fit the network, `NetworkInputError` when the
+    /// network cannot take `sampleShape` (default: `ModelConfig.defaultSampleShape`).
+    public init(config: ModelConfig, weights: StateDict, sampleShape: [Int]? = nil) throws {
+        try config.validate()
+        network = config.makeNetwork()
+        try weights.validate(against: network.parameterShapes)
         self.weights = weights
-        self.sampleShape = sampleShape ?? [config.inChannels, 28, 28]
+        let shape = sampleShape ?? config.defaultSampleShape
+        try network.checkInput(channels: shape[0], height: shape[1], width: shape[2])
+        self.sampleShape = shape
     }
+
+    public var config: ModelConfig { network.modelConfig }
 
     /// v(x, sigma, labels) with guidance w per sample: v_null + w (v_cond - v_null) (diffusers).
     /// Samples with w == 1 cost one evaluation; the others are batched with their null-label twins.
     public func velocity(_ x: Tensor, sigmas: [Float], labels: [Int], guidance: [Float]) -> Tensor {
-        guidedVelocity(x, sigmas: sigmas, labels: labels, guidance: guidance, nullLabel: unet.config.nullLabel) {
+        guidedVelocity(x, sigmas: sigmas, labels: labels, guidance: guidance, nullLabel: network.nullLabel) {
             evaluate($0, sigmas: $1, labels: $2)
         }
     }
 
-    /// Rows per UNet evaluation. BLAS picks kernels by row count and elementwise kernels split
+    /// Rows per network evaluation. BLAS picks kernels by row count and elementwise kernels split
     /// arrays by size, so a sample's bits would depend on its batch; evaluating fixed groups of
     /// `groupRows` rows (the last one padded) makes every sample's result independent of batch size;
     /// 8 keeps per-sample solves (rollouts) cheap while large batches still run in full groups.
@@ -46,7 +54,7 @@ public struct VelocityModel: Sendable {
                 var ss = Array(sigmas[start..<end]), ls = Array(labels[start..<end])
                 if pad > 0 {
                     xs += [Float](repeating: 0, count: pad * inner)
-                    ss += [Float](repeating: 1, count: pad); ls += [Int](repeating: unet.config.nullLabel, count: pad)
+                    ss += [Float](repeating: 1, count: pad); ls += [Int](repeating: network.nullLabel, count: pad)
                 }
                 let v = forward(Tensor(shape: [g] + Array(x.shape.dropFirst()), data: xs), sigmas: ss, labels: ls)
                 v.data.withUnsafeBufferPointer { vp in
@@ -60,6 +68,6 @@ public struct VelocityModel: Sendable {
     func forward(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
         let tape = Tape(recordsPullbacks: false)
         let p = tape.bind(weights, trainable: false)
-        return unet(tape.constant(x), sigmas: sigmas, labels: labels, p).value
+        return network(tape.constant(x), sigmas: sigmas, labels: labels, p).value
     }
 }

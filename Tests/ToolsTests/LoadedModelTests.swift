@@ -49,7 +49,7 @@ private func outcome(_ body: () throws -> Void) -> ToolOutcome { ToolOutcome(err
         for ref in ["teach", "teach@5", "best", String(a.hash.prefix(10))] {
             let m = try LoadedModel.load(ref, store: { f.store })
             #expect(m.model.weights == f.ema, "sampling weights are the EMA ones (\(ref))")
-            #expect(m.config == f.config)
+            #expect(m.config == .unet(f.config))
             #expect(m.recommendedCFG == 2.5 && m.schedule == .diffusers && m.shift == 2 && m.kind == .teacher && m.step == 5)
             #expect(m.artifact?.id == a.id && m.contentHash == a.hash && m.displayName == "teach@5")
         }

@@ -18,7 +18,7 @@ import Train
         var t = weights[key]!
         t.data[3] = .nan
         weights[key] = t
-        let bad = try VelocityModel(config: good.unet.config, weights: weights)
+        let bad = try VelocityModel(config: good.config, weights: weights)
         let plan = SamplingPlan(sigmas: SigmaSchedule.make(.fixed, steps: 3, shift: 3).sigmas, guidance: 1)
         let e = errorOf {
             _ = try SampleGeneration.generate(bad, seeds: [1, 2], labels: [0, 1], plan: plan, batchSize: 2, modelName: "checkpoint X")
@@ -31,7 +31,7 @@ import Train
         }
         // The same weights load from a file as bad input (exit 3) naming the tensor.
         let loadError = errorOf {
-            _ = try LoadedModel.make(weights: weights, metadata: .object([("config", try OrderedJSON.parse(good.unet.config.json))]),
+            _ = try LoadedModel.make(weights: weights, metadata: .object([("config", try OrderedJSON.parse(good.config.json))]),
                                      reference: "f", source: .file(path: "f.safetensors"), hash: "0", what: "model file f")
         }
         let lo = ToolOutcome(error: loadError)

@@ -69,7 +69,7 @@ import Train
         }
         try Safetensors.write(stateDict: w, metadata: [("format", "pt"), ("config", config.json),
                                                        ("recommended_cfg", "1.75")], to: path)
-        return try VelocityModel(config: config, weights: w)
+        return try VelocityModel(config: .unet(config), weights: w)
     }
 
     func json(_ s: String) -> [String: Any] {

@@ -15,7 +15,7 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
         var rng = SplitMix64(seed: streamSeed(seed, 99, i))
         return Tensor(shape: t.shape, data: rng.normals(t.count).map { $0 * 0.15 })
     }
-    return try VelocityModel(config: config, weights: weights)
+    return try VelocityModel(config: .unet(config), weights: weights)
 }
 
 @Suite struct SampleGenerationTests {

@@ -15,7 +15,7 @@ enum DistillFixtures {
         // conv_out is zero-initialised; give it weights so the teacher's velocity is not 0.
         w["conv_out.weight"] = randomTensor(w["conv_out.weight"]!.shape, seed: seed + 1, scale: 0.05)
         w["conv_out.bias"] = randomTensor([1], seed: seed + 2, scale: 0.05)
-        return try! VelocityModel(config: config, weights: w)
+        return try! VelocityModel(config: .unet(config), weights: w)
     }
 
     static func images(count: Int = 24) -> ImageDataset {

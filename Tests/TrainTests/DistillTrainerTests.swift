@@ -223,7 +223,7 @@ struct DistillCase: CustomStringConvertible, Sendable {
             rolled.starts = tr.rolloutStarts(w, pairs)
             let (zt, sig, target) = DistillTrainer.distillationInputs(rolled, u: Array(repeating: 1, count: pairs.count), grid: tr.grid)
             let p = tape.bind(w)
-            return (DistillLoss.distillation(tr.unet(tape.constant(zt), sigmas: sig, labels: pairs.labels, p), target: target), p)
+            return (DistillLoss.distillation(tr.network(tape.constant(zt), sigmas: sig, labels: pairs.labels, p), target: target), p)
         }
         func backpropLoss(_ w: StateDict, tape: Tape) -> (Var, Parameters) {
             let p = tape.bind(w)

@@ -12,7 +12,7 @@ func rolloutTestModel(seed: UInt64 = 7) throws -> VelocityModel {
         var g = SplitMix64(seed: streamSeed(seed, 99, UInt64(key.count)))
         w[key] = Tensor(shape: t.shape, data: g.normals(t.count).map { 0.05 * $0 })
     }
-    return try VelocityModel(config: config, weights: w)
+    return try VelocityModel(config: .unet(config), weights: w)
 }
 
 @Suite(.serialized) struct RolloutTests {

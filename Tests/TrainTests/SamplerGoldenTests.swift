@@ -14,7 +14,7 @@ import Train
         let config = UNetConfig(channels: [8, 16])
         var weights = StateDict()
         for (key, _) in UNet(config).parameterShapes { weights[key] = try t(key) }
-        let model = try VelocityModel(config: config, weights: weights)
+        let model = try VelocityModel(config: .unet(config), weights: weights)
         let labelsEntry = try #require(f.entry("sample.labels"))
         let labels = labelsEntry.bytes.withUnsafeBytes { raw in
             (0..<(labelsEntry.bytes.count / 8)).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }

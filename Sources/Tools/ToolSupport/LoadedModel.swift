@@ -15,18 +15,17 @@ import Train
 /// Store references are resolved with `ArtifactStore.resolve` (tag, RUN@STEP, RUN, artifact name, hash
 /// prefix); the artifact must be a `checkpoint`, and its sampling weights are the EMA ones when present
 /// (`loadSamplingWeights`). A reference that ends in `.safetensors` or contains a `/` is a file: exactly
-/// the UNet's parameters under PyTorch names (`ema.`/`model.` prefixes are also understood), whose
+/// the network's parameters under PyTorch names (`ema.`/`model.` prefixes are also understood), whose
 /// `__metadata__` holds `config` as a JSON string (what `fs-store export` writes).
 ///
-/// Metadata keys read (artifact metadata JSON, or the file's `__metadata__` strings parsed as JSON):
-/// `config` (UNet config object or JSON string; required), `recommended_cfg` (default 1), `schedule`
-/// (`fixed`/`diffusers`), `shift` (default 3), `segments` (a student's sigma grid as a list, or its
-/// step count), `sigmas` (the student's grid beside a step count), `kind` (`teacher`/`student`, default
-/// teacher), `step`. A student's recorded grid is fs-sample's and fs-eval's default for it.
+/// The metadata (artifact metadata JSON, or the file's `__metadata__` strings parsed as JSON) is read as a
+/// `CheckpointManifest` of any version: `config` (required), `recommended_cfg` (default 1), `schedule`,
+/// `shift` (default 3), a student's `segments`/`sigmas` grid (fs-sample's and fs-eval's default for it),
+/// `kind` (default teacher), `step`, `data`.
 ///
 /// Errors are `ToolError`s with exit code 3 (bad input) naming the reference: unknown reference, an
 /// artifact of another kind (e.g. a trajectory bank), missing or invalid config, weights that do not
-/// fit the configured UNet; store failures keep their own codes (4 when the store is busy).
+/// fit the configured network; store failures keep their own codes (4 when the store is busy).
 public struct LoadedModel: Sendable {
     /// Where the weights came from.
     public enum Source: Sendable, Equatable {
@@ -59,6 +58,8 @@ public struct LoadedModel: Sendable {
     /// The images the model (or its teacher) was trained on, if recorded (metadata `data`, or
     /// `train_config.data`); nil for checkpoints made before datasets were recorded (MNIST).
     public var dataset: DatasetRecord?
+    /// Everything the metadata says (`CheckpointManifest(reading:)`).
+    public var manifest: CheckpointManifest
 
     /// The data geometry samples have: the recorded dataset's, else MNIST's with the model's channels.
     public var geometry: ImageGeometry {
@@ -66,7 +67,7 @@ public struct LoadedModel: Sendable {
         return ImageGeometry(channels: s[0], height: s[1], width: s[2])
     }
 
-    public var config: UNetConfig { model.unet.config }
+    public var config: ModelConfig { model.config }
 
     /// The artifact for store references (used as the parent of derived artifacts), nil for files.
     public var artifact: ArtifactRecord? {
@@ -151,95 +152,28 @@ public struct LoadedModel: Sendable {
     public static func make(weights: StateDict, metadata meta: OrderedJSON, reference: String, source: Source,
                             hash: String, what: String) throws -> LoadedModel {
         func bad(_ s: String) -> ToolError { ToolError.badInput("\(what): \(s)") }
-        guard let configJSON = meta["config"] else {
-            throw bad("metadata has no UNet 'config' (not a model checkpoint?)")
-        }
-        let configText = configJSON.stringValue ?? configJSON.serialized
-        let config: UNetConfig
-        do { config = try UNetConfig.fromJSON(configText) } catch {
-            throw bad("invalid UNet config \(configText): \(error)")
-        }
-        guard !config.channels.isEmpty, config.channels.allSatisfy({ $0 > 0 && $0 % config.groups == 0 }),
-              config.embedDim > 0, config.timeFeatures > 0, config.timeFeatures % 2 == 0, config.numClasses >= 0,  // 0: unconditional
-              config.inChannels > 0 else {
-            throw bad("unusable UNet config \(configText)")
-        }
+        let manifest: CheckpointManifest
+        do { manifest = try CheckpointManifest(reading: meta) } catch let e as ManifestError { throw bad(e.description) }
+        let config = manifest.model, dataset = manifest.data
         // A NaN or infinite weight would sample NaN images with exit 0: refuse the file up front.
         if let (name, t) = weights.items.first(where: { !$0.1.isFinite }) {
             let count = t.data.lazy.filter { !$0.isFinite }.count
             throw bad("weight '\(name)' holds \(count) NaN or infinite value\(count == 1 ? "" : "s") of \(t.count) "
                       + "(a diverged or damaged checkpoint)")
         }
-        var dataset: DatasetRecord?
-        if let d = meta["data"] ?? meta["train_config"]?["data"], d != .null {
-            do {
-                dataset = try JSONDecoder().decode(DatasetRecord.self, from: Data((d.stringValue ?? d.serialized).utf8))
-            } catch { throw bad("metadata 'data' is not a dataset record: \(d.serialized)") }
-        }
         if let g = dataset?.geometry, g.channels != config.inChannels {
-            throw bad("its dataset \(dataset!.spec) has \(g.channels) channels but the UNet takes \(config.inChannels)")
+            throw bad("its dataset \(dataset!.spec) has \(g.channels) channels but the \(config.kind) takes \(config.inChannels)")
         }
         let model: VelocityModel
         do { model = try VelocityModel(config: config, weights: weights, sampleShape: dataset?.geometry.sampleShape) } catch let e as StateDictMismatch {
-            throw bad("weights do not fit UNet(channels: \(config.channels), embed_dim: \(config.embedDim)): \(e.summary())")
+            throw bad("weights do not fit the \(config.kind) \(config.json): \(e.summary())")
+        } catch let e as NetworkInputError {
+            throw bad("its dataset \(dataset?.spec ?? "?"): \(e.description)")
         }
-        func number(_ key: String) throws -> Double? {
-            guard let v = meta[key], v != .null else { return nil }
-            guard let d = v.doubleValue ?? v.stringValue.flatMap(Double.init), d.isFinite else {
-                throw bad("metadata '\(key)' is not a number: \(v.serialized)")
-            }
-            return d
-        }
-        let cfg = try number("recommended_cfg") ?? 1
-        let shift = try number("shift") ?? 3
-        guard shift > 0 else { throw bad("metadata 'shift' must be positive, got \(shift)") }
-        var schedule: ScheduleKind?
-        if let s = meta["schedule"], s != .null {
-            guard let name = s.stringValue, let k = ScheduleKind(rawValue: name) else {
-                throw bad("metadata 'schedule' \(s.serialized) is not one of \(ScheduleKind.allCases.map(\.rawValue))")
-            }
-            schedule = k
-        }
-        var segmentSigmas: [Float]?, segmentCount: Int?
-        func grid(_ key: String, _ list: [OrderedJSON], _ raw: OrderedJSON) throws -> [Float] {
-            let values = list.compactMap { $0.doubleValue.map(Float.init) }
-            guard values.count == list.count, values.count >= 2 else {
-                throw bad("metadata '\(key)' must be a list of sigmas\(key == "segments" ? " or a step count" : ""), got \(raw.serialized)")
-            }
-            do { _ = try SigmaSchedule(explicit: values, shift: Float(shift)) } catch let e as ScheduleError {
-                throw bad("metadata '\(key)': \(e.description)")
-            }
-            return values.last == 0 ? values : values + [0]
-        }
-        if let seg = meta["segments"], seg != .null {
-            if let list = seg.arrayValue {
-                segmentSigmas = try grid("segments", list, seg)
-                segmentCount = segmentSigmas!.count - 1
-            } else if let n = seg.intValue, n >= 1 {
-                segmentCount = n
-            } else {
-                throw bad("metadata 'segments' must be a list of sigmas or a step count, got \(seg.serialized)")
-            }
-        }
-        // A student's grid also travels as 'sigmas' next to its step count (fs-distill, fs-store export).
-        if segmentSigmas == nil, let raw = meta["sigmas"], raw != .null {
-            guard let list = raw.arrayValue else { throw bad("metadata 'sigmas' must be a list of sigmas, got \(raw.serialized)") }
-            let values = try grid("sigmas", list, raw)
-            if let n = segmentCount, n != values.count - 1 {
-                throw bad("metadata 'segments' says \(n) steps but 'sigmas' holds \(values.count - 1) \(raw.serialized)")
-            }
-            segmentSigmas = values
-            segmentCount = values.count - 1
-        }
-        var kind = ModelKind.teacher
-        if let k = meta["kind"]?.stringValue {
-            guard let mk = ModelKind(rawValue: k) else { throw bad("metadata 'kind' '\(k)' is not teacher or student") }
-            kind = mk
-        }
-        let step = meta["step"]?.intValue ?? meta["step"]?.stringValue.flatMap { Int($0) }
-        return LoadedModel(reference: reference, source: source, model: model, recommendedCFG: Float(cfg),
-                           schedule: schedule, shift: Float(shift), segmentSigmas: segmentSigmas,
-                           segmentCount: segmentCount, kind: kind, step: step, contentHash: hash, dataset: dataset)
+        return LoadedModel(reference: reference, source: source, model: model, recommendedCFG: manifest.recommendedCFG ?? 1,
+                           schedule: manifest.schedule, shift: manifest.shift ?? 3, segmentSigmas: manifest.sigmas,
+                           segmentCount: manifest.segments, kind: manifest.kind == .student ? .student : .teacher,
+                           step: manifest.step, contentHash: hash, dataset: dataset, manifest: manifest)
     }
 
     /// A metadata string as JSON when it parses as JSON ("3.0", "[1,0]", "{...}"), else as a string ("fixed").
@@ -254,12 +188,13 @@ public struct LoadedModel: Sendable {
         return j
     }
 
-    /// An artifact's `config` column as a UNet config: itself when it has `channels`, or its `model` object
-    /// (fs-train stores the training config there).
+    /// An artifact's `config` column as a model config: itself when it describes a network (`channels`,
+    /// or `"model": "dit"`), or its `model` object (fs-train stores the training config there).
     static func configFallback(_ text: String) -> OrderedJSON? {
         guard let j = try? OrderedJSON.parse(text) else { return nil }
-        if j["channels"] != nil { return j }
-        if let m = j["model"], m["channels"] != nil { return m }
+        func isNetwork(_ c: OrderedJSON) -> Bool { c["channels"] != nil || c["model"]?.stringValue != nil }
+        if isNetwork(j) { return j }
+        if let m = j["model"], m.objectValue != nil, isNetwork(m) { return m }
         return nil
     }
 }

@@ -14,11 +14,22 @@ public enum MemoryEstimates {
         return Double(total)
     }
 
+    /// The same unit for any network. A DiT block keeps about 20 D floats per token for its backward plus
+    /// the attention weights (T per head); not calibrated like the UNet's, so counted twice over.
+    public static func featureFloats(_ config: ModelConfig, imageSize: Int = 28) -> Double {
+        switch config {
+        case .unet(let c): return featureFloats(c, imageSize: imageSize)
+        case .dit(let c):
+            let t = Double(c.tokens), perToken = 40 * Double(c.hiddenSize) + 2 * t * Double(c.numHeads)
+            return t * Double(c.depth) * perToken / 23
+        }
+    }
+
     /// Bytes for training on batches of `batch` with `passes` forward/backward networks per sample
     /// (1 for the teacher; fs-distill's student, teacher and discriminator count 3), plus a fixed base
     /// (code, MNIST train images, optimizer moments).
-    public static func training(_ config: UNetConfig, batch: Int, passes: Double = 1) -> Double {
-        Double(batch) * featureFloats(config) * 4 * 32 * passes + 512 * 1_048_576
+    public static func training(_ config: ModelConfig, batch: Int, passes: Double = 1, imageSize: Int = 28) -> Double {
+        Double(batch) * featureFloats(config, imageSize: imageSize) * 4 * 32 * passes + 512 * 1_048_576
     }
 
     /// Bytes fs-sample keeps for `n` samples: noise and result (F32 [n, 1, 28, 28]), the trajectory rows,

@@ -55,7 +55,7 @@ struct FSBench: ParsableCommand {
         }
         try OptionCheck.inValidate {
             try MemoryBudget.check("--batch", value: batch) {
-                MemoryEstimates.training(UNetConfig(channels: parts.map { $0! }), batch: $0)
+                MemoryEstimates.training(.unet(UNetConfig(channels: parts.map { $0! })), batch: $0)
             }
         }
     }
@@ -200,7 +200,7 @@ struct FSBench: ParsableCommand {
         let unet = UNet(config)
         var weights = unet.initialParameters(seed: 0)
         weights["conv_out.weight"] = Tensor(repeating: 0.01, shape: weights["conv_out.weight"]!.shape)
-        let model = try! VelocityModel(config: config, weights: weights)
+        let model = try! VelocityModel(config: .unet(config), weights: weights)
         var g = SplitMix64(seed: 5)
         var res: [String: Double] = [:]
         for b in [1, 8, 64, 256] {
@@ -230,7 +230,7 @@ struct FSBench: ParsableCommand {
             train = Double(batch) / s
         }
         if only != "train" {
-            let model = try! VelocityModel(config: config, weights: weights)
+            let model = try! VelocityModel(config: .unet(config), weights: weights)
             fwd = Double(batch) / median { _ = model.evaluate(x0, sigmas: sigmas, labels: labels) }
         }
         return (train, fwd)

@@ -7,10 +7,8 @@ import Train
 /// A trajectory bank given with `--bank`: its record, what its config says about the grid it was rolled
 /// out on, and the checks that it fits the run (K, schedule, shift).
 ///
-/// The bank config is fs-rollout's JSON; these keys are understood (all optional): `segments` (K, or the
-/// list of boundary sigmas), `schedule`, `shift`, `substeps`, and the guidance range as `cfg_range` /
-/// `guidance_range` ([lo, hi]) or `w_lo`/`w_hi` / `guidance_lo`/`guidance_hi`. K always follows from the
-/// row size, (K+1) states of `state_shape` (default [1, 28, 28], banks made before geometry was recorded).
+/// The bank config is fs-rollout's `BankManifest` (read in any version). K always follows from the row size,
+/// (K+1) states of `state_shape` (default [1, 28, 28], banks made before geometry was recorded).
 struct BankInput {
     let record: ArtifactRecord
     let segments: Int
@@ -38,42 +36,20 @@ struct BankInput {
             throw ToolError.badInput("\(store.path): trajectory bank '\(a.name)' is still open (an unfinished fs-rollout? finish it with fs-rollout --resume)")
         }
         let meta = (try? OrderedJSON.parse(a.metadata)) ?? .object([])
-        let c = (try? OrderedJSON.parse(a.config)) ?? .object([])
-        let shape = c["state_shape"]?.arrayValue?.compactMap(\.intValue) ?? [1, 28, 28]
-        let f = shape.reduce(1, *)
+        let m: BankManifest
+        do { m = try BankManifest(reading: (try? OrderedJSON.parse(a.config)) ?? .object([])) } catch let e as ManifestError {
+            throw ToolError.badInput("\(store.path): bank '\(a.name)': \(e.description)")
+        }
+        let shape = m.stateShape, f = shape.reduce(1, *)
         guard shape.count == 3, f > 0, let rowFloats = meta["row_floats"]?.intValue, rowFloats % f == 0, rowFloats / f >= 2 else {
             throw ToolError.badInput("\(store.path): bank '\(a.name)' rows are not (K+1) states of \(shape) (metadata \(a.metadata))")
         }
         let k = rowFloats / f - 1
-        func number(_ keys: String...) -> Double? {
-            for key in keys { if let v = c[key]?.doubleValue ?? c[key]?.stringValue.flatMap(Double.init) { return v } }
-            return nil
-        }
-        var sigmas: [Float]?
-        if let list = c["boundary_sigmas"]?.arrayValue ?? c["segments"]?.arrayValue ?? c["sigmas"]?.arrayValue {
-            let values = list.compactMap { $0.doubleValue.map(Float.init) }
-            if values.count == list.count { sigmas = values.last == 0 ? values : values + [0] }
-        }
-        if let n = c["segments"]?.intValue ?? sigmas.map({ $0.count - 1 }), n != k {
+        if let n = m.segments, n != k {
             throw ToolError.badInput("\(store.path): bank '\(a.name)' config says K = \(n) but its rows hold \(k + 1) states")
         }
-        var schedule: ScheduleKind?
-        if let s = c["schedule"]?.stringValue {
-            guard let kind = ScheduleKind(rawValue: s) else {
-                throw ToolError.badInput("\(store.path): bank '\(a.name)' has unknown schedule '\(s)'")
-            }
-            schedule = kind
-        }
-        var range: (Float, Float)?
-        if let r = c["cfg_range"]?.arrayValue ?? c["guidance_range"]?.arrayValue, r.count == 2,
-           let lo = r[0].doubleValue, let hi = r[1].doubleValue {
-            range = (Float(lo), Float(hi))
-        } else if let lo = number("w_lo", "guidance_lo", "cfg_lo"), let hi = number("w_hi", "guidance_hi", "cfg_hi") {
-            range = (Float(lo), Float(hi))
-        }
-        return BankInput(record: a, segments: k, sigmas: sigmas, schedule: schedule, shift: number("shift").map(Float.init),
-                         substeps: number("substeps", "sub_steps").map { Int($0) }, guidance: range,
-                         teacherHash: c["teacher_hash"]?.stringValue, ref: ref, stateShape: shape)
+        return BankInput(record: a, segments: k, sigmas: m.boundarySigmas, schedule: m.schedule, shift: m.shift,
+                         substeps: m.substeps, guidance: m.cfgRange, teacherHash: m.teacherHash, ref: ref, stateShape: shape)
     }
 
     /// Fills bank-dependent defaults into `config` (K, sub-steps, CFG range unless given) and refuses a

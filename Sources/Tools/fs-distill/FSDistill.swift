@@ -96,6 +96,8 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Steps of distillation alone before the adversarial part (D and the generator terms) switches on (default: 30% of --steps at the start of the run).") var advWarmup: Int?
     @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
     @Option(help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).") var discLr: Float?
+    @Option(help: "DiT teachers: the teacher's first N blocks make the discriminator (default: half).")
+    var discBlocks: Int?
     @Option(help: "Student segments K = inference steps (1, 2, 4 or 8; default: the bank's K, else 4).") var segments: Int?
     @Option(help: "Grid of the segment boundaries and of the student's steps: fixed or diffusers.") var schedule: ScheduleKind?
     @Option(help: "Schedule shift (default 3).") var shift: Float?
@@ -211,12 +213,12 @@ struct FSDistill: ParsableCommand {
         }
         try config.validate()
         // Refuse batches or pools that cannot fit before the pool is generated or the run marked running.
-        let unet = loaded.config, adv = config.adversarial ? config.advBatchSize : 0
+        let model = loaded.config, side = loaded.model.sampleShape[1], adv = config.adversarial ? config.advBatchSize : 0
         try MemoryBudget.check("--batch-size", value: config.batchSize) {
-            MemoryEstimates.training(unet, batch: $0 + adv, passes: 3) + Double(config.pairs) * 784 * 4 * 3
+            MemoryEstimates.training(model, batch: $0 + adv, passes: 3, imageSize: side) + Double(config.pairs) * 784 * 4 * 3
         }
         try MemoryBudget.check("--pairs", value: config.pairs) {
-            MemoryEstimates.training(unet, batch: config.batchSize + adv, passes: 3) + Double($0) * 784 * 4 * 3
+            MemoryEstimates.training(model, batch: config.batchSize + adv, passes: 3, imageSize: side) + Double($0) * 784 * 4 * 3
         }
 
         if let b = bankInfo, b.stateShape != loaded.model.sampleShape {
@@ -332,6 +334,7 @@ struct FSDistill: ParsableCommand {
         "batch_size": "--batch-size", "learning_rate": "--lr", "ema_decay": "--ema-decay", "disc_learning_rate": "--disc-lr",
         "seed": "--seed", "start_share": "--start-share", "dist_start": "--dist-start", "cosine_decay": "--cosine-decay",
         "adv_real": "--adv-real", "dist_weight": "--dist-weight", "adv_probs": "--adv-probs",
+        "disc_blocks": "--disc-blocks",
     ]
 
     func makeConfig() throws -> DistillConfig {
@@ -342,8 +345,8 @@ struct FSDistill: ParsableCommand {
         try apply(to: &c, fresh: true)
         if checkpointEvery < 1 { throw ToolError.usage("--checkpoint-every must be at least 1") }
         try c.validate()
-        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil) {
-            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup need --adversarial")
+        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil || discBlocks != nil) {
+            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup/--disc-blocks need --adversarial")
         }
         return c
     }
@@ -377,6 +380,10 @@ struct FSDistill: ParsableCommand {
         }
         if let advBatchSize { c.advBatchSize = advBatchSize }
         if let discLr { c.discLearningRate = discLr }
+        if let discBlocks {
+            guard discBlocks >= 1 else { throw ToolError.usage("--disc-blocks must be at least 1, got \(discBlocks)") }
+            c.discBlocks = discBlocks
+        }
         if let segments { c.segments = segments } else if fresh, let p = c.advProbs { c.segments = p.count }
         if fresh || schedule != nil { c.schedule = schedule ?? .fixed }
         if fresh || shift != nil { c.shift = shift ?? 3 }

@@ -6,10 +6,9 @@ import Train
 
 /// Student checkpoints in the store: one `checkpoint` artifact "RUN@STEP" per save with tensors
 /// `model.*`, `ema.*`, `opt.m.*`, `opt.v.*` (student), `disc.*`, `disc_opt.m.*`, `disc_opt.v.*`
-/// (discriminator, only with --adversarial), lineage [teacher, bank], and metadata
-/// {"kind": "student", "step", "config": <UNet config>, "train_config": <DistillConfig>, "adam_step",
-///  "disc_adam_step", "schedule", "shift", "segments" (K), "sigmas" (the K+1 grid), "recommended_cfg": 1, "method", the toggles,
-///  "teacher", "teacher_hash", "bank", "bank_hash", "data" (the teacher's dataset)}. (No thread count: the result does not depend on it.)
+/// (discriminator, only with --adversarial), lineage [teacher, bank], and a student `CheckpointManifest`
+/// as metadata (the teacher's network and data, the DistillConfig, the K+1 grid, recommended_cfg 1, teacher
+/// and bank with their hashes). (No thread count: the result does not depend on it.)
 struct StudentCheckpoint {
     let store: ArtifactStore
     let run: String
@@ -36,30 +35,14 @@ struct StudentCheckpoint {
             all.merge(s.discOptimizer.m.prefixed("disc_opt.m."))
             all.merge(s.discOptimizer.v.prefixed("disc_opt.v."))
         }
-        func number(_ x: Float) -> OrderedJSON { OrderedJSON(Double(x.description) ?? Double(x)) }
-        var meta: [(String, OrderedJSON)] = [
-            ("kind", .string("student")), ("step", OrderedJSON(s.step)),
-            ("config", try OrderedJSON.parse(teacher.config.json)), ("train_config", try OrderedJSON.parse(config.json)),
-            ("adam_step", OrderedJSON(s.optimizer.step)), ("disc_adam_step", OrderedJSON(s.discOptimizer.step)),
-            ("schedule", .string(config.schedule.rawValue)), ("shift", number(config.shift)),
-            ("segments", OrderedJSON(config.segments)),
-            // The student's own grid travels with it (fs-store export copies it into __metadata__).
-            ("sigmas", .array(SigmaSchedule.make(config.schedule, steps: config.segments, shift: config.shift).sigmas.map(number))),
-            ("recommended_cfg", OrderedJSON(1)),
-            ("method", .string(config.method.rawValue)), ("ota", .bool(config.ota)), ("online", .bool(config.online)),
-            ("adversarial", .bool(config.adversarial)), ("teacher", .string(teacherRef)),
-            ("teacher_hash", .string(teacher.contentHash)),
-        ]
-        if config.adversarial {
-            meta += [("adv_fake", .string(config.advFake.rawValue)), ("lambda_adv", number(config.lambdaAdv)),
-                     ("lambda_fm", number(config.lambdaFM)), ("adv_warmup", OrderedJSON(config.advWarmup))]
-        }
-        if let bank { meta += [("bank", .string(bank.ref)), ("bank_hash", .string(bank.record.hash))] }
-        // The teacher's data: the student samples in its geometry and is evaluated against it.
-        if let data = teacher.dataset { meta.append(("data", try OrderedJSON.parse(data.json))) }
+        let manifest = CheckpointManifest.student(
+            config, model: teacher.config, data: teacher.dataset, step: s.step, optimizerStep: s.optimizer.step,
+            discOptimizerStep: s.discOptimizer.step,
+            lineage: .init(teacher: teacherRef, teacherHash: teacher.contentHash, bank: bank?.ref, bankHash: bank?.record.hash),
+            producer: .init(tool: "fs-distill"))
         let parents = [teacher.artifact?.id, bank?.record.id].compactMap { $0 }
         try store.putArtifact(kind: ArtifactKind.checkpoint, name: "\(run)@\(s.step)", run: run, step: s.step,
-                              stateDict: all, metadata: OrderedJSON.object(meta).serialized, config: config.json, parents: parents)
+                              stateDict: all, metadata: manifest.json.serialized, config: config.json, parents: parents)
     }
 
     /// Reads a checkpoint written by `save`.
@@ -67,14 +50,15 @@ struct StudentCheckpoint {
         -> (config: DistillConfig, state: DistillState, recorded: Recorded) {
         let bad = { (why: String) in ToolError.badInput("checkpoint \(a.name) in \(store.path) \(why)") }
         guard let meta = try? OrderedJSON.parse(a.metadata) else { throw bad("has unreadable metadata") }
-        guard meta["kind"]?.stringValue == "student", let tc = meta["train_config"],
-              let step = meta["step"]?.intValue, let adamStep = meta["adam_step"]?.intValue,
-              let teacherRef = meta["teacher"]?.stringValue, let teacherHash = meta["teacher_hash"]?.stringValue else {
+        let m: CheckpointManifest
+        do { m = try CheckpointManifest(reading: meta) } catch { throw bad("has unusable metadata: \(error)") }
+        guard m.kind == .student, let tc = meta["train_config"], let step = m.step, let adamStep = m.optimizerStep,
+              let teacherRef = m.lineage.teacher, let teacherHash = m.lineage.teacherHash else {
             throw bad("is not a fs-distill checkpoint (no kind \"student\"/train_config/step/teacher)")
         }
         let config: DistillConfig
         do { config = try DistillConfig.fromJSON(tc.serialized) } catch { throw bad("has an invalid train_config: \(error)") }
-        let discStep = meta["disc_adam_step"]?.intValue ?? 0
+        let discStep = m.discOptimizerStep ?? 0
         let opt = AdamW(weightDecay: config.weightDecay, step: adamStep,
                         m: try store.loadStateDict(a, prefix: "opt.m."), v: try store.loadStateDict(a, prefix: "opt.v."))
         let discOpt = AdamW(beta1: config.discBeta1, beta2: config.discBeta2, step: discStep,
@@ -83,8 +67,7 @@ struct StudentCheckpoint {
                                  ema: try store.loadStateDict(a, prefix: "ema."), optimizer: opt,
                                  disc: try store.loadStateDict(a, prefix: "disc."), discOptimizer: discOpt)
         if config.adversarial && state.disc.isEmpty { throw bad("has --adversarial but no disc.* tensors") }
-        let recorded = Recorded(teacherRef: teacherRef, teacherHash: teacherHash, bankRef: meta["bank"]?.stringValue,
-                                bankHash: meta["bank_hash"]?.stringValue)
+        let recorded = Recorded(teacherRef: teacherRef, teacherHash: teacherHash, bankRef: m.lineage.bank, bankHash: m.lineage.bankHash)
         return (config, state, recorded)
     }
 }

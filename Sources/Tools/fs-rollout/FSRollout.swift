@@ -208,19 +208,13 @@ struct FSRollout: ParsableCommand {
     /// Everything that determines the rows, and nothing that differs between shards or runs (so the
     /// shard banks of one job array have equal configs and merge into one bank).
     func bankConfig(_ loaded: LoadedModel, _ r: TeacherRollout, _ range: GuidanceRange, _ all: SeedList) throws -> String {
-        var config: [String: Any] = [
-            "tool": "fs-rollout", "teacher": loaded.displayName, "teacher_hash": loaded.contentHash,
-            "teacher_config": loaded.config.json, "solver": "euler", "schedule": schedule.rawValue, "shift": shift,
-            "segments": r.segments, "substeps": r.substeps, "teacher_steps": r.teacherGrid.steps,
-            "boundary_sigmas": r.boundarySigmas, "cfg_range": [range.lo, range.hi],
-            "guidance": "lo + (hi - lo) * uniform(streamSeed(seed, guidance))",
-            "labels": "seed % \(max(1, loaded.config.numClasses))",
-            "noise": "perSampleNoise(seed, \(r.sampleShape))", "state_shape": r.sampleShape,
-            "seeds": all.description, "count": all.count, "shards": shard.count,
-            "sample_index": "position in seeds",
-        ]
-        if let data = loaded.dataset { config["data"] = try JSONSerialization.jsonObject(with: Data(data.json.utf8)) }
-        return try JSONOutput.string(config)
+        BankManifest(teacher: loaded.displayName, teacherHash: loaded.contentHash, teacherConfig: loaded.config,
+                     schedule: schedule, shift: shift, segments: r.segments, substeps: r.substeps,
+                     teacherSteps: r.teacherGrid.steps, boundarySigmas: r.boundarySigmas, cfgRange: (range.lo, range.hi),
+                     stateShape: r.sampleShape, seeds: all.description, count: all.count, shards: shard.count, data: loaded.dataset,
+                     notes: ["solver": "euler", "guidance": "lo + (hi - lo) * uniform(streamSeed(seed, guidance))",
+                             "labels": "seed % \(max(1, loaded.config.numClasses))",
+                             "noise": "perSampleNoise(seed, \(r.sampleShape))", "sample_index": "position in seeds"]).json
     }
 }
 

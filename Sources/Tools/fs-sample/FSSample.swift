@@ -148,7 +148,7 @@ struct FSSample: ParsableCommand {
         common.log("fs-sample: \(loaded.displayName) (\(loaded.kind.rawValue), \(loaded.contentHash.prefix(12))): "
                    + "\(seeds.count) samples, \(plan.steps) \(method.rawValue) steps (\(scheduleName(loaded))), "
                    + "sigmas \(SampleGeneration.jsonList(plan.sigmas)), cfg \(plan.guidance), "
-                   + "\(plan.evaluationsPerSample) UNet evaluations per sample, \(ComputeThreads.count) threads"
+                   + "\(plan.evaluationsPerSample) network evaluations per sample, \(ComputeThreads.count) threads"
                    + (start.isDefault ? "" : ", start: \(window.record["start"] ?? "-") at sigma \(plan.sigmas[0])"))
 
         let progress = common.progress("fs-sample", total: seeds.count, unit: "img")

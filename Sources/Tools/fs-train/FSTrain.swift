@@ -11,7 +11,7 @@ import Train
 struct FSTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs-train",
-        abstract: "Train the class-conditional flow-matching teacher UNet on an image dataset (default MNIST).",
+        abstract: "Train the class-conditional flow-matching teacher (UNet or DiT) on an image dataset (default MNIST).",
         discussion: """
         Checkpoints (weights, EMA, AdamW moments, step) go into the artifact store every
         --checkpoint-every steps and at the end; --resume continues a killed run and ends
@@ -37,7 +37,8 @@ struct FSTrain: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("run"), help: "Run name (checkpoints are RUN@STEP).") var runName: String
-    @Option(help: "Preset (tiny, mnist; default mnist).") var preset: String?
+    @Option(help: "Backbone: unet or dit (default unet; the preset sizes it).") var model: String?
+    @Option(help: "Preset (tiny, mnist, dit-tiny, dit-mnist; default mnist).") var preset: String?
     @OptionGroup var data: DataOptions
     @Option(help: "Train until this step.") var steps: Int
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 250
@@ -49,8 +50,12 @@ struct FSTrain: ParsableCommand {
     @Option(help: "Override the preset's learning rate.") var lr: Float?
     @Option(help: "Override the preset's batch size.") var batchSize: Int?
     @Option(help: "Fixed gradient chunks per batch (the unit of MPI ranks; preset 4).") var gradientChunks: Int?
-    @Option(help: "Override the preset's UNet channels, e.g. 16,32,32.") var channels: String?
-    @Option(help: "Override the preset's time/class embedding width (the PyTorch reference uses 128).") var embedDim: Int?
+    @Option(help: "UNet: override the preset's channels, e.g. 16,32,32.") var channels: String?
+    @Option(help: "UNet: override the time/class embedding width (reference 128).") var embedDim: Int?
+    @Option(help: "DiT: override the preset's number of blocks.") var depth: Int?
+    @Option(help: "DiT: override the preset's token width.") var hiddenSize: Int?
+    @Option(help: "DiT: override the preset's patch size (it must divide the image size).") var patchSize: Int?
+    @Option(help: "DiT: override the preset's attention heads.") var numHeads: Int?
     @Option(help: "Guidance weight recorded in the checkpoints as recommended_cfg (fs-sample's default --cfg; kept on --resume).")
     var recommendedCfg: Float?
 
@@ -63,8 +68,14 @@ struct FSTrain: ParsableCommand {
         if let embedDim, embedDim < 1 { throw ValidationError("--embed-dim must be at least 1, got \(embedDim)") }
         // Checked here, before the store is opened, so a usage error never creates one.
         if let channels { try OptionCheck.inValidate { _ = try parseChannels(channels) } }
-        if let preset, !TeacherTrainingConfig.presetNames.contains(preset) {
+        if let model, !ModelConfig.kinds.contains(model) {
+            throw ValidationError("--model '\(model)': expected one of \(ModelConfig.kinds.joined(separator: ", "))")
+        }
+        if let preset, !TeacherTrainingConfig.presetNames.contains(presetName(preset)) {
             throw ValidationError("unknown preset '\(preset)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+        }
+        for (flag, v) in [("--depth", depth), ("--hidden-size", hiddenSize), ("--patch-size", patchSize), ("--num-heads", numHeads)] {
+            if let v, v < 1 { throw ValidationError("\(flag) must be at least 1, got \(v)") }
         }
         try OptionCheck.float("--lr", lr, .positive)
         try OptionCheck.float("--recommended-cfg", recommendedCfg)
@@ -85,14 +96,16 @@ struct FSTrain: ParsableCommand {
             (config, state) = try loadCheckpoint(store, last)
             if guidance == nil { guidance = recordedGuidance(last) }
             var wanted = config
-            if let preset { wanted.preset = preset }
+            if let preset { wanted.preset = presetName(preset) }
             if let seed { wanted.seed = seed }
             if let lr { wanted.learningRate = lr }
             if let batchSize { wanted.batchSize = batchSize }
-            if let channels { wanted.model.channels = try parseChannels(channels) }
-            if let embedDim { wanted.model.embedDim = embedDim }
+            if let model, model != config.model.kind {
+                throw ToolError(.usage, "--model \(model): run '\(runName)' trains a \(config.model.kind) (the backbone cannot change)")
+            }
+            wanted.model = try applyModelOptions(config.model)
             let flags = ["preset": "--preset", "seed": "--seed", "learning_rate": "--lr", "batch_size": "--batch-size",
-                         "model": "--channels/--embed-dim"]
+                         "model": "--channels/--embed-dim/--depth/--hidden-size/--patch-size/--num-heads"]
             overrides = try ResumeConfig.enforce(try ResumeConfig.changes(recorded: config.json, wanted: wanted.json, flags: flags),
                                                  run: runName, override: overrideConfig, fixed: ["model", "preset"])
             if !overrides.isEmpty {
@@ -106,20 +119,26 @@ struct FSTrain: ParsableCommand {
                 throw ToolError(.usage, "run '\(runName)' already has checkpoints; pass --resume to continue it or choose another --run")
             }
             if overrideConfig { throw ToolError.usage("--override-config only applies to --resume of a run with checkpoints") }
-            guard var c = TeacherTrainingConfig.preset(preset ?? "mnist", seed: seed ?? 0) else {
-                throw ToolError(.usage, "unknown preset '\(preset ?? "mnist")' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+            let name = presetName(preset ?? "mnist")
+            guard var c = TeacherTrainingConfig.preset(name, seed: seed ?? 0) else {
+                throw ToolError(.usage, "unknown preset '\(name)' (known: \(TeacherTrainingConfig.presetNames.joined(separator: ", ")))")
+            }
+            if let model, model != c.model.kind {
+                throw ToolError(.usage, "--model \(model) with preset '\(name)', a \(c.model.kind) preset")
             }
             if let lr { c.learningRate = lr }
             if let batchSize { c.batchSize = batchSize }
             if let gradientChunks { c.gradientChunks = gradientChunks }
-            if let channels { c.model.channels = try parseChannels(channels) }
-            if let embedDim { c.model.embedDim = embedDim }
+            c.model = try applyModelOptions(c.model)
+            if case .dit(var d) = c.model { d.classDropoutProb = Double(c.labelDropout); c.model = .dit(d) }
             images = try data.load(defaultSplit: .train)
             try c.adapt(to: images!)
             config = c
         }
         // Refuse a batch that cannot fit before anything is loaded or the run is marked running.
-        try MemoryBudget.check("--batch-size", value: config.batchSize) { MemoryEstimates.training(config.model, batch: $0) }
+        try MemoryBudget.check("--batch-size", value: config.batchSize) {
+            MemoryEstimates.training(config.model, batch: $0, imageSize: config.data?.geometry.height ?? 28)
+        }
         let trainData = try images ?? data.loadRecorded(config.data, legacySpec: TeacherTrainingConfig.legacyDataSpec)
         common.log("data: \(trainData.summary)")
         let trainer = TeacherTrainer(config: config, data: trainData, communicator: dp.communicator)
@@ -183,20 +202,12 @@ struct FSTrain: ParsableCommand {
         try printSummary(store, s, loss: lastLoss, rate: rate)
     }
 
-    /// Metadata (docs/design.md): kind, step, `config` (the UNet config object), `train_config` (what
-    /// --resume continues with), `adam_step`, schedule/shift for samplers, and `recommended_cfg` when known.
-    /// Built with OrderedJSON so the embedded configs keep their exact text.
+    /// Metadata: the teacher's `CheckpointManifest` (docs/design.md; `train_config` is what --resume continues with).
     func saveCheckpoint(_ store: ArtifactStore, _ config: TeacherTrainingConfig, _ s: TrainingState, guidance: Float?) throws {
-        var meta: [(String, OrderedJSON)] = [
-            ("kind", .string("teacher")), ("step", OrderedJSON(s.step)),
-            ("config", try OrderedJSON.parse(config.model.json)), ("train_config", try OrderedJSON.parse(config.json)),
-            ("adam_step", OrderedJSON(s.optimizer.step)), ("schedule", .string("fixed")),
-            ("shift", .number(config.sigmaSampler.shift.description)),
-        ]
-        if let guidance { meta.append(("recommended_cfg", .number(guidance.description))) }
-        if let data = config.data { meta.append(("data", try OrderedJSON.parse(data.json))) }
+        let manifest = CheckpointManifest.teacher(config, step: s.step, optimizerStep: s.optimizer.step, guidance: guidance,
+                                                  producer: .init(tool: "fs-train"))
         try store.putCheckpoint(run: runName, step: s.step, model: s.weights, ema: s.ema, optM: s.optimizer.m,
-                                optV: s.optimizer.v, metadata: OrderedJSON.object(meta).serialized, config: config.json)
+                                optV: s.optimizer.v, metadata: manifest.json.serialized, config: config.json)
     }
 
     func recordedGuidance(_ a: ArtifactRecord) -> Float? {
@@ -205,8 +216,8 @@ struct FSTrain: ParsableCommand {
 
     func loadCheckpoint(_ store: ArtifactStore, _ a: ArtifactRecord) throws -> (TeacherTrainingConfig, TrainingState) {
         let meta = (try? OrderedJSON.parse(a.metadata)) ?? .object([])
-        guard let tc = meta["train_config"], let config = try? TeacherTrainingConfig.fromJSON(tc.serialized),
-              let step = meta["step"]?.intValue, let adamStep = meta["adam_step"]?.intValue else {
+        guard let m = try? CheckpointManifest(reading: meta), case .teacher(let config)? = m.trainConfig,
+              let step = m.step, let adamStep = m.optimizerStep else {
             throw ToolError(.badInput, "checkpoint \(a.name) in \(store.path) is not a fs-train checkpoint (no train_config/step)")
         }
         let opt = AdamW(weightDecay: config.weightDecay, step: adamStep,
@@ -222,6 +233,33 @@ struct FSTrain: ParsableCommand {
         if let loss { out["final_loss"] = loss }
         if let rate { out["images_per_second"] = rate }
         try common.emit(out, human: "trained \(runName) to step \(s.step)" + (loss.map { String(format: ", loss %.4f", $0) } ?? ""))
+    }
+}
+
+extension FSTrain {
+    /// The preset for --model: `--model dit --preset tiny` is `dit-tiny`.
+    func presetName(_ name: String) -> String { TeacherTrainingConfig.presetName(name, model: model ?? "unet") }
+
+    /// The backbone options applied to `config`; an option of the other backbone is a usage error.
+    func applyModelOptions(_ config: ModelConfig) throws -> ModelConfig {
+        switch config {
+        case .unet(var c):
+            if depth != nil || hiddenSize != nil || patchSize != nil || numHeads != nil {
+                throw ToolError(.usage, "--depth/--hidden-size/--patch-size/--num-heads are DiT options (this run trains a UNet; add --model dit)")
+            }
+            if let channels { c.channels = try parseChannels(channels) }
+            if let embedDim { c.embedDim = embedDim }
+            return .unet(c)
+        case .dit(var c):
+            if channels != nil || embedDim != nil {
+                throw ToolError(.usage, "--channels/--embed-dim are UNet options (this run trains a DiT)")
+            }
+            if let depth { c.depth = depth }
+            if let hiddenSize { c.hiddenSize = hiddenSize }
+            if let patchSize { c.patchSize = patchSize }
+            if let numHeads { c.numHeads = numHeads }
+            return .dit(c)   // validated against the images by `adapt`
+        }
     }
 }
 
