@@ -37,6 +37,11 @@ public struct LoRA: Layer, Sendable {
         (self.config, self.modules) = (config, modules)
     }
 
+    /// The same, with the base given by its weights (the names and shapes are all LoRA needs).
+    public init(_ config: LoRAConfig, baseWeights: StateDict) throws {
+        try self.init(config, base: baseWeights.items.map { ParameterSpec($0.0, $0.1.shape, .zeros) })
+    }
+
     public static func aKey(_ module: String) -> String { module + ".lora_A.weight" }
     public static func bKey(_ module: String) -> String { module + ".lora_B.weight" }
 

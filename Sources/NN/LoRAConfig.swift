@@ -14,6 +14,15 @@ public struct LoRAConfig: Codable, Equatable, Sendable {
     public static let ditTargets = ["attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2",
                                     "adaLN_modulation.1", "final_layer.linear"]
 
+    /// The UNet's linears: the timestep MLP and every ResBlock's embedding projection (its convolutions
+    /// are not adapted).
+    public static let unetTargets = ["time_embed.0", "time_embed.2", "emb_proj"]
+
+    /// The default targets for a model: the DiT's when it has them, else the UNet's.
+    public static func defaultTargets(base: [ParameterSpec]) -> [String] {
+        base.contains { $0.key.hasSuffix(".attn.qkv.weight") } ? ditTargets : unetTargets
+    }
+
     /// `alpha` defaults to the rank (scaling 1), PEFT's own default pairing (r 8, lora_alpha 8).
     public init(rank: Int, alpha: Double? = nil, targets: [String] = LoRAConfig.ditTargets) {
         (self.rank, self.alpha, self.targets) = (rank, alpha ?? Double(rank), targets)

@@ -109,7 +109,13 @@ extension ArtifactStore {
     /// names, sorted like PyTorch, with `__metadata__` {"format": "pt", "config": <metadata.config>,
     /// plus recommended_cfg/shift/schedule/step/kind/segments/sigmas/method/data when present}. Banks: the payload columns. Anything else: all tensors with
     /// {"format": "flowsteer", "kind", "metadata"}.
-    public func exportFile(_ a: ArtifactRecord) throws -> (file: SafetensorsFile, keepOrder: Bool) {
+    /// A LoRA student checkpoint exports merged (base + (alpha / r) B A, a plain model that loads strictly)
+    /// or, with `adaptersOnly`, its adapters under PEFT's names with PEFT's adapter_config in the metadata.
+    public func exportFile(_ a: ArtifactRecord, adaptersOnly: Bool = false) throws -> (file: SafetensorsFile, keepOrder: Bool) {
+        let student = try loraStudent(a)
+        if adaptersOnly && student == nil {
+            throw StoreError.badInput(file: path, reason: "--adapters-only: '\(a.name)' is not a LoRA student checkpoint")
+        }
         if a.kind == ArtifactKind.trajectoryBank {
             var p = try payload(a)
             p.metadata = [("format", "flowsteer"), ("kind", a.kind), ("metadata", a.metadata), ("config", a.config)]
@@ -123,12 +129,17 @@ extension ArtifactStore {
         }
         let names = blobs.map(\.name)
         if let prefix = ["ema.", "model."].first(where: { p in names.contains { $0.hasPrefix(p) } }) {
-            let entries = blobs.filter { $0.name.hasPrefix(prefix) }.map {
+            var entries = blobs.filter { $0.name.hasPrefix(prefix) }.map {
                 NamedBlob(name: String($0.name.dropFirst(prefix.count)), dtype: $0.dtype, shape: $0.shape, bytes: $0.bytes)
             }
-            var m: [(key: String, value: String)] = [("format", "pt")]
+            if let student, !adaptersOnly { entries = SafetensorsFile(stateDict: student.merged).entries }
+            var m: [(key: String, value: String)] = student.map {
+                adaptersOnly ? $0.lora.adapterMetadata() : [("format", "pt"), ("lora_merged", "true")]
+            } ?? [("format", "pt")]
+            if let student { m.append(("base_model_hash", student.base.hash)) }
             let config = meta["config"] ?? (try? OrderedJSON.parse(a.config)) ?? .object([])
-            m.append(("config", config.stringValue ?? config.serialized))
+            // An adapter file's base is named by hash; its config is the base's (every value a string).
+            m.append((adaptersOnly ? "base_config" : "config", config.stringValue ?? config.serialized))
             for k in ["recommended_cfg", "shift", "schedule", "step", "kind", "segments", "sigmas", "method"] {
                 if let v = meta[k] { m.append((k, v.stringValue ?? v.serialized)) }
             }
@@ -140,8 +151,8 @@ extension ArtifactStore {
     }
 
     /// Writes `exportFile(a)` to `path` (atomically).
-    public func exportSafetensors(_ a: ArtifactRecord, to file: String) throws {
-        let (f, keep) = try exportFile(a)
+    public func exportSafetensors(_ a: ArtifactRecord, to file: String, adaptersOnly: Bool = false) throws {
+        let (f, keep) = try exportFile(a, adaptersOnly: adaptersOnly)
         // Failing to write the output is a write failure (exit 1), like failing to write the store.
         do { try Safetensors.write(f, to: file, pythonOrder: !keep) } catch let e as SafetensorsError {
             throw StoreError.writeFailed(path: e.file, reason: e.reason)

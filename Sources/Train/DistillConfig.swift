@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import TensorCore
 
 /// Which distillation objective a student run uses (issue 7; paper §3-§5).
@@ -135,7 +136,12 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// The adversarial segment probabilities in use.
     public var adversarialProbabilities: [Double] { advProbs ?? SegmentSampling.adversarial(segments) }
 
+    /// A LoRA student (only adapters on the teacher's linears train; the teacher's weights stay frozen).
+    /// nil: full fine-tuning, as every run made before it.
+    public var lora: LoRAConfig?
+
     enum CodingKeys: String, CodingKey {
+        case lora
         case preset, method, ota, online, adversarial, lambdaAdv = "lambda_adv", lambdaFM = "lambda_fm"
         case advFake = "adv_fake", advWarmup = "adv_warmup", advBatchSize = "adv_batch_size"
         case segments, schedule, shift, substeps, cfgLow = "cfg_low", cfgHigh = "cfg_high", pairs
@@ -235,6 +241,9 @@ public struct DistillConfig: Codable, Equatable, Sendable {
             if ota { throw fail("--ota is a FlowSteer toggle; use --method flowsteer --ota") }
             if adversarial { throw fail("--adversarial is a FlowSteer toggle; use --method flowsteer --adversarial") }
         }
+        if let l = lora {
+            do { try l.validate() } catch { throw fail("--lora: \(error)") }
+        }
         if method == .reflow && online { throw fail("--online does not apply to reflow (it reads (noise, endpoint) pairs from a bank)") }
         if adversarial {
             guard advBatchSize >= 1 else { throw fail("--adv-batch-size must be at least 1") }
@@ -283,6 +292,7 @@ public enum DistillStream {
     public static let discInit: UInt64 = 5     // discriminator head initialisation
     public static let noise: UInt64 = 6        // online noise / PeRFlow eps (per-sample seeds)
     public static let advReal: UInt64 = 7      // per adversarial sample: D's real image and its noise (--adv-real data)
+    public static let loraInit: UInt64 = 8     // LoRA adapters' initialisation (A; B is zero)
 
     /// The seed of draw `index` of sub-stream `sub` for run seed `seed`.
     public static func seed(_ seed: UInt64, _ sub: UInt64, _ index: Int) -> UInt64 {

@@ -77,6 +77,9 @@ public struct DistillTrainer: Sendable {
     public let network: any VelocityNetwork
     public let discriminator: Discriminator?
     public let teacherWeights: StateDict
+    /// A LoRA student's adapters (`config.lora`): the student's state is then A and B alone, applied to the
+    /// frozen teacher weights on every tape; nil for full fine-tuning.
+    public let lora: LoRA?
     /// The ranks that share each step's chunks (`GradientChunks`); one local rank by default.
     public let communicator: Communicator
 
@@ -87,15 +90,21 @@ public struct DistillTrainer: Sendable {
         self.network = data.teacher.network
         self.teacherWeights = data.teacher.weights
         self.discriminator = config.adversarial ? Discriminator(network, blocks: config.discBlocks) : nil
+        let teacherSpecs = network.parameterSpecs
+        self.lora = config.lora.map { c in
+            do { return try LoRA(c, base: teacherSpecs) } catch { preconditionFailure("DistillTrainer: \(error)") }
+        }
     }
 
     public var grid: SegmentGrid { data.grid }
 
-    /// Student = the teacher's (EMA) weights; D = the teacher's encoder plus a seeded head.
+    /// Student = the teacher's (EMA) weights, or fresh adapters (B = 0: the teacher exactly) for a LoRA
+    /// student; D = the teacher's encoder plus a seeded head.
     public func initialState() -> DistillState {
         let disc = discriminator?.initialWeights(teacher: teacherWeights,
                                                  seed: DistillStream.seed(config.seed, DistillStream.discInit, 0)) ?? StateDict()
-        return DistillState(step: 0, student: teacherWeights, ema: teacherWeights,
+        let student = lora?.initialParameters(seed: DistillStream.seed(config.seed, DistillStream.loraInit, 0)) ?? teacherWeights
+        return DistillState(step: 0, student: student, ema: student,
                             optimizer: AdamW(weightDecay: config.weightDecay), disc: disc,
                             discOptimizer: AdamW(beta1: config.discBeta1, beta2: config.discBeta2))
     }
@@ -119,10 +128,19 @@ public struct DistillTrainer: Sendable {
         return (pairs.tensor(zt), sig, pairs.tensor(vs))
     }
 
+    /// The student's weights bound on `tape`: what its forward reads, and what trains (the same Parameters
+    /// without LoRA; with it, the adapters, applied to the teacher's weights bound as constants).
+    public func studentParameters(_ tape: Tape, _ weights: StateDict, trainable: Bool = true)
+        -> (forward: Parameters, trained: Parameters) {
+        let own = tape.bind(weights, trainable: trainable)
+        guard let lora else { return (own, own) }
+        return (lora.apply(tape.bind(teacherWeights, trainable: false), own), own)
+    }
+
     /// The student's velocity without gradients.
     func studentVelocity(_ weights: StateDict, _ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
         let t = Tape(recordsPullbacks: false)
-        return network(t.constant(x), sigmas: sigmas, labels: labels, t.bind(weights, trainable: false)).value
+        return network(t.constant(x), sigmas: sigmas, labels: labels, studentParameters(t, weights, trainable: false).forward).value
     }
 
     /// The student's own Euler rollout from each pair's noise to the start of its segment (no gradients).
@@ -261,7 +279,7 @@ public struct DistillTrainer: Sendable {
         var scalars = [Float](repeating: 0, count: Self.scalarCount)
 
         let tape = Tape()
-        let p = tape.bind(state.student)
+        let (p, trained) = studentParameters(tape, state.student)
         let lossDist: Var
         if config.distStart == .backprop {
             lossDist = backpropDistillationLoss(p, pairs, weights: config.distWeight == .state ? grid.stateWeights : nil)
@@ -327,7 +345,7 @@ public struct DistillTrainer: Sendable {
         scalars[1] = total.value.scalar
         var row: [Float] = []
         row.reserveCapacity(state.student.parameterCount + discRow.count + Self.scalarCount)
-        GradientChunks.append(p.gradients(tape.backward(total)), keys: state.student.keys, to: &row)
+        GradientChunks.append(trained.gradients(tape.backward(total)), keys: state.student.keys, to: &row)
         return row + discRow + scalars
     }
 }

@@ -124,7 +124,8 @@ public struct LoadedModel: Sendable {
         if OrderedJSON.object(meta)["config"] == nil, let fallback = configFallback(a.config) {
             meta.append(("config", fallback))
         }
-        let weights = try store.loadSamplingWeights(a)
+        // A LoRA student holds adapters only: sample its base + (alpha / r) B A (what it computed in training).
+        let weights = try store.loraStudent(a)?.merged ?? store.loadSamplingWeights(a)
         return try make(weights: weights, metadata: .object(meta), reference: ref,
                         source: .artifact(a, storePath: store.path), hash: a.hash, what: what)
     }

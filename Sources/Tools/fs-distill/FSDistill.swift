@@ -38,6 +38,12 @@ struct FSDistill: ParsableCommand {
                      hinge loss; generator terms --lambda-adv * -D(fake) and
                      --lambda-fm * feature matching, either may be 0).
 
+        LoRA students (--lora R): only adapters on the teacher's linears train
+        (PEFT's LoRA: W + (alpha/R) B A, B zero at the start, so step 0 is the
+        teacher); checkpoints hold the adapters and name the teacher by hash.
+        fs-sample and fs-eval merge them with the teacher; fs-store export
+        writes the merged model or, with --adapters-only, PEFT's adapter file.
+
         Checkpoints (student weights, EMA, AdamW; discriminator and its AdamW;
         step) are stored every --checkpoint-every steps as RUN@STEP. --resume
         continues a killed run and ends bit-identical to an uninterrupted run
@@ -63,6 +69,8 @@ struct FSDistill: ParsableCommand {
                      --method flowsteer --ota --adversarial \\
                      --lambda-adv 0.05 --lambda-fm 0.1 --adv-fake step
           fs-distill --run full --steps 800 --resume
+          fs-distill --run lora4 --teacher teacher --method flowsteer --ota \\
+                     --online --lora 4 --lora-alpha 8
         """)
 
     @OptionGroup var common: CommonOptions
@@ -109,6 +117,11 @@ struct FSDistill: ParsableCommand {
     @Option(help: "Distillation batch size.") var batchSize: Int?
     @Option(help: "Fixed gradient chunks per batch (the unit of MPI ranks; preset 4).") var gradientChunks: Int?
     @Option(help: "Student learning rate (AdamW, warm-up then constant, or a cosine with --cosine-decay).") var lr: Float?
+    @Option(help: "LoRA student of rank R: only adapters on the teacher's linears train (the teacher stays frozen; checkpoints hold the adapters).")
+    var lora: Int?
+    @Option(help: "LoRA alpha: the update is (alpha / R) B A (default: R).") var loraAlpha: Double?
+    @Option(help: "LoRA target modules, comma-separated, matched as PEFT does (the name or a dotted suffix; default: the DiT's attn.qkv, attn.proj, mlp.fc1, mlp.fc2, adaLN_modulation.1, final_layer.linear, or the UNet's time_embed.0, time_embed.2, emb_proj).")
+    var loraTargets: String?
     @Option(help: "Checkpoint every K steps (and at the end).") var checkpointEvery: Int = 100
     @Option(help: "Seed of every draw (pairs, batches, discriminator head; default 0).") var seed: UInt64?
     @Option(help: "Preset: tiny (tests) or mnist (the pilot's settings; default).") var preset: String?
@@ -132,6 +145,14 @@ struct FSDistill: ParsableCommand {
         try OptionCheck.int("--pairs", pairs, 1...Int.max)
         try OptionCheck.int("--substeps", substeps, 1...Int.max)
         try OptionCheck.int("--adv-warmup", advWarmup, 0...Int.max)
+        try OptionCheck.int("--lora", lora, 1...Int.max)
+        try OptionCheck.float("--lora-alpha", loraAlpha, .positive)
+        if lora == nil && (loraAlpha != nil || loraTargets != nil) {
+            throw ValidationError("--lora-alpha and --lora-targets need --lora RANK")
+        }
+        if let t = loraTargets, Self.loraTargetList(t) == nil {
+            throw ValidationError("--lora-targets '\(t)': expected comma-separated module names, e.g. attn.qkv,mlp.fc1")
+        }
         if let p: [Double] = advProbs.flatMap({ Self.numbers($0) }) {
             for v in p { try OptionCheck.float("--adv-probs", v, .range(0...1)) }
         }
@@ -164,6 +185,7 @@ struct FSDistill: ParsableCommand {
         if resume, let last {
             let r = try StudentCheckpoint.load(store, last)
             config = r.config
+            try checkLoRAResume(recorded: config.lora)
             if let steps { config.steps = steps }
             var wanted = config
             try apply(to: &wanted, fresh: false)
@@ -211,7 +233,14 @@ struct FSDistill: ParsableCommand {
             if !config.needsBank { common.log("note: --bank is not used by this configuration (recorded as lineage only)") }
             bankInfo = b
         }
+        if restored == nil, let rank = lora {
+            let targets = loraTargets.flatMap(Self.loraTargetList) ?? LoRAConfig.defaultTargets(base: loaded.model.network.parameterSpecs)
+            config.lora = LoRAConfig(rank: rank, alpha: loraAlpha, targets: targets)
+        }
         try config.validate()
+        if let l = config.lora {
+            do { _ = try LoRA(l, base: loaded.model.network.parameterSpecs) } catch { throw ToolError.usage("--lora-targets: \(error)") }
+        }
         // Refuse batches or pools that cannot fit before the pool is generated or the run marked running.
         let model = loaded.config, side = loaded.model.sampleShape[1], adv = config.adversarial ? config.advBatchSize : 0
         try MemoryBudget.check("--batch-size", value: config.batchSize) {
@@ -323,6 +352,25 @@ struct FSDistill: ParsableCommand {
             throw ToolError.badInput("\(images.summary) does not fit the teacher (\(teacher.model.sampleShape), \(teacher.config.numClasses) classes)")
         }
         return images
+    }
+
+    /// "a,b" as module names (no empty ones); nil otherwise.
+    static func loraTargetList(_ text: String) -> [String]? {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        return parts.isEmpty || parts.contains(where: \.isEmpty) ? nil : parts
+    }
+
+    /// On --resume the LoRA options may only repeat the recorded ones (the adapters are the run's state).
+    func checkLoRAResume(recorded: LoRAConfig?) throws {
+        guard let rank = lora else { return }
+        guard let r = recorded else {
+            throw ToolError.usage("--lora: run '\(runName)' was recorded as full fine-tuning; a LoRA student needs a new --run")
+        }
+        let targets = loraTargets.flatMap(Self.loraTargetList) ?? r.targets
+        if rank != r.rank || (loraAlpha ?? r.alpha) != r.alpha || targets != r.targets {
+            throw ToolError.usage("--lora/--lora-alpha/--lora-targets differ from the recorded LoRA of run '\(runName)' "
+                                  + "(r \(r.rank), lora_alpha \(r.alpha), targets \(r.targets.joined(separator: ","))); they cannot change on --resume")
+        }
     }
 
     /// The option that sets each config key, for resume refusals.

@@ -8,7 +8,9 @@ import Train
 /// `model.*`, `ema.*`, `opt.m.*`, `opt.v.*` (student), `disc.*`, `disc_opt.m.*`, `disc_opt.v.*`
 /// (discriminator, only with --adversarial), lineage [teacher, bank], and a student `CheckpointManifest`
 /// as metadata (the teacher's network and data, the DistillConfig, the K+1 grid, recommended_cfg 1, teacher
-/// and bank with their hashes). (No thread count: the result does not depend on it.)
+/// and bank with their hashes). A LoRA student (train_config "lora": r, lora_alpha, target_modules) stores its
+/// adapters alone as model.*/ema.*/opt.*; its base is the teacher (teacher_hash), never copied. (No thread count:
+/// the result does not depend on it.)
 struct StudentCheckpoint {
     let store: ArtifactStore
     let run: String

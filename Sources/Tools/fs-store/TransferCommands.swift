@@ -38,12 +38,16 @@ struct ExportCommand: ParsableCommand {
         Checkpoints export EMA weights (else model weights) with __metadata__ {"format": "pt", "config": ...}, \
         loadable by safetensors.torch.load_file. Imported files export byte-identically. \
         An output ending in .png writes the first image-shaped tensor ([B,1,H,W] in [-1,1]) as a grid.
+        A LoRA student (fs-distill --lora) exports merged, base + (alpha/r) B A, a plain model; with \
+        --adapters-only, its adapters under PEFT's names ({module}.lora_A.weight [r, in], \
+        {module}.lora_B.weight [out, r]; r, lora_alpha, target_modules, adapter_config in __metadata__).
         Example: fs-store export teacher -o teacher.safetensors
         Example: fs-store export samples-w2 -o samples.png
         """)
     @OptionGroup var options: StoreOptions
     @Argument(help: "Artifact reference.") var ref: String
     @Option(name: .shortAndLong, help: "Output file.") var output: String
+    @Flag(help: "LoRA students: write the adapters alone (PEFT names), not the merged model.") var adaptersOnly = false
 
     func run() throws {
         try guarded {
@@ -51,9 +55,10 @@ struct ExportCommand: ParsableCommand {
             try options.checkOutput(output)
             let a = try s.resolve(ref)
             if output.lowercased().hasSuffix(".png") {
+                if adaptersOnly { throw StoreError.badInput(file: output, reason: "--adapters-only writes .safetensors, not PNG") }
                 try exportPNG(s, a, to: output)
             } else {
-                try s.exportSafetensors(a, to: output)
+                try s.exportSafetensors(a, to: output, adaptersOnly: adaptersOnly)
             }
             if options.json {
                 printJSON(.object([("id", OrderedJSON(Int(a.id))), ("name", .string(a.name)), ("output", .string(output))]))
