@@ -59,7 +59,8 @@ check "  ... its metadata names the base by hash and records r / lora_alpha / ta
 
 echo "== 2. resume is bit-identical"
 fs-distill --store "$W/resume.db" --run l "${D[@]}" --lora 4 --lora-alpha 8 --steps 3 >/dev/null 2>&1
-fs-distill --store "$W/resume.db" --run l --steps 6 --resume --threads 1 --quiet >/dev/null 2>"$W/r.err"; rc=$?
+# The full command again (with --resume, at another thread count): the manifest records the command.
+fs-distill --store "$W/resume.db" --run l "${D[@]}" --lora 4 --lora-alpha 8 --steps 6 --resume --threads 1 >/dev/null 2>"$W/r.err"; rc=$?
 check "--resume continues the LoRA run (exit $rc)" [ "$rc" -eq 0 ]
 check "  ... and ends bit-identical: adapters, EMA, AdamW state, metadata (hash of l@6 in both stores)" \
   eval '[ -n "$(hash_of l@6)" ] && [ "$(FS_STORE=$W/resume.db hash_of l@6)" = "$(hash_of l@6)" ]'
