@@ -7,7 +7,9 @@ DIR holds what `swift test --filter LoRATests/exportForPEFTCheck` writes:
     base.safetensors      a DiT state dict (every tensor random), metadata `config` (DiTConfig JSON)
     adapters.safetensors  LoRA adapters under PEFT's names, metadata r / lora_alpha / target_modules / adapter_config
     merged.safetensors    Swift's LoRA.merged(base, adapters)
-    io.safetensors        x, sigma, labels (F32) and v = Swift's forward of base + adapters
+    io.safetensors        x, sigma, labels (F32) and v = Swift's forward of base + adapters (optional: files
+                          from the tools, `fs-store export TEACHER`, `fs-store export STUDENT [--adapters-only]`,
+                          have none, and the forward checks are skipped)
 
 Checks: the base and the merged file load into the reference with load_state_dict(strict=True); every adapter
 tensor has PEFT's name and shape ({m}.lora_A.weight [r, in], {m}.lora_B.weight [out, r]) for exactly the
@@ -55,7 +57,8 @@ def main():
     base, meta = read(os.path.join(d, "base.safetensors"))
     adapters, ameta = read(os.path.join(d, "adapters.safetensors"))
     merged, _ = read(os.path.join(d, "merged.safetensors"))
-    io, _ = read(os.path.join(d, "io.safetensors"))
+    io_path = os.path.join(d, "io.safetensors")
+    io = read(io_path)[0] if os.path.exists(io_path) else None
     r, alpha = int(ameta["r"]), json.loads(ameta["lora_alpha"])
     targets = json.loads(ameta["target_modules"])
     scaling = alpha / r
@@ -91,11 +94,12 @@ def main():
     report("merged = W + (lora_alpha / r) B A (float32 rounding)", worst < 1e-6, f"relative {worst:.2e}")
     report("tensors outside the adapters are unchanged", untouched)
 
-    x, sigma, labels, v = io["x"], io["sigma"], io["labels"].long(), io["v"]
-    with torch.no_grad():
-        ref.load_state_dict(merged, strict=True)
-        e = rel(ref(x, sigma, labels), v)
-    report("reference forward on the merged weights reproduces Swift's v", e < 2e-5, f"relative {e:.2e}")
+    if io is not None:
+        x, sigma, labels, v = io["x"], io["sigma"], io["labels"].long(), io["v"]
+        with torch.no_grad():
+            ref.load_state_dict(merged, strict=True)
+            e = rel(ref(x, sigma, labels), v)
+        report("reference forward on the merged weights reproduces Swift's v", e < 2e-5, f"relative {e:.2e}")
 
     try:
         import peft
@@ -117,9 +121,10 @@ def main():
                  torch.equal(model.get_submodule(n).lora_B["default"].weight, adapters[f"{n}.lora_B.weight"])
                  for n in chosen)
     report("PEFT holds the file's A and B", loaded)
-    with torch.no_grad():
-        e = rel(model(x, sigma, labels), v)
-    report("PEFT's unmerged forward reproduces Swift's v", e < 2e-5, f"relative {e:.2e}")
+    if io is not None:
+        with torch.no_grad():
+            e = rel(model(x, sigma, labels), v)
+        report("PEFT's unmerged forward reproduces Swift's v", e < 2e-5, f"relative {e:.2e}")
     worst = 0.0
     with torch.no_grad():
         for n in chosen:
