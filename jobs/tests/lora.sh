@@ -6,7 +6,7 @@
 #   3. fs-store export writes the merged model (a plain model: merged = base + (alpha / r) B A in the
 #      exported tensors, everything else the base's) or, with --adapters-only, PEFT names and metadata;
 #   4. fs-sample samples the LoRA checkpoint (base + adapters from the store) bit-identically to the
-#      merged file, and differently from the teacher;
+#      merged file, and differently from the teacher; fs-eval evaluates it;
 #   5. bad options: a target matching nothing, --lora-alpha without --lora, a changed --lora on --resume,
 #      --adapters-only on a teacher;
 #   6. a UNet teacher takes adapters on its linears (time_embed.0, time_embed.2, every emb_proj).
@@ -15,7 +15,7 @@
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=lora-test
-fs_tools fs-train fs-distill fs-sample fs-store || exit 1
+fs_tools fs-train fs-distill fs-sample fs-eval fs-store || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-lora.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 cd "$W"
@@ -122,6 +122,9 @@ check "fs-sample takes the LoRA checkpoint and the merged file (exit $rc1, $rc2)
 tail_bytes() { local n; n=$(od -An -tu8 -N8 "$1" | tr -d ' '); tail -c +$((n + 9)) "$1" | md5sum | cut -d' ' -f1; }
 check "  ... bit-identical samples (base + adapters = merged)" [ "$(tail_bytes store.safetensors)" = "$(tail_bytes file.safetensors)" ]
 check "  ... which differ from the teacher's" [ "$(tail_bytes store.safetensors)" != "$(tail_bytes teacher.safetensors)" ]
+fs-eval --checkpoint l --num-samples 16 --threads 2 --json >eval.json 2>"$W/eval.err"; rc=$?
+check "fs-eval evaluates the LoRA checkpoint (exit $rc, FID $(json_get fid eval.json), model $(json_get model eval.json))" \
+  eval '[ "$rc" -eq 0 ] && [ -n "$(json_get fid eval.json)" ] && [ "$(json_get model eval.json)" = "l@6" ]'
 
 echo "== 5. bad options"
 expect 2 "matches no linear" fs-distill --run x "${D[@]}" --lora 4 --lora-targets attn.nosuch --steps 2
