@@ -243,11 +243,12 @@ struct FSDistill: ParsableCommand {
         }
         // Refuse batches or pools that cannot fit before the pool is generated or the run marked running.
         let model = loaded.config, side = loaded.model.sampleShape[1], adv = config.adversarial ? config.advBatchSize : 0
+        let floats = Double(loaded.model.sampleShape.reduce(1, *))   // one state of the pool
         try MemoryBudget.check("--batch-size", value: config.batchSize) {
-            MemoryEstimates.training(model, batch: $0 + adv, passes: 3, imageSize: side) + Double(config.pairs) * 784 * 4 * 3
+            MemoryEstimates.training(model, batch: $0 + adv, passes: 3, imageSize: side) + Double(config.pairs) * floats * 4 * 3
         }
         try MemoryBudget.check("--pairs", value: config.pairs) {
-            MemoryEstimates.training(model, batch: config.batchSize + adv, passes: 3, imageSize: side) + Double($0) * 784 * 4 * 3
+            MemoryEstimates.training(model, batch: config.batchSize + adv, passes: 3, imageSize: side) + Double($0) * floats * 4 * 3
         }
 
         if let b = bankInfo, b.stateShape != loaded.model.sampleShape {
