@@ -160,14 +160,11 @@ samples_tensors() {
   mv -f "$1.part" "$1"
 }
 
-# st_floats FILE TENSOR: the F32 values of one tensor of a safetensors file, one per line.
-st_floats() {
-  local hlen off
-  hlen=$(od -An -tu8 -N8 "$1" | tr -d ' ')
-  off=$(head -c $((8 + hlen)) "$1" | tail -c "$hlen" | json_get "$2.data_offsets.0")
-  local end; end=$(head -c $((8 + hlen)) "$1" | tail -c "$hlen" | json_get "$2.data_offsets.1")
-  [ "$(head -c $((8 + hlen)) "$1" | tail -c "$hlen" | json_get "$2.dtype")" = F32 ] || fs_die "$1: tensor $2 is not F32"
-  od -An -v -tf4 -w4 -j $((8 + hlen + off)) -N $((end - off)) "$1"
+# t1_mse A B: trajectory MSE between the samples of two tensors files, by fs-eval's one definition (Eval's
+# TrajectoryFidelity: per pixel, both clamped to [-1, 1]).
+t1_mse() {
+  local out; fs_run out fs-eval trajectory-mse "$1" "$2"
+  json_get trajectory_mse <<<"$out"
 }
 
 # trajectory KEY REF STEPS SCHEDULE CFG: per-pixel MSE (pixels clamped to [-1, 1]) between REF's samples and
@@ -178,9 +175,7 @@ trajectory() {
   local file=$OUT/tensors/$(printf '%s' "$key" | tr '/' '_').safetensors mse
   if [ "$ref $steps $sched $cfg" = "teacher 32 fixed $W_STAR" ]; then cp "$TEACHER_REF_TENSORS" "$file"   # the reference itself
   else samples_tensors "$file" "$ref" "$steps" "$sched" "$cfg"; fi
-  mse=$(paste <(st_floats "$TEACHER_REF_TENSORS" samples) <(st_floats "$file" samples) | awk '
-    function c(x) { return x < -1 ? -1 : (x > 1 ? 1 : x) }
-    { d = c($1) - c($2); s += d * d; n++ } END { if (n == 0) exit 3; printf "%.6g\n", s / n }')
+  mse=$(t1_mse "$file" "$TEACHER_REF_TENSORS")
   record_put "traj/$key" mse="$mse" pixels_per_sample=784 samples="$TRAJ_N" ref="$ref" steps="$steps" \
     schedule="$sched" cfg="$cfg" reference="teacher fixed-32 w=$W_STAR seeds $TRAJ_SEED0-$((TRAJ_SEED0 + TRAJ_N - 1))"
   rm -f "$file"
@@ -353,12 +348,6 @@ t1_run() {
   fs_run out fs-sample --store "$STORE" --checkpoint teacher --steps 32 --schedule fixed --shift 3 \
     --seeds "0-$((T1_N - 1))" --save-tensors "$file.part" "${T[@]}" "$@"
   mv -f "$file.part" "$file"
-}
-# t1_mse A B: per-pixel MSE (pixels clamped to [-1, 1]) between the samples of two tensors files.
-t1_mse() {
-  paste <(st_floats "$1" samples) <(st_floats "$2" samples) | awk '
-    function c(x) { return x < -1 ? -1 : (x > 1 ? 1 : x) }
-    { d = c($1) - c($2); s += d * d; n++ } END { if (n == 0) exit 3; printf "%.6g\n", s / n }'
 }
 # t1_row W K START ORDER LABEL FILE: evaluate sample set t1/w<W>/<START>-k<K> (written with FILE) -> record.
 t1_row() {

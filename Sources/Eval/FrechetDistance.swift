@@ -33,6 +33,12 @@ public struct FrechetDistance: Sendable, Equatable {
     static let psdTolerance = 1e-6
 
     public init(_ a: GaussianStatistics, _ b: GaussianStatistics) throws {
+        try self.init(a, b, firstEigen: nil)
+    }
+
+    /// `firstEigen`, when given, is `SymmetricEigen(a.covariance)` computed once by the caller (the
+    /// bootstrap compares many statistics with one reference).
+    init(_ a: GaussianStatistics, _ b: GaussianStatistics, firstEigen: SymmetricEigen?) throws {
         guard a.dimension == b.dimension else {
             throw EvalError.dimensionMismatch(expected: a.dimension, got: b.dimension)
         }
@@ -43,7 +49,7 @@ public struct FrechetDistance: Sendable, Equatable {
         trace1 = a.trace
         trace2 = b.trace
 
-        let e1 = try SymmetricEigen(a.covariance, n: d)
+        let e1 = try firstEigen ?? SymmetricEigen(a.covariance, n: d)
         let root = try Self.clampedRoots(e1.values, what: "first covariance")
         // Σ2 is validated on its own too: a singular Σ1 can hide Σ2's negative directions from B.
         _ = try Self.clampedRoots(try SymmetricEigen(b.covariance, n: d, vectors: false).values,

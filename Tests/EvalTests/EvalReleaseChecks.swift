@@ -40,6 +40,31 @@ import TensorCore
         #expect(fid > 0 && kid.mean > 0)
     }
 
+    /// The cost of the 95% intervals (B = 200) beside the metrics they qualify, at 10k × 128.
+    @Test(.enabled(if: release)) func bootstrapCostOnTenThousandFeatures() throws {
+        ComputeThreads.set(ComputeThreads.defaultCount)
+        defer { ComputeThreads.set(1) }
+        let real = TestData.features(10_000, 128, seed: 40), fake = TestData.features(10_000, 128, seed: 41, scale: 1.1)
+        let refStats = try GaussianStatistics(features: real)
+        var fid = 0.0, kid: KernelInceptionDistance!
+        let metrics = try Timing.measure(threads: ComputeThreads.count) {
+            fid = try frechetDistance(GaussianStatistics(features: fake), refStats)
+            kid = try KernelInceptionDistance(fake, real)
+        }
+        var f: BootstrapInterval!, k: BootstrapInterval!
+        let fidBoot = try Timing.measure(threads: ComputeThreads.count) {
+            f = try FIDBootstrap(features: fake, reference: refStats, estimate: fid, seed: 0).interval
+        }
+        let kidBoot = try Timing.measure(threads: ComputeThreads.count) {
+            k = try KIDBootstrap(features: fake, reference: real, kid: kid, seed: 0).interval
+        }
+        print("EvalReleaseChecks bootstrap: FID+KID \(metrics); FID bootstrap B=200 \(fidBoot); KID bootstrap B=200 \(kidBoot); "
+              + String(format: "cpu ratios %.2f / %.2f; ", fidBoot.cpu / metrics.cpu, kidBoot.cpu / metrics.cpu)
+              + "load \(Timing.loadAverage); fid \(fid) [\(f.low), \(f.high)], kid \(kid.mean) [\(k.low), \(k.high)]")
+        #expect(f.low < fid && fid < f.high && k.low < kid.mean && kid.mean < k.high)
+        #expect(fidBoot.perThread + kidBoot.perThread < 30)
+    }
+
     @Test(.enabled(if: withMNIST)) func accuracyFloorLadderAndSpeed() throws {
         ComputeThreads.set(ComputeThreads.defaultCount)
         defer { ComputeThreads.set(1) }

@@ -24,5 +24,8 @@ import TensorCore
         #expect(f.mse == 1.25)
         #expect(try TrajectoryFidelity(student: a, teacher: a).mse == 0)
         #expect(throws: EvalError.self) { try TrajectoryFidelity(student: a, teacher: Tensor(zeros: [2, 2])) }
+        // Both are clamped to the pixel range first: overshoot beyond white or black costs nothing.
+        let over = Tensor(shape: [2, 1, 1, 2], data: [0, -3, 2, 1])
+        #expect(try TrajectoryFidelity(student: over, teacher: b).perSample == [1.0, 2.0])
     }
 }

@@ -4,6 +4,7 @@
 #   fs-train   (preset tiny)                                   -> checkpoint content hash, exported bytes
 #   fs-rollout (a small bank of that teacher)                  -> bank content hash, exported bytes
 #   fs-distill (FlowSteer + OTA + adversarial, from that bank) -> checkpoint content hash, exported bytes
+#   fs-eval    (that student, 300 samples, bootstrap B=50)      -> fid, kid and their 95% intervals
 # and requires every one identical across the thread counts; then resumes a teacher run at another thread
 # count than it started with and requires the uninterrupted run's bytes. Prints "N passed, M failed".
 #
@@ -14,7 +15,7 @@
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=threads-test
-fs_tools fs-train fs-rollout fs-distill fs-store || exit 1
+fs_tools fs-train fs-rollout fs-distill fs-eval fs-store || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-threads.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 THREAD_COUNTS=${THREAD_COUNTS:-1 2 4}
@@ -31,7 +32,7 @@ train=("${common[@]}" --steps 20)
 rollout=(--teacher t --name bank --seeds 0-23 --segments 2 --substeps 2 --schedule fixed --quiet)
 distill=(--run s --teacher t --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1 --lambda-fm 0.1
          --segments 2 --schedule fixed --steps 6 --preset tiny --quiet)
-th=() bh=() sh=() tf=() bf=() sf=()
+th=() bh=() sh=() tf=() bf=() sf=() ev=()
 for n in $THREAD_COUNTS; do
   db="$W/t$n.db"
   rc=0
@@ -45,7 +46,9 @@ for n in $THREAD_COUNTS; do
   fs-store export --store "$db" s@6 -o "$W/student$n.safetensors" > /dev/null
   th+=("$(hash_of "$db" t@20)"); bh+=("$(hash_of "$db" bank)"); sh+=("$(hash_of "$db" s@6)")
   tf+=("$W/teacher$n.safetensors"); bf+=("$W/bank$n.safetensors"); sf+=("$W/student$n.safetensors")
-  echo "     --threads $n: teacher ${th[-1]:0:12}  bank ${bh[-1]:0:12}  student ${sh[-1]:0:12}"
+  e=$(fs-eval --store "$db" --checkpoint s@6 --num-samples 300 --seed 7 --bootstrap 50 --threads "$n" --json 2>/dev/null)
+  ev+=("$(for k in fid fid_ci95.0 fid_ci95.1 kid kid_ci95.0 kid_ci95.1; do printf '%s,' "$(json_get "$k" <<<"$e")"; done)")
+  echo "     --threads $n: teacher ${th[-1]:0:12}  bank ${bh[-1]:0:12}  student ${sh[-1]:0:12}  eval ${ev[-1]}"
 done
 check "fs-train: checkpoint content hashes identical across --threads $THREAD_COUNTS" all_equal "${th[@]}"
 check "fs-train: exported safetensors byte-identical" same "${tf[@]}"
@@ -53,6 +56,7 @@ check "fs-rollout: bank content hashes identical" all_equal "${bh[@]}"
 check "fs-rollout: exported banks byte-identical" same "${bf[@]}"
 check "fs-distill: checkpoint content hashes identical" all_equal "${sh[@]}"
 check "fs-distill: exported safetensors byte-identical" same "${sf[@]}"
+check "fs-eval: fid, kid and their bootstrap intervals identical" eval 'all_equal "${ev[@]}" && [[ ",${ev[0]}" != *",,"* ]]'
 
 # Resume across thread counts: 10 steps at the first count, the rest at the last; same bytes as uninterrupted.
 set -- $THREAD_COUNTS; first=$1; last=${!#}

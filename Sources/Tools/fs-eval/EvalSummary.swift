@@ -15,6 +15,11 @@ enum EvalSummary {
         if let a = v("class_accuracy") { s += String(format: "  accuracy %.4f", a) }
         if let p = v("precision"), let r = v("recall") { s += String(format: "  precision %.4f  recall %.4f", p, r) }
         if let m = v("trajectory_mse") { s += String(format: "  trajectory MSE %.5f", m) }
-        return s + "  (\(count) samples)"
+        s += "  (\(count) samples)"
+        // Intervals last, so the line still starts "NAME: FID x.xxx  KID" for scripts that read it.
+        if let f = out["fid_ci95"] as? [Double], let k = out["kid_ci95"] as? [Double], let how = out["interval"] as? String {
+            s += String(format: "\n  95%% intervals: FID [%.3f, %.3f]  KID [%.5f, %.5f]  (%@)", f[0], f[1], k[0], k[1], how)
+        }
+        return s
     }
 }

@@ -13,6 +13,9 @@ struct FSEval: ParsableCommand {
         (--samples REF), and compares their features with those of the test split
         of the model's dataset (--data/--split override), cached in the store,
         measured by that dataset's feature network (--features overrides).
+        FID and KID come with 95% intervals from a seeded bootstrap over the
+        samples (--bootstrap B, default 200; 0 = none; docs/eval.md says what
+        they cover: not the training seed).
         Results are stored as an eval_result artifact whose parent is the checkpoint
         or sample set, and as metrics of run eval/<model>. Samples stream through
         the feature network in chunks; a --num-samples whose features cannot fit in memory
@@ -27,10 +30,11 @@ struct FSEval: ParsableCommand {
           fs-eval --store runs.db --checkpoint student --teacher teacher --json
           fs-eval stats --data mnist --split test --save-stats test.safetensors
           fs-eval fd a.safetensors b.safetensors --json
+          fs-eval trajectory-mse student.safetensors teacher.safetensors
           fs-eval accuracy --data fashion-mnist --split test --json
           fs-eval featnet train --store runs.db --data fashion-mnist
         """,
-        subcommands: [Evaluate.self, Stats.self, FD.self, Accuracy.self, Featnet.self],
+        subcommands: [Evaluate.self, Stats.self, FD.self, Accuracy.self, TrajectoryMSE.self, Featnet.self],
         defaultSubcommand: Evaluate.self)
 
     static func main() { runAsTool() }
