@@ -37,7 +37,9 @@ struct TrajectoryMSE: ParsableCommand {
     func samples(_ path: String) throws -> Tensor {
         let file = try Safetensors.read(path: path)
         guard let e = file.entries.first(where: { $0.name == tensor }) else {
-            throw ToolError.badInput("\(path): no tensor '\(tensor)' (has \(file.entries.map(\.name).joined(separator: ", ")))")
+            let names = file.entries.map(\.name)
+            throw ToolError.badInput("\(path): no tensor '\(tensor)' (has \(names.prefix(6).joined(separator: ", "))"
+                                     + (names.count > 6 ? ", ... \(names.count) in all" : "") + "): not an fs-sample --save-tensors file?")
         }
         let t = try e.tensor(file: path)
         guard t.rank >= 2, t.shape[0] > 0 else { throw ToolError.badInput("\(path): \(tensor) has shape \(t.shape), expected [N, ...]") }
