@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Runs a row table (jobs/tables/*.rows): each row is one tool command, run in order, skipped when its
+# result is already in the store, so a rerun after a kill continues where it stopped.
+#
+#   STORE=runs/abl.db THREADS=2 bash jobs/rows.sh jobs/tables/fashion-mnist.rows
+#   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] TABLE
+#
+# The format (jobs/tables/README.md): one row a line, '#' comments, words split as the shell does
+# (quotes group, no expansion except ${NAME} of a param):
+#   param NAME FULL [QUICK]    ${NAME} in later rows; the environment overrides it, --quick picks QUICK
+#   section NAME               later rows belong to NAME (--only runs the named sections and the rows
+#                              before the first section)
+#   import NAME FILE           fs-store import FILE --name NAME, unless NAME is stored
+#   run TOOL ARGS...           fs-rollout (skipped when bank --name is complete), fs-distill / fs-train
+#                              (skipped when --run R at --steps N is stored), fs-sample (skipped when
+#                              its --png / --save-tensors file exists), anything else always runs
+#   row TABLE ORDER LABEL fs-eval ... --name KEY
+#                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER and
+#                              LABEL are for `fs-store report`, which reads this file too
+# Relative paths (in the table, STORE) are relative to the repository root.
+# Environment: STORE (default: the param STORE, else runs/rows.db), THREADS (added as --threads to
+# every tool; default: the param THREADS, else all cores), FS_BIN (the tools; default: built here).
+# Exit: 0 all rows done, 2 usage or a malformed table (the line is named), else the failing tool's code.
+set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+FS_JOB=rows
+
+usage() { sed -n "2,24p" "$0" | sed 's/^# \{0,1\}//'; }
+QUICK=0 ONLY="" DRY=0 TABLE=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --only) [ $# -ge 2 ] || { echo "rows.sh: --only needs a section list" >&2; exit 2; }; ONLY=$2; shift ;;
+    --dry-run) DRY=1 ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "rows.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    *) [ -z "$TABLE" ] || { echo "rows.sh: one table only ('$TABLE', '$1')" >&2; exit 2; }; TABLE=$1 ;;
+  esac
+  shift
+done
+[ -n "$TABLE" ] || { usage >&2; exit 2; }
+[ -f "$TABLE" ] || { echo "rows.sh: no table file '$TABLE'" >&2; exit 2; }
+TABLE=$(cd "$(dirname "$TABLE")" && pwd)/$(basename "$TABLE")
+cd "$FS_ROOT"   # relative paths in tables and in STORE are relative to the repository
+
+bad() { echo "rows.sh: $TABLE:$LINENO_T: $*" >&2; exit 2; }
+
+# expand TEXT: ${NAME} replaced by the param's value (an unknown name is an error naming the line).
+expand() {
+  local s=$1 out="" name
+  while [[ $s =~ ^([^$]*)\$\{([A-Za-z_][A-Za-z0-9_]*)\}(.*)$ ]]; do
+    name=${BASH_REMATCH[2]}
+    [ -n "${!name+x}" ] || bad "\${$name} is not a param (define it with 'param $name VALUE' above)"
+    out+=${BASH_REMATCH[1]}${!name}; s=${BASH_REMATCH[3]}
+  done
+  printf '%s' "$out$s"
+}
+# words TEXT: the words of TEXT, NUL-separated, split and unquoted as the shell does (xargs), no expansion.
+words() { printf '%s\n' "$1" | xargs printf '%s\0'; }
+
+# opt NAME ARGS...: the value of option NAME in ARGS (empty when absent).
+opt() { local n=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$n" ] && { printf '%s' "${2:-}"; return; }; shift; done; }
+has() { local n=$1; shift; local a; for a in "$@"; do [ "$a" = "$n" ] && return 0; done; return 1; }
+
+store() { fs-store "$1" --store "$STORE" "${@:2}"; }
+stored() { store show "$1" >/dev/null 2>&1; }
+bank_complete() { store ls --kind trajectory_bank 2>/dev/null | awk -v n="$1" 'NR > 1 && $3 == n && $NF == "complete" { f = 1 } END { exit !f }'; }
+
+# done_already TOOL ARGS...: is this command's result in the store (or on disk)?
+done_already() {
+  local tool=$1; shift
+  local v
+  case $tool in
+    fs-rollout) v=$(opt --name "$@"); [ -n "$v" ] && bank_complete "$v" ;;
+    fs-distill|fs-train) v=$(opt --run "$@"); local s; s=$(opt --steps "$@")
+                         [ -n "$v" ] && [ -n "$s" ] && stored "$v@$s" ;;
+    fs-eval) v=$(opt --name "$@"); [ -n "$v" ] && stored "eval_result:$v" ;;
+    fs-sample) v=$(opt --png "$@"); [ -n "$v" ] || v=$(opt --save-tensors "$@"); [ -n "$v" ] && [ -s "$v" ] ;;
+    *) return 1 ;;
+  esac
+}
+
+# execute TOOL ARGS...: run one row's command (with --threads), skipped when its result is stored.
+N_RUN=0 N_SKIP=0
+execute() {
+  local tool=$1; shift
+  case $tool in fs-*) ;; *) bad "'$tool' is not a FlowSteer tool (fs-...)" ;; esac
+  if done_already "$tool" "$@"; then N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored): $tool $*"; return 0; fi
+  has --threads "$@" || set -- "$@" --threads "$THREADS"
+  local png; png=$(opt --png "$@"); [ -z "$png" ] || mkdir -p "$(dirname "$png")"
+  N_RUN=$((N_RUN + 1))
+  if [ "$DRY" = 1 ]; then fs_log "would run: $tool $*"; return 0; fi
+  local out t0; t0=$(date +%s)
+  fs_run out "$tool" "$@"
+  fs_log "done in $(fs_elapsed "$t0"): $tool $*"
+}
+
+# Pass 1 reads the params (so STORE and THREADS can come from the table); pass 2 runs the rows.
+declare -A SET_BY_ENV=()
+run_table() {
+  local pass=$1 line w section="" kind
+  LINENO_T=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    LINENO_T=$((LINENO_T + 1))
+    [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    line=$(expand "$line") || exit 2
+    printf '%s\n' "$line" | xargs printf '' 2>/dev/null || bad "unbalanced quotes"
+    w=(); while IFS= read -r -d '' x; do w+=("$x"); done < <(words "$line")
+    kind=${w[0]}
+    case $kind in
+      param)
+        [ ${#w[@]} -ge 3 ] && [ ${#w[@]} -le 4 ] || bad "param NAME FULL [QUICK]"
+        [[ ${w[1]} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || bad "param name '${w[1]}'"
+        if [ "$pass" = 1 ]; then
+          if [ -n "${!w[1]+x}" ] && [ -z "${SET_BY_TABLE[${w[1]}]+x}" ]; then SET_BY_ENV[${w[1]}]=1; fi
+          if [ -z "${SET_BY_ENV[${w[1]}]+x}" ]; then
+            local v=${w[2]}; [ "$QUICK" = 1 ] && [ ${#w[@]} = 4 ] && v=${w[3]}
+            printf -v "${w[1]}" '%s' "$v"; SET_BY_TABLE[${w[1]}]=1
+          fi
+        fi ;;
+      section) [ ${#w[@]} = 2 ] || bad "section NAME"; section=${w[1]} ;;
+      import|run|row)
+        [ "$pass" = 2 ] || continue
+        if [ -n "$ONLY" ] && [ -n "$section" ] && [[ ",$ONLY," != *",$section,"* ]]; then continue; fi
+        case $kind in
+          import) [ ${#w[@]} = 3 ] || bad "import NAME FILE"
+                  if stored "${w[1]}"; then N_SKIP=$((N_SKIP + 1)); continue; fi
+                  [ -f "${w[2]}" ] || bad "import: no file '${w[2]}'"
+                  N_RUN=$((N_RUN + 1))
+                  [ "$DRY" = 1 ] && { fs_log "would import ${w[2]} as ${w[1]}"; continue; }
+                  fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" ;;
+          run) [ ${#w[@]} -ge 2 ] || bad "run TOOL ARGS..."; execute "${w[@]:1}" ;;
+          row) [ ${#w[@]} -ge 5 ] || bad "row TABLE ORDER LABEL fs-eval ... --name KEY"
+               [[ ${w[2]} =~ ^-?[0-9]+$ ]] || bad "row ORDER '${w[2]}' is not an integer"
+               [ "${w[4]}" = fs-eval ] || bad "a row is an fs-eval command (got '${w[4]}')"
+               [ -n "$(opt --name "${w[@]:5}")" ] || bad "a row's fs-eval needs --name KEY (the report finds it by that name)"
+               execute "${w[@]:4}" ;;
+        esac ;;
+      *) bad "unknown row kind '$kind' (param, section, import, run, row)" ;;
+    esac
+  done < "$TABLE"
+}
+declare -A SET_BY_TABLE=()
+run_table 1
+STORE=${STORE:-runs/rows.db} THREADS=${THREADS:-$(nproc)}
+export FS_STORE=$STORE
+fs_tools fs-rollout fs-distill fs-sample fs-eval fs-store
+mkdir -p "$(dirname "$STORE")"
+[ -f "$STORE" ] || [ "$DRY" = 1 ] || fs-store init --store "$STORE" >/dev/null
+t_start=$(date +%s)
+fs_log "table $TABLE, store $STORE, $THREADS threads$([ "$QUICK" = 1 ] && echo ', --quick')${ONLY:+, sections $ONLY}"
+run_table 2
+fs_log "all rows done in $(fs_elapsed "$t_start"): $N_RUN run, $N_SKIP already stored"
