@@ -5,7 +5,7 @@
 #   STORE=runs/abl.db THREADS=2 bash jobs/rows.sh jobs/tables/fashion-mnist.rows
 #   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] TABLE
 #
-# The format (jobs/tables/README.md): one row a line, '#' comments, words split as the shell does
+# The format (jobs/tables/README.md): one row a line, '#' comments, words split as xargs splits them
 # (quotes group, no expansion except ${NAME} of a param):
 #   param NAME FULL [QUICK]    ${NAME} in later rows; the environment overrides it, --quick picks QUICK
 #   section NAME               later rows belong to NAME (--only runs the named sections and the rows
@@ -14,9 +14,9 @@
 #   run TOOL ARGS...           fs-rollout (skipped when bank --name is complete), fs-distill / fs-train
 #                              (skipped when --run R at --steps N is stored), fs-sample (skipped when
 #                              its --png / --save-tensors file exists), anything else always runs
-#   row TABLE ORDER LABEL fs-eval ... --name KEY
-#                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER and
-#                              LABEL are for `fs-store report`, which reads this file too
+#   row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY
+#                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER,
+#                              LABEL and the attributes (series=S: a plot line) are for `fs-store report`
 # Relative paths (in the table, STORE) are relative to the repository root.
 # Environment: STORE (default: the param STORE, else runs/rows.db), THREADS (added as --threads to
 # every tool; default: the param THREADS, else all cores), FS_BIN (the tools; default: built here).
@@ -130,11 +130,12 @@ run_table() {
                   [ "$DRY" = 1 ] && { fs_log "would import ${w[2]} as ${w[1]}"; continue; }
                   fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" ;;
           run) [ ${#w[@]} -ge 2 ] || bad "run TOOL ARGS..."; execute "${w[@]:1}" ;;
-          row) [ ${#w[@]} -ge 5 ] || bad "row TABLE ORDER LABEL fs-eval ... --name KEY"
+          row) [ ${#w[@]} -ge 5 ] || bad "row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY"
                [[ ${w[2]} =~ ^-?[0-9]+$ ]] || bad "row ORDER '${w[2]}' is not an integer"
-               [ "${w[4]}" = fs-eval ] || bad "a row is an fs-eval command (got '${w[4]}')"
-               [ -n "$(opt --name "${w[@]:5}")" ] || bad "a row's fs-eval needs --name KEY (the report finds it by that name)"
-               execute "${w[@]:4}" ;;
+               local j=4; while [ $j -lt ${#w[@]} ] && [[ ${w[$j]} != fs-* && ${w[$j]} == *=* ]]; do j=$((j + 1)); done
+               [ "${w[$j]:-}" = fs-eval ] || bad "a row is an fs-eval command (got '${w[$j]:-}')"
+               [ -n "$(opt --name "${w[@]:$((j + 1))}")" ] || bad "a row's fs-eval needs --name KEY (the report finds it by that name)"
+               execute "${w[@]:$j}" ;;
         esac ;;
       *) bad "unknown row kind '$kind' (param, section, import, run, row)" ;;
     esac
