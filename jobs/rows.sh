@@ -6,7 +6,7 @@
 #   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] TABLE
 #
 # The format (jobs/tables/README.md): one row a line, '#' comments, words split as xargs splits them
-# (quotes group, no expansion except ${NAME} of a param):
+# (quotes group, no expansion except ${NAME}: a param, else an environment variable):
 #   param NAME FULL [QUICK]    ${NAME} in later rows; the environment overrides it, --quick picks QUICK
 #   section NAME               later rows belong to NAME (--only runs the named sections and the rows
 #                              before the first section)
@@ -17,6 +17,8 @@
 #   row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY
 #                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER,
 #                              LABEL and the attributes (series=S: a plot line) are for `fs-store report`
+#   compare TABLE TEXT WORSE BETTER / target TABLE WHO KEY REFERENCE RATIO
+#                              claims `fs-store report` decides (ignored here)
 # Relative paths (in the table, STORE) are relative to the repository root.
 # Environment: STORE (default: the param STORE, else runs/rows.db), THREADS (added as --threads to
 # every tool; default: the param THREADS, else all cores), FS_BIN (the tools; default: built here).
@@ -50,7 +52,7 @@ expand() {
   local s=$1 out="" name
   while [[ $s =~ ^([^$]*)\$\{([A-Za-z_][A-Za-z0-9_]*)\}(.*)$ ]]; do
     name=${BASH_REMATCH[2]}
-    [ -n "${!name+x}" ] || bad "\${$name} is not a param (define it with 'param $name VALUE' above)"
+    [ -n "${!name+x}" ] || bad "\${$name} is not a param (define it with 'param $name VALUE' above) nor set in the environment"
     out+=${BASH_REMATCH[1]}${!name}; s=${BASH_REMATCH[3]}
   done
   printf '%s' "$out$s"
@@ -119,6 +121,7 @@ run_table() {
           fi
         fi ;;
       section) [ ${#w[@]} = 2 ] || bad "section NAME"; section=${w[1]} ;;
+      compare|target) ;;   # claims the report decides (jobs/tables/README.md)
       import|run|row)
         [ "$pass" = 2 ] || continue
         if [ -n "$ONLY" ] && [ -n "$section" ] && [[ ",$ONLY," != *",$section,"* ]]; then continue; fi
@@ -137,7 +140,7 @@ run_table() {
                [ -n "$(opt --name "${w[@]:$((j + 1))}")" ] || bad "a row's fs-eval needs --name KEY (the report finds it by that name)"
                execute "${w[@]:$j}" ;;
         esac ;;
-      *) bad "unknown row kind '$kind' (param, section, import, run, row)" ;;
+      *) bad "unknown row kind '$kind' (param, section, import, run, row, compare, target)" ;;
     esac
   done < "$TABLE"
 }

@@ -81,6 +81,39 @@ private func tempPath(_ name: String) -> String {
         #expect(LinePlot.svg(series: [("a", [(5, 5)]), ("b", [])], title: "", xLabel: "", yLabel: "").contains("</svg>"))
     }
 
+    @Test func linePlotRaster() throws {
+        // One point: the padded axes put it at the plot's centre; no legend for a single series.
+        let one = LinePlot.raster(series: [("a", [(8, 20)])], title: "FID vs NFE", xLabel: "NFE", yLabel: "FID",
+                                  logX: true, logY: true)
+        #expect(one.width == 900 && one.height == 480 && one.channels == 3)
+        func pixel(_ img: PixelImage, _ x: Int, _ y: Int) -> [UInt8] { Array(img.pixels[(y * img.width + x) * 3..<(y * img.width + x) * 3 + 3]) }
+        #expect(pixel(one, 480, 232) == [0x1f, 0x77, 0xb4])
+        #expect(pixel(one, 470, 232) == [255, 255, 255])
+        // The title is drawn: black pixels in the top band, none in the blank margin above it.
+        let band = (12..<26).flatMap { y in (0..<900).map { pixel(one, $0, y) } }
+        #expect(band.contains([0, 0, 0]))
+        #expect(!(0..<10).flatMap { y in (0..<900).map { pixel(one, $0, y) } }.contains([0, 0, 0]))
+        // Two series: both colours appear (lines, dots, legend); a NaN point is skipped, not drawn.
+        let two = LinePlot.raster(series: [("teacher", [(1, 40), (2, 20), (32, 3)]), ("student", [(4, .nan), (8, 5)])],
+                                  title: "t", xLabel: "x", yLabel: "y", logX: true, logY: true)
+        var colours = Set<[UInt8]>()
+        for i in stride(from: 0, to: two.pixels.count, by: 3) { colours.insert(Array(two.pixels[i..<i + 3])) }
+        #expect(colours.contains([0x1f, 0x77, 0xb4]) && colours.contains([0xd6, 0x27, 0x28]))
+        let path = tempPath("plot.png")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try PNG.write(two, to: path)
+        #expect(try PNG.readPixels(path) == two)
+    }
+
+    @Test func bitmapFontGlyphs() {
+        // 'A' has an apex in the top row and a bar in the fourth; lower case is drawn as capitals.
+        #expect((0..<5).map { BitmapFont.isSet("A", x: $0, y: 0) } == [false, true, true, true, false])
+        #expect((0..<5).allSatisfy { BitmapFont.isSet("a", x: $0, y: 3) })
+        // Every glyph has seven rows of five pixels; an unknown character is a box.
+        #expect(BitmapFont.art.values.allSatisfy { $0.split(separator: " ").map(\.count) == Array(repeating: 5, count: 7) })
+        #expect(BitmapFont.isSet("~", x: 0, y: 0) && !BitmapFont.isSet("~", x: 2, y: 3))
+    }
+
     @Test func axisTicks() {
         let linear = Axis(values: [0, 1], log: false).ticks()
         #expect(linear.count == 6 && zip(linear, [0, 0.2, 0.4, 0.6, 0.8, 1]).allSatisfy { abs($0 - $1) < 1e-12 })

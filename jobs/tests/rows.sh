@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # jobs/rows.sh: a small table runs end to end from the shipped teacher, a rerun skips every row (each
 # result is found in the store), a grown table runs only its new row, and malformed tables exit 2 naming
-# the line.
+# the line. fs-store report renders a page's marked blocks from that store and keeps the rest.
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=rows-test
@@ -22,8 +22,10 @@ run fs-rollout --teacher teacher --name bank --seeds 0-7 --segments 2 --substeps
 section students
 run fs-distill --run s --teacher teacher --bank bank --method flowsteer --ota --segments 2 --steps ${N} --batch-size 4 --checkpoint-every 2 --resume
 row abl 2 "student, 2 steps" fs-eval --checkpoint s ${EVAL} --name t/abl/s
-row abl 1 "teacher, 4 'fixed' steps" fs-eval --checkpoint teacher --steps 4 --schedule fixed ${EVAL} --name t/abl/teacher
+row abl 1 "teacher, 4 'fixed' steps" series=teacher fs-eval --checkpoint teacher --steps 4 --schedule fixed ${EVAL} --name t/abl/teacher
 run fs-sample --checkpoint s --seeds 900000-900009 --no-store-artifact --png ${OUT}/grids/t_abl_s.png
+compare abl "the teacher beats its student" t/abl/s* t/abl/teacher
+target abl "the student" t/abl/s t/abl/teacher 1.1
 ROWS
 bash jobs/rows.sh --quick "$W/t.rows" > "$W/1.log" 2>&1; rc=$?
 check "the table runs (exit $rc)" [ "$rc" -eq 0 ]
@@ -39,6 +41,43 @@ bash jobs/rows.sh --quick --only students "$W/t.rows" > "$W/3.log" 2>&1; rc=$?
 check "a grown table runs only its new row (exit $rc)" grep -q '1 run, 6 already stored' "$W/3.log"
 THREADS=2 bash jobs/rows.sh --quick --only nothing --dry-run "$W/t.rows" > "$W/4.log" 2>&1
 check "--only skips other sections but keeps the set-up rows" grep -q '0 run, 2 already stored' "$W/4.log"
+
+# fs-store report: the page's marked blocks are rewritten from the store, the rest is kept
+P=$W/page.md
+cat > "$P" <<'PAGE'
+# Hand-written title
+Narrative stays.
+<!-- report:table abl -->
+stale text
+<!-- /report -->
+<!-- report:orderings abl -->
+<!-- /report -->
+<!-- report:plot img/fid-vs-nfe.png -->
+<!-- /report -->
+The end.
+PAGE
+report() { fs-store report --store "$STORE" --table "$W/t.rows" --page "$P" --grids "$OUT/grids" --quick "$@"; }
+report > "$W/r.log" 2>&1; rc=$?
+check "fs-store report exits 0 (exit $rc)" [ "$rc" -eq 0 ]
+check "the narrative is kept and the stale block replaced" bash -c "grep -q '^Narrative stays.' '$P' && grep -q '^The end.' '$P' && ! grep -q 'stale text' '$P'"
+check "the table lists the rows by ORDER: teacher, student, teacher-2" bash -c "[ \"\$(grep '^| ' '$P' | grep -o '\`t/abl/[a-z0-9-]*\`' | tr -d '\`' | tr '\n' ' ')\" = 't/abl/teacher t/abl/s t/abl/teacher-2 ' ]"
+fid=$(fs-eval --store "$STORE" --checkpoint s --num-samples 24 --seed 500000 --name t/again --json 2>/dev/null | sed -n 's/.*"fid":\([0-9.e+-]*\).*/\1/p')
+check "the student's FID is the stored one ($fid)" grep -q "| student, 2 steps | \`t/abl/s\` | $(printf '%.2f' "$fid") |" "$P"
+check "the student's grid is linked" grep -q '\[grid\](out/grids/t_abl_s.png)' "$P"
+check "the claims are decided" bash -c "grep -q '^- the teacher beats its student: \*\*' '$P' && grep -q 'FID(the student, 2 NFE)' '$P'"
+check "the plot is a PNG" bash -c "[ \"\$(head -c 4 '$W/img/fid-vs-nfe.png' | tail -c 3)\" = PNG ] && grep -q '!\[FID against NFE\](img/fid-vs-nfe.png)' '$P'"
+report --check > /dev/null 2>&1; rc=$?
+check "--check: the page is current (exit $rc)" [ "$rc" -eq 0 ]
+sed -i 's/^| student, 2 steps .*/| edited |/' "$P"
+report --check > /dev/null 2>&1; rc=$?
+check "--check: an edited block is out of date (exit $rc)" [ "$rc" -eq 1 ]
+cp "$P" "$W/before.md"
+printf '<!-- report:frobnicate -->\n<!-- /report -->\n' >> "$P"
+report > "$W/r.log" 2>&1; rc=$?
+check "an unknown block exits 3 naming it, the page unchanged (exit $rc)" bash -c "[ $rc -eq 3 ] && grep -q 'frobnicate' '$W/r.log' && diff -q <(head -n -2 '$P') '$W/before.md' >/dev/null && grep -q '^| edited |' '$P'"
+printf '<!-- report:table abl -->\n' > "$P"
+report > "$W/r.log" 2>&1; rc=$?
+check "an unclosed block exits 3 (exit $rc)" bash -c "[ $rc -eq 3 ] && grep -q 'no closing' '$W/r.log'"
 
 bad() {  # bad WHAT LINE-TEXT EXPECTED-MESSAGE
   printf 'param X 1\n%s\n' "$2" > "$W/bad.rows"

@@ -1,0 +1,102 @@
+import Foundation
+import Store
+
+/// The report's view of a row table (jobs/tables/README.md): its evaluation rows with their table,
+/// order, label and attributes, after the same param expansion jobs/rows.sh applies.
+struct RowTable {
+    struct Row {
+        var table: String
+        var order: Int
+        var label: String
+        /// `key=value` words between the label and the command (e.g. `series=teacher`).
+        var attributes: [String: String]
+        /// The fs-eval `--name`: the eval_result artifact holding the numbers.
+        var key: String
+        var line: Int
+    }
+    /// A claim the report decides: `compare TABLE TEXT WORSE BETTER` (FID of WORSE above BETTER's) or
+    /// `target TABLE WHO KEY REFERENCE RATIO` (FID(KEY) / FID(REFERENCE) at most RATIO). Keys ending in
+    /// '*' are prefixes (every training seed of a row).
+    struct Claim {
+        var table: String
+        var target: Bool
+        var text: String
+        var a: String, b: String
+        var ratio: Double?
+    }
+    var rows: [Row] = []
+    var claims: [Claim] = []
+    var params: [String: String] = [:]
+
+    /// Reads `path`; `quick` picks params' QUICK values; the environment overrides params as in rows.sh.
+    init(path: String, quick: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw StoreError.badInput(file: path, reason: "cannot read the row table")
+        }
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = raw.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            func bad(_ why: String) -> Error { StoreError.badInput(file: "\(path):\(i + 1)", reason: why) }
+            let expanded = try Self.expand(String(raw), params: params.merging(environment) { table, _ in table }, bad: bad)
+            let w = try Self.words(expanded, bad: bad)
+            switch w[0] {
+            case "param":
+                guard (3...4).contains(w.count) else { throw bad("param NAME FULL [QUICK]") }
+                if params[w[1]] == nil {
+                    params[w[1]] = environment[w[1]] ?? (quick && w.count == 4 ? w[3] : w[2])
+                }
+            case "row":
+                guard w.count >= 5, let order = Int(w[2]) else { throw bad("row TABLE ORDER LABEL fs-eval ... --name KEY") }
+                var attributes: [String: String] = [:], j = 4
+                while j < w.count, !w[j].hasPrefix("fs-"), let eq = w[j].firstIndex(of: "=") {
+                    attributes[String(w[j][..<eq])] = String(w[j][w[j].index(after: eq)...]); j += 1
+                }
+                guard j < w.count, w[j] == "fs-eval" else { throw bad("a row is an fs-eval command") }
+                guard let n = w[j...].firstIndex(of: "--name"), n + 1 < w.count else {
+                    throw bad("a row's fs-eval needs --name KEY")
+                }
+                rows.append(Row(table: w[1], order: order, label: w[3], attributes: attributes, key: w[n + 1], line: i + 1))
+            case "compare":
+                guard w.count == 5 else { throw bad("compare TABLE TEXT WORSE BETTER") }
+                claims.append(Claim(table: w[1], target: false, text: w[2], a: w[3], b: w[4], ratio: nil))
+            case "target":
+                guard w.count == 6, let r = Double(w[5]) else { throw bad("target TABLE WHO KEY REFERENCE RATIO") }
+                claims.append(Claim(table: w[1], target: true, text: w[2], a: w[3], b: w[4], ratio: r))
+            case "section", "import", "run": continue
+            default: throw bad("unknown row kind '\(w[0])' (param, section, import, run, row, compare, target)")
+            }
+        }
+    }
+
+    /// `${NAME}` replaced by a param's (else the environment's) value, before the line is split (rows.sh's `expand`).
+    static func expand(_ line: String, params: [String: String], bad: (String) -> Error) throws -> String {
+        var out = "", rest = Substring(line)
+        while let open = rest.range(of: "${") {
+            guard let close = rest[open.upperBound...].firstIndex(of: "}") else { break }
+            let name = String(rest[open.upperBound..<close])
+            guard let value = params[name] else { throw bad("${\(name)} is not a param (define it with 'param \(name) VALUE' above) nor set in the environment") }
+            out += rest[..<open.lowerBound] + value
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+
+    /// Words as xargs splits them: blanks separate, single or double quotes group (no escapes inside).
+    static func words(_ line: String, bad: (String) -> Error) throws -> [String] {
+        var words: [String] = [], current = "", inWord = false, quote: Character? = nil
+        for c in line {
+            if let q = quote {
+                if c == q { quote = nil } else { current.append(c) }
+            } else if c == "\"" || c == "'" {
+                quote = c; inWord = true
+            } else if c == " " || c == "\t" {
+                if inWord { words.append(current); current = ""; inWord = false }
+            } else {
+                current.append(c); inWord = true
+            }
+        }
+        if quote != nil { throw bad("unbalanced quotes") }
+        if inWord { words.append(current) }
+        return words
+    }
+}
