@@ -16,7 +16,8 @@
 #                              its --png / --save-tensors file exists), anything else always runs
 #   row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY
 #                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER,
-#                              LABEL and the attributes (series=S: a plot line) are for `fs-store report`
+#                              LABEL and the attributes (series=S: a plot line) are for `fs-store report`;
+#                              quick=no: left out of --quick runs (and pages)
 #   compare TABLE TEXT WORSE BETTER / target TABLE WHO KEY REFERENCE RATIO
 #                              claims `fs-store report` decides (ignored here)
 # Relative paths (in the table, STORE) are relative to the repository root.
@@ -64,9 +65,15 @@ words() { printf '%s\n' "$1" | xargs printf '%s\0'; }
 opt() { local n=$1; shift; while [ $# -gt 0 ]; do [ "$1" = "$n" ] && { printf '%s' "${2:-}"; return; }; shift; done; }
 has() { local n=$1; shift; local a; for a in "$@"; do [ "$a" = "$n" ] && return 0; done; return 1; }
 
-store() { fs-store "$1" --store "$STORE" "${@:2}"; }
-stored() { store show "$1" >/dev/null 2>&1; }
-bank_complete() { store ls --kind trajectory_bank 2>/dev/null | awk -v n="$1" 'NR > 1 && $3 == n && $NF == "complete" { f = 1 } END { exit !f }'; }
+# The store's listing (`fs-store ls`: ID KIND NAME STEP SIZE HASH STATE), read again after every command
+# that may add to it, so checking a row costs no tool start.
+LISTING=""
+refresh() { LISTING=$(fs-store ls --store "$STORE" 2>/dev/null || true); }
+listed() {  # listed KIND NAME [STATE]
+  awk -v k="$1" -v n="$2" -v st="${3:-}" 'NR > 1 && $2 == k && $3 == n && (st == "" || $NF == st) { f = 1 } END { exit !f }' <<<"$LISTING"
+}
+stored() { awk -v n="$1" 'NR > 1 && $3 == n { f = 1 } END { exit !f }' <<<"$LISTING"; }
+bank_complete() { listed trajectory_bank "$1" complete; }
 
 # done_already TOOL ARGS...: is this command's result in the store (or on disk)?
 done_already() {
@@ -75,8 +82,8 @@ done_already() {
   case $tool in
     fs-rollout) v=$(opt --name "$@"); [ -n "$v" ] && bank_complete "$v" ;;
     fs-distill|fs-train) v=$(opt --run "$@"); local s; s=$(opt --steps "$@")
-                         [ -n "$v" ] && [ -n "$s" ] && stored "$v@$s" ;;
-    fs-eval) v=$(opt --name "$@"); [ -n "$v" ] && stored "eval_result:$v" ;;
+                         [ -n "$v" ] && [ -n "$s" ] && listed checkpoint "$v@$s" ;;
+    fs-eval) v=$(opt --name "$@"); [ -n "$v" ] && listed eval_result "$v" ;;
     fs-sample) v=$(opt --png "$@"); [ -n "$v" ] || v=$(opt --save-tensors "$@"); [ -n "$v" ] && [ -s "$v" ] ;;
     *) return 1 ;;
   esac
@@ -93,8 +100,9 @@ execute() {
   N_RUN=$((N_RUN + 1))
   if [ "$DRY" = 1 ]; then fs_log "would run: $tool $*"; return 0; fi
   local out t0; t0=$(date +%s)
-  fs_run out "$tool" "$@"
+  fs_run out "$tool" "$@" || exit $?   # the tool's own exit code (3 bad input, 4 busy, 5 diverged)
   fs_log "done in $(fs_elapsed "$t0"): $tool $*"
+  refresh
 }
 
 # Pass 1 reads the params (so STORE and THREADS can come from the table); pass 2 runs the rows.
@@ -131,14 +139,15 @@ run_table() {
                   [ -f "${w[2]}" ] || bad "import: no file '${w[2]}'"
                   N_RUN=$((N_RUN + 1))
                   [ "$DRY" = 1 ] && { fs_log "would import ${w[2]} as ${w[1]}"; continue; }
-                  fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" ;;
+                  fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" || exit $?; refresh ;;
           run) [ ${#w[@]} -ge 2 ] || bad "run TOOL ARGS..."; execute "${w[@]:1}" ;;
           row) [ ${#w[@]} -ge 5 ] || bad "row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY"
                [[ ${w[2]} =~ ^-?[0-9]+$ ]] || bad "row ORDER '${w[2]}' is not an integer"
-               local j=4; while [ $j -lt ${#w[@]} ] && [[ ${w[$j]} != fs-* && ${w[$j]} == *=* ]]; do j=$((j + 1)); done
+               local j=4 skip=0; while [ $j -lt ${#w[@]} ] && [[ ${w[$j]} != fs-* && ${w[$j]} == *=* ]]; do
+                 [ "${w[$j]}" != quick=no ] || [ "$QUICK" = 0 ] || skip=1; j=$((j + 1)); done
                [ "${w[$j]:-}" = fs-eval ] || bad "a row is an fs-eval command (got '${w[$j]:-}')"
                [ -n "$(opt --name "${w[@]:$((j + 1))}")" ] || bad "a row's fs-eval needs --name KEY (the report finds it by that name)"
-               execute "${w[@]:$j}" ;;
+               [ "$skip" = 1 ] || execute "${w[@]:$j}" ;;
         esac ;;
       *) bad "unknown row kind '$kind' (param, section, import, run, row, compare, target)" ;;
     esac
@@ -152,6 +161,7 @@ fs_tools fs-rollout fs-distill fs-sample fs-eval fs-store
 mkdir -p "$(dirname "$STORE")"
 [ -f "$STORE" ] || [ "$DRY" = 1 ] || fs-store init --store "$STORE" >/dev/null
 t_start=$(date +%s)
+refresh
 fs_log "table $TABLE, store $STORE, $THREADS threads$([ "$QUICK" = 1 ] && echo ', --quick')${ONLY:+, sections $ONLY}"
 run_table 2
 fs_log "all rows done in $(fs_elapsed "$t_start"): $N_RUN run, $N_SKIP already stored"

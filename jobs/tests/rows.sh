@@ -79,6 +79,10 @@ printf '<!-- report:table abl -->\n' > "$P"
 report > "$W/r.log" 2>&1; rc=$?
 check "an unclosed block exits 3 (exit $rc)" bash -c "[ $rc -eq 3 ] && grep -q 'no closing' '$W/r.log'"
 
+printf 'run fs-eval --checkpoint no-such-model --num-samples 4 --name t/none\nrun fs-sample --checkpoint s --seeds 0-1 --no-store-artifact --png %s/after.png\n' "$W" > "$W/fail.rows"
+bash jobs/rows.sh "$W/fail.rows" > "$W/fail.log" 2>&1; rc=$?
+check "a failing tool stops the table with its own exit code (exit $rc, 3 = bad input)" bash -c "[ $rc -eq 3 ] && [ ! -e '$W/after.png' ]"
+
 bad() {  # bad WHAT LINE-TEXT EXPECTED-MESSAGE
   printf 'param X 1\n%s\n' "$2" > "$W/bad.rows"
   bash jobs/rows.sh --dry-run "$W/bad.rows" > "$W/bad.log" 2>&1; local rc=$?

@@ -55,6 +55,8 @@ struct RowTable {
                 guard let n = w[j...].firstIndex(of: "--name"), n + 1 < w.count else {
                     throw bad("a row's fs-eval needs --name KEY")
                 }
+                // quick=no: a row --quick runs leave out (a smoke run needs fewer of them).
+                if quick && attributes["quick"] == "no" { continue }
                 rows.append(Row(table: w[1], order: order, label: w[3], attributes: attributes, key: w[n + 1], line: i + 1))
             case "compare":
                 guard w.count == 5 else { throw bad("compare TABLE TEXT WORSE BETTER") }
