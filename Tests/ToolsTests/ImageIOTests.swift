@@ -82,8 +82,8 @@ private func tempPath(_ name: String) -> String {
     }
 
     @Test func linePlotRaster() throws {
-        // One point: the padded axes put it at the plot's centre; no legend for a single series.
-        let one = LinePlot.raster(series: [("a", [(8, 20)])], title: "FID vs NFE", xLabel: "NFE", yLabel: "FID",
+        // One point: the padded axes put it at the plot's centre (off every grid line); no legend for one series.
+        let one = LinePlot.raster(series: [("a", [(8, 30)])], title: "FID vs NFE", xLabel: "NFE", yLabel: "FID",
                                   logX: true, logY: true)
         #expect(one.width == 900 && one.height == 480 && one.channels == 3)
         func pixel(_ img: PixelImage, _ x: Int, _ y: Int) -> [UInt8] { Array(img.pixels[(y * img.width + x) * 3..<(y * img.width + x) * 3 + 3]) }
