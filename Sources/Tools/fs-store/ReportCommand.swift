@@ -10,23 +10,27 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Render a results page's marked blocks from stored evaluations.",
         discussion: """
-        Each block of PAGE between a line `<!-- report:WHAT ARGS -->` and the next \
-        `<!-- /report -->` is replaced; the rest of PAGE is kept as written. WHAT is:
-          table NAME        the rows of table NAME in the row table (fs-eval eval_result
-                            artifacts named by the rows): FID (with its 95% interval when
-                            fs-eval stored one), KID, class accuracy, trajectory MSE, NFE,
-                            the student's s/step, L_dist and D accuracy, its grid
-          orderings NAME    the compare and target lines of table NAME, decided by
-                            intervals (a side spans its seeds and their 95% intervals)
-          plot FILE [T,..]  FID against NFE (log-log) of the rows with a series=NAME
-                            attribute (of tables T only, if given), drawn by ImageIO's
-                            LinePlot into FILE (.png or .svg, beside PAGE), then linked
-        Rows not evaluated yet show dashes. Exit 3 for an unknown block, an unclosed block,
-        a table no row names, or a malformed row table.
+        Each block of PAGE between a line `<!-- report:WHAT ARGS -->` and the
+        next `<!-- /report -->` is replaced; the rest of PAGE is kept. WHAT:
+          table NAME        the rows of table NAME of the row table (fs-eval
+                            eval_results named by the rows): FID (with its
+                            95% interval when stored), KID, class accuracy,
+                            trajectory MSE, NFE, s/step, L_dist, D accuracy
+                            and the grid of each row
+          orderings NAME    the compare and target lines of table NAME,
+                            decided by intervals (a side spans its seeds
+                            and their 95% intervals)
+          plot FILE [T,..]  FID against NFE (log-log) of the rows with a
+                            series=NAME attribute (of tables T, if given),
+                            drawn by LinePlot into FILE (.png or .svg,
+                            relative to PAGE), and linked
+        Rows not evaluated yet show dashes. Exit 3 for an unknown or unclosed
+        block, a table no row names, or a malformed row table.
 
         Example:
           fs-store report --table jobs/tables/fashion-mnist.rows \\
-            --page docs/results-fashion-mnist.md --grids docs/results-fashion-mnist/grids
+            --page docs/results-fashion-mnist.md \\
+            --grids docs/results-fashion-mnist/grids
         """)
     @OptionGroup var options: StoreOptions
     @Option(help: "The row table (jobs/tables/*.rows).") var table: String
