@@ -96,7 +96,7 @@ execute() {
   case $tool in fs-*) ;; *) bad "'$tool' is not a FlowSteer tool (fs-...)" ;; esac
   if done_already "$tool" "$@"; then N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored): $tool $*"; return 0; fi
   has --threads "$@" || set -- "$@" --threads "$THREADS"
-  local png; png=$(opt --png "$@"); [ -z "$png" ] || mkdir -p "$(dirname "$png")"
+  local f; for f in "$(opt --png "$@")" "$(opt --save-tensors "$@")"; do [ -z "$f" ] || mkdir -p "$(dirname "$f")"; done
   N_RUN=$((N_RUN + 1))
   if [ "$DRY" = 1 ]; then fs_log "would run: $tool $*"; return 0; fi
   local out t0; t0=$(date +%s)
