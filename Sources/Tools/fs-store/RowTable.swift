@@ -57,6 +57,8 @@ struct RowTable {
                 }
                 // quick=no: a row --quick runs leave out (a smoke run needs fewer of them).
                 if quick && attributes["quick"] == "no" { continue }
+                // The same evaluation listed again (a section that needs another's row) is shown once.
+                if rows.contains(where: { $0.table == w[1] && $0.key == w[n + 1] }) { continue }
                 rows.append(Row(table: w[1], order: order, label: w[3], attributes: attributes, key: w[n + 1], line: i + 1))
             case "compare":
                 guard w.count == 5 else { throw bad("compare TABLE TEXT WORSE BETTER") }
