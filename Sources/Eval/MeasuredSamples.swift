@@ -28,8 +28,8 @@ public struct MeasuredSamples: Sendable {
         count += samples.shape[0]
     }
 
-    public var features: Tensor { Tensor(shape: [count, FeatureNetwork.featureDimension], data: featureData) }
-    public var logits: Tensor { Tensor(shape: [count, extractor.config.classes], data: logitData) }
+    public var features: Tensor { Tensor(shape: [count, extractor.featureDimension], data: featureData) }
+    public var logits: Tensor { Tensor(shape: [count, extractor.classes], data: logitData) }
 
     /// Mean trajectory MSE over every sample, or nil without a teacher.
     public var trajectoryMSE: Double? {

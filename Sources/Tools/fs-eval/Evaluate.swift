@@ -22,7 +22,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Number of class-balanced samples.") var numSamples: Int = 10_000
     @Option(help: "First seed: sample i uses seed X+i.") var seed: UInt64 = 0
     @OptionGroup(title: "Reference (default: the test split of the model's dataset)") var data: DataOptions
-    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, or a feature_network artifact (default: the dataset's).") var features: String?
+    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, a feature_network artifact, or inception:FILE (pytorch-fid weights, docs/eval.md) (default: the dataset's).") var features: String?
     @Option(help: "Teacher for trajectory MSE: its samples from the same seeds and labels.") var teacher: String?
     @Option(help: "Teacher steps for trajectory MSE (fixed schedule).") var teacherSteps: Int = 32
     @Option(help: "Teacher guidance for trajectory MSE (default: its recommended_cfg).") var teacherCfg: Float?
@@ -114,14 +114,14 @@ struct Evaluate: ParsableCommand {
             if let t = teacherModel { out["teacher"] = t.displayName }
         }
         out["sample_seconds"] = Progress.monotonicSeconds() - t0
-        if measured.count < 2 * FeatureNetwork.featureDimension {
+        if measured.count < 2 * ref.extractor.featureDimension {
             // The 128x128 covariance of fewer samples is rank-deficient: FID is then mostly estimator bias.
             common.log("fs-eval: warning: \(measured.count) samples are too few for a meaningful FID (the features have "
-                       + "\(FeatureNetwork.featureDimension) dimensions); use thousands")
+                       + "\(ref.extractor.featureDimension) dimensions); use thousands")
         }
         let t1 = Progress.monotonicSeconds()
         let reference = try ref.features(store: store, log: common.log)
-        let settings = EvalSettings(seed: seed, bootstrap: bootstrap, classAccuracy: !unconditional, precisionRecall: precisionRecall)
+        let settings = EvalSettings(seed: seed, bootstrap: bootstrap, classAccuracy: !unconditional && ref.extractor.classes > 0, precisionRecall: precisionRecall)
         let report = try EvalReport(measured, labels: labels, reference: reference, settings: settings)
         out.merge(report.fields) { _, new in new }
         out["num_samples"] = measured.count

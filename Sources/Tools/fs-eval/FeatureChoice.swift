@@ -7,16 +7,27 @@ import ToolSupport
 
 /// Which feature network measures images of a dataset: `--features REF` if given (`mnist` or
 /// `fashion-mnist` for the embedded ones, a .safetensors file written by `featnet train --output`, or
-/// a feature_network artifact), else the newest
+/// a feature_network artifact, or `inception:FILE` for standard FID with pytorch-fid's Inception
+/// weights converted to safetensors), else the newest
 /// feature_network artifact in the store that serves the dataset (same SHA-256, or another split of
 /// the same named dataset), else the one embedded for it (MNIST, Fashion-MNIST). Otherwise an error
 /// that says how to train one.
 enum FeatureChoice {
     static let kind = "feature_network"
+    static let inceptionPrefix = "inception:"
 
     static func extractor(for record: DatasetRecord?, features: String?, store: ArtifactStore?,
                           log: (String) -> Void) throws -> (FeatureExtractor, String) {
         if let features {
+            if features.hasPrefix(Self.inceptionPrefix) {
+                let path = String(features.dropFirst(Self.inceptionPrefix.count))
+                let fx: FeatureExtractor
+                do { fx = FeatureExtractor(inception: try InceptionFeatures.read(path: path)) } catch let e as EvalError {
+                    throw ToolError.badInput("--features \(features): \(e)")
+                }
+                log("fs-eval: pytorch-fid Inception pool3 from \(path) (weights \(fx.checksum.prefix(16)))")
+                return (fx, "inception:\((path as NSString).lastPathComponent)")
+            }
             if let known = KnownIDX(rawValue: features) {
                 // The network embedded for a named dataset, whatever the images' own record says.
                 let any = DatasetRecord(spec: known.rawValue, split: nil, sha256: "", setSHA256: nil, geometry: .mnist, count: 0, classes: 10)

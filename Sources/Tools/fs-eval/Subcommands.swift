@@ -17,7 +17,7 @@ struct Stats: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var data: DataOptions
     @Option(help: "A sample_set artifact (instead of --data).") var samples: String?
-    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, or a feature_network artifact (default: the dataset's).") var features: String?
+    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, a feature_network artifact, or inception:FILE (pytorch-fid weights, docs/eval.md) (default: the dataset's).") var features: String?
     @Option(help: "Use only images [A, B) of the set, e.g. 0,5000 (for noise floors between halves).") var range: String?
     @Option(help: "Output file.") var saveStats: String
 
@@ -85,7 +85,7 @@ struct Accuracy: ParsableCommand {
         """)
     @OptionGroup var common: CommonOptions
     @OptionGroup var data: DataOptions
-    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, or a feature_network artifact (default: the dataset's).") var features: String?
+    @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, a feature_network artifact, or inception:FILE (pytorch-fid weights, docs/eval.md) (default: the dataset's).") var features: String?
 
     func run() throws {
         common.applyThreads()
@@ -93,6 +93,7 @@ struct Accuracy: ParsableCommand {
         guard set.isLabelled else { throw ToolError.badInput("\(set.summary): accuracy needs labels") }
         let store = FileManager.default.fileExists(atPath: common.storePath) ? try common.openExistingStore() : nil
         let (fx, which) = try FeatureChoice.extractor(for: set.record, features: features, store: store, log: common.log)
+        guard fx.classes > 0 else { throw ToolError.badInput("--features \(which): no class logits (Inception features are for FID/KID only)") }
         let (_, logits) = try fx(set.images)
         let acc = try classAccuracy(logits: logits, labels: set.labels)
         try common.emit(["accuracy": acc, "dataset": set.record.spec, "split": set.split?.rawValue ?? NSNull(), "count": set.count,
