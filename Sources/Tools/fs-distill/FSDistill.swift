@@ -280,60 +280,26 @@ struct FSDistill: ParsableCommand {
                 config.json, step: state.step, changes: overrides, previous: try store.run(runName)?.config))
         }
         var lastMetrics: DistillStepMetrics?
-        let t0 = Date(), startStep = state.step
-        try store.guardingRun(runName) {
-            // Steps already in the metric table (a kill after the metrics but before the checkpoint) are not repeated.
-            let recordedUpTo = try store.metrics(run: runName, name: "loss_dist").map(\.step).max() ?? 0
-            let progress = common.progress("fs-distill \(runName)", total: config.steps, unit: "step", completed: state.step)
-            var pending: [MetricPoint] = [], window: [Float] = [], reference: Float?
-            var stepSeconds: [Double] = []
-            while state.step < config.steps {
-                let ts = Date()
-                let m: DistillStepMetrics
-                do { m = try trainer.step(&state, lossScale: reference) } catch let e as TrainingDiverged {
-                    if dp.writes { try store.recordMetrics(run: runName, pending); try store.setRunStatus(runName, RunStatus.failed) }
-                    throw ToolError.diverged(e.description)
-                }
-                stepSeconds.append(Date().timeIntervalSince(ts))
-                lastMetrics = m
-                if m.step > recordedUpTo {
-                    pending += m.named.map { MetricPoint(step: m.step, name: $0.0, value: Double($0.1)) }
-                }
-                window.append(m.lossDist)
-                if window.count == 50 {
-                    let mean = window.reduce(0, +) / 50
-                    reference = reference.map { 0.9 * $0 + 0.1 * mean } ?? mean
-                    window.removeAll()
-                }
-                var detail = String(format: "dist %.4f", m.lossDist)
-                if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
-                if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
-                progress.update(completed: state.step, detail: detail)
-                let signal = Interruption.pending
-                if let signal, dp.communicator.size > 1 {
-                    // Ranks see a signal at different steps, so there is no collective checkpoint: the last one stands.
-                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
-                    throw Interruption.stopped(signal, "under MPI the job stops without a new checkpoint; "
-                                               + "resume run '\(runName)' from its last one with --resume")
-                }
-                if state.step % checkpointEvery == 0 || state.step == config.steps || signal != nil {
-                    let sps = stepSeconds.reduce(0, +) / Double(max(1, stepSeconds.count))
-                    if state.step > recordedUpTo { pending.append(MetricPoint(step: state.step, name: "seconds_per_step", value: sps)) }
-                    if dp.writes { try store.recordMetrics(run: runName, pending); try writer.save(state) }
-                    pending.removeAll()
-                }
-                if let signal {
-                    progress.finish()
-                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
-                    throw Interruption.stopped(signal, "checkpoint \(runName)@\(state.step) written in \(store.path); run '\(runName)' "
-                                               + "is marked interrupted. Resume with: fs-distill --store \(store.path) --run \(runName) "
-                                               + "--steps \(config.steps) --resume")
-                }
-            }
-            progress.finish()
-            if dp.writes { try store.setRunStatus(runName, RunStatus.finished) }
+        var loop = TrainLoop<DistillState>(target: config.steps, checkpointEvery: checkpointEvery) { state, reference in
+            let m = try trainer.step(&state, lossScale: reference)
+            lastMetrics = m
+            var detail = String(format: "dist %.4f", m.lossDist)
+            if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
+            if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
+            return TrainLoopStep(loss: m.lossDist, metrics: m.named, detail: detail)
         }
-        let sps = Date().timeIntervalSince(t0) / Double(max(1, state.step - startStep))
+        loop.saveCheckpoint = { try writer.save($0) }
+        loop.checkpointMetrics = { [("seconds_per_step", $0.secondsPerStep)] }
+        let outcome = try store.guardingRun(runName) { () throws -> TrainLoopOutcome in
+            // Steps already in the metric table (a kill after the metrics but before the checkpoint) are not repeated.
+            loop.recordedUpTo = try store.metrics(run: runName, name: "loss_dist").map(\.step).max() ?? 0
+            loop.attach(store: store, run: runName, dp: dp, progress: common.progress(
+                "fs-distill \(runName)", total: config.steps, unit: "step", completed: state.step))
+            do { return try loop.run(&state) } catch let e as TrainingDiverged { throw ToolError.diverged(e.description) }
+        }
+        try outcome.throwIfInterrupted(store: store, run: runName, step: state.step, resume:
+            "fs-distill --store \(store.path) --run \(runName) --steps \(config.steps) --resume")
+        let sps = loop.timing.elapsed / Double(max(1, loop.timing.steps))
         try summary(store, state, config: config, last: lastMetrics, secondsPerStep: sps)
     }
 

@@ -153,52 +153,21 @@ struct FSTrain: ParsableCommand {
             try store.beginRun(name: runName, kind: "teacher", config: try ResumeConfig.recording(
                 config.json, step: s.step, changes: overrides, previous: try store.run(runName)?.config))
         }
-        var lastLoss: Float = 0
-        let t0 = Date()
-        let startStep = s.step
-        try store.guardingRun(runName) {
-            let progress = common.progress("fs-train \(runName)", total: steps, unit: "step", completed: s.step)
-            var window: [Float] = [], reference: Float? = nil, pending: [MetricPoint] = []
-            while s.step < steps {
-                let loss: Float
-                do { loss = try trainer.step(&s, lossScale: reference) } catch let e as TrainingDiverged {
-                    if dp.writes { try store.recordMetrics(run: runName, pending); try store.setRunStatus(runName, RunStatus.failed) }
-                    throw ToolError(.diverged, e.description)
-                }
-                lastLoss = loss
-                window.append(loss)
-                pending.append(MetricPoint(step: s.step, name: "loss", value: Double(loss)))
-                if window.count == 50 {
-                    let m = window.reduce(0, +) / 50
-                    reference = reference.map { 0.9 * $0 + 0.1 * m } ?? m
-                    window.removeAll()
-                }
-                progress.update(completed: s.step, detail: String(format: "loss %.4f", loss))
-                let signal = Interruption.pending
-                if let signal, dp.communicator.size > 1 {
-                    // Ranks see a signal at different steps, so there is no collective checkpoint: the last one stands.
-                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
-                    throw Interruption.stopped(signal, "under MPI the job stops without a new checkpoint; "
-                                               + "resume run '\(runName)' from its last one with --resume")
-                }
-                if s.step % checkpointEvery == 0 || s.step == steps || signal != nil {
-                    let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
-                    pending.append(MetricPoint(step: s.step, name: "images_per_second", value: rate))
-                    if dp.writes { try store.recordMetrics(run: runName, pending); try saveCheckpoint(store, config, s, guidance: guidance) }
-                    pending.removeAll()
-                }
-                if let signal {
-                    progress.finish(detail: String(format: "loss %.4f", lastLoss))
-                    if dp.writes { try store.setRunStatus(runName, RunStatus.interrupted) }
-                    throw Interruption.stopped(signal, "checkpoint \(runName)@\(s.step) written in \(store.path); run '\(runName)' "
-                                               + "is marked interrupted. Resume with: fs-train --store \(store.path) --run \(runName) "
-                                               + "--steps \(steps) --resume")
-                }
-            }
-            progress.finish(detail: String(format: "loss %.4f", lastLoss))
-            if dp.writes { try store.setRunStatus(runName, RunStatus.finished) }
+        var loop = TrainLoop<TrainingState>(target: steps, checkpointEvery: checkpointEvery) { s, reference in
+            let loss = try trainer.step(&s, lossScale: reference)
+            return TrainLoopStep(loss: loss, metrics: [("loss", loss)], detail: String(format: "loss %.4f", loss))
         }
-        let rate = Double((s.step - startStep) * config.batchSize) / Date().timeIntervalSince(t0)
+        loop.saveCheckpoint = { try saveCheckpoint(store, config, $0, guidance: guidance) }
+        loop.checkpointMetrics = { [("images_per_second", Double($0.steps * config.batchSize) / $0.elapsed)] }
+        let outcome = try store.guardingRun(runName) { () throws -> TrainLoopOutcome in
+            loop.attach(store: store, run: runName, dp: dp, progress: common.progress(
+                "fs-train \(runName)", total: steps, unit: "step", completed: s.step))
+            do { return try loop.run(&s) } catch let e as TrainingDiverged { throw ToolError(.diverged, e.description) }
+        }
+        try outcome.throwIfInterrupted(store: store, run: runName, step: s.step,
+                                       resume: "fs-train --store \(store.path) --run \(runName) --steps \(steps) --resume")
+        let lastLoss = loop.last?.loss ?? 0
+        let rate = Double(loop.timing.steps * config.batchSize) / loop.timing.elapsed
         try printSummary(store, s, loss: lastLoss, rate: rate)
     }
 
