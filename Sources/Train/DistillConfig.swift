@@ -10,6 +10,8 @@ public enum DistillMethod: String, CaseIterable, Codable, Sendable {
     case perflow
     /// FlowSteer with independent toggles (OTA, online, adversarial).
     case flowsteer
+    /// Phased consistency distillation (PCM, `PhasedConsistency`): x_t from real images, the teacher's ODE step, EMA target.
+    case pcm
 }
 
 /// How the adversarial "fake" state is produced (paper §5, readings R1 and R2).
@@ -132,6 +134,11 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     /// How many of a DiT teacher's blocks the discriminator copies (paper Table 4; nil: half, rounded up).
     /// The UNet's discriminator has a fixed depth (its down path and middle block) and takes none.
     public var discBlocks: Int?
+    /// The discriminator (nil: `.encoder`), the R1 weight gamma (nil or 0: none) and D's AdamW steps per student
+    /// step (nil: 1); optional so configs stored before them still decode.
+    public var disc: DiscriminatorKind?
+    public var r1Gamma: Float?
+    public var discSteps: Int?
 
     /// The adversarial segment probabilities in use.
     public var adversarialProbabilities: [Double] { advProbs ?? SegmentSampling.adversarial(segments) }
@@ -151,6 +158,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
         case advReal = "adv_real", distWeight = "dist_weight", advProbs = "adv_probs", gradientChunks = "gradient_chunks"
         case discBlocks = "disc_blocks"
+        case disc, r1Gamma = "r1_gamma", discSteps = "d_steps"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -194,8 +202,12 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case .reflow: return .bankNoise
         case .perflow: return .interpolated
         case .flowsteer: return ota ? .trajectory : .interpolated
+        case .pcm: return .interpolated
         }
     }
+
+    /// Whether the run generates the PeRFlow pool of `pairs` pairs at start (PCM draws its own states each step).
+    public var generatesPool: Bool { startSource == .interpolated && !online && method != .pcm }
 
     /// Whether the run reads a trajectory bank.
     public var needsBank: Bool {
@@ -231,6 +243,11 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         }
         guard online || startSource != .interpolated || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
         if advReal == .data && !adversarial { throw fail("--adv-real data needs --adversarial") }
+        if !adversarial && (disc != nil || r1Gamma != nil || discSteps != nil) { throw fail("--disc, --r1 and --d-steps need --adversarial") }
+        if let g = r1Gamma, !(g >= 0 && g.isFinite) { throw fail("--r1 must be a finite number >= 0, got \(g)") }
+        if let n = discSteps, !(1...DistillTrainer.maxDiscSteps).contains(n) {
+            throw fail("--d-steps must be 1 to \(DistillTrainer.maxDiscSteps), got \(n)")
+        }
         if let p = advProbs {
             guard adversarial else { throw fail("--adv-probs needs --adversarial") }
             guard p.count == segments, p.allSatisfy({ $0 >= 0 && $0.isFinite }), abs(p.reduce(0, +) - 1) < 1e-3 else {
@@ -245,6 +262,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
             do { try l.validate() } catch { throw fail("--lora: \(error)") }
         }
         if method == .reflow && online { throw fail("--online does not apply to reflow (it reads (noise, endpoint) pairs from a bank)") }
+        if method == .pcm && online { throw fail("--online does not apply to pcm (it solves one teacher step per sample every step)") }
         if adversarial {
             guard advBatchSize >= 1 else { throw fail("--adv-batch-size must be at least 1") }
             guard lambdaAdv >= 0, lambdaFM >= 0 else { throw fail("--lambda-adv and --lambda-fm must be >= 0") }
@@ -293,6 +311,9 @@ public enum DistillStream {
     public static let noise: UInt64 = 6        // online noise / PeRFlow eps (per-sample seeds)
     public static let advReal: UInt64 = 7      // per adversarial sample: D's real image and its noise (--adv-real data)
     public static let loraInit: UInt64 = 8     // LoRA adapters' initialisation (A; B is zero)
+    public static let renoise: UInt64 = 9      // per adversarial sample and D round: re-noising sigma and noise (--disc frozen-heads)
+    public static let discRound: UInt64 = 10   // per adversarial sample of the extra D rounds (--d-steps)
+    public static let r1: UInt64 = 11          // per adversarial sample and D round: the R1 estimate's perturbation
 
     /// The seed of draw `index` of sub-stream `sub` for run seed `seed`.
     public static func seed(_ seed: UInt64, _ sub: UInt64, _ index: Int) -> UInt64 {

@@ -1,4 +1,5 @@
 import Datasets
+import NN
 import TensorCore
 
 /// Where a run's training segments come from, and the step-indexed draws that pick them.
@@ -51,6 +52,9 @@ public struct DistillData: Sendable {
             }
         }
         self.trajectories = config.needsBank ? trajectories : nil
+        if config.adversarial && config.disc == .frozenHeads && !(teacher.network is UNet) {
+            throw DistillConfigError("--disc frozen-heads needs a UNet teacher (its heads are convolutions on the UNet's feature maps); this teacher is a \(teacher.network.modelConfig.kind)")
+        }
         if config.needsImages {
             guard let im = images, im.count > 0 else {
                 throw DistillConfigError(config.startSource == .interpolated
@@ -66,7 +70,7 @@ public struct DistillData: Sendable {
             for (i, y) in im.labels.enumerated() where y >= 0 && y < byLabel.count { byLabel[y].append(i) }
         }
         imagesByLabel = byLabel
-        if config.startSource == .interpolated && !config.online {
+        if config.generatesPool {
             let p = PairGenerator.pool(count: config.pairs, seed: config.seed, images: images!, grid: grid, teacher: teacher,
                                        cfgLow: config.cfgLow, cfgHigh: config.cfgHigh, progress: poolProgress)
             pool = p
@@ -130,13 +134,15 @@ public struct DistillData: Sendable {
     }
 
     /// The adversarial batch of step `step`: segments drawn with `config.adversarialProbabilities`.
-    public func adversarialPairs(step: Int, samples: Range<Int>? = nil) -> SegmentPairs {
+    /// Round r > 0 (the extra D rounds of --d-steps) draws from its own stream.
+    public func adversarialPairs(step: Int, samples: Range<Int>? = nil, round: Int = 0) -> SegmentPairs {
         let a = config.advBatchSize
         let probs = config.adversarialProbabilities
         var out = SegmentPairs(sampleShape: teacher.sampleShape)
         var specs: [PairSpec] = []
         for i in samples ?? 0..<a {
-            var rng = SplitMix64(seed: DistillStream.seed(config.seed, DistillStream.adversarial, (step - 1) * a + i))
+            var rng = SplitMix64(seed: round == 0 ? DistillStream.seed(config.seed, DistillStream.adversarial, (step - 1) * a + i)
+                : DistillStream.seed(config.seed, DistillStream.discRound, ((step - 1) * DistillTrainer.maxDiscSteps + round) * a + i))
             switch config.startSource {
             case .bankNoise:
                 out.append(trajectories!.endpointPair(row: rng.below(trajectories!.count)), 0)

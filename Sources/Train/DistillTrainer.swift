@@ -75,7 +75,7 @@ public struct DistillTrainer: Sendable {
     public let config: DistillConfig
     public let data: DistillData
     public let network: any VelocityNetwork
-    public let discriminator: Discriminator?
+    public let discriminator: (any DistillCritic)?
     public let teacherWeights: StateDict
     /// A LoRA student's adapters (`config.lora`): the student's state is then A and B alone, applied to the
     /// frozen teacher weights on every tape; nil for full fine-tuning.
@@ -89,7 +89,9 @@ public struct DistillTrainer: Sendable {
         self.config = data.config
         self.network = data.teacher.network
         self.teacherWeights = data.teacher.weights
-        self.discriminator = config.adversarial ? Discriminator(network, blocks: config.discBlocks) : nil
+        self.discriminator = !config.adversarial ? nil : config.disc == .frozenHeads
+            ? FrozenFeatureDiscriminator(network, teacher: data.teacher.weights) as any DistillCritic
+            : Discriminator(network, blocks: config.discBlocks)
         let teacherSpecs = network.parameterSpecs
         self.lora = config.lora.map { c in
             do { return try LoRA(c, base: teacherSpecs) } catch { preconditionFailure("DistillTrainer: \(error)") }
@@ -195,19 +197,21 @@ public struct DistillTrainer: Sendable {
     /// L_adv = -mean D(fake) (when lambda_adv > 0) and L_fm against D's features of `real` (when lambda_fm > 0).
     /// `disc` must be D's weights bound as constants on the student's tape (`tape.bind(w, trainable: false)`),
     /// so backpropagation reaches the student's parameters (through the fake state) and nothing of D.
-    public func generatorAdversarialTerms(_ d: Discriminator, disc pd: Parameters, student p: Parameters, start zk: Tensor,
-                                          sigmas sk: [Float], nextSigmas sk1: [Float], labels: [Int], real: Tensor)
+    public func generatorAdversarialTerms(_ d: any DistillCritic, disc pd: Parameters, student p: Parameters, start zk: Tensor,
+                                          sigmas sk: [Float], nextSigmas sk1: [Float], labels: [Int], real: Tensor,
+                                          renoise rn: Renoise? = nil)
         -> (fake: Var, adv: Var?, fm: Var?) {
         let tape = p[p.keys[0]].tape
         let dsig = zip(sk1, sk).map { $0 - $1 }
         let vk = network(tape.constant(zk), sigmas: sk, labels: labels, p)
         let fake = tape.constant(zk) + scalePerSample(vk, dsig)
-        let (logits, features) = d(fake, sigmas: sk1, labels: labels, pd)
+        let sig = rn?.sigmas ?? sk1
+        let (logits, features) = d(rn?.apply(fake) ?? fake, sigmas: sig, labels: labels, pd)
         let adv = config.lambdaAdv > 0 ? DistillLoss.generator(fake: logits) : nil
         var fm: Var?
         if config.lambdaFM > 0 {
             // Real states and D's weights are constants: no pullbacks are recorded for this pass.
-            let realFeatures = d(tape.constant(real), sigmas: sk1, labels: labels, pd).features.map(\.value)
+            let realFeatures = d(tape.constant(rn?.apply(real) ?? real), sigmas: sig, labels: labels, pd).features.map(\.value)
             fm = DistillLoss.featureMatching(fake: features, real: realFeatures)
         }
         return (fake, adv, fm)
@@ -246,6 +250,7 @@ public struct DistillTrainer: Sendable {
         var disc = state.disc, discOpt = state.discOptimizer
         if let dGrads {
             discOpt.update(&disc, grads: dGrads, lr: config.discLearningRate, frozen: network.frozenKeys)
+            try extraDiscriminatorRounds(student: student, disc: &disc, optimizer: &discOpt, step: s)
             m.lossD = v[4]
             m.dAccuracy = v[5] / max(1, v[7] + v[9])
             m.dReal = v[6] / v[7]
@@ -272,6 +277,7 @@ public struct DistillTrainer: Sendable {
     /// Chunk `c`'s row: the student's gradient of its share of the generator objective (parameters in key
     /// order), D's gradient of its share of the hinge loss (when `adversarial`), then `scalarCount` scalars.
     func chunkRow(_ state: DistillState, step s: Int, chunk c: Int, adversarial advOn: Bool) -> [Float] {
+        if config.method == .pcm { return consistencyRow(state, step: s, chunk: c) }
         let part = GradientChunks.samples(c, of: config.batchSize, chunks: config.chunks)
         let share = GradientChunks.share(part.count, of: config.batchSize)
         var (pairs, u) = data.distillationPairs(step: s, samples: part)
@@ -311,9 +317,10 @@ public struct DistillTrainer: Sendable {
                 let dsig = zip(sk1, sk).map { $0 - $1 }
                 let real = ap.tensor(ap.ends)
                 let fake: Tensor
+                let rn = renoise(step: s, round: 0, first: advPart.lowerBound, sigmas: sk1)
                 if config.lambdaAdv > 0 || config.lambdaFM > 0 {
                     let g = generatorAdversarialTerms(disc, disc: tape.bind(state.disc, trainable: false), student: p, start: zk,
-                                                      sigmas: sk, nextSigmas: sk1, labels: ap.labels, real: real)
+                                                      sigmas: sk, nextSigmas: sk1, labels: ap.labels, real: real, renoise: rn)
                     if let la = g.adv?.scaled(by: advShare) {
                         scalars[2] = la.value.scalar
                         total = total + la * config.lambdaAdv
@@ -330,16 +337,12 @@ public struct DistillTrainer: Sendable {
                 }
                 let dRealStates = config.advReal == .data
                     ? ap.tensor(data.realStates(ap, step: s, first: advPart.lowerBound)) : real
-                let dt = Tape()
-                let pd = dt.bind(state.disc)
-                let dReal = disc(dt.constant(dRealStates), sigmas: sk1, labels: ap.labels, pd).logits
-                let dFake = disc(dt.constant(fake), sigmas: sk1, labels: ap.labels, pd).logits
-                let lossD = DistillLoss.hinge(real: dReal, fake: dFake).scaled(by: advShare)
-                GradientChunks.append(pd.gradients(dt.backward(lossD)), keys: state.disc.keys, to: &discRow)
-                scalars[4] = lossD.value.scalar
-                scalars[5] = Float(dReal.value.data.filter { $0 > 0 }.count + dFake.value.data.filter { $0 < 0 }.count)
-                scalars[6] = Float(dReal.value.sum()); scalars[7] = Float(dReal.value.count)
-                scalars[8] = Float(dFake.value.sum()); scalars[9] = Float(dFake.value.count)
+                let base = (s - 1) * Self.maxDiscSteps * config.advBatchSize + advPart.lowerBound
+                let d = discriminatorRow(disc, weights: state.disc, real: dRealStates, fake: fake, sigmas: sk1, labels: ap.labels,
+                                         share: advShare, renoise: rn,
+                                         r1Seed: { DistillStream.seed(config.seed, DistillStream.r1, base + $0) })
+                discRow += d.row
+                scalars.replaceSubrange(4...9, with: d.scalars)
             }
         }
         scalars[1] = total.value.scalar

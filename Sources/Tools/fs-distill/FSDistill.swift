@@ -12,13 +12,14 @@ extension AdversarialFake: ExpressibleByArgument {}
 extension DistillStart: ExpressibleByArgument {}
 extension AdversarialReal: ExpressibleByArgument {}
 extension DistillWeight: ExpressibleByArgument {}
+extension DiscriminatorKind: ExpressibleByArgument {}
 extension DistillConfigError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }
 
 @main
 struct FSDistill: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs-distill",
-        abstract: "Distill the teacher into a guidance-free few-step student (ReFlow, PeRFlow, FlowSteer).",
+        abstract: "Distill the teacher into a guidance-free few-step student (ReFlow, PeRFlow, FlowSteer, PCM).",
         discussion: """
         The student starts as a copy of the teacher's EMA weights, takes the label
         as input and samples with K Euler steps on the --schedule grid without
@@ -37,6 +38,13 @@ struct FSDistill: ParsableCommand {
                      teacher's embeddings, encoder and middle block + one head;
                      hinge loss; generator terms --lambda-adv * -D(fake) and
                      --lambda-fm * feature matching, either may be 0).
+          pcm        phased consistency (PCM, Wang et al. 2024): K phases on
+                     the student's grid; x_t from real images at a teacher
+                     sub-grid point t, one teacher Euler step (--substeps per
+                     phase, CFG w ~ U[--cfg-range]) to t'; loss
+                     |f(x_t, t) - f_ema(x_t', t')|^2 with f(x, t) = x +
+                     (phase end - t) v; target = the student's EMA
+                     (--ema-decay).
 
         LoRA students (--lora R): only adapters on the teacher's linears train
         (PEFT's LoRA: W + (alpha/R) B A, B zero at the start, so step 0 is the
@@ -80,7 +88,7 @@ struct FSDistill: ParsableCommand {
     var teacher: String?
     @Option(help: "Trajectory bank reference (reflow and flowsteer --ota without --online); on --resume defaults to the recorded one.")
     var bank: String?
-    @Option(help: "reflow, perflow or flowsteer (default flowsteer).") var method: DistillMethod?
+    @Option(help: "reflow, perflow, flowsteer or pcm (default flowsteer).") var method: DistillMethod?
     @Flag(help: "FlowSteer: segment starts on the teacher's authentic trajectory (OTA).") var ota = false
     @Flag(help: "Solve the teacher during training: OTA from noise instead of --bank, PeRFlow windows instead of a pool.")
     var online = false
@@ -103,7 +111,12 @@ struct FSDistill: ParsableCommand {
     var advProbs: String?
     @Option(help: "Steps of distillation alone before the adversarial part (D and the generator terms) switches on (default: 30% of --steps at the start of the run).") var advWarmup: Int?
     @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
-    @Option(help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).") var discLr: Float?
+    @Option(name: [.customLong("disc-lr"), .customLong("d-lr")], help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).")
+    var discLr: Float?
+    @Option(help: "Discriminator: encoder (the teacher's encoder, trained whole) or frozen-heads (the frozen teacher's features at every depth, a trainable head each, states re-noised first; LADD).")
+    var disc: DiscriminatorKind?
+    @Option(help: "R1 penalty weight gamma on D's real inputs (finite-difference estimate; default 0: none).") var r1: Float?
+    @Option(help: "D's AdamW steps per student step (default 1; the extra ones on fresh adversarial draws).") var dSteps: Int?
     @Option(help: "DiT teachers: the teacher's first N blocks make the discriminator (default: half).")
     var discBlocks: Int?
     @Option(help: "Student segments K = inference steps (1, 2, 4 or 8; default: the bank's K, else 4).") var segments: Int?
@@ -136,6 +149,8 @@ struct FSDistill: ParsableCommand {
         try OptionCheck.float("--start-share", startShare, .range(0...1))
         try OptionCheck.float("--ema-decay", emaDecay, .range(0...1))
         try OptionCheck.float("--disc-lr", discLr, .positive)
+        try OptionCheck.float("--r1", r1, .nonNegative)
+        try OptionCheck.int("--d-steps", dSteps, 1...DistillTrainer.maxDiscSteps)
         try OptionCheck.float("--shift", shift, .positive)
         try OptionCheck.float("--lr", lr, .positive)
         try OptionCheck.int("--checkpoint-every", checkpointEvery, 1...Int.max)
@@ -192,7 +207,7 @@ struct FSDistill: ParsableCommand {
             let changes = try ResumeConfig.changes(recorded: config.json, wanted: wanted.json, flags: Self.flagOfKey,
                                                    ignoring: ["steps"])
             overrides = try ResumeConfig.enforce(changes, run: runName, override: overrideConfig,
-                                                 fixed: ["segments", "schedule", "shift", "method", "adversarial", "preset"])
+                                                 fixed: ["segments", "schedule", "shift", "method", "adversarial", "preset", "disc"])
             if !overrides.isEmpty {
                 try wanted.validate()
                 config = wanted
@@ -256,7 +271,7 @@ struct FSDistill: ParsableCommand {
         }
         let images = config.needsImages ? try trainingImages(for: loaded) : nil
         let trajectories = config.needsBank ? try bankInfo!.trajectories(store) : nil
-        let pooled = config.startSource == .interpolated && !config.online
+        let pooled = config.generatesPool
         if pooled {
             common.log("generating \(config.pairs) PeRFlow pairs (teacher, \(config.substeps) sub-steps, CFG U[\(config.cfgLow), \(config.cfgHigh)])")
         }
@@ -350,6 +365,7 @@ struct FSDistill: ParsableCommand {
         "seed": "--seed", "start_share": "--start-share", "dist_start": "--dist-start", "cosine_decay": "--cosine-decay",
         "adv_real": "--adv-real", "dist_weight": "--dist-weight", "adv_probs": "--adv-probs",
         "disc_blocks": "--disc-blocks",
+        "disc": "--disc", "r1_gamma": "--r1", "d_steps": "--d-steps",
     ]
 
     func makeConfig() throws -> DistillConfig {
@@ -360,8 +376,9 @@ struct FSDistill: ParsableCommand {
         try apply(to: &c, fresh: true)
         if checkpointEvery < 1 { throw ToolError.usage("--checkpoint-every must be at least 1") }
         try c.validate()
-        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil || discBlocks != nil) {
-            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup/--disc-blocks need --adversarial")
+        if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil
+                            || discBlocks != nil || disc != nil || r1 != nil || dSteps != nil) {
+            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup/--disc-blocks/--disc/--r1/--d-steps need --adversarial")
         }
         return c
     }
@@ -399,6 +416,9 @@ struct FSDistill: ParsableCommand {
             guard discBlocks >= 1 else { throw ToolError.usage("--disc-blocks must be at least 1, got \(discBlocks)") }
             c.discBlocks = discBlocks
         }
+        if let disc { c.disc = disc }
+        if let r1 { c.r1Gamma = r1 }
+        if let dSteps { c.discSteps = dSteps }
         if let segments { c.segments = segments } else if fresh, let p = c.advProbs { c.segments = p.count }
         if fresh || schedule != nil { c.schedule = schedule ?? .fixed }
         if fresh || shift != nil { c.shift = shift ?? 3 }
