@@ -51,9 +51,11 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         // SHA-256 block function on the x86 SHA extensions; chosen at run time (cpuid) by TensorCore.
         .target(name: "CSHA256", path: "Sources/Shims/CSHA256"),
+        // bfloat16 GEMM on AVX512_BF16 (vdpbf16ps) for `--precision bf16`; chosen at run time (cpuid).
+        .target(name: "CBF16", path: "Sources/Shims/CBF16", cSettings: [.unsafeFlags(["-O3"])]),
 
         // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
-        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256"], swiftSettings: fast),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["TensorCore", "CArchive", "ImageIO"],
                 resources: [.copy("Resources")], swiftSettings: fast),

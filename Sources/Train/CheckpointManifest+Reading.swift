@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import NN
+import TensorCore
 
 /// Metadata that does not describe a model checkpoint; the message names the key and what is wrong.
 public struct ManifestError: Error, CustomStringConvertible, Sendable {
@@ -67,12 +68,19 @@ extension CheckpointManifest {
         }
         func int(_ key: String) -> Int? { value(key)?.intValue }
         func string(_ key: String) -> String? { meta[key]?.stringValue }
+        var precision: ComputePrecision?
+        if let p = meta["precision"], p != .null {
+            guard let name = p.stringValue, let v = ComputePrecision(rawValue: name) else {
+                throw ManifestError("metadata 'precision' \(p.serialized) is not one of fp32, bf16")
+            }
+            precision = v
+        }
         var producer: Producer?
         if let p = value("producer") { producer = try? JSONDecoder().decode(Producer.self, from: Data(p.serialized.utf8)) }
         self.init(kind: kind, step: int("step"), model: model, data: data, trainConfig: trainConfig, schedule: schedule,
                   shift: shift, segments: segments, sigmas: sigmas, method: string("method"),
                   recommendedCFG: try number("recommended_cfg"), optimizerStep: int("adam_step"),
-                  discOptimizerStep: int("disc_adam_step"),
+                  discOptimizerStep: int("disc_adam_step"), precision: precision,
                   lineage: Lineage(teacher: string("teacher"), teacherHash: string("teacher_hash"), bank: string("bank"),
                                    bankHash: string("bank_hash")),
                   producer: producer)

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import NN
+import TensorCore
 
 /// What a model checkpoint says about itself: the one typed form of the metadata fs-train and fs-distill
 /// write and LoadedModel reads (fs-store export copies its flat keys into the safetensors `__metadata__`,
@@ -11,7 +12,7 @@ import NN
 ///     {"format_version": 1, "kind": "teacher" | "student", "step", "config": <ModelConfig>,
 ///      "train_config": <TeacherTrainingConfig | DistillConfig>, "adam_step", "disc_adam_step" (students),
 ///      "schedule", "shift", "segments" (K), "sigmas" (the K+1 grid), "method", the distillation toggles,
-///      "recommended_cfg", "teacher", "teacher_hash", "bank", "bank_hash", "data": <DatasetRecord>,
+///      "recommended_cfg", "precision" (fp32 | bf16: `--precision` of the run), "teacher", "teacher_hash", "bank", "bank_hash", "data": <DatasetRecord>,
 ///      "producer": {"tool", "version", "command"}}
 ///
 /// Version 0 is everything written before the manifest (the shipped models): read by `init(reading:)`,
@@ -88,36 +89,39 @@ public struct CheckpointManifest: Equatable, Sendable {
     /// AdamW step counts (resume).
     public var optimizerStep: Int?
     public var discOptimizerStep: Int?
+    /// The matrix-product precision the checkpoint was trained with (`--precision`); nil before it was recorded.
+    public var precision: ComputePrecision?
     public var lineage: Lineage
     public var producer: Producer?
 
     public init(kind: Kind, step: Int?, model: ModelConfig, data: DatasetRecord?, trainConfig: TrainConfig?,
                 schedule: ScheduleKind? = nil, shift: Float? = nil, segments: Int? = nil, sigmas: [Float]? = nil,
                 method: String? = nil, recommendedCFG: Float? = nil, optimizerStep: Int? = nil, discOptimizerStep: Int? = nil,
-                lineage: Lineage = Lineage(), producer: Producer? = nil) {
+                precision: ComputePrecision? = nil, lineage: Lineage = Lineage(), producer: Producer? = nil) {
         version = Self.formatVersion
         (self.kind, self.step, self.model, self.data, self.trainConfig) = (kind, step, model, data, trainConfig)
         (self.schedule, self.shift, self.segments, self.sigmas, self.method) = (schedule, shift, segments, sigmas, method)
         (self.recommendedCFG, self.optimizerStep, self.discOptimizerStep) = (recommendedCFG, optimizerStep, discOptimizerStep)
-        (self.lineage, self.producer) = (lineage, producer)
+        (self.precision, self.lineage, self.producer) = (precision, lineage, producer)
     }
 
     /// A teacher checkpoint of fs-train: its config, the fixed grid and the sampler's shift.
     public static func teacher(_ config: TeacherTrainingConfig, step: Int, optimizerStep: Int, guidance: Float?,
-                               producer: Producer) -> CheckpointManifest {
+                               precision: ComputePrecision = ComputePrecision.active, producer: Producer) -> CheckpointManifest {
         CheckpointManifest(kind: .teacher, step: step, model: config.model, data: config.data, trainConfig: .teacher(config),
                            schedule: .fixed, shift: config.sigmaSampler.shift, recommendedCFG: guidance,
-                           optimizerStep: optimizerStep, producer: producer)
+                           optimizerStep: optimizerStep, precision: precision, producer: producer)
     }
 
     /// A student checkpoint of fs-distill: the teacher's network and data, the student's own grid, guidance 1.
     public static func student(_ config: DistillConfig, model: ModelConfig, data: DatasetRecord?, step: Int, optimizerStep: Int,
-                               discOptimizerStep: Int, lineage: Lineage, producer: Producer) -> CheckpointManifest {
+                               discOptimizerStep: Int, lineage: Lineage, precision: ComputePrecision = ComputePrecision.active,
+                               producer: Producer) -> CheckpointManifest {
         CheckpointManifest(kind: .student, step: step, model: model, data: data, trainConfig: .distill(config),
                            schedule: config.schedule, shift: config.shift, segments: config.segments,
                            sigmas: SigmaSchedule.make(config.schedule, steps: config.segments, shift: config.shift).sigmas,
                            method: config.method.rawValue, recommendedCFG: 1, optimizerStep: optimizerStep,
-                           discOptimizerStep: discOptimizerStep, lineage: lineage, producer: producer)
+                           discOptimizerStep: discOptimizerStep, precision: precision, lineage: lineage, producer: producer)
     }
 
     /// The flat metadata object (key order as checkpoints have always had it; floats by their shortest text).
@@ -140,6 +144,7 @@ public struct CheckpointManifest: Equatable, Sendable {
         if let sigmas { m.append(("sigmas", .array(sigmas.map(number)))) }
         if let recommendedCFG { m.append(("recommended_cfg", number(recommendedCFG))) }
         if let method { m.append(("method", .string(method))) }
+        if let precision { m.append(("precision", .string(precision.rawValue))) }
         if case .distill(let c) = trainConfig {
             // The toggles, for readers of the metadata alone (fs-store list, export).
             m += [("ota", .bool(c.ota)), ("online", .bool(c.online)), ("adversarial", .bool(c.adversarial))]

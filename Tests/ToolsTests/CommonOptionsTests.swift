@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import TensorCore
 import Train
 import Testing
 @testable import ToolSupport
@@ -31,6 +32,23 @@ private struct Sample: ParsableCommand {
         } catch {
             #expect(Sample.message(for: error).contains("'x'"))
             #expect(Sample.exitCode(for: error) == .validationFailure)
+        }
+    }
+
+    /// `--precision`: fp32 by default, bf16 where the CPU has AVX512_BF16, anything else a usage error naming it.
+    @Test func precisionOption() throws {
+        #expect(try Sample.parse([]).common.precision == "fp32")
+        do {
+            _ = try Sample.parse(["--precision", "fp16"])
+            Issue.record("--precision fp16 was accepted")
+        } catch {
+            #expect(Sample.message(for: error).contains("--precision 'fp16'"))
+            #expect(Sample.exitCode(for: error) == .validationFailure)   // the tools map it to 2
+        }
+        if ComputePrecision.bf16Available {
+            #expect(try CommonOptions.computePrecision(Sample.parse(["--precision", "bf16"]).common.precision) == .bf16)
+        } else {
+            #expect(throws: (any Error).self) { try Sample.parse(["--precision", "bf16"]) }
         }
     }
 

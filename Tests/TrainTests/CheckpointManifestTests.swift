@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Datasets
 import NN
+import TensorCore
 @testable import Train
 
 /// The typed checkpoint manifest: what fs-train and fs-distill write reads back equal, metadata written
@@ -25,6 +26,19 @@ import NN
         let parsed = try OrderedJSON.parse(text)
         #expect(parsed["config"]?["model"]?.stringValue == "dit" && parsed["config"]?["hidden_size"]?.intValue == 32)
         #expect(parsed["producer"]?["command"]?.arrayValue?.count == 3)
+    }
+
+    /// The precision a run trained with (issue 23) is written, read back, and a value that is not one is refused.
+    @Test func precisionRoundTrips() throws {
+        let config = TeacherTrainingConfig.preset("tiny", seed: 4)!
+        let m = CheckpointManifest.teacher(config, step: 2, optimizerStep: 2, guidance: nil, precision: .bf16, producer: Self.producer)
+        let parsed = try OrderedJSON.parse(m.json.serialized)
+        #expect(parsed["precision"]?.stringValue == "bf16")
+        #expect(try CheckpointManifest(reading: parsed).precision == .bf16)
+        #expect(CheckpointManifest.teacher(config, step: 2, optimizerStep: 2, guidance: nil, producer: Self.producer).precision == .fp32)
+        var bad = parsed.objectValue!
+        bad = bad.map { $0.0 == "precision" ? ($0.0, OrderedJSON.string("fp8")) : $0 }
+        #expect(throws: ManifestError.self) { try CheckpointManifest(reading: .object(bad)) }
     }
 
     @Test func studentManifestRoundTrips() throws {

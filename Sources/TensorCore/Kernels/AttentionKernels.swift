@@ -36,13 +36,13 @@ public func attentionForward(_ qkv: Tensor, heads: Int, keepLogSumExp: Bool = tr
                         for item in r {
                             let (b, h) = (item / heads, item % heads)
                             let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
-                            sgemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
+                            gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
                                   c: sc, ldc: t)
                             for i in 0..<t {
                                 let l = softmaxRow(sc + i * t, t)
                                 if let lbase = lb.value { lbase[item * t + i] = l }
                             }
-                            sgemm(m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: ob.value + b * t * d + h * hd, ldc: d)
+                            gemm(m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: ob.value + b * t * d + h * hd, ldc: d)
                         }
                     }
                 }
@@ -76,7 +76,7 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, lse: [Float], _ g: Ten
                         let o = ob.value + b * t * d + h * hd, dO = gb.value + b * t * d + h * hd
                         let dq = db.value + b * t * 3 * d + h * hd, dk = dq + d, dv = dq + 2 * d
                         // P from the saved log-sum-exp.
-                        sgemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: pm, ldc: t)
+                        gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: pm, ldc: t)
                         for i in 0..<t { expShiftedRow(pm + i * t, t, lb.value[item * t + i]) }
                         // D_i = <dO_i, O_i>.
                         for i in 0..<t {
@@ -84,15 +84,15 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, lse: [Float], _ g: Ten
                             for j in 0..<hd { acc += dO[i * d + j] * o[i * d + j] }
                             rowDot[i] = acc
                         }
-                        sgemm(transA: true, m: t, n: hd, k: t, a: pm, lda: t, b: dO, ldb: d, c: dv, ldc: 3 * d)
-                        sgemm(transB: true, m: t, n: t, k: hd, a: dO, lda: d, b: v, ldb: 3 * d, c: dpm, ldc: t)
+                        gemm(transA: true, m: t, n: hd, k: t, a: pm, lda: t, b: dO, ldb: d, c: dv, ldc: 3 * d)
+                        gemm(transB: true, m: t, n: t, k: hd, a: dO, lda: d, b: v, ldb: 3 * d, c: dpm, ldc: t)
                         for i in 0..<t {
                             let pr = pm + i * t, dr = dpm + i * t, di = F8(repeating: rowDot[i])
                             var j = 0
                             while j < t { let c = min(8, t - j); store8(load8(pr + j, c) * (load8(dr + j, c) - di), dr + j, c); j += 8 }
                         }
-                        sgemm(m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: k, ldb: 3 * d, c: dq, ldc: 3 * d)
-                        sgemm(transA: true, m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: q, ldb: 3 * d, c: dk, ldc: 3 * d)
+                        gemm(m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: k, ldb: 3 * d, c: dq, ldc: 3 * d)
+                        gemm(transA: true, m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: q, ldb: 3 * d, c: dk, ldc: 3 * d)
                     }
                 }
             }
@@ -123,7 +123,7 @@ public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tens
                         for i in 0..<rows { (o + i * outF).update(from: bp.baseAddress!, count: outF) }
                     }
                 }
-                sgemm(transB: true, m: rows, n: outF, k: inF, a: xb.value + r.lowerBound * rowsPer * inF,
+                gemm(rowsSplit: true, transB: true, m: rows, n: outF, k: inF, a: xb.value + r.lowerBound * rowsPer * inF,
                       b: wb.value, beta: bias == nil ? 0 : 1, c: o)
             }
             if total < 1 << 14 || ComputeThreads.count == 1 { body(0..<lead) } else { parallelChunks(lead) { _, r in body(r) } }
@@ -148,7 +148,7 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
             let data = [Float].uninitialized(x.count) { op in
                 let ob = UnsafeSendable(op)
                 let body = { (r: Range<Int>) in
-                    sgemm(m: r.count * rowsPer, n: inF, k: outF, a: gb.value + r.lowerBound * rowsPer * outF, b: wb.value,
+                    gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gb.value + r.lowerBound * rowsPer * outF, b: wb.value,
                           c: ob.value + r.lowerBound * rowsPer * inF)
                 }
                 if parallel { parallelChunks(lead) { _, r in body(r) } } else { body(0..<lead) }
@@ -160,7 +160,7 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
             let data = [Float].uninitialized(w.count) { op in
                 let ob = UnsafeSendable(op)
                 let body = { (r: Range<Int>) in
-                    sgemm(transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF, b: xb.value,
+                    gemm(rowsSplit: true, transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF, b: xb.value,
                           c: ob.value + r.lowerBound * inF)
                 }
                 if parallel { parallelChunks(outF) { _, r in body(r) } } else { body(0..<outF) }
@@ -198,7 +198,7 @@ func batchedGemm(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool, batch: In
             let (ab, bb, ob) = (UnsafeSendable(ap.baseAddress!), UnsafeSendable(bp.baseAddress!), UnsafeSendable(op))
             let body = { (r: Range<Int>) in
                 for i in r {
-                    sgemm(transA: transA, transB: transB, m: m, n: n, k: k, a: ab.value + i * sa, b: bb.value + i * sb,
+                    gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: ab.value + i * sa, b: bb.value + i * sb,
                           c: ob.value + i * m * n)
                 }
             }

@@ -86,7 +86,7 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
             for img in range {
                 let src = columns(xb.value + img * inStride, g, cols)
                 let dst = ob.value + img * outStride
-                sgemm(m: cout, n: hw, k: kk, a: wb.value, b: src, c: dst)
+                gemm(m: cout, n: hw, k: kk, a: wb.value, b: src, c: dst)
                 for co in 0..<cout {
                     let o = dst + co * hw, v = bb.value[co]
                     if let sbp = sb.value {
@@ -140,11 +140,11 @@ public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride
                 if needWeight {
                     // dW += dY · colsᵀ   ([cout, hw] x [hw, cin*k*k])
                     let src = columns(xb.value + img * inStride, g, cols)
-                    sgemm(transB: true, m: cout, n: kk, k: hw, a: dy, b: src, beta: 1, c: dwb.value! + chunk * wCount)
+                    gemm(transB: true, m: cout, n: kk, k: hw, a: dy, b: src, beta: 1, c: dwb.value! + chunk * wCount)
                 }
                 if needInput {
                     // dcols = Wᵀ · dY, then scattered back onto the image.
-                    sgemm(transA: true, m: kk, n: hw, k: cout, a: wb.value, b: dy, c: cols)
+                    gemm(transA: true, m: kk, n: hw, k: cout, a: wb.value, b: dy, c: cols)
                     col2imAdd(cols, g, dxb.value! + img * inStride, ld: hw)
                 }
             }

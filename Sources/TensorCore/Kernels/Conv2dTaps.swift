@@ -112,7 +112,7 @@ func conv2dTapsForward(_ x: UnsafePointer<Float>, _ wt: UnsafePointer<Float>, _ 
         spreadRows(x + img * cin * hw, cin, g, padded, plane: g.padPlane, offset: interior)
         for cb in blocks {
             for t in 0..<kk {
-                sgemm(m: cout, n: cb.count, k: cin, a: wt + t * cout * cin, b: padded + g.tapOffset(t) + cb.lowerBound,
+                gemm(m: cout, n: cb.count, k: cin, a: wt + t * cout * cin, b: padded + g.tapOffset(t) + cb.lowerBound,
                       ldb: g.padPlane, beta: t == 0 ? 0 : 1, c: grid + cb.lowerBound, ldc: g.gridCount)
             }
         }
@@ -171,7 +171,7 @@ func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wtT: UnsafePointer<Float>, 
             for cb in dwBlocks {
                 for t in 0..<kk {
                     // dW_t += dY_grid · shifted planesᵀ   ([cout, grid] x [grid, cin])
-                    sgemm(transB: true, m: cout, n: cin, k: cb.count, a: grid + cb.lowerBound, lda: g.gridCount,
+                    gemm(transB: true, m: cout, n: cin, k: cb.count, a: grid + cb.lowerBound, lda: g.gridCount,
                           b: padded + g.tapOffset(t) + cb.lowerBound, ldb: g.padPlane, beta: 1, c: dw + t * cout * cin)
                 }
             }
@@ -181,7 +181,7 @@ func conv2dTapsBackward(_ x: UnsafePointer<Float>, _ wtT: UnsafePointer<Float>, 
             dpad.initialize(repeating: 0, count: g.paddedCount)
             for cb in dxBlocks {
                 for t in 0..<kk {
-                    sgemm(m: cin, n: cb.count, k: cout, a: wtT + t * cout * cin, b: grid + cb.lowerBound, ldb: g.gridCount,
+                    gemm(m: cin, n: cb.count, k: cout, a: wtT + t * cout * cin, b: grid + cb.lowerBound, ldb: g.gridCount,
                           beta: 1, c: dpad + g.tapOffset(t) + cb.lowerBound, ldc: g.padPlane)
                 }
             }

@@ -28,7 +28,7 @@ func matmulKernel(_ a: Tensor, _ b: Tensor, transA: Bool, transB: Bool, m: Int, 
     a.data.withUnsafeBufferPointer { ap in
         b.data.withUnsafeBufferPointer { bp in
             out.withUnsafeMutableBufferPointer { op in
-                sgemm(transA: transA, transB: transB, m: m, n: n, k: k,
+                gemm(transA: transA, transB: transB, m: m, n: n, k: k,
                       a: ap.baseAddress!, b: bp.baseAddress!, c: op.baseAddress!)
             }
         }

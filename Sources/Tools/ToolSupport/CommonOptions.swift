@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TensorCore
 
-/// The options every tool shares (docs/design.md): `--store`, `--threads`, `--json`, `--quiet`.
+/// The options every tool shares (docs/design.md): `--store`, `--threads`, `--precision`, `--json`, `--quiet`.
 /// Include with `@OptionGroup var common: CommonOptions` and call `common.applyThreads()` first.
 public struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Artifact store file (default: $FS_STORE, else ./flowsteer.db).",
@@ -12,6 +12,10 @@ public struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Compute threads (default: $SLURM_CPUS_PER_TASK, else all cores).",
                                             valueName: "n"))
     public var threads: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Matrix products: fp32 (default, bit-reproducible) or bf16 (bfloat16 operands, fp32 sums; needs AVX512_BF16).",
+                                            valueName: "p"))
+    public var precision: String = "fp32"
 
     @Flag(name: .long, help: "Print one JSON object on stdout (and nothing else there).")
     public var json = false
@@ -23,6 +27,16 @@ public struct CommonOptions: ParsableArguments {
 
     public func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        _ = try Self.computePrecision(precision)
+    }
+
+    /// The `--precision` value, checked against this CPU (usage error, exit 2, when it cannot run here).
+    public static func computePrecision(_ value: String) throws -> ComputePrecision {
+        guard let p = ComputePrecision(rawValue: value) else {
+            throw ValidationError("--precision '\(value)' is not one of fp32, bf16")
+        }
+        if let reason = ComputePrecision.unsupportedReason(p) { throw ValidationError("--precision \(value): \(reason)") }
+        return p
     }
 
     /// The store path: `--store`, else `$FS_STORE`, else `flowsteer.db` in the current directory.
@@ -48,7 +62,7 @@ public struct CommonOptions: ParsableArguments {
     /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`, after picking
     /// OpenBLAS's faster kernel set (`ComputeThreads.preferFastBLASKernels`; tools call this first).
     /// Also reads `FS_PER_THREAD_REDUCTIONS` (`ReductionChunks.applyEnvironment`) and `FS_CONV_WINOGRAD`
-    /// (`WinogradSelection.applyEnvironment`).
+    /// (`WinogradSelection.applyEnvironment`), and sets `ComputePrecision` from `--precision`.
     /// Also installs the graceful SIGINT/SIGTERM/SIGHUP handlers (`Interruption`).
     public func applyThreads() {
         Interruption.install()
@@ -56,6 +70,7 @@ public struct CommonOptions: ParsableArguments {
         ComputeThreads.set(threadCount)
         ReductionChunks.applyEnvironment()
         WinogradSelection.applyEnvironment()
+        ComputePrecision.set((try? Self.computePrecision(precision)) ?? .fp32)   // validated at parse time
     }
 
     /// An informational line on stderr, unless `--quiet`.

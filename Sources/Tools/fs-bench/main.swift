@@ -32,6 +32,7 @@ struct FSBench: ParsableCommand {
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
     @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs vs Winograd F(2x2) and F(4x4) per UNet conv shape) norm (GroupNorm+SiLU per UNet shape) or latency (forward ms at batch 1, 8, 64, 256; bench/peer_torch.py --latency).")
     var only: String = "all"
+    @Option(help: "Matrix products: fp32 or bf16 (bfloat16 operands, fp32 sums; AVX512_BF16).") var precision: String = "fp32"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
     static let choices = ["all", "train", "forward", "conv", "norm", "latency"]
@@ -42,6 +43,7 @@ struct FSBench: ParsableCommand {
         try OptionCheck.int("--threads", threads, 1...4096)
         try OptionCheck.int("--batch", batch, 1...1_000_000)
         try OptionCheck.int("--iterations", iterations, 1...10_000)
+        _ = try CommonOptions.computePrecision(precision)
         guard Self.choices.contains(only) else {
             throw ValidationError("--only '\(only)' is not one of \(Self.choices.joined(separator: ", "))")
         }
@@ -66,7 +68,8 @@ struct FSBench: ParsableCommand {
         ComputeThreads.set(t)
         ReductionChunks.applyEnvironment()
         WinogradSelection.applyEnvironment()
-        var out: [String: Any] = ["threads": t, "batch": batch, "blas_core": core,
+        ComputePrecision.set(try CommonOptions.computePrecision(precision))
+        var out: [String: Any] = ["threads": t, "batch": batch, "blas_core": core, "precision": precision,
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",
                                   "winograd": "\(WinogradSelection.mode)"]
         if model == "dit" {
@@ -137,7 +140,7 @@ struct FSBench: ParsableCommand {
             a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
                 let (ab, bb, cb) = (UnsafeSendable(ap.baseAddress!), UnsafeSendable(bp.baseAddress!), UnsafeSendable(cp.baseAddress!))
                 parallelChunks(n) { _, r in
-                    sgemm(m: r.count, n: n, k: n, a: ab.value + r.lowerBound * n, b: bb.value, c: cb.value + r.lowerBound * n)
+                    gemm(m: r.count, n: n, k: n, a: ab.value + r.lowerBound * n, b: bb.value, c: cb.value + r.lowerBound * n)
                 }
             }}}
         }
