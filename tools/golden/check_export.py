@@ -24,9 +24,9 @@ import sys
 import time
 
 import torch
-from safetensors import safe_open
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_read import read  # noqa: E402
 from reference_unet import sample, unet_from_metadata  # noqa: E402
 
 
@@ -35,14 +35,6 @@ def fail_input(msg):
     sys.exit(3)
 
 
-def read(path):
-    try:
-        with safe_open(path, "pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as e:  # truncated / malformed file
-        fail_input(f"cannot read {path}: {e}")
-    return tensors, meta
 
 
 def main():

@@ -24,19 +24,12 @@ import os
 import sys
 
 import torch
-from safetensors import safe_open
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_read import read  # noqa: E402
 from reference_dit import dit_from_config  # noqa: E402
 
 
-def read(path):
-    try:
-        with safe_open(path, "pt") as f:
-            return {k: f.get_tensor(k) for k in f.keys()}, (f.metadata() or {})
-    except Exception as e:
-        print(f"error: cannot read {path}: {e}", file=sys.stderr)
-        sys.exit(3)
 
 
 def rel(a, b):
