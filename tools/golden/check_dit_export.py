@@ -20,7 +20,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from st_read import read  # noqa: E402
+from check_common import Checks, read  # noqa: E402
 from reference_dit import dit_from_config  # noqa: E402
 
 
@@ -29,12 +29,8 @@ from reference_dit import dit_from_config  # noqa: E402
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.environ.get("TMPDIR", "/tmp"), "flowsteer-dit")
     torch.set_num_threads(1)
-    ok = True
-
-    def report(name, passed, detail=""):
-        nonlocal ok
-        ok &= bool(passed)
-        print(f"{'ok  ' if passed else 'FAIL'} {name}{': ' + detail if detail else ''}")
+    checks = Checks()
+    report = checks.report
 
     init, meta = read(os.path.join(d, "init.safetensors"))
     config = json.loads(meta["config"])
@@ -80,8 +76,8 @@ def main():
     scale = float(io["v"].abs().max())
     report("reference forward on the Swift weights equals Swift's v", diff <= 2e-5 * max(scale, 1e-3),
            f"max |diff| {diff:.3g} (|v| max {scale:.3g})")
-    print("PASS" if ok else "FAIL")
-    sys.exit(0 if ok else 1)
+    print("PASS" if checks.ok else "FAIL")
+    sys.exit(0 if checks.ok else 1)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from st_read import read  # noqa: E402
+from check_common import read  # noqa: E402
 from reference_unet import sample, unet_from_metadata  # noqa: E402
 
 

@@ -26,7 +26,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from st_read import read  # noqa: E402
+from check_common import Checks, read  # noqa: E402
 from reference_dit import dit_from_config  # noqa: E402
 
 
@@ -40,12 +40,8 @@ def rel(a, b):
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.environ.get("TMPDIR", "/tmp"), "flowsteer-lora")
     torch.set_num_threads(1)
-    ok = True
-
-    def report(name, passed, detail=""):
-        nonlocal ok
-        ok &= bool(passed)
-        print(f"{'ok  ' if passed else 'FAIL'} {name}{': ' + detail if detail else ''}")
+    checks = Checks()
+    report = checks.report
 
     base, meta = read(os.path.join(d, "base.safetensors"))
     adapters, ameta = read(os.path.join(d, "adapters.safetensors"))
@@ -99,7 +95,7 @@ def main():
         from peft import LoraConfig, inject_adapter_in_model, set_peft_model_state_dict
     except ImportError:
         print("PEFT not importable here: skipped loading the adapters with PEFT (the merge formula was checked by hand)")
-        return 0 if ok else 1
+        return 0 if checks.ok else 1
     print(f"peft {peft.__version__}")
     config = LoraConfig(**json.loads(ameta["adapter_config"]))
     model = dit_from_config(meta["config"]).eval()
@@ -125,7 +121,7 @@ def main():
             layer.merge()
             worst = max(worst, rel(layer.get_base_layer().weight, merged[f"{n}.weight"]))
     report("PEFT's merge equals merged.safetensors", worst < 1e-6, f"relative {worst:.2e}")
-    return 0 if ok else 1
+    return 0 if checks.ok else 1
 
 
 if __name__ == "__main__":
