@@ -73,7 +73,7 @@ struct FSBench: ParsableCommand {
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",
                                   "winograd": "\(WinogradSelection.mode)"]
         if model == "dit" {
-            let config = DiTConfig(inputSize: 28, patchSize: ditPatch, inChannels: 1, hiddenSize: ditHidden, depth: ditDepth,
+            let config = DiTConfig(inputSize: Reference.side, patchSize: ditPatch, inChannels: Reference.channels, hiddenSize: ditHidden, depth: ditDepth,
                                    numHeads: ditHeads, mlpRatio: 4, numClasses: 10)
             do { try config.validate() } catch { throw ValidationError("--dit-*: \(error)") }
             out["dit_config"] = config.json
@@ -149,7 +149,7 @@ struct FSBench: ParsableCommand {
 
     func convTimings() -> (forward: Double, backward: Double) {
         var g = SplitMix64(seed: 1)
-        let x = Tensor(shape: [batch, 32, 28, 28], data: g.normals(batch * 32 * 784))
+        let x = Tensor(shape: [batch, 32, Reference.side, Reference.side], data: g.normals(batch * 32 * Reference.side * Reference.side))
         let w = Tensor(shape: [32, 32, 3, 3], data: g.normals(32 * 288)), b = Tensor(zeros: [32])
         let y = conv2dForward(x, w, b, stride: 1, pad: 1)
         let f = median { _ = conv2dForward(x, w, b, stride: 1, pad: 1) }
@@ -207,7 +207,7 @@ struct FSBench: ParsableCommand {
         var g = SplitMix64(seed: 5)
         var res: [String: Double] = [:]
         for b in [1, 8, 64, 256] {
-            let x = Tensor(shape: [b, 1, 28, 28], data: g.normals(b * 784))
+            let x = Tensor(shape: [b, Reference.channels, Reference.side, Reference.side], data: g.normals(b * Reference.floats))
             let sigmas = (0..<b).map { _ in g.uniform() }, labels = (0..<b).map { $0 % 11 }
             res["\(b)"] = 1000 * median { _ = model.evaluate(x, sigmas: sigmas, labels: labels) }
         }
@@ -221,8 +221,8 @@ struct FSBench: ParsableCommand {
         weights["conv_out.weight"] = Tensor(repeating: 0.01, shape: weights["conv_out.weight"]!.shape)
         var opt = AdamW()
         var g = SplitMix64(seed: 2)
-        let x0 = Tensor(shape: [batch, 1, 28, 28], data: g.normals(batch * 784))
-        let noise = Tensor(shape: [batch, 1, 28, 28], data: g.normals(batch * 784))
+        let x0 = Tensor(shape: [batch, Reference.channels, Reference.side, Reference.side], data: g.normals(batch * Reference.floats))
+        let noise = Tensor(shape: [batch, Reference.channels, Reference.side, Reference.side], data: g.normals(batch * Reference.floats))
         let sigmas = (0..<batch).map { _ in g.uniform() }, labels = (0..<batch).map { $0 % 11 }
         var train: Double? = nil, fwd: Double? = nil
         if only != "forward" {
@@ -253,7 +253,7 @@ extension FSBench {
         }
         var opt = AdamW(weightDecay: 0.01)
         var g = SplitMix64(seed: 2)
-        let shape = [batch, 1, 28, 28], n = batch * 784
+        let shape = [batch, Reference.channels, Reference.side, Reference.side], n = batch * Reference.floats
         let x0 = Tensor(shape: shape, data: g.normals(n)), noise = Tensor(shape: shape, data: g.normals(n))
         let sigmas = (0..<batch).map { _ in g.uniform() }, labels = (0..<batch).map { $0 % 11 }
         var train: Double? = nil, fwd: Double? = nil
@@ -280,3 +280,11 @@ extension FSBench {
 }
 
 FSBench.runAsTool()
+
+/// The reference workloads' image (issue 2's UNet benchmark and issue 21's DiT one are defined on MNIST-sized gray
+/// images, so their ratios against PyTorch stay comparable across sessions); every timed tensor derives from it.
+/// Static members, not top-level lets: main.swift's globals are set in order, after the command has run.
+enum Reference {
+    static let side = 28, channels = 1
+    static let floats = channels * side * side
+}
