@@ -70,12 +70,12 @@ private func outcome(_ body: () throws -> Void) -> ToolOutcome { ToolOutcome(err
         try f.checkpoint(run: "stu", metadata: #"{"kind":"student","config":\#(f.config.json),"recommended_cfg":1,"segments":[1,0.9,0.75,0.5,0],"shift":3}"#)
         let m = try LoadedModel.load(reference: "stu", in: f.store)
         #expect(m.kind == .student && m.segmentSigmas == [1, 0.9, 0.75, 0.5, 0] && m.segmentCount == 4)
-        #expect(try SampleGeneration.schedule(for: m, steps: nil, kind: nil, shift: nil, sigmas: nil).sigmas == [1, 0.9, 0.75, 0.5, 0])
+        #expect(try SampleGeneration.schedule(for: m.manifest, steps: nil, kind: nil, shift: nil, sigmas: nil).sigmas == [1, 0.9, 0.75, 0.5, 0])
         // Any explicit choice overrides the student's grid.
-        #expect(try SampleGeneration.schedule(for: m, steps: 2, kind: nil, shift: nil, sigmas: nil).sigmas == SigmaSchedule.make(.fixed, steps: 2, shift: 3).sigmas)
+        #expect(try SampleGeneration.schedule(for: m.manifest, steps: 2, kind: nil, shift: nil, sigmas: nil).sigmas == SigmaSchedule.make(.fixed, steps: 2, shift: 3).sigmas)
         try f.checkpoint(run: "stu2", metadata: #"{"kind":"student","config":\#(f.config.json),"segments":2,"schedule":"diffusers"}"#)
         let m2 = try LoadedModel.load(reference: "stu2", in: f.store)
-        #expect(try SampleGeneration.schedule(for: m2, steps: nil, kind: nil, shift: nil, sigmas: nil).sigmas
+        #expect(try SampleGeneration.schedule(for: m2.manifest, steps: nil, kind: nil, shift: nil, sigmas: nil).sigmas
                 == SigmaSchedule.make(.diffusers, steps: 2, shift: 3).sigmas)
     }
 
@@ -89,12 +89,12 @@ private func outcome(_ body: () throws -> Void) -> ToolOutcome { ToolOutcome(err
         let m = try LoadedModel.load(file: f.file("student.safetensors"))
         #expect(m.kind == .student && m.segmentCount == 4 && m.shift == 2 && m.schedule == .fixed)
         #expect(m.segmentSigmas == [1.0, 0.85714287, 0.6666667, 0.4, 0.0])
-        let sched = try SampleGeneration.schedule(for: m, steps: nil, kind: nil, shift: nil, sigmas: nil)
+        let sched = try SampleGeneration.schedule(for: m.manifest, steps: nil, kind: nil, shift: nil, sigmas: nil)
         #expect(SamplingPlan(sigmas: sched.sigmas, guidance: m.recommendedCFG).evaluationsPerSample == 4)
         // A step count alone (older checkpoints) gives the named schedule's grid.
         let counted = try f.checkpoint(run: "stu2", step: 1, metadata: #"{"kind":"student","config":\#(f.config.json),"segments":4,"schedule":"fixed","shift":2}"#)
         let c = try LoadedModel.load(reference: counted.name, in: f.store)
-        #expect(try SampleGeneration.schedule(for: c, steps: nil, kind: nil, shift: nil, sigmas: nil).sigmas == sched.sigmas)
+        #expect(try SampleGeneration.schedule(for: c.manifest, steps: nil, kind: nil, shift: nil, sigmas: nil).sigmas == sched.sigmas)
         // A grid that contradicts the step count is bad input.
         let bad = try f.checkpoint(run: "stu3", step: 1, metadata: #"{"kind":"student","config":\#(f.config.json),"segments":2,"sigmas":[1,0.5,0.25,0]}"#)
         #expect(ToolOutcome(error: errorOf { _ = try LoadedModel.load(reference: bad.name, in: f.store) }).code == 3)
@@ -107,7 +107,7 @@ private func outcome(_ body: () throws -> Void) -> ToolOutcome { ToolOutcome(err
         for (name, kind, shift) in expected {
             let m = try LoadedModel.load(file: root + "/models/\(name).safetensors")
             #expect(m.kind == .student && m.segmentCount == 4 && m.schedule == kind && m.shift == shift, "\(name)")
-            let sched = try SampleGeneration.schedule(for: m, steps: nil, kind: nil, shift: nil, sigmas: nil)
+            let sched = try SampleGeneration.schedule(for: m.manifest, steps: nil, kind: nil, shift: nil, sigmas: nil)
             #expect(sched.sigmas == SigmaSchedule.make(kind, steps: 4, shift: shift).sigmas, "\(name)")
             #expect(SamplingPlan(sigmas: sched.sigmas, guidance: m.recommendedCFG).evaluationsPerSample == 4, "\(name)")
         }

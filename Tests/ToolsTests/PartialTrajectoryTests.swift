@@ -84,7 +84,7 @@ import Train
 
     func write(_ path: String, rows: Tensor, name: String = "samples", labels: [Int]?, seeds: String?, sigmas: String?) throws {
         var entries = [SafetensorsEntry(name: name, tensor: rows)]
-        if let labels { entries.append(SampleGeneration.int64Entry("labels", labels.map(Int64.init))) }
+        if let labels { entries.append(GeneratedSamples.int64Entry("labels", labels.map(Int64.init))) }
         var meta: [(key: String, value: String)] = [("format", "pt")]
         if let seeds { meta.append(("seeds", seeds)) }
         if let sigmas { meta.append(("sigmas", sigmas)) }
@@ -129,7 +129,7 @@ import Train
         o = try StartOptions.parse(["--init-tensors", dir.file("other.safetensors")])
         (c, m) = code(o)
         #expect(c == 3 && m.contains("states or samples"))
-        try Safetensors.write(SafetensorsFile(entries: [SampleGeneration.int64Entry("samples", [Int64](repeating: 1, count: seeds.count * 784))]),
+        try Safetensors.write(SafetensorsFile(entries: [GeneratedSamples.int64Entry("samples", [Int64](repeating: 1, count: seeds.count * 784))]),
                               to: dir.file("ints.safetensors"))
         o = try StartOptions.parse(["--init-tensors", dir.file("ints.safetensors")])
         #expect(code(o).0 == 3)

@@ -104,7 +104,7 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
         let model = try randomTinyModel(channels: [8], embedDim: 16)
         let plan = SamplingPlan(sigmas: [1, 0.5, 0], guidance: 1.5)
         let g = try SampleGeneration.generate(model, seeds: [1, 2, 3], labels: [0, 10, 9], plan: plan, batchSize: 2, groupSize: 3)
-        let file = SampleGeneration.tensorsFile(g, plan: plan, extra: [("checkpoint", "x@1")])
+        let file = g.tensorsFile(plan: plan, extra: [("checkpoint", "x@1")])
         let dir = NSTemporaryDirectory() + "fs-sample-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -120,7 +120,7 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
         #expect(back.metadataValue("sigmas") == "[1.0, 0.5, 0.0]")
         #expect(back.metadataValue("cfg") == "1.5")
         #expect(back.metadataValue("checkpoint") == "x@1")
-        let blobs = SampleGeneration.sampleSetBlobs(g)
+        let blobs = g.sampleSetEntries
         #expect(blobs.map(\.name) == ["samples", "labels", "seeds"])
         #expect(blobs[2].dtype == .U64 && blobs[2].bytes.withUnsafeBytes { Array($0.bindMemory(to: UInt64.self)) } == [1, 2, 3])
     }
@@ -130,14 +130,14 @@ func randomTinyModel(channels: [Int] = [8, 16], embedDim: Int = 32, seed: UInt64
         let n = 25
         let samples = Tensor(shape: [n, 1, 28, 28], data: (0..<(n * 784)).map { Float($0 / 784) / Float(n) })
         let labels = LabelSpec.cycle.labels(count: n)
-        let g = SampleGeneration.grid(samples, labels: labels, byClass: true, limit: 100)
+        let g = sampleGrid(samples, labels: labels, byClass: true, limit: 100)
         #expect(g.width == 3 * 30 + 2 && g.height == 10 * 30 + 2)
         // Row 1 (class 1), column 2 shows sample 21; row 9, column 2 is empty (black).
         #expect(g.pixels[(2 + 1 * 30 + 5) * g.width + 2 + 2 * 30 + 5] == GrayImage.byte(Float(21) / Float(n)))
         #expect(g.pixels[(2 + 9 * 30 + 5) * g.width + 2 + 2 * 30 + 5] == 0)
-        let limited = SampleGeneration.grid(samples, labels: labels, byClass: true, limit: 10, scale: 2)
+        let limited = sampleGrid(samples, labels: labels, byClass: true, limit: 10, scale: 2)
         #expect(limited.width == (1 * 30 + 2) * 2 && limited.height == (10 * 30 + 2) * 2)
-        let square = SampleGeneration.grid(samples, labels: labels, byClass: false, limit: 100)
+        let square = sampleGrid(samples, labels: labels, byClass: false, limit: 100)
         #expect(square.width == 5 * 30 + 2 && square.height == 5 * 30 + 2)
     }
 }

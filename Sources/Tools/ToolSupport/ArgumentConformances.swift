@@ -4,3 +4,6 @@ import Train
 // `--schedule fixed|diffusers` for every tool that samples: the enum's raw values are the flag values,
 // and `--help` lists them.
 extension ScheduleKind: ExpressibleByArgument {}
+
+// `--method euler|heun` for every tool that samples.
+extension Sampler.Method: ExpressibleByArgument {}

@@ -8,3 +8,5 @@ import Train
 extension DatasetError: ToolExitCoded { public var toolExitCode: ExitCode { .badInput } }
 extension ImageIOError: ToolExitCoded { public var toolExitCode: ExitCode { .badInput } }
 extension ScheduleError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }
+// A NaN or infinite velocity or state while sampling is a divergence (exit 5), as in training.
+extension SamplingDiverged: ToolExitCoded { public var toolExitCode: ExitCode { .diverged } }

@@ -42,6 +42,11 @@ public enum Interruption {
         if let s = pending { throw stopped(s, message()) }
     }
 
+    /// `SampleGeneration.generate`'s `afterGroup`: stops a sampling run between groups.
+    public static func checkSampling(done: Int, of total: Int) throws {
+        try check("\(done) of \(total) samples were done; nothing was written")
+    }
+
     public static func name(_ signal: Int32) -> String {
         switch signal {
         case SIGINT: return "SIGINT"

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Train
 
 /// A list of seeds in EDM's syntax: comma-separated integers and inclusive ranges, e.g. "0-63" or
 /// "1,2,5-10". Sample i of a run uses `seeds[i]`, so the same seed always gives the same sample no
@@ -47,17 +48,7 @@ public struct SeedList: Sendable, Equatable, CustomStringConvertible, Expressibl
     public var count: Int { seeds.count }
 
     /// The compact form, runs of consecutive seeds written as ranges ("0-63,100").
-    public var description: String {
-        var parts: [String] = []
-        var i = 0
-        while i < seeds.count {
-            var j = i
-            while j + 1 < seeds.count && seeds[j + 1] == seeds[j] &+ 1 { j += 1 }
-            parts.append(j > i ? "\(seeds[i])-\(seeds[j])" : "\(seeds[i])")
-            i = j + 1
-        }
-        return parts.joined(separator: ",")
-    }
+    public var description: String { SeedRanges.text(seeds) }
 
     /// Contiguous shard `index` of `count` (for Slurm array tasks): sizes differ by at most one.
     public func shard(_ index: Int, of count: Int) -> SeedList {

@@ -1,3 +1,5 @@
+import Train
+
 /// The part of a sigma grid a run covers: from `start` down to `stop`, both points of the grid.
 ///
 /// Resuming a trajectory must walk exactly the points the uninterrupted run walks, so a run that

@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import TensorCore
+import Train
 
 /// fs-sample's options for running part of a trajectory: start from given states or from an
 /// interpolation of noise and a clean image instead of pure noise, and/or stop before sigma 0

@@ -84,7 +84,7 @@ struct Evaluate: ParsableCommand {
             unconditional = loaded.config.numClasses == 0
             ref = try EvalReference.choose(for: loaded.dataset, shape: [numSamples] + loaded.model.sampleShape, what: loaded.displayName,
                                            data: data, features: features, store: store, log: common.log)
-            let sched = try SampleGeneration.schedule(for: loaded, steps: steps, kind: schedule, shift: shift, sigmas: nil)
+            let sched = try SampleGeneration.schedule(for: loaded.manifest, steps: steps, kind: schedule, shift: shift, sigmas: nil)
             let plan = SamplingPlan(sigmas: sched.sigmas, guidance: cfg ?? loaded.recommendedCFG)
             let teacherModel = try teacher.map { try LoadedModel.load($0, store: { store }) }
             let teacherPlan = teacherModel.map { t in
@@ -99,10 +99,12 @@ struct Evaluate: ParsableCommand {
                 let chunkSeeds = rows.map { seed &+ UInt64($0) }, chunkLabels = Array(labels[rows])
                 let images = try SampleGeneration.generate(loaded.model, seeds: chunkSeeds, labels: chunkLabels, plan: plan,
                                                            batchSize: 256, modelName: "checkpoint \(loaded.displayName)",
+                                                           afterGroup: Interruption.checkSampling,
                                                            onBatch: { progress.update(completed: first + $0) }).samples
                 let reference = try teacherModel.map { t in
                     try SampleGeneration.generate(t.model, seeds: chunkSeeds, labels: chunkLabels, plan: teacherPlan!,
-                                                  batchSize: 256, modelName: "teacher \(t.displayName)").samples
+                                                  batchSize: 256, modelName: "teacher \(t.displayName)",
+                                                  afterGroup: Interruption.checkSampling).samples
                 }
                 try m.add(images, teacher: reference)
             }

@@ -132,7 +132,7 @@ struct FSSample: ParsableCommand {
             MemoryEstimates.sampling(samples: $0, trajectoryStates: min(keep, $0) * ((steps ?? 32) + 1))
         }
         let loaded = try LoadedModel.load(checkpoint!, store: existingStore)
-        let sched = try SampleGeneration.schedule(for: loaded, steps: steps, kind: schedule, shift: shift, sigmas: sigmas)
+        let sched = try SampleGeneration.schedule(for: loaded.manifest, steps: steps, kind: schedule, shift: shift, sigmas: sigmas)
         let numClasses = loaded.config.numClasses
         let sampleLabels = labels.labels(count: seeds.count, numClasses: numClasses)
         if let bad = sampleLabels.first(where: { $0 > numClasses }) {
@@ -156,7 +156,8 @@ struct FSSample: ParsableCommand {
         let result = try SampleGeneration.generate(
             loaded.model, seeds: seeds.seeds, labels: sampleLabels, plan: plan, batchSize: batchSize,
             start: window.start, trajectorySamples: trajectoryPng == nil ? 0 : trajectorySamples,
-            modelName: "checkpoint \(loaded.displayName)", onBatch: { progress.update(completed: $0) })
+            modelName: "checkpoint \(loaded.displayName)",
+            afterGroup: Interruption.checkSampling, onBatch: { progress.update(completed: $0) })
         let seconds = Progress.monotonicSeconds() - t0
         let rate = Double(seeds.count) / max(seconds, 1e-9)
         progress.finish()
@@ -165,11 +166,11 @@ struct FSSample: ParsableCommand {
             var extra: [(key: String, value: String)] = [("checkpoint", loaded.displayName),
                                                          ("checkpoint_hash", loaded.contentHash)]
             if !start.isDefault { extra += window.record.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") } }
-            try Safetensors.write(SampleGeneration.tensorsFile(result, plan: plan, extra: extra), to: saveTensors)
+            try Safetensors.write(result.tensorsFile(plan: plan, extra: extra), to: saveTensors)
         }
         if let png {
-            try PNG.write(SampleGeneration.grid(result.samples, labels: result.labels, byClass: labels == .cycle,
-                                                limit: gridLimit, scale: pngScale), to: png)
+            try PNG.write(sampleGrid(result.samples, labels: result.labels, byClass: labels == .cycle,
+                                     limit: gridLimit, scale: pngScale), to: png)
         }
         if let trajectoryPng {
             try PNG.write(trajectoryStrip(result.trajectory).upscaled(by: pngScale), to: trajectoryPng)
@@ -182,7 +183,7 @@ struct FSSample: ParsableCommand {
             let s = try store ?? common.openStore()
             store = s
             artifact = try s.putArtifact(kind: ArtifactKind.sampleSet, name: name ?? defaultName(loaded, sched, plan, window),
-                                         tensors: SampleGeneration.sampleSetBlobs(result),
+                                         tensors: result.sampleSetEntries,
                                          metadata: metadataJSON(loaded, sched, plan, window),
                                          parents: loaded.artifact.map { [$0.id] } ?? [])
         }

@@ -1,5 +1,4 @@
 import TensorCore
-import Train
 
 /// Where sampling starts at the first sigma of the plan: the seeded noise itself (a normal sample),
 /// given states (to resume a trajectory, e.g. the teacher's own state at a segment boundary), or the
@@ -11,13 +10,13 @@ import Train
 /// (seed_i, x0_i, sigma), never on the batch.
 public enum SampleStart: Sendable {
     case noise
-    /// [N, C, 28, 28]: the start states themselves.
+    /// [N, C, H, W]: the start states themselves.
     case states(Tensor)
-    /// start_i = sigma * eps_i + (1 - sigma) * x0_i with x0 [N, C, 28, 28] (`FlowMatching.interpolate`).
+    /// start_i = sigma * eps_i + (1 - sigma) * x0_i with x0 [N, C, H, W] (`FlowMatching.interpolate`).
     case interpolated(x0: Tensor, sigma: Float)
 
     /// The start states of samples `rows` (a group of the run) given their seeded noise `eps`
-    /// [G, C, 28, 28], G >= rows.count; rows beyond the group's real samples are padded with copies
+    /// [G, C, H, W], G >= rows.count; rows beyond the group's real samples are padded with copies
     /// of its last sample, as `SampleGeneration.generate` pads seeds.
     public func initialStates(noise eps: Tensor, rows: Range<Int>) -> Tensor {
         switch self {
