@@ -22,7 +22,7 @@ for r in $(seq 1 "$ROUNDS"); do
          --gradient-chunks "$c" --threads "$t" --json --quiet)
     [ "$p" -gt 1 ] && cmd=("${MPI[@]}" -np "$p" "${cmd[@]}")
     out=$(FS_MPI_STATS=1 "${cmd[@]}" 2> "$W/err")
-    rate=$(json_get images_per_second <<< "$out")
+    rate=$(jq -r ".images_per_second // empty" <<< "$out")
     share=$(grep -o '([0-9.]*% of' "$W/err" | tr -d '(' | cut -d' ' -f1)
     rates[$cfg]+="$rate "
     printf 'round %d  %-10s  %8.1f img/s  allgather %s\n' "$r" "$cfg" "$rate" "${share:--}"

@@ -22,11 +22,11 @@ S=() P=()
 for r in $(seq 1 "$ROUNDS"); do
   fs_log "round $r/$ROUNDS: fs-bench --model dit --threads $THREADS"
   b=$(fs-bench --model dit --threads "$THREADS" --json 2>/dev/null)
-  S+=("$(json_get dit_train_images_per_second <<<"$b") $(json_get dit_forward_images_per_second <<<"$b")")
+  S+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$b") $(jq -r ".dit_forward_images_per_second // empty" <<<"$b")")
   if [ "$have_peer" = 1 ]; then
     fs_log "round $r/$ROUNDS: bench/peer_torch.py --model dit --threads $THREADS"
     p=$("$PYTHON" bench/peer_torch.py --model dit --threads "$THREADS" 2>/dev/null)
-    P+=("$(json_get dit_train_images_per_second <<<"$p") $(json_get dit_forward_images_per_second <<<"$p")")
+    P+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$p") $(jq -r ".dit_forward_images_per_second // empty" <<<"$p")")
   fi
 done
 

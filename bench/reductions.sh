@@ -27,7 +27,7 @@ for r in $(seq 1 "$ROUNDS"); do
       old) bin=$OLD ;;
     esac
     out=$(env "${env[@]}" /usr/bin/time -f '%U %S' -o "$T" "$bin" --only train --threads "$THREADS" --json 2>/dev/null)
-    x=$(json_get unet_train_images_per_second <<<"$out")
+    x=$(jq -r ".unet_train_images_per_second // empty" <<<"$out")
     c=$(awk '{ printf "%.2f", $1 + $2 }' "$T")
     R[$v]="${R[$v]:-} $x"; C[$v]="${C[$v]:-} $c"
     fs_log "round $r/$ROUNDS $v: $x img/s, $c CPU s"

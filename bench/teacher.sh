@@ -14,18 +14,18 @@ FS_JOB=bench-teacher
 THREADS=${1:-2} SAMPLES=${2:-512} PYTHON=${PYTHON:-/root/venv/bin/python}
 fs_tools fs-bench fs-sample
 W=models/teacher-mnist.safetensors
-channels=$(json_get config.channels.0 models/teacher-mnist.json),$(json_get config.channels.1 models/teacher-mnist.json),$(json_get config.channels.2 models/teacher-mnist.json)
+channels=$(jq -r '.config.channels[0:3] | map(tostring) | join(",")' models/teacher-mnist.json)
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 fs_log "swift: fs-bench --channels $channels --batch 128"
 b=$(fs-bench --channels "$channels" --batch 128 --threads "$THREADS" --json 2>/dev/null)
-swift="\"train_images_per_second\": $(json_get unet_train_images_per_second <<<"$b")"
+swift="\"train_images_per_second\": $(jq -r ".unet_train_images_per_second // empty" <<<"$b")"
 for steps in 4 32; do
   for cfg in 1 1.5; do
     fs_log "swift: fs-sample $steps steps, cfg $cfg"
     s=$(fs-sample --checkpoint "$W" --steps "$steps" --schedule fixed --cfg "$cfg" --seeds "0-$((SAMPLES - 1))" \
           --batch-size 256 --no-store-artifact --threads "$THREADS" --quiet --json)
-    swift+=", \"sample_${steps}_steps_cfg_${cfg/./p}_images_per_second\": $(json_get images_per_second <<<"$s")"
+    swift+=", \"sample_${steps}_steps_cfg_${cfg/./p}_images_per_second\": $(jq -r ".images_per_second // empty" <<<"$s")"
   done
 done
 
@@ -33,9 +33,9 @@ peer='null' ratio='null'
 if [ -x "$PYTHON" ] && "$PYTHON" -c 'import torch, safetensors' 2>/dev/null; then
   fs_log "pytorch: bench/peer_teacher.py"
   peer=$("$PYTHON" bench/peer_teacher.py --threads "$THREADS" --samples "$SAMPLES")
-  ratio=$(printf '{%s}' "$swift" | json_flat | while IFS=$'\t' read -r k v; do
-      p=$(json_get "$k" <<<"$peer"); if [ -n "$p" ]; then awk -v k="$k" -v a="$v" -v b="$p" 'BEGIN { printf "\"%s\": %.2f\n", k, a / b }'; fi
-    done | paste -sd, | sed 's/^/{/; s/$/}/')
+  # swift / pytorch for every rate both report, to 2 decimals
+  ratio=$(jq -c -n --argjson s "{$swift}" --argjson p "$peer" \
+    '$s | with_entries(select($p[.key] != null) | .value = (.value / $p[.key] * 100 | round) / 100)')
 else
   fs_warn "no torch at $PYTHON: PyTorch peer skipped"
 fi

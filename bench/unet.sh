@@ -28,16 +28,16 @@ for r in $(seq 1 "$ROUNDS"); do
   loads+=("$(cut -d' ' -f1 /proc/loadavg)")
   fs_log "round $r/$ROUNDS: fs-bench --threads $THREADS"
   b=$(fs-bench --threads "$THREADS" --json 2>/dev/null)
-  S+=("$(json_get unet_train_images_per_second <<<"$b") $(json_get unet_forward_images_per_second <<<"$b")")
+  S+=("$(jq -r ".unet_train_images_per_second // empty" <<<"$b") $(jq -r ".unet_forward_images_per_second // empty" <<<"$b")")
   if [ "$bf16" = 1 ]; then
     fs_log "round $r/$ROUNDS: fs-bench --threads $THREADS --precision bf16"
     b=$(fs-bench --threads "$THREADS" --precision bf16 --json 2>/dev/null)
-    B+=("$(json_get unet_train_images_per_second <<<"$b") $(json_get unet_forward_images_per_second <<<"$b")")
+    B+=("$(jq -r ".unet_train_images_per_second // empty" <<<"$b") $(jq -r ".unet_forward_images_per_second // empty" <<<"$b")")
   fi
   if [ "$have_peer" = 1 ]; then
     fs_log "round $r/$ROUNDS: bench/peer_torch.py --threads $THREADS"
     p=$("$PYTHON" bench/peer_torch.py --threads "$THREADS" 2>/dev/null)
-    P+=("$(json_get unet_train_images_per_second <<<"$p") $(json_get unet_forward_images_per_second <<<"$p")")
+    P+=("$(jq -r ".unet_train_images_per_second // empty" <<<"$p") $(jq -r ".unet_forward_images_per_second // empty" <<<"$p")")
   fi
 done
 loads+=("$(cut -d' ' -f1 /proc/loadavg)")

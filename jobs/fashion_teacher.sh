@@ -19,7 +19,7 @@ ev() {  # ev STEP W: FID of RUN@STEP at guidance W (cached in $OUT)
   [ -f "$OUT/t$1.safetensors" ] || fs-store export "$RUN@$1" --store "$STORE" --output "$OUT/t$1.safetensors" >/dev/null || return 1
   [ -s "$f" ] || fs-eval --store "$OUT/eval.db" --checkpoint "$OUT/t$1.safetensors" --steps 32 --cfg "$2" \
     --num-samples "$N" --seed 500000 --threads "$THREADS" --json --quiet > "$f" || { rm -f "$f"; return 1; }
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$(fs_num "$(json_get fid "$f")" 3)" "$(json_get class_accuracy "$f")" "$N"
+  printf '| %s | %s | %s | %s | %s |\n' "$1" "$2" "$(fs_num "$(jq -r ".fid // empty" "$f")" 3)" "$(jq -r ".class_accuracy // empty" "$f")" "$N"
 }
 echo "| step | w | FID | class accuracy | samples |"; echo "|---|---|---|---|---|"
 for s in $CURVE; do ev "$s" 1.5; done

@@ -3,14 +3,13 @@
 #   fs_tools [tool...]     find (or build) the release tools and put them on PATH (sets FS_BIN)
 #   fs_run VAR tool args   run a tool with --json, keep its stdout JSON in $VAR; retries exit 4 (busy)
 #   fs_num V DIGITS / fs_kid V   a metric rounded for human output (fs_kid explains a negative KID)
-#   json_get PATH [FILE]   one field of a JSON document (stdin or FILE): a.b.0.c; empty if absent
-#   json_flat [FILE]       every scalar of a JSON document as "path<TAB>value" lines
+#   json_require FIELD JSON   a top-level field of a tool's --json output; fs_die if it is missing
 #   fs_log / fs_warn / fs_die   timestamped messages on stderr (fs_die exits 1)
 #   fs_exit_meaning CODE   the documented meaning of a tool exit code
 #
 # Environment: FS_BIN (directory holding fs-*; skips the lookup), FS_CODE_REV (recorded in artifacts; default: git HEAD), FS_SCRATCH (swift --scratch-path
 # for the release build, default .build), FS_BUSY_RETRIES (default 5), FS_JOB (log prefix).
-# Nothing here needs python or jq: JSON is read with a small awk parser.
+# JSON is read with jq (Debian package `jq`, installed by jobs/setup.sh): `jq -r '.fid // empty'`.
 
 FS_ROOT=${FS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 FS_JOB=${FS_JOB:-$(basename "${0:-job}" .sh)}
@@ -18,6 +17,7 @@ FS_JOB=${FS_JOB:-$(basename "${0:-job}" .sh)}
 fs_log()  { printf '%s %s: %s\n' "$(date '+%F %T')" "$FS_JOB" "$*" >&2; }
 fs_warn() { printf '%s %s: WARNING: %s\n' "$(date '+%F %T')" "$FS_JOB" "$*" >&2; }
 fs_die()  { printf '%s %s: ERROR: %s\n' "$(date '+%F %T')" "$FS_JOB" "$*" >&2; exit 1; }
+command -v jq >/dev/null 2>&1 || fs_die "jq is not installed (apt-get install jq; jobs/setup.sh installs it)"
 
 fs_exit_meaning() {
   case "$1" in
@@ -61,78 +61,16 @@ fs_tools() {
   fi
 }
 
-# json_flat [FILE]: "path<TAB>value" for every scalar; objects nest with '.', arrays by index.
-# Strings are printed without quotes (escapes other than \" \\ \/ kept as written); empty
-# objects/arrays print as {} / [].
-json_flat() {
-  awk '
-    { doc = doc $0 "\n" }
-    END {
-      s = doc; n = length(s); pos = index(s, "{"); b = index(s, "[")
-      if (pos == 0 || (b > 0 && b < pos)) pos = b
-      if (pos == 0) exit 3
-      value("")
-    }
-    function ws() { while (pos <= n && index(" \t\r\n", substr(s, pos, 1)) > 0) pos++ }
-    function emit(p, v) { printf "%s\t%s\n", p, v }
-    function join(p, k) { return p == "" ? k : p "." k }
-    function str(   out, c) {
-      out = ""; pos++
-      while (pos <= n) {
-        c = substr(s, pos, 1)
-        if (c == "\"") { pos++; return out }
-        if (c == "\\") {
-          c = substr(s, pos + 1, 1)
-          if (c == "\"" || c == "\\" || c == "/") out = out c; else out = out "\\" c
-          pos += 2; continue
-        }
-        out = out c; pos++
-      }
-      return out
-    }
-    function value(p,   c, k, i, start) {
-      ws(); c = substr(s, pos, 1)
-      if (c == "{") {
-        pos++; ws()
-        if (substr(s, pos, 1) == "}") { pos++; emit(p, "{}"); return }
-        while (pos <= n) {
-          ws(); k = str(); ws(); pos++   # the colon
-          value(join(p, k)); ws(); c = substr(s, pos, 1); pos++
-          if (c != ",") return
-        }
-      } else if (c == "[") {
-        pos++; ws()
-        if (substr(s, pos, 1) == "]") { pos++; emit(p, "[]"); return }
-        for (i = 0; pos <= n; i++) {
-          value(join(p, i)); ws(); c = substr(s, pos, 1); pos++
-          if (c != ",") return
-        }
-      } else if (c == "\"") {
-        emit(p, str())
-      } else {
-        start = pos
-        while (pos <= n && index(",]} \t\r\n", substr(s, pos, 1)) == 0) pos++
-        emit(p, substr(s, start, pos - start))
-      }
-    }
-  ' ${1:+"$1"}
-}
-
-# json_get PATH [FILE]: the scalar at PATH (e.g. fid, artifacts.0.name); prints nothing if absent.
 # fs_num VALUE DIGITS: a metric for people (the JSON files keep full precision), e.g. fs_num "$fid" 3.
 fs_num() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "") print "-"; else printf "%.*f\n", d, v }'; }
 # fs_kid VALUE: KID with 5 decimals; a negative value is explained (it is an unbiased estimate of a
 # squared distance, so it dips below 0 when the sets are closer than its noise resolves).
 fs_kid() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.5f%s\n", v, (v < 0 ? " (negative: below the estimator'"'"'s noise)" : "") }'; }
 
-json_get() {
-  json_flat ${2:+"$2"} | awk -F '\t' -v p="$1" '!found && $1 == p { sub(/^[^\t]*\t/, ""); v = $0; found = 1 } END { if (found) print v }'
-}
-
-# json_require PATH JSON-TEXT: like json_get on a string, but fails loudly if the field is missing.
+# json_require FIELD JSON-TEXT: a top-level field of a tool's JSON output (jq); fails loudly if it is missing.
 json_require() {
   local v
-  v=$(printf '%s\n' "$2" | json_get "$1")
+  v=$(jq -r --arg k "$1" '.[$k] // empty' <<<"$2")
   [ -n "$v" ] || fs_die "expected field '$1' in tool output: $2"
   printf '%s\n' "$v"
 }

@@ -52,7 +52,7 @@ fs_log "teacher: $teacher ($(fs_elapsed "$t0"))"
 fs_run rollout fs-rollout --teacher "$teacher" --name "$BANK" --seeds "$BANK_SEEDS" --segments "$SEGMENTS" \
   --substeps "$SUBSTEPS" --schedule "$SCHEDULE" ${CFG_RANGE:+--cfg-range "$CFG_RANGE"} --threads "$THREADS" --resume
 bank=$(json_require bank "$rollout")
-fs_log "bank: $bank, $(json_get trajectories <<<"$rollout") trajectories ($(fs_elapsed "$t0"))"
+fs_log "bank: $bank, $(jq -r ".trajectories // empty" <<<"$rollout") trajectories ($(fs_elapsed "$t0"))"
 
 # 3. FlowSteer student
 fs_run distill fs-distill --run "$STUDENT_RUN" --teacher "$teacher" --bank "$bank" --method flowsteer --ota \
@@ -69,7 +69,7 @@ png=$(json_require png "$sample")
 # 5. evaluation of the student at its own step count (with DATA's feature network, trained here if asked)
 if [ -n "$FEATNET_EPOCHS" ]; then
   fs_run featnet fs-eval featnet train --data "$DATA" --epochs "$FEATNET_EPOCHS" --threads "$THREADS"
-  fs_log "feature network: $(json_get name "$featnet"), accuracy $(json_get accuracy "$featnet")"
+  fs_log "feature network: $(jq -r ".name // empty" "$featnet"), accuracy $(jq -r ".accuracy // empty" "$featnet")"
 fi
 fs_run eval fs-eval --checkpoint "$student" --steps "$SEGMENTS" --schedule "$SCHEDULE" \
   --num-samples "$EVAL_SAMPLES" --seed "$EVAL_SEED" --precision-recall --threads "$THREADS"
@@ -87,6 +87,6 @@ pipeline done in $(fs_elapsed "$t0")
   bank     $bank
   student  $student
   grid     $png
-  eval     FID $(fs_num "$fid" 3), KID $(fs_kid "$(json_get kid <<<"$eval")"), class accuracy $(fs_num "$(json_get class_accuracy <<<"$eval")" 4), precision $(fs_num "$(json_get precision <<<"$eval")" 4), recall $(fs_num "$(json_get recall <<<"$eval")" 4) ($EVAL_SAMPLES samples, $SEGMENTS steps) -> $OUT/eval.json
+  eval     FID $(fs_num "$fid" 3), KID $(fs_kid "$(jq -r ".kid // empty" <<<"$eval")"), class accuracy $(fs_num "$(jq -r ".class_accuracy // empty" <<<"$eval")" 4), precision $(fs_num "$(jq -r ".precision // empty" <<<"$eval")" 4), recall $(fs_num "$(jq -r ".recall // empty" <<<"$eval")" 4) ($EVAL_SAMPLES samples, $SEGMENTS steps) -> $OUT/eval.json
   archive  $ARCHIVE ($archived artifacts; restore: fs-store restore $ARCHIVE --store other.db)
 EOF

@@ -76,11 +76,11 @@ cat <<EOF
 quickstart done in $(fs_elapsed "$t0") (rollout $t_roll, distill $t_dist, eval teacher $t_evt, eval student $t_evs)
   store         $STORE   (fs-store ls --store $STORE)
   teacher       $teacher   (from $TEACHER_FILE)
-  bank          $bank: $(json_get trajectories <<<"$roll") trajectories, $SEGMENTS segments x $SUBSTEPS teacher steps
+  bank          $bank: $(jq -r ".trajectories // empty" <<<"$roll") trajectories, $SEGMENTS segments x $SUBSTEPS teacher steps
   student       $student: $DISTILL_STEPS FlowSteer steps
   sample grid   $png
   evaluations   $OUT/eval-teacher.json, $OUT/eval-student.json ($EVAL_SAMPLES samples each)
 
-  FID teacher ($TEACHER_EVAL_STEPS steps): $(fs_num "$fid_t" 3)   (KID $(fs_kid "$(json_get kid <<<"$ev_t")"), class accuracy $(fs_num "$(json_get class_accuracy <<<"$ev_t")" 4))
-  FID student ($SEGMENTS steps):  $(fs_num "$fid_s" 3)   (KID $(fs_kid "$(json_get kid <<<"$ev_s")"), class accuracy $(fs_num "$(json_get class_accuracy <<<"$ev_s")" 4))
+  FID teacher ($TEACHER_EVAL_STEPS steps): $(fs_num "$fid_t" 3)   (KID $(fs_kid "$(jq -r ".kid // empty" <<<"$ev_t")"), class accuracy $(fs_num "$(jq -r ".class_accuracy // empty" <<<"$ev_t")" 4))
+  FID student ($SEGMENTS steps):  $(fs_num "$fid_s" 3)   (KID $(fs_kid "$(jq -r ".kid // empty" <<<"$ev_s")"), class accuracy $(fs_num "$(jq -r ".class_accuracy // empty" <<<"$ev_s")" 4))
 EOF

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-pkgs="libopenblas-dev libsqlite3-dev libarchive-dev libpng-dev libopenmpi-dev openmpi-bin pkg-config zstd zip dataset-fashion-mnist"
+pkgs="libopenblas-dev libsqlite3-dev libarchive-dev libpng-dev libopenmpi-dev openmpi-bin pkg-config zstd zip jq dataset-fashion-mnist"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

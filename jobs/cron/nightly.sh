@@ -29,13 +29,8 @@ fs_tools fs-eval fs-store
 
 # newest complete checkpoint (highest id) of RUN, or of any run
 fs_run ls fs-store ls --store "$STORE" --kind checkpoint ${RUN:+--run "$RUN"}
-read -r ckpt segments < <(json_flat <<<"$ls" | awk -F '\t' '
-  $1 ~ /^artifacts\.[0-9]+\.id$/    { split($1, p, "."); id[p[2]] = $2 }
-  $1 ~ /^artifacts\.[0-9]+\.name$/  { split($1, p, "."); name[p[2]] = $2 }
-  $1 ~ /^artifacts\.[0-9]+\.state$/ { split($1, p, "."); st[p[2]] = $2 }
-  $1 ~ /^artifacts\.[0-9]+\.metadata\.segments$/ { split($1, p, "."); seg[p[2]] = $2 }
-  END { best = -1; for (i in id) if (st[i] == "complete" && id[i] + 0 > best) { best = id[i] + 0; k = i }
-        if (best >= 0) print name[k], (seg[k] == "" ? "-" : seg[k]) }') || true
+read -r ckpt segments < <(jq -r '[.artifacts[] | select(.state == "complete")] | max_by(.id) // empty
+                                  | "\(.name) \((.metadata.segments? | numbers) // "-")"' <<<"$ls") || true
 [ -n "${ckpt:-}" ] || fs_die "no complete checkpoint${RUN:+ of run $RUN} in $STORE"
 steps=${EVAL_STEPS:-$([ "$segments" != "-" ] && echo "$segments" || echo 32)}
 fs_log "newest checkpoint: $ckpt (evaluating at $steps steps on $EVAL_SAMPLES samples)"
@@ -52,4 +47,4 @@ mv -f "$archive.part" "$archive"               # never leave a half-written arch
 # retention: keep the newest $KEEP dated archives (names sort by date)
 mapfile -t old < <(ls -1 "$ARCHIVE_DIR"/flowsteer-*.tar.zst 2>/dev/null | sort | head -n "-$KEEP")
 for f in "${old[@]}"; do rm -f -- "$f"; fs_log "retention: removed $f"; done
-echo "nightly $STAMP: $ckpt FID $(fs_num "$fid" 3) ($steps steps, $EVAL_SAMPLES samples) -> $archive ($(json_get artifacts <<<"$ar") artifacts)"
+echo "nightly $STAMP: $ckpt FID $(fs_num "$fid" 3) ($steps steps, $EVAL_SAMPLES samples) -> $archive ($(jq -r ".artifacts // empty" <<<"$ar") artifacts)"

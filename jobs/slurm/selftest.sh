@@ -158,25 +158,22 @@ for t in $(seq 0 $((SHARDS - 1))); do
 done
 main=$WORK/flowsteer.db
 fs_run v fs-store verify --store "$main" || fs_die "merged store does not verify"
-[ "$(json_get ok <<<"$v")" = true ] || fs_die "verify: $v"
+[ "$(jq -r ".ok // empty" <<<"$v")" = true ] || fs_die "verify: $v"
 fs_run ls fs-store ls --store "$main"
 # the bank: complete, 12 rows of (K+1) states of 784 floats (size / row bytes)
-read -r bstate bsize < <(json_flat <<<"$ls" | awk -F '\t' '
-  $1 ~ /^artifacts\.[0-9]+\.name$/ && $2 == "bank-selftest" { split($1, p, "."); k = p[2] }
-  $1 ~ /^artifacts\.[0-9]+\.state$/ { split($1, p, "."); st[p[2]] = $2 }
-  $1 ~ /^artifacts\.[0-9]+\.size$/ { split($1, p, "."); sz[p[2]] = $2 }
-  END { if (k != "") print st[k], sz[k] }')
+read -r bstate bsize < <(jq -r '[.artifacts[] | select(.name == "bank-selftest")] | last // empty
+                                 | "\(.state) \(.size)"' <<<"$ls")
 expected=$(( 12 ))
 rows=$(( ${bsize:-0} / ((4 + 1) * 784 * 4) ))
 fs_log "bank-selftest: state ${bstate:-missing}, $rows rows"
 [ "$bstate" = complete ] || fs_die "bank state '${bstate:-missing}', expected complete"
 [ "$rows" -eq "$expected" ] && [ $(( bsize % ((4 + 1) * 784 * 4) )) -eq 0 ] || fs_die "bank has $bsize bytes = $rows rows, expected $expected"
 # both shard runs were merged, and the student exists
-json_flat <<<"$ls" | grep >/dev/null $'^runs\\.[0-9]*\\.name\tfs-rollout:bank-selftest:shard-1-of-2$' || fs_die "shard 1's rollout run missing after merge"
+jq -e '.runs[] | select(.name == "fs-rollout:bank-selftest:shard-1-of-2")' <<<"$ls" >/dev/null || fs_die "shard 1's rollout run missing after merge"
 fs_run s fs-store show student --store "$main" || fs_die "no student checkpoint in the merged store"
 # the eval result: the JSON of the eval job and FID in range
 [ -f "$WORK/eval.json" ] || fs_die "eval job wrote no $WORK/eval.json"
-fid=$(json_get fid "$WORK/eval.json"); n=$(json_get num_samples "$WORK/eval.json")
+fid=$(jq -r ".fid // empty" "$WORK/eval.json"); n=$(jq -r ".num_samples // empty" "$WORK/eval.json")
 fs_log "student FID $fid on $n samples"
 awk -v f="$fid" 'BEGIN { exit !(f ~ /^[0-9.eE+-]+$/ && f + 0 >= 0) }' || fs_die "eval.json has no numeric fid: $(cat "$WORK/eval.json")"
 [ "$n" = "$EVAL_SAMPLES" ] || fs_die "eval used $n samples, expected $EVAL_SAMPLES"

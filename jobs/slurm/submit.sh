@@ -40,7 +40,7 @@ if [ -n "$FS_TEACHER_FILE" ]; then
 fi
 [ -f "$main" ] || fs_die "no main store $main: set FS_TEACHER_FILE, or put a teacher there (fs-train --store $main)"
 fs_run out fs-store show "$FS_TEACHER" --store "$main" || fs_die "teacher '$FS_TEACHER' not found in $main"
-teacher_name=$(json_get name <<<"$out")
+teacher_name=$(jq -r ".name // empty" <<<"$out")
 # The array tasks read the teacher from a plain file (safe on NFS), never from the shared SQLite store.
 fs_run out fs-store archive -o "$FS_WORK/teacher.tar.zst" "$FS_TEACHER" --store "$main"
 FS_TEACHER=$teacher_name                   # pin the resolved name (e.g. teacher@20000) for every job

@@ -16,10 +16,10 @@ check "fs-bench exits 0 (exit $rc)" [ "$rc" -eq 0 ]
 check "it prints exactly one line" [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]
 for k in sgemm_gflops_1024 conv2d_forward_ms conv2d_backward_ms unet_train_images_per_second \
          unet_forward_images_per_second peak_rss_mb; do
-  v=$(json_get "$k" <<<"$out")
+  v=$(jq -r --arg k "$k" '.[$k] // empty' <<<"$out")
   check "$k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
 done
-check "threads is the requested 2" [ "$(json_get threads <<<"$out")" = 2 ]
+check "threads is the requested 2" [ "$(jq -r ".threads // empty" <<<"$out")" = 2 ]
 fs-bench --only bogus >/dev/null 2>"$W/bench.err"; rc=$?
 check "a bad --only is a usage error, exit 2 like every tool (exit $rc)" [ "$rc" -eq 2 ]
 check "  ... naming the valid choices" grep -q "all, train, forward, conv, norm, latency" "$W/bench.err"
@@ -31,7 +31,7 @@ done
 out=$(fs-bench --model dit --dit-hidden 32 --dit-depth 1 --dit-heads 2 --dit-patch 4 --batch 2 --iterations 1 --threads 2 --json 2>/dev/null); rc=$?
 check "fs-bench --model dit exits 0 (exit $rc)" [ "$rc" -eq 0 ]
 for k in dit_train_images_per_second dit_forward_images_per_second peak_rss_mb; do
-  v=$(json_get "$k" <<<"$out")
+  v=$(jq -r --arg k "$k" '.[$k] // empty' <<<"$out")
   check "dit: $k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
 done
 fs-bench --model bogus >/dev/null 2>&1; rc=$?

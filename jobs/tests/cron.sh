@@ -35,7 +35,7 @@ check "archive is named by date and checkpoint ($(basename "${a:-none}"))" [ -n 
 check "archive restores into a fresh store" eval 'fs-store restore "$a" --store "$W/restored.db" >/dev/null'
 check "restored store verifies" eval 'fs-store verify --store "$W/restored.db" >/dev/null'
 check "restored store has t@6 with the original content hash" \
-  [ "$(fs-store show t@6 --store "$W/restored.db" --json | json_get hash)" = "$(fs-store show t@6 --store "$STORE" --json | json_get hash)" ]
+  [ "$(fs-store show t@6 --store "$W/restored.db" --json | jq -r ".hash // empty")" = "$(fs-store show t@6 --store "$STORE" --json | jq -r ".hash // empty")" ]
 
 # 3. retention: three more nights with KEEP=2 leave the two newest. Each night re-evaluates the same
 # unchanged checkpoint (fs-eval keeps the identical stored result) and must succeed, or its archive is

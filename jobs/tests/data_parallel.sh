@@ -22,7 +22,7 @@ RANKS=${RANKS:-2 4}
 MPI=(timeout 120 mpirun --oversubscribe); [ "$(id -u)" -eq 0 ] && MPI+=(--allow-run-as-root)
 passed=0 failed=0
 check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
-hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | json_get hash; }
+hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | jq -r ".hash // empty"; }
 same() { local f; for f in "$@"; do [ -s "$f" ] && cmp -s "$1" "$f" || return 1; done; }
 all_equal() { local w; for w in "$@"; do [ -n "$w" ] && [ "$w" = "$1" ] || return 1; done; }
 # launch P TOOL ARGS...: the tool as one process (P = 1, no launcher) or under mpirun -np P.

@@ -13,7 +13,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/fs-dit.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 passed=0 failed=0
 check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
-hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | json_get hash; }
+hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | jq -r ".hash // empty"; }
 S=$W/dit.db
 train=(--run t --model dit --preset tiny --seed 5 --checkpoint-every 3 --threads 2 --quiet)
 
@@ -52,7 +52,7 @@ check "--disc-blocks beyond the teacher's depth is refused (exit $rc)" [ "$rc" -
 fs-sample --store "$S" --checkpoint fs --seeds 0-19 --png "$W/grid.png" --save-tensors "$W/s.safetensors" --quiet > /dev/null 2>&1; rc=$?
 check "fs-sample writes a PNG grid and tensors (exit $rc)" eval '[ "$rc" -eq 0 ] && [ -s "$W/grid.png" ] && [ -s "$W/s.safetensors" ]'
 out=$(fs-eval --store "$S" --checkpoint fs --num-samples 30 --json 2>/dev/null); rc=$?
-fid=$(json_get fid <<<"$out")
+fid=$(jq -r ".fid // empty" <<<"$out")
 check "fs-eval of the DiT student gives a finite FID (exit $rc, FID $fid)" \
   awk -v f="$fid" 'BEGIN { exit !(f != "" && f + 0 == f && f >= 0 && f < 1e6) }'
 

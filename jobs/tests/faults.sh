@@ -41,27 +41,22 @@ store_clean() {
   local v l
   v=$(fs-store verify --store "$1" --json 2>"$W/verify.err") || { echo "  verify of $1 failed: $(cat "$W/verify.err") $v"; return 1; }
   l=$(fs-store ls --store "$1" --json) || return 1
-  json_flat <<<"$l" | awk -F '\t' '
-    $1 ~ /^artifacts\.[0-9]+\.kind$/  { split($1, p, "."); kind[p[2]] = $2 }
-    $1 ~ /^artifacts\.[0-9]+\.state$/ { split($1, p, "."); state[p[2]] = $2 }
-    END { for (i in state) if (state[i] != "complete" && kind[i] != "trajectory_bank") { print "  partial " kind[i] " #" i; bad = 1 }
-          exit bad }'
+  jq -r '.artifacts | to_entries[] | select(.value.state != "complete" and .value.kind != "trajectory_bank")
+         | "  partial \(.value.kind) #\(.key)"' <<<"$l" | grep . && return 1
+  return 0
 }
 
 # count_complete STORE KIND: complete artifacts of KIND (0 if the store does not exist yet).
 count_complete() {
   [ -f "$1" ] || { echo 0; return; }
-  fs-store ls --store "$1" --kind "$2" --json 2>/dev/null | json_flat | awk -F '\t' '
-    $1 ~ /^artifacts\.[0-9]+\.state$/ && $2 == "complete" { n++ } END { print n + 0 }'
+  fs-store ls --store "$1" --kind "$2" --json 2>/dev/null | jq -n '[inputs | .artifacts[] | select(.state == "complete")] | length'
 }
 
 # bank_rows STORE BANK: rows of BANK (from its payload size; 0 if absent).
 bank_rows() {
   [ -f "$1" ] || { echo 0; return; }
-  fs-store ls --store "$1" --kind trajectory_bank --json 2>/dev/null | json_flat | awk -F '\t' -v b="$2" -v rb="$3" '
-    $1 ~ /^artifacts\.[0-9]+\.name$/ && $2 == b { split($1, p, "."); k = p[2] }
-    $1 ~ /^artifacts\.[0-9]+\.size$/ { split($1, p, "."); sz[p[2]] = $2 }
-    END { print (k == "" ? 0 : int(sz[k] / rb)) }'
+  fs-store ls --store "$1" --kind trajectory_bank --json 2>/dev/null | jq -n --arg b "$2" --argjson rb "$3" '
+    [inputs | .artifacts[] | select(.name == $b)] | last | if . == null then 0 else (.size / $rb | floor) end'
 }
 
 # kill_resume LABEL STORE TOTAL PROGRESS_CMD -- TOOL ARGS...: runs `TOOL ARGS --store STORE --resume`
@@ -108,8 +103,8 @@ kill_resume() {
 # same_artifact LABEL REF STORE_A STORE_B: equal content hash, and equal `fs-store export` bytes.
 same_artifact() {
   local ha hb
-  ha=$(fs-store show "$2" --store "$3" --json 2>/dev/null | json_get hash)
-  hb=$(fs-store show "$2" --store "$4" --json 2>/dev/null | json_get hash)
+  ha=$(fs-store show "$2" --store "$3" --json 2>/dev/null | jq -r ".hash // empty")
+  hb=$(fs-store show "$2" --store "$4" --json 2>/dev/null | jq -r ".hash // empty")
   echo "  $1: uninterrupted ${ha:0:16}, killed+resumed ${hb:0:16}"
   check "$1: $2 has the same content hash as the uninterrupted run" eval '[ -n "$ha" ] && [ "$ha" = "$hb" ]'
   if fs-store export "$2" --store "$3" -o "$W/$1.a.safetensors" >/dev/null 2>"$W/export.err" &&
@@ -155,7 +150,7 @@ cp roll-a.db distill-a.db; cp roll-a.db distill-b.db
 base_ckpts=$(count_complete distill-b.db checkpoint)
 timed ms "${distill[@]}" --store distill-a.db --quiet --json >distill-a.json 2>distill-a.err || bad "uninterrupted fs-distill failed: $(cat distill-a.err)"
 echo "  fs-distill: uninterrupted run took $ms ms"
-student=$(json_get checkpoint distill-a.json)
+student=$(jq -r ".checkpoint // empty" distill-a.json)
 [ -n "$student" ] || student=s@120
 distill_progress() { echo $(( $(count_complete distill-b.db checkpoint) - base_ckpts )); }
 kill_resume fs-distill distill-b.db "$DISTILL_CKPTS" distill_progress -- "${distill[@]}"
@@ -182,7 +177,7 @@ wait "$dpid"; drc=$?
 check "concurrent: fs-distill checkpointing exits 0 while $readers reader rounds and $evals fs-eval runs share its store" [ "$drc" -eq 0 ]
 check "concurrent: every fs-store ls / fs-eval succeeded ($reader_fail failures)" [ "$reader_fail" -eq 0 ]
 check "concurrent: no 'database is locked' anywhere" eval '! grep -qi "locked" busy-readers.err busy-distill.err'
-check "concurrent: fs-eval printed its fid" [ -n "$(head -1 busy-eval.json | json_get fid)" ]
+check "concurrent: fs-eval printed its fid" [ -n "$(head -1 busy-eval.json | jq -r ".fid // empty")" ]
 check "concurrent: shared store verifies afterwards" store_clean busy.db
 
 echo "== 3. bad arguments and bad files"
@@ -285,12 +280,12 @@ done
 expect 3 "missing.safetensors" fs-store import missing.safetensors --name m --store kinds.db
 
 # truncated / garbage archive (3); the target store is neither created nor changed
-before=$(fs-store ls --store kinds.db --json | json_flat | grep -c $'\\.hash\t')
+before=$(fs-store ls --store kinds.db --json | jq '.artifacts | length')
 expect 3 "truncated.tar.zst" fs-store restore truncated.tar.zst --store fresh-restore.db
 expect 3 "truncated.tar.zst" fs-store restore truncated.tar.zst --store kinds.db
 expect 3 "garbage.safetensors" fs-store restore garbage.safetensors --store kinds.db
 [ -e fresh-restore.db ] && bad "a truncated archive created fresh-restore.db" || ok "a truncated archive creates no store"
-after=$(fs-store ls --store kinds.db --json | json_flat | grep -c $'\\.hash\t')
+after=$(fs-store ls --store kinds.db --json | jq '.artifacts | length')
 check "a rejected restore leaves the store unchanged ($before artifacts)" [ "$before" = "$after" ]
 check "the good archive restores into a fresh store that verifies" \
   eval 'fs-store restore good.tar.zst --store restored.db >/dev/null && store_clean restored.db'

@@ -58,8 +58,8 @@ signal_after_checkpoint() {
   "$@" >"$W/sig.out" 2>"$W/sig.err" &
   local pid=$! i
   for i in $(seq 1 600); do
-    [ -f "$db" ] && [ "$(fs-store ls --store "$db" --kind checkpoint --json 2>/dev/null | json_flat \
-      | awk -F '\t' -v r="$run" '$1 ~ /\.run$/ && $2 == r { n++ } END { print n + 0 }')" -gt 0 ] && break
+    [ -f "$db" ] && [ "$(fs-store ls --store "$db" --kind checkpoint --json 2>/dev/null \
+      | jq -n --arg r "$run" '[inputs | .artifacts[] | select(.run == $r)] | length')" -gt 0 ] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -107,7 +107,7 @@ expect 2 "--lr 0.5 \(recorded: 0.002\)" fs-train --store train.db --run t --step
 expect 2 "--seed 9 \(recorded: 0\)" fs-train --store train.db --run t --steps 200 --resume --seed 9
 expect 2 "--lr 0.5 \(recorded: .*\).*override-config" fs-distill --store train.db --run d --steps 200 --resume --lr 0.5
 expect 2 "--method \"reflow\" \(recorded: \"perflow\"\)" fs-distill --store train.db --run d --steps 200 --resume --method reflow
-cur=$(fs-store ls --store train.db --kind checkpoint --json | json_flat | awk -F'\t' '$1 ~ /\.run$/ && $2 == "t" {n++} END {print n}')
+cur=$(fs-store ls --store train.db --kind checkpoint --json | jq '[.artifacts[] | select(.run == "t")] | length')
 fs-train --store train.db --run t --steps $(( step + 5 )) --resume --lr 0.001 --override-config --threads 2 --quiet >/dev/null 2>"$W/err.txt"; rc=$?
 check "--override-config applies the new --lr (exit $rc)" [ "$rc" -eq 0 ]
 check "  ... and records it in the run" eval 'run_config train.db t | grep -q "resume_overrides"'
@@ -140,12 +140,12 @@ expect 2 "--seeds \(sample count\) 10000000 needs" fs-sample --checkpoint good.s
 
 echo "== 5. shipped students, stores, outputs, help, human output"
 out=$(fs-sample --checkpoint "$MODELS/student-flowsteer-4.safetensors" --seeds 0-9 --json 2>/dev/null)
-check "the shipped FlowSteer student samples 4 steps by default (evaluations_per_sample $(json_get evaluations_per_sample <<<"$out"))" \
-  [ "$(json_get evaluations_per_sample <<<"$out")" = 4 ]
-check "  ... on its shift-2 grid" [ "$(json_get sigmas.1 <<<"$out")" = 0.85714287 ]
+check "the shipped FlowSteer student samples 4 steps by default (evaluations_per_sample $(jq -r ".evaluations_per_sample // empty" <<<"$out"))" \
+  [ "$(jq -r ".evaluations_per_sample // empty" <<<"$out")" = 4 ]
+check "  ... on its shift-2 grid" [ "$(jq -r ".sigmas[1] // empty" <<<"$out")" = 0.85714287 ]
 out=$(fs-sample --checkpoint "$MODELS/student-perflow-4.safetensors" --seeds 0-9 --json 2>/dev/null)
-check "the shipped PeRFlow student samples its 4-step diffusers grid ($(json_get sigmas.3 <<<"$out"))" \
-  eval '[ "$(json_get steps <<<"$out")" = 4 ] && [ "$(json_get sigmas.3 <<<"$out")" = 0.008928572 ]'
+check "the shipped PeRFlow student samples its 4-step diffusers grid ($(jq -r ".sigmas[3] // empty" <<<"$out"))" \
+  eval '[ "$(jq -r ".steps // empty" <<<"$out")" = 4 ] && [ "$(jq -r ".sigmas[3] // empty" <<<"$out")" = 0.008928572 ]'
 fs-sample --checkpoint "$MODELS/student-flowsteer-4.safetensors" --steps 4 --seeds 0-9 --png grid.png >/dev/null 2>"$W/err.txt"; rc=$?
 check "the README's sample command works (exit $rc) and writes grid.png" eval '[ "$rc" -eq 0 ] && [ -s grid.png ]'
 check "  ... without creating ./flowsteer.db, and says so" eval '[ ! -e flowsteer.db ] && grep -q "no sample_set stored" "$W/err.txt"'

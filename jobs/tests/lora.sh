@@ -32,7 +32,7 @@ expect() {
   if [ "$rc" -eq "$want" ] && grep -Eq -- "$pat" "$W/err.txt"; then ok "exit $want: ${*:1:8}"
   else bad "expected exit $want and /$pat/ from: $* -- got exit $rc: $(tail -c 400 "$W/err.txt")"; fi
 }
-hash_of() { fs-store show "$1" --json 2>/dev/null | json_get hash; }
+hash_of() { fs-store show "$1" --json 2>/dev/null | jq -r ".hash // empty"; }
 
 # The same teacher in a second store, where the interrupted twin of run l is made (a checkpoint's hash covers
 # its metadata, run name included).
@@ -49,7 +49,7 @@ fs-distill --run l "${D[@]}" --lora 4 --lora-alpha 8 --steps 6 >/dev/null 2>"$W/
 check "fs-distill --lora 4 runs 6 steps (exit $rc)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || tail -5 "$W/l.err"
 fs-store show l@6 --json >"$W/l.json" 2>/dev/null
-names=$(json_flat "$W/l.json" | awk -F '\t' '{ print $2 }' | grep -E '^(model|ema|opt\.m|opt\.v)\.' | sort -u)
+names=$(jq -r '.. | strings' "$W/l.json" | grep -E '^(model|ema|opt\.m|opt\.v)\.' | sort -u)
 check "the checkpoint holds lora_A/lora_B under model., ema., opt.m., opt.v." \
   eval '[ -n "$(grep -E "^model\..*\.lora_A\.weight$" <<<"$names")" ] && [ -n "$(grep -E "^ema\..*\.lora_B\.weight$" <<<"$names")" ] && [ -n "$(grep -E "^opt\.v\..*\.lora_A\.weight$" <<<"$names")" ]'
 check "  ... and no copy of the base (no model.*.weight other than adapters)" \
@@ -123,8 +123,8 @@ tail_bytes() { local n; n=$(od -An -tu8 -N8 "$1" | tr -d ' '); tail -c +$((n + 9
 check "  ... bit-identical samples (base + adapters = merged)" [ "$(tail_bytes store.safetensors)" = "$(tail_bytes file.safetensors)" ]
 check "  ... which differ from the teacher's" [ "$(tail_bytes store.safetensors)" != "$(tail_bytes teacher.safetensors)" ]
 fs-eval --checkpoint l --num-samples 16 --threads 2 --json >eval.json 2>"$W/eval.err"; rc=$?
-check "fs-eval evaluates the LoRA checkpoint (exit $rc, FID $(json_get fid eval.json), model $(json_get model eval.json))" \
-  eval '[ "$rc" -eq 0 ] && [ -n "$(json_get fid eval.json)" ] && [ "$(json_get model eval.json)" = "l@6" ]'
+check "fs-eval evaluates the LoRA checkpoint (exit $rc, FID $(jq -r ".fid // empty" eval.json), model $(jq -r ".model // empty" eval.json))" \
+  eval '[ "$rc" -eq 0 ] && [ -n "$(jq -r ".fid // empty" eval.json)" ] && [ "$(jq -r ".model // empty" eval.json)" = "l@6" ]'
 
 echo "== 5. bad options"
 expect 2 "matches no linear" fs-distill --run x "${D[@]}" --lora 4 --lora-targets attn.nosuch --steps 2

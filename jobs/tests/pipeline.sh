@@ -21,24 +21,24 @@ check "it reports the student and its FID" grep -q "eval     FID [0-9]" "$W/run1
 check "  ... rounded for people: FID with 3 decimals, KID with 5 (issue 24)" grep -Eq "eval     FID [0-9]+\.[0-9]{3}, KID -?[0-9]\.[0-9]{5}[ ,]" "$W/run1.out"
 check "the grid is a PNG" eval '[ "$(head -c 8 "$OUT/student-grid.png" | od -An -tx1 | tr -d " \n")" = 89504e470d0a1a0a ]'
 check "eval.json holds fid, kid and num_samples $EVAL_SAMPLES" \
-  eval '[ -n "$(json_get fid "$OUT/eval.json")" ] && [ -n "$(json_get kid "$OUT/eval.json")" ] && [ "$(json_get num_samples "$OUT/eval.json")" = "$EVAL_SAMPLES" ]'
+  eval '[ -n "$(jq -r ".fid // empty" "$OUT/eval.json")" ] && [ -n "$(jq -r ".kid // empty" "$OUT/eval.json")" ] && [ "$(jq -r ".num_samples // empty" "$OUT/eval.json")" = "$EVAL_SAMPLES" ]'
 check "eval.json holds precision and recall in [0, 1]" \
-  eval 'awk -v p="$(json_get precision "$OUT/eval.json")" -v r="$(json_get recall "$OUT/eval.json")" "BEGIN { exit !(p != \"\" && r != \"\" && p >= 0 && p <= 1 && r >= 0 && r <= 1) }"'
+  eval 'awk -v p="$(jq -r ".precision // empty" "$OUT/eval.json")" -v r="$(jq -r ".recall // empty" "$OUT/eval.json")" "BEGIN { exit !(p != \"\" && r != \"\" && p >= 0 && p <= 1 && r >= 0 && r <= 1) }"'
 check "the pipeline's store verifies" eval 'fs-store verify --store "$OUT/flowsteer.db" >/dev/null'
 
 fs-store restore "$OUT/student.tar.zst" --store "$W/restored.db" >/dev/null 2>"$W/restore.err"
 check "the archive restores into a fresh store ($(cat "$W/restore.err"))" [ -s "$W/restored.db" ]
 check "the restored store verifies" eval 'fs-store verify --store "$W/restored.db" >/dev/null'
 show=$(fs-store show student --store "$W/restored.db" --json 2>/dev/null)
-kinds=$(json_flat <<<"$show" | awk -F '\t' '$1 ~ /^lineage\..*kind$/ { print $2 }' | sort -u | tr '\n' ' ')
+kinds=$(jq -r '[.lineage | .. | objects | .kind? | strings] | unique | join(" ")' <<<"$show")
 check "the restored student keeps its lineage: bank and teacher ($kinds)" \
   eval '[[ "$kinds" == *trajectory_bank* ]] && [[ "$kinds" == *checkpoint* ]]'
 check "the restored student is the same content as the original" \
-  [ "$(json_get hash <<<"$show")" = "$(fs-store show student --store "$OUT/flowsteer.db" --json | json_get hash)" ]
+  [ "$(jq -r ".hash // empty" <<<"$show")" = "$(fs-store show student --store "$OUT/flowsteer.db" --json | jq -r ".hash // empty")" ]
 
-before=$(fs-store ls --store "$OUT/flowsteer.db" --kind checkpoint --json | json_flat | grep -c $'\\.hash\t')
+before=$(fs-store ls --store "$OUT/flowsteer.db" --kind checkpoint --json | jq '.artifacts | length')
 bash "$FS_ROOT/jobs/pipeline.sh" >"$W/run2.out" 2>"$W/run2.err"; rc=$?
-after=$(fs-store ls --store "$OUT/flowsteer.db" --kind checkpoint --json | json_flat | grep -c $'\\.hash\t')
+after=$(fs-store ls --store "$OUT/flowsteer.db" --kind checkpoint --json | jq '.artifacts | length')
 check "a second run succeeds (exit $rc) and resumes instead of retraining ($before -> $after checkpoints)" \
   eval '[ "$rc" -eq 0 ] && [ "$before" -eq "$after" ]'
 # the shipped students (issue 7 §4): importable with fs-store import, 4 steps on the grid their file records

@@ -18,7 +18,7 @@ fs-data export --data mnist --split train --limit 1200 --paint-by-class --pad 2 
 fs-data export --data mnist --split test --limit 400 --paint-by-class --pad 2 --to "$W/rgb/test" --quiet >/dev/null
 info=$(fs-data info --data "$W/rgb" --split test --json 2>/dev/null)
 check "fs-data reads the folder as 3x32x32, 10 classes, 400 images" \
-  eval '[ "$(json_get channels <<<"$info")" = 3 ] && [ "$(json_get height <<<"$info")" = 32 ] && [ "$(json_get classes <<<"$info")" = 10 ] && [ "$(json_get count <<<"$info")" = 400 ]'
+  eval '[ "$(jq -r ".channels // empty" <<<"$info")" = 3 ] && [ "$(jq -r ".height // empty" <<<"$info")" = 32 ] && [ "$(jq -r ".classes // empty" <<<"$info")" = 10 ] && [ "$(jq -r ".count // empty" <<<"$info")" = 400 ]'
 
 # 2. the whole chain on it
 export OUT=$W/out DATA=$W/rgb FEATNET_EPOCHS=1 PRESET=tiny TEACHER_STEPS=20 CHECKPOINT_EVERY=10 BANK_SEEDS=0-15 \
@@ -29,9 +29,9 @@ check "pipeline.sh on the RGB folder exits 0 (exit $rc)" [ "$rc" -eq 0 ]
 png=$OUT/student-grid.png
 # PNG byte 25 is the IHDR colour type: 2 = RGB, 0 = gray.
 check "the student's grid is a colour PNG" eval '[ "$(od -An -tu1 -j25 -N1 "$png" | tr -d " ")" = 2 ]'
-fid=$(json_get fid "$OUT/eval.json")
+fid=$(jq -r ".fid // empty" "$OUT/eval.json")
 check "the student's FID is finite ($fid)" awk -v f="$fid" 'BEGIN { exit !(f != "" && f + 0 == f && f >= 0 && f < 1e6) }'
-check "the eval used the set's own feature network" eval 'json_get feature_network_name "$OUT/eval.json" | grep -q "^featnet-"'
+check "the eval used the set's own feature network" eval 'jq -r ".feature_network_name // empty" "$OUT/eval.json" | grep -q "^featnet-"'
 check "the teacher checkpoint records the dataset's geometry" \
   eval 'fs-store show teacher --store "$OUT/flowsteer.db" --json | grep -q "\"channels\":3"'
 
@@ -45,7 +45,7 @@ fs-eval stats --data "$W/mt" --save-stats "$W/st-folder" --quiet >/dev/null 2>&1
 fs-eval stats --data "$W/mt.zip" --save-stats "$W/st-zip" --quiet >/dev/null 2>&1
 fs-eval stats --data "$W/mt-again" --save-stats "$W/st-again" --quiet >/dev/null 2>&1
 for s in folder zip again; do
-  fd=$(fs-eval fd "$W/st-idx" "$W/st-$s" --json | json_get fid)
+  fd=$(fs-eval fd "$W/st-idx" "$W/st-$s" --json | jq -r ".fid // empty")
   check "MNIST test as $s: the IDX files' feature statistics (FD $fd)" awk -v f="$fd" 'BEGIN { exit !(f != "" && f < 1e-6) }'
 done
 
@@ -86,7 +86,7 @@ fs-rollout --store "$U" --teacher u --name b --seeds 0-7 --segments 2 --substeps
 check "it rolls out and distills (exit $rc)" [ "$rc" -eq 0 ]
 out=$(fs-eval --store "$U" --checkpoint s --num-samples 20 --features mnist --json 2>/dev/null); rc=$?
 check "its student evaluates without a class accuracy (exit $rc)" \
-  eval '[ "$rc" -eq 0 ] && [ -n "$(json_get fid <<<"$out")" ] && [ -z "$(json_get class_accuracy <<<"$out")" ]'
+  eval '[ "$rc" -eq 0 ] && [ -n "$(jq -r ".fid // empty" <<<"$out")" ] && [ -z "$(jq -r ".class_accuracy // empty" <<<"$out")" ]'
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

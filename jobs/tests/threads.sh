@@ -21,7 +21,7 @@ trap 'rm -rf "$W"' EXIT
 THREAD_COUNTS=${THREAD_COUNTS:-1 2 4}
 passed=0 failed=0
 check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
-hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | json_get hash; }
+hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | jq -r ".hash // empty"; }
 # same FILE...: all files exist, are non-empty and hold the same bytes.
 same() { local f; for f in "$@"; do [ -s "$f" ] && cmp -s "$1" "$f" || return 1; done; }
 # all_equal WORD...: every word equal to the first, none empty.
@@ -47,7 +47,7 @@ for n in $THREAD_COUNTS; do
   th+=("$(hash_of "$db" t@20)"); bh+=("$(hash_of "$db" bank)"); sh+=("$(hash_of "$db" s@6)")
   tf+=("$W/teacher$n.safetensors"); bf+=("$W/bank$n.safetensors"); sf+=("$W/student$n.safetensors")
   e=$(fs-eval --store "$db" --checkpoint s@6 --num-samples 300 --seed 7 --bootstrap 50 --threads "$n" --json 2>/dev/null)
-  ev+=("$(for k in fid fid_ci95.0 fid_ci95.1 kid kid_ci95.0 kid_ci95.1; do printf '%s,' "$(json_get "$k" <<<"$e")"; done)")
+  ev+=("$(jq -r '[.fid, .fid_ci95[0], .fid_ci95[1], .kid, .kid_ci95[0], .kid_ci95[1]] | map(tostring) | join(",")' <<<"$e")")
   echo "     --threads $n: teacher ${th[-1]:0:12}  bank ${bh[-1]:0:12}  student ${sh[-1]:0:12}  eval ${ev[-1]}"
 done
 check "fs-train: checkpoint content hashes identical across --threads $THREAD_COUNTS" all_equal "${th[@]}"
