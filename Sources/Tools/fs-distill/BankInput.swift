@@ -5,20 +5,17 @@ import ToolSupport
 import Train
 
 /// A trajectory bank given with `--bank`: its record, what its config says about the grid it was rolled
-/// out on, and the checks that it fits the run (K, schedule, shift).
+/// out on (the checks that it fits the run are Train's `DistillConfig.adopt(bank:...)`).
 ///
 /// The bank config is fs-rollout's `BankManifest` (read in any version). K always follows from the row size,
 /// (K+1) states of `state_shape` (default [1, 28, 28], banks made before geometry was recorded).
 struct BankInput {
     let record: ArtifactRecord
+    /// What the bank's config records (grid, sub-steps, guidance range, teacher); a run takes its
+    /// defaults and is checked against it with `DistillConfig.adopt(bank:...)`.
+    let manifest: BankManifest
+    /// K, from the row size.
     let segments: Int
-    let sigmas: [Float]?
-    let schedule: ScheduleKind?
-    let shift: Float?
-    let substeps: Int?
-    let guidance: (lo: Float, hi: Float)?
-    /// The content hash of the teacher that rolled the bank out, when recorded.
-    let teacherHash: String?
     let ref: String
     /// [C, H, W] of one state.
     let stateShape: [Int]
@@ -48,37 +45,7 @@ struct BankInput {
         if let n = m.segments, n != k {
             throw ToolError.badInput("\(store.path): bank '\(a.name)' config says K = \(n) but its rows hold \(k + 1) states")
         }
-        return BankInput(record: a, segments: k, sigmas: m.boundarySigmas, schedule: m.schedule, shift: m.shift,
-                         substeps: m.substeps, guidance: m.cfgRange, teacherHash: m.teacherHash, ref: ref, stateShape: shape)
-    }
-
-    /// Fills bank-dependent defaults into `config` (K, sub-steps, CFG range unless given) and refuses a
-    /// bank rolled out on another grid than the run's segments.
-    func check(against config: inout DistillConfig, teacherHash: String, explicitRange: Bool, explicitSegments: Bool,
-               explicitSubsteps: Bool) throws {
-        let name = "bank '\(record.name)'"
-        if let h = self.teacherHash, h != teacherHash {
-            throw ToolError.badInput("\(name) was rolled out by teacher \(h.prefix(12)), not by --teacher (\(teacherHash.prefix(12)))")
-        }
-        if !explicitSegments { config.segments = segments }
-        if !explicitSubsteps, let substeps { config.substeps = substeps }
-        if !explicitRange, let guidance { (config.cfgLow, config.cfgHigh) = guidance }
-        // ReFlow reads only the noise and the final state; its --segments/--schedule are the inference grid.
-        guard config.method != .reflow else { return }
-        if segments != config.segments {
-            throw ToolError.badInput("\(name) holds K = \(segments) segments per trajectory but --segments is \(config.segments); "
-                                     + "roll out a bank with --segments \(config.segments) or drop --segments")
-        }
-        if let schedule, schedule != config.schedule {
-            throw ToolError.badInput("\(name) was rolled out on the \(schedule.rawValue) grid but --schedule is \(config.schedule.rawValue)")
-        }
-        if let shift, abs(shift - config.shift) > 1e-6 {
-            throw ToolError.badInput("\(name) was rolled out with shift \(shift) but --shift is \(config.shift)")
-        }
-        let grid = SigmaSchedule.make(config.schedule, steps: config.segments, shift: config.shift).sigmas
-        if let sigmas, sigmas.count != grid.count || zip(sigmas, grid).contains(where: { abs($0 - $1) > 1e-5 }) {
-            throw ToolError.badInput("\(name) boundaries \(sigmas) differ from the \(config.schedule.rawValue) grid \(grid)")
-        }
+        return BankInput(record: a, manifest: m, segments: k, ref: ref, stateShape: shape)
     }
 
     /// The bank's rows as an in-memory trajectory set.
