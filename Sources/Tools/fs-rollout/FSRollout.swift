@@ -6,41 +6,10 @@ import TensorCore
 import ToolSupport
 import Train
 
+/// fs-rollout: options and the rollout here; the bank's parent and config in FSRollout+Bank, the
+/// --shard and --cfg-range types in RolloutArguments, the help in FSRollout+Help.
 @main
 struct FSRollout: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "fs-rollout",
-        abstract: "Store the teacher's authentic ODE trajectories (K+1 boundary states per sample) as a trajectory bank.",
-        discussion: """
-        Sample i of the seed list starts from the noise of its seed s (Tensor.perSampleNoise), gets label
-        s mod 10 and a guidance scale w ~ U[LO, HI] drawn from streamSeed(s, guidance) (exactly LO when
-        LO == HI). The teacher's probability-flow ODE is solved with Euler on the student grid (--segments K
-        of --schedule/--shift) with every segment split into --substeps S sub-steps (K*S steps, 2 network
-        evaluations per step when w != 1); the K+1 states at the segment boundaries are stored, state 0
-        being the noise and state K the final sample. A sample's row depends only on its seed, the teacher
-        and these settings, never on --batch-size, --threads or --shard.
-
-        --cfg-range defaults to the teacher's recommended_cfg +- 0.5 with the lower end clamped to 1
-        (recommended_cfg 1, or none recorded, gives [1, 1.5]).
-
-        The bank is committed batch by batch (a kill loses at most one batch); --resume reopens the open bank
-        and fills in only the missing samples, then finalizes it (content hash). Without --resume an
-        existing bank of the same name is a usage error (exit 2). SIGINT/SIGTERM finish the current batch, mark
-        the run interrupted and exit 130/143; --resume continues.
-
-        Job arrays: --shard i/n takes the i-th of n contiguous parts of the seed list; rows keep their index
-        in the whole list and the bank's config is the same for every shard, so shard stores merge into one
-        bank with `fs-store merge`. A store reference for --teacher is resolved in --teacher-store (default:
-        --store) and the teacher artifact is copied into --store, so the bank's lineage survives the merge.
-
-        Examples:
-          fs-rollout --store runs.db --teacher teacher --name bank-k4 --num 10000
-          fs-rollout --store shard-$i.db --teacher-store runs.db \\
-                     --teacher teacher --name bank-k4 \\
-                     --seeds 0-49999 --shard $i/8 --resume
-          fs-store merge --store runs.db shard-*.db
-        """)
-
     @OptionGroup var common: CommonOptions
     @Option(help: ArgumentHelp("Teacher: RUN (latest checkpoint, EMA weights), RUN@STEP, tag, artifact name, hash prefix, or a .safetensors file.",
                                valueName: "ref"))
@@ -188,67 +157,5 @@ struct FSRollout: ParsableCommand {
         ]
         try common.emit(out, human: String(format: "bank '%@' (%@): %d trajectories, %d new in %.1f s (%.2f trajectories/s)",
                                            bank.name, bank.shortHash, total, written, seconds, rate))
-    }
-
-    /// The bank's parent: the teacher artifact in --store (copied there from --teacher-store when it
-    /// lives elsewhere, content-identical so merges fold the copies together); none for a file teacher.
-    func teacherParent(_ loaded: LoadedModel, in store: ArtifactStore) throws -> [ArtifactID] {
-        guard case .artifact(let a, let sourcePath) = loaded.source else { return [] }
-        if sourcePath == store.path { return [a.id] }
-        let source = try ArtifactStore(path: sourcePath, access: .read)
-        let copy = try store.putArtifact(kind: a.kind, name: a.name, run: a.run, step: a.step,
-                                         tensors: try source.payload(a).entries, metadata: a.metadata,
-                                         config: a.config, codeRev: a.codeRev)
-        guard copy.hash == a.hash else {
-            throw ToolError.badInput("\(store.path): copy of teacher '\(a.name)' hashes to \(copy.shortHash), not \(a.shortHash)")
-        }
-        return [copy.id]
-    }
-
-    /// Everything that determines the rows, and nothing that differs between shards or runs (so the
-    /// shard banks of one job array have equal configs and merge into one bank).
-    func bankConfig(_ loaded: LoadedModel, _ r: TeacherRollout, _ range: GuidanceRange, _ all: SeedList) throws -> String {
-        BankManifest(teacher: loaded.displayName, teacherHash: loaded.contentHash, teacherConfig: loaded.config,
-                     schedule: schedule, shift: shift, segments: r.segments, substeps: r.substeps,
-                     teacherSteps: r.teacherGrid.steps, boundarySigmas: r.boundarySigmas, cfgRange: (range.lo, range.hi),
-                     stateShape: r.sampleShape, seeds: all.description, count: all.count, shards: shard.count, data: loaded.dataset,
-                     notes: ["solver": "euler", "guidance": "lo + (hi - lo) * uniform(streamSeed(seed, guidance))",
-                             "labels": "seed % \(max(1, loaded.config.numClasses))",
-                             "noise": "perSampleNoise(seed, \(r.sampleShape))", "sample_index": "position in seeds"]).json
-    }
-}
-
-/// `--shard i/n`: the i-th (0-based) of n contiguous parts.
-struct Shard: Sendable, Equatable, CustomStringConvertible {
-    let index: Int, count: Int
-
-    init(index: Int, count: Int) { (self.index, self.count) = (index, count) }
-
-    init(parsing text: String) throws {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else {
-            throw ValidationError("--shard '\(text)' is not i/n with 0 <= i < n (e.g. 0/4)")
-        }
-        (index, count) = (i, n)
-    }
-
-    var description: String { "\(index)/\(count)" }
-}
-
-/// `--cfg-range LO,HI` or `W` (LO == HI == W).
-struct GuidanceRange: Sendable, Equatable {
-    let lo: Float, hi: Float
-
-    init(lo: Float, hi: Float) { (self.lo, self.hi) = (lo, hi) }
-
-    init(parsing text: String) throws {
-        let values = text.split(separator: ",", omittingEmptySubsequences: false)
-            .map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        guard (1...2).contains(values.count), values.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else {
-            throw ValidationError("--cfg-range '\(text)' is not LO,HI or W (non-negative numbers, e.g. 1,2)")
-        }
-        let lo = values[0]!, hi = values.last!!
-        guard lo <= hi else { throw ValidationError("--cfg-range '\(text)': LO must not exceed HI") }
-        (self.lo, self.hi) = (lo, hi)
     }
 }
