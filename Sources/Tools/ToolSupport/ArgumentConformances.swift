@@ -7,3 +7,8 @@ extension ScheduleKind: ExpressibleByArgument {}
 
 // `--method euler|heun` for every tool that samples.
 extension Sampler.Method: ExpressibleByArgument {}
+
+// `--labels cycle|list` for fs-sample (a bad list is a usage error: `LabelSpecError`).
+extension LabelSpec: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+}

@@ -1,10 +1,14 @@
-import ArgumentParser
 import Foundation
 
-/// Which class label each sample gets: `cycle` (sample i gets i mod 10, so a grid has one row per
+/// A label list that is not `cycle` or a comma list of labels 0...K (a usage error, exit 2, in the tools).
+public struct LabelSpecError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// Which class label each sample gets: `cycle` (sample i gets i mod K, so a grid has one row per
 /// class) or an explicit comma list that is repeated to the sample count (`3` = all threes, `1,7`
-/// alternates). Labels are 0...9, or 10 (the null label) for unconditional samples.
-public enum LabelSpec: Sendable, Equatable, CustomStringConvertible, ExpressibleByArgument {
+/// alternates). Labels are 0...K-1, or K (the null label) for unconditional samples; K = 10 for MNIST.
+public enum LabelSpec: Sendable, Equatable, CustomStringConvertible {
     case cycle
     case list([Int])
 
@@ -15,15 +19,13 @@ public enum LabelSpec: Sendable, Equatable, CustomStringConvertible, Expressible
         for part in t.split(separator: ",", omittingEmptySubsequences: false) {
             let p = part.trimmingCharacters(in: .whitespaces)
             guard let v = Int(p), v >= 0, v <= numClasses else {
-                throw ValidationError("--labels '\(text)': '\(p)' is not a label 0...\(numClasses) (\(numClasses) = unconditional); "
-                                      + "use a comma list such as 3 or 1,7, or 'cycle'")
+                throw LabelSpecError(description: "--labels '\(text)': '\(p)' is not a label 0...\(numClasses) (\(numClasses) = unconditional); "
+                                     + "use a comma list such as 3 or 1,7, or 'cycle'")
             }
             out.append(v)
         }
         self = .list(out)
     }
-
-    public init?(argument: String) { try? self.init(parsing: argument) }
 
     /// The label of each of `count` samples.
     public func labels(count: Int, numClasses: Int = 10) -> [Int] {
