@@ -96,6 +96,6 @@ check "fs-distill --resume by one process (exit $rc) ends with the uninterrupted
 # 4. Divergence: every rank sees the same loss and stops; exit 5, run failed.
 rc=0; launch 2 "$TRAIN_BIN" --store "$W/dv.db" "${train[@]}" --steps 30 --lr 1e30 > /dev/null 2>&1 || rc=$?
 check "fs-train -np 2 diverging exits 5 on every rank (exit $rc) and marks the run failed" \
-  eval '[ "$rc" -eq 5 ] && fs-store ls --store "$W/dv.db" --json | grep -q "\"status\":\"failed\""'
+  eval '[ "$rc" -eq 5 ] && fs-store ls --store "$W/dv.db" --json | jq -e "any(.runs[]; .status == \"failed\")" >/dev/null'
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -61,7 +61,7 @@ report > "$W/r.log" 2>&1; rc=$?
 check "fs-store report exits 0 (exit $rc)" [ "$rc" -eq 0 ]
 check "the narrative is kept and the stale block replaced" bash -c "grep -q '^Narrative stays.' '$P' && grep -q '^The end.' '$P' && ! grep -q 'stale text' '$P'"
 check "the table lists the rows by ORDER: teacher, student, teacher-2" bash -c "[ \"\$(grep '^| ' '$P' | grep -o '\`t/abl/[a-z0-9-]*\`' | tr -d '\`' | tr '\n' ' ')\" = 't/abl/teacher t/abl/s t/abl/teacher-2 ' ]"
-fid=$(fs-eval --store "$STORE" --checkpoint s --num-samples 24 --seed 500000 --name t/again --json 2>/dev/null | sed -n 's/.*"fid":\([0-9.e+-]*\).*/\1/p')
+fid=$(fs-eval --store "$STORE" --checkpoint s --num-samples 24 --seed 500000 --name t/again --json 2>/dev/null | jq -r '.fid // empty')
 check "the student's FID (and interval, when stored) is the stored one ($fid)" grep -q "| student, 2 steps | \`t/abl/s\` | $(printf '%.2f' "$fid") " "$P"   # then " |", or " (" and its interval
 check "the student's grid is linked" grep -q '\[grid\](out/grids/t_abl_s.png)' "$P"
 check "the claims are decided" bash -c "grep -q '^- the teacher beats its student: \*\*' '$P' && grep -q 'FID(the student, 2 NFE)' '$P'"

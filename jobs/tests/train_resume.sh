@@ -22,18 +22,12 @@ if [ -z "${FS_BIN:-}" ]; then
 fi
 TRAIN="$FS_BIN/fs-train"; STORE="$FS_BIN/fs-store"
 [ -x "$TRAIN" ] && [ -x "$STORE" ] || { echo "train_resume: no fs-train/fs-store in $FS_BIN" >&2; exit 1; }
-# JSON helpers on stdin (jq when installed, else python3): the hash field, and how many artifacts are
+# JSON helpers on stdin (jq, which jobs/setup.sh installs): the hash field, and how many artifacts are
 # (or are not) in state "complete".
-json_hash() {
-  if command -v jq > /dev/null; then jq -r .hash; else python3 -c 'import json,sys; print(json.load(sys.stdin)["hash"])'; fi
-}
+json_hash() { jq -r .hash; }
 json_count() {  # $1 = complete | incomplete
-  if command -v jq > /dev/null; then
-    if [ "$1" = complete ]; then jq '[.artifacts[] | select(.state == "complete")] | length'
-    else jq '[.artifacts[] | select(.state != "complete")] | length'; fi
-  else
-    python3 -c 'import json,sys; a=json.load(sys.stdin)["artifacts"]; print(sum((x["state"]=="complete")==(sys.argv[1]=="complete") for x in a))' "$1"
-  fi
+  if [ "$1" = complete ]; then jq '[.artifacts[] | select(.state == "complete")] | length'
+  else jq '[.artifacts[] | select(.state != "complete")] | length'; fi
 }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/train_resume.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
