@@ -18,6 +18,10 @@
 #                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER,
 #                              LABEL and the attributes (series=S: a plot line) are for `fs-store report`;
 #                              quick=no: left out of --quick runs (and pages)
+#   select NAME PREFIX CHOICE...
+#                              model selection: NAME = the CHOICE (each a param) whose evaluation
+#                              PREFIX<CHOICE> has the lowest FID, NAME_ARGS = that param's value
+#                              (before the evaluations exist, and in --dry-run: the first CHOICE)
 #   compare TABLE TEXT WORSE BETTER / target TABLE WHO KEY REFERENCE RATIO
 #                              claims `fs-store report` decides (ignored here)
 # Relative paths (in the table, STORE) are relative to the repository root.
@@ -28,7 +32,7 @@ set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 FS_JOB=rows
 
-usage() { sed -n "2,24p" "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n "2,28p" "$0" | sed 's/^# \{0,1\}//'; }
 QUICK=0 ONLY="" DRY=0 TABLE=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -89,6 +93,28 @@ done_already() {
   esac
 }
 
+# choose NAME PREFIX CHOICE...: set NAME (and NAME_ARGS) to the CHOICE whose stored evaluation PREFIX<CHOICE>
+# has the lowest FID; pass 1 and --dry-run take the first CHOICE (the evaluations may not exist yet).
+choose() {
+  local name=$1 prefix=$2; shift 2
+  local c best=$1 fid best_fid="" summary=""
+  for c in "$@"; do [ -n "${!c+x}" ] || bad "select: choice '$c' is not a param"; done
+  if [ "$PASS" = 2 ] && [ "$DRY" = 0 ]; then
+    for c in "$@"; do
+      fid=$(fs-store show --store "$STORE" --json "eval_result:$prefix$c" 2>/dev/null | jq -r '.metadata.fid // empty') || true
+      if [ -z "$fid" ]; then
+        # a section left out by --only whose evaluations are missing: its rows do not run either
+        [ "$SKIPPED" = 1 ] || bad "select $name: evaluation '$prefix$c' is not stored (run its section first)"
+        best=$1 summary=" (not evaluated yet)"; break
+      fi
+      summary+=" $c $fid"
+      if [ -z "$best_fid" ] || awk -v a="$fid" -v b="$best_fid" 'BEGIN { exit !(a < b) }'; then best=$c best_fid=$fid; fi
+    done
+    fs_log "select $name = $best (FID of ${prefix}*:$summary)"
+  fi
+  printf -v "$name" '%s' "$best"; printf -v "${name}_ARGS" '%s' "${!best}"
+}
+
 # execute TOOL ARGS...: run one row's command (with --threads), skipped when its result is stored.
 N_RUN=0 N_SKIP=0
 execute() {
@@ -109,6 +135,7 @@ execute() {
 declare -A SET_BY_ENV=()
 run_table() {
   local pass=$1 line w section="" kind
+  PASS=$pass
   LINENO_T=0
   while IFS= read -r line || [ -n "$line" ]; do
     LINENO_T=$((LINENO_T + 1))
@@ -129,6 +156,11 @@ run_table() {
           fi
         fi ;;
       section) [ ${#w[@]} = 2 ] || bad "section NAME"; section=${w[1]} ;;
+      select)
+        [ ${#w[@]} -ge 4 ] || bad "select NAME PREFIX CHOICE..."
+        [[ ${w[1]} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || bad "select name '${w[1]}'"
+        SKIPPED=0; if [ -n "$ONLY" ] && [ -n "$section" ] && [[ ",$ONLY," != *",$section,"* ]]; then SKIPPED=1; fi
+        choose "${w[@]:1}" ;;
       compare|target) ;;   # claims the report decides (jobs/tables/README.md)
       import|run|row)
         [ "$pass" = 2 ] || continue
@@ -149,7 +181,7 @@ run_table() {
                [ -n "$(opt --name "${w[@]:$((j + 1))}")" ] || bad "a row's fs-eval needs --name KEY (the report finds it by that name)"
                [ "$skip" = 1 ] || execute "${w[@]:$j}" ;;
         esac ;;
-      *) bad "unknown row kind '$kind' (param, section, import, run, row, compare, target)" ;;
+      *) bad "unknown row kind '$kind' (param, section, import, run, row, select, compare, target)" ;;
     esac
   done < "$TABLE"
 }

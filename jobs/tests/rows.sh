@@ -83,6 +83,25 @@ printf 'run fs-eval --checkpoint no-such-model --num-samples 4 --name t/none\nru
 bash jobs/rows.sh "$W/fail.rows" > "$W/fail.log" 2>&1; rc=$?
 check "a failing tool stops the table with its own exit code (exit $rc, 3 = bad input)" bash -c "[ $rc -eq 3 ] && [ ! -e '$W/after.png' ]"
 
+# select: the choice whose evaluation has the lowest FID, and its param's value, reach the later rows and the report
+cat > "$W/sel.rows" <<'ROWS'
+param EVAL "--num-samples 24 --seed 500000"
+param ONE  "--steps 1"
+param FOUR "--steps 4"
+import teacher models/teacher-mnist.safetensors
+row sel 1 "one step" fs-eval --checkpoint teacher ${ONE} --schedule fixed ${EVAL} --name t/sel/ONE
+row sel 2 "four steps" fs-eval --checkpoint teacher ${FOUR} --schedule fixed ${EVAL} --name t/sel/FOUR
+select BEST t/sel/ ONE FOUR
+row sel 3 "selected: ${BEST}" fs-eval --checkpoint teacher ${BEST_ARGS} --schedule fixed ${EVAL} --name t/sel/best
+ROWS
+bash jobs/rows.sh "$W/sel.rows" > "$W/sel.log" 2>&1; rc=$?
+fidof() { fs-store show --store "$STORE" --json "eval_result:$1" 2>/dev/null | jq -r .metadata.fid; }
+f_best=$(fidof t/sel/best) f_four=$(fidof t/sel/FOUR)
+check "select picks the lower FID (4 steps) and its args reach the next row (exit $rc, $f_best = $f_four)" bash -c "[ $rc -eq 0 ] && grep -q 'select BEST = FOUR' '$W/sel.log' && [ -n '$f_best' ] && [ '$f_best' = '$f_four' ]"
+printf '<!-- report:table sel -->\n<!-- /report -->\n' > "$W/sel.md"
+fs-store report --store "$STORE" --table "$W/sel.rows" --page "$W/sel.md" > /dev/null 2>&1
+check "the report makes the same selection (its label reads 'selected: FOUR')" grep -q '| selected: FOUR |' "$W/sel.md"
+
 bad() {  # bad WHAT LINE-TEXT EXPECTED-MESSAGE
   printf 'param X 1\n%s\n' "$2" > "$W/bad.rows"
   bash jobs/rows.sh --dry-run "$W/bad.rows" > "$W/bad.log" 2>&1; local rc=$?
@@ -94,6 +113,7 @@ bad "a row without --name" 'row abl 1 "x" fs-eval --checkpoint teacher' "needs -
 bad "a row that is not fs-eval" 'row abl 1 "x" fs-sample --checkpoint teacher' "is an fs-eval command"
 bad "unbalanced quotes" 'row abl 1 "x fs-eval' "unbalanced quotes"
 bad "a non-tool command" 'run rm -rf /' "not a FlowSteer tool"
+bad "a select whose choice is not a param" 'select S t/ X Q' "choice .Q. is not a param"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -42,11 +42,12 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         try guarded {
             let store = try options.openForReading()
-            let rowTable = try RowTable(path: table, quick: quick)
+            let evals = try storedEvaluations(store)
+            let rowTable = try RowTable(path: table, quick: quick) { evals[$0]?.fid }
             guard let text = try? String(contentsOfFile: page, encoding: .utf8) else {
                 throw StoreError.badInput(file: page, reason: "cannot read the page")
             }
-            let render = ReportRender(rows: rowTable.rows, claims: rowTable.claims, evals: try storedEvaluations(store), gridDirectory: grids,
+            let render = ReportRender(rows: rowTable.rows, claims: rowTable.claims, evals: evals, gridDirectory: grids,
                                       pageDirectory: (page as NSString).deletingLastPathComponent)
             let (updated, blocks) = try rewrite(text, render)
             if check {

@@ -29,7 +29,10 @@ struct RowTable {
     var params: [String: String] = [:]
 
     /// Reads `path`; `quick` picks params' QUICK values; the environment overrides params as in rows.sh.
-    init(path: String, quick: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// `fid` gives a stored evaluation's FID, for `select` (the CHOICE of lowest FID; the first CHOICE
+    /// while any is not evaluated, as rows.sh does before the evaluations exist).
+    init(path: String, quick: Bool, environment: [String: String] = ProcessInfo.processInfo.environment,
+         fid: (String) -> Double? = { _ in nil }) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw StoreError.badInput(file: path, reason: "cannot read the row table")
         }
@@ -66,8 +69,19 @@ struct RowTable {
             case "target":
                 guard w.count == 6, let r = Double(w[5]) else { throw bad("target TABLE WHO KEY REFERENCE RATIO") }
                 claims.append(Claim(table: w[1], target: true, text: w[2], a: w[3], b: w[4], ratio: r))
+            case "select":
+                guard w.count >= 4 else { throw bad("select NAME PREFIX CHOICE...") }
+                let choices = Array(w[3...])
+                for c in choices where params[c] == nil && environment[c] == nil { throw bad("select: choice '\(c)' is not a param") }
+                let fids = choices.map { fid(w[2] + $0) }
+                var best = 0
+                if fids.allSatisfy({ $0 != nil }) {
+                    for k in fids.indices where fids[k]! < fids[best]! { best = k }
+                }
+                params[w[1]] = choices[best]
+                params[w[1] + "_ARGS"] = params[choices[best]] ?? environment[choices[best]]
             case "section", "import", "run": continue
-            default: throw bad("unknown row kind '\(w[0])' (param, section, import, run, row, compare, target)")
+            default: throw bad("unknown row kind '\(w[0])' (param, section, import, run, row, select, compare, target)")
             }
         }
     }
