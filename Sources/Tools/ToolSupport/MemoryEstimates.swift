@@ -33,9 +33,16 @@ public enum MemoryEstimates {
         Double(batch) * featureFloats(config, imageSize: imageSize) * 4 * 32 * passes + 512 * 1_048_576
     }
 
-    /// Bytes fs-sample keeps for `n` samples: noise and result (F32 [n, 1, 28, 28]), the trajectory rows,
-    /// and the sample set's blob copies.
-    public static func sampling(samples n: Int, trajectoryStates: Int = 0) -> Double {
-        Double(n) * 784 * 4 * 4 + Double(trajectoryStates) * 784 * 4 + 256 * 1_048_576
+    /// Bytes fs-sample keeps for `n` samples of `sampleFloats` floats (C x H x W; MNIST 784): noise and
+    /// result, the trajectory rows, and the sample set's blob copies.
+    public static func sampling(samples n: Int, trajectoryStates: Int = 0, sampleFloats: Int = 784) -> Double {
+        let f = Double(sampleFloats)
+        return Double(n) * f * 4 * 4 + Double(trajectoryStates) * f * 4 + 256 * 1_048_576
+    }
+
+    /// Bytes fs-rollout needs for a batch of `batch` trajectories: K+1 boundary states per sample plus the
+    /// solver's working copies, twice (the rows as written).
+    public static func rollout(batch: Int, segments k: Int, sampleFloats: Int = 784) -> Double {
+        Double(batch) * Double(k + 4) * Double(sampleFloats) * 4 * 2 + 512 * 1_048_576
     }
 }

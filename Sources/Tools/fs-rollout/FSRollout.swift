@@ -61,10 +61,6 @@ struct FSRollout: ParsableCommand {
     mutating func run() throws {
         common.applyThreads()
         let storePath = common.storePath
-        // A batch holds (K+1) states per sample plus the solver's working copies: refuse what cannot fit.
-        let k = segments
-        try MemoryBudget.check("--batch-size", value: batchSize) { Double($0) * Double(k + 4) * 784 * 4 * 2 + 512 * 1_048_576 }
-
         // The teacher: a file, or a reference resolved in --teacher-store (else --store).
         let loaded = try LoadedModel.load(teacher, store: {
             let path = teacherStore ?? storePath
@@ -73,6 +69,9 @@ struct FSRollout: ParsableCommand {
             }
             return try ArtifactStore(path: path, access: .read)   // only read: works on a read-only store
         })
+        // A batch holds (K+1) states per sample plus the solver's working copies: refuse what cannot fit.
+        let (k, floats) = (segments, loaded.geometry.sampleShape.reduce(1, *))
+        try MemoryBudget.check("--batch-size", value: batchSize) { MemoryEstimates.rollout(batch: $0, segments: k, sampleFloats: floats) }
         let range = cfgRange ?? GuidanceRange(lo: max(1, loaded.recommendedCFG - 0.5), hi: max(1, loaded.recommendedCFG + 0.5))
         let rollout = TeacherRollout(model: loaded.model, segments: segments, substeps: substeps, schedule: schedule,
                                      shift: shift, guidanceRange: (range.lo, range.hi),

@@ -79,11 +79,11 @@ struct FSSample: ParsableCommand {
         try OutputPath.check("--png", png)
         try OutputPath.check("--trajectory-png", trajectoryPng)
         try OutputPath.check("--save-tensors", saveTensors)
-        let keep = trajectoryPng == nil ? 0 : trajectorySamples
-        try MemoryBudget.check("--seeds (sample count)", value: seeds.count) {
-            MemoryEstimates.sampling(samples: $0, trajectoryStates: min(keep, $0) * ((steps ?? 32) + 1))
-        }
         let loaded = try LoadedModel.load(checkpoint!, store: existingStore)
+        let keep = trajectoryPng == nil ? 0 : trajectorySamples, floats = loaded.geometry.sampleShape.reduce(1, *)
+        try MemoryBudget.check("--seeds (sample count)", value: seeds.count) {
+            MemoryEstimates.sampling(samples: $0, trajectoryStates: min(keep, $0) * ((steps ?? 32) + 1), sampleFloats: floats)
+        }
         let sched = try SampleGeneration.schedule(for: loaded.manifest, steps: steps, kind: schedule, shift: shift, sigmas: sigmas)
         let numClasses = loaded.config.numClasses
         let sampleLabels = labels.labels(count: seeds.count, numClasses: numClasses)
