@@ -194,4 +194,7 @@ extension DiT: VelocityNetwork {
     }
 
     public var featureWidth: Int { config.hiddenSize }
+    /// No: a token GEMM of a few samples (K = 32..49, M = 16 rows per sample) takes OpenBLAS's
+    /// small-matrix kernel, whose bits differ from the blocked kernel's, so partial groups stay padded.
+    public var rowsIndependentOfCount: Bool { false }
 }

@@ -109,4 +109,6 @@ extension UNet: VelocityNetwork {
     /// Global average pooling of SiLU(middle block): [n, c_last].
     public func pooledFeature(_ last: Var) -> Var { meanSpatial(silu(last)) }
     public var featureWidth: Int { config.channels.last! }
+    /// Convs, norms and resizes work per sample, and `linear` multiplies at least 8 rows.
+    public var rowsIndependentOfCount: Bool { true }
 }

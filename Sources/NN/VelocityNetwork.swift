@@ -38,12 +38,16 @@ public protocol VelocityNetwork: Layer, Sendable {
     func pooledFeature(_ last: Var) -> Var
     /// The width of `pooledFeature`.
     var featureWidth: Int { get }
+    /// True when a forward's arithmetic for one sample is the same in a batch of 1...8 samples, so
+    /// `VelocityModel` may evaluate a partial group without padding samples. Default false.
+    var rowsIndependentOfCount: Bool { get }
 }
 
 extension VelocityNetwork {
     /// The null (unconditional) label.
     public var nullLabel: Int { numClasses }
     public var frozenKeys: Set<String> { [] }
+    public var rowsIndependentOfCount: Bool { false }
 
     /// One plain forward pass without gradients.
     public func forward(_ x: Tensor, sigmas: [Float], labels: [Int], weights: StateDict) -> Tensor {

@@ -32,31 +32,36 @@ public struct VelocityModel: Sendable {
         }
     }
 
-    /// Rows per network evaluation. BLAS picks kernels by row count and elementwise kernels split
-    /// arrays by size, so a sample's bits would depend on its batch; evaluating fixed groups of
-    /// `groupRows` rows (the last one padded) makes every sample's result independent of batch size;
-    /// 8 keeps per-sample solves (rollouts) cheap while large batches still run in full groups.
+    /// Rows per network evaluation. BLAS picks kernels by row count (a linear layer's product of 10 or
+    /// more rows has other bits than one of 8 on OpenBLAS's Cooperlake kernels), so a batch runs in
+    /// groups of `groupRows` rows. When the network's per-row arithmetic is the same for 1...8 rows
+    /// (`rowsIndependentOfCount`: the UNet's convs and norms work per sample, `linear` multiplies at
+    /// least 8 rows) the last group runs with only its own rows; otherwise (DiT) it is padded to 8. Either
+    /// way a sample's bits do not depend on its batch (`RowGroupTests`). 8 keeps per-sample solves
+    /// (rollouts) cheap while large batches still run in full groups.
     public static let groupRows = 8
 
-    /// One plain forward pass (no guidance), in fixed groups of `groupRows` rows. Groups run in
-    /// parallel (`parallelItems`: each thread takes the next group when it finishes one), each one's
-    /// ops serially on its thread (nested `parallelChunks` run inline): every op of a forward is
-    /// per-sample, so a row's bits do not depend on how groups are scheduled.
+    /// One plain forward pass (no guidance), in groups of `groupRows` rows (the last one partial or
+    /// padded). Groups run in parallel (`parallelItems`: each thread takes the next group when it finishes
+    /// one), each one's ops serially on its thread (nested `parallelChunks` run inline): every op of a
+    /// forward is per-sample, so a row's bits do not depend on how groups are scheduled.
     public func evaluate(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
         let n = labels.count, g = Self.groupRows, inner = x.count / max(1, n)
-        if n == g { return forward(x, sigmas: sigmas, labels: labels) }
+        let unpadded = network.rowsIndependentOfCount
+        if n == g || (n < g && unpadded) { return forward(x, sigmas: sigmas, labels: labels) }
         let groups = (n + g - 1) / g
         let out = [Float].uninitialized(x.count) { op in
             let ob = UnsafeSendable(op)
             parallelItems(groups) { group in
-                let start = group * g, end = min(n, start + g), pad = g - (end - start)
+                let start = group * g, end = min(n, start + g), pad = unpadded ? 0 : g - (end - start)
                 var xs = Array(x.data[(start * inner)..<(end * inner)])
                 var ss = Array(sigmas[start..<end]), ls = Array(labels[start..<end])
                 if pad > 0 {
                     xs += [Float](repeating: 0, count: pad * inner)
                     ss += [Float](repeating: 1, count: pad); ls += [Int](repeating: network.nullLabel, count: pad)
                 }
-                let v = forward(Tensor(shape: [g] + Array(x.shape.dropFirst()), data: xs), sigmas: ss, labels: ls)
+                let v = forward(Tensor(shape: [end - start + pad] + Array(x.shape.dropFirst()), data: xs),
+                                sigmas: ss, labels: ls)
                 v.data.withUnsafeBufferPointer { vp in
                     (ob.value + start * inner).update(from: vp.baseAddress!, count: (end - start) * inner)
                 }
