@@ -6,6 +6,7 @@
 #
 #   bash bench/latency.sh [THREADS] [ROUNDS]            # default: 2 threads, 3 rounds
 #   PRECISIONS="fp32 bf16" bash bench/latency.sh 2 3
+#   OLD=/path/to/old/bin bash bench/latency.sh 2 5        # also an older build's fp32 in every round (swift_old_*)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . jobs/lib.sh
@@ -22,6 +23,10 @@ for r in $(seq 1 "$ROUNDS"); do
     fs_log "round $r/$ROUNDS: fs-bench --only latency --precision $p"
     fs-bench --threads "$THREADS" --only latency --precision "$p" --json 2>/dev/null >"$dir/swift-$p-$r.json"
   done
+  if [ -n "${OLD:-}" ]; then
+    fs_log "round $r/$ROUNDS: old fs-bench --only latency"
+    "$OLD/fs-bench" --threads "$THREADS" --only latency --json 2>/dev/null >"$dir/swift-old-$r.json"
+  fi
   fs_log "round $r/$ROUNDS: bench/peer_torch.py --latency"
   "$PYTHON" bench/peer_torch.py --threads "$THREADS" --latency 2>/dev/null >"$dir/torch-$r.json"
 done
@@ -35,7 +40,7 @@ def med(files):
 torch_med, torch_runs = med(glob.glob(f"{d}/torch-*.json"))
 out = {"threads": threads, "rounds": rounds, "load_average_per_round": [float(x) for x in loads],
        "pytorch_ms": torch_med, "pytorch_rounds": torch_runs}
-for p in precs:
+for p in precs + (["old"] if glob.glob(f"{d}/swift-old-*.json") else []):
     m, runs = med(glob.glob(f"{d}/swift-{p}-*.json"))
     out[f"swift_{p}_ms"] = m
     out[f"swift_{p}_rounds"] = runs

@@ -37,9 +37,10 @@ func columns(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutable
 /// as a time embedding) when given. The sum is rounded as (conv + bias) + sampleBias, exactly as a
 /// separate `addSampleChannel` after the conv would, but in the conv's own output pass. With
 /// `residual` (the output's shape) the result is residual + that, rounded as a separate `+` would.
+/// `keepPackedWeights`: take the weights' kernel layout from `PackedWeights` (same bits; inference).
 public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride: Int, pad: Int,
                           sampleBias: Tensor? = nil, residual: Tensor? = nil,
-                          algorithm: ConvAlgorithm = .automatic) -> Tensor {
+                          algorithm: ConvAlgorithm = .automatic, keepPackedWeights: Bool = false) -> Tensor {
     let g = ConvGeometry(input: x.shape, weight: weight.shape, stride: stride, pad: pad)
     let (hw, kk, cout) = (g.colCols, g.colRows, g.cout)
     let inStride = g.cin * g.h * g.w, outStride = cout * hw
@@ -66,11 +67,13 @@ public func conv2dForward(_ x: Tensor, _ weight: Tensor, _ bias: Tensor?, stride
         let rb = UnsafeSendable(residual == nil ? nil : rp.baseAddress)
         if let m = g.winogradTile(algorithm, backward: false) {
             conv2dWinogradForward(x, weight, bias: bb.value, sampleBias: sb.value.map { UnsafePointer($0) },
-                                  residual: rb.value.map { UnsafePointer($0) }, g, m: m, out: ob.value)
+                                  residual: rb.value.map { UnsafePointer($0) }, g, m: m, out: ob.value,
+                                  keepPackedWeights: keepPackedWeights)
             return
         }
         if g.usesTaps(algorithm) {
-            let wt = tapWeights(weight.data, g)
+            let wt = keepPackedWeights ? PackedWeights.packed(weight, .taps(transposed: false)) { tapWeights($0, g) }
+                                       : tapWeights(weight.data, g)
             wt.withUnsafeBufferPointer { tp in
                 let tb = UnsafeSendable(tp.baseAddress!)
                 parallelChunks(g.n) { _, range in

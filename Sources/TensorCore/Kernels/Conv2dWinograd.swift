@@ -496,9 +496,12 @@ func conv2dWinogradWeightChunk(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Fl
 
 /// `conv2dForward` on Winograd F(m x m, 3 x 3) (bias etc. as there).
 func conv2dWinogradForward(_ x: Tensor, _ weight: Tensor, bias: UnsafePointer<Float>, sampleBias: UnsafePointer<Float>?,
-                           residual: UnsafePointer<Float>?, _ g: ConvGeometry, m: Int, out: UnsafeMutablePointer<Float>) {
+                           residual: UnsafePointer<Float>?, _ g: ConvGeometry, m: Int, out: UnsafeMutablePointer<Float>,
+                           keepPackedWeights: Bool = false) {
     let plan = WinogradPlan(g, m: m)
-    let u = winogradWeights(weight.data, cout: g.cout, cin: g.cin, m: m)
+    let u = keepPackedWeights
+        ? PackedWeights.packed(weight, .winograd(m: m, flipped: false)) { winogradWeights($0, cout: g.cout, cin: g.cin, m: m) }
+        : winogradWeights(weight.data, cout: g.cout, cin: g.cin, m: m)
     x.data.withUnsafeBufferPointer { xp in
     u.withUnsafeBufferPointer { up in
         let (xb, ub, ob, bb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(up.baseAddress!), UnsafeSendable(out), UnsafeSendable(bias))

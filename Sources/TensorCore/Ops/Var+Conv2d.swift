@@ -1,7 +1,8 @@
 /// 2-D convolution, PyTorch `nn.Conv2d` semantics: x [n, cin, h, w], weight [cout, cin, k, k], bias [cout].
+/// On a tape without pullbacks (inference) the weights' kernel layout is kept across calls (`PackedWeights`).
 public func conv2d(_ x: Var, weight: Var, bias: Var?, stride: Int = 1, padding: Int = 0) -> Var {
     let (xv, wv) = (x.value, weight.value)
-    let out = conv2dForward(xv, wv, bias?.value, stride: stride, pad: padding)
+    let out = conv2dForward(xv, wv, bias?.value, stride: stride, pad: padding, keepPackedWeights: !x.tape.recordsPullbacks)
     let parents = bias.map { [x, weight, $0] } ?? [x, weight]
     return x.tape.record(out, parents: parents) { g, needs in
         let r = conv2dBackward(xv, wv, g, stride: stride, pad: padding,
@@ -14,7 +15,8 @@ public func conv2d(_ x: Var, weight: Var, bias: Var?, stride: Int = 1, padding: 
 /// `sampleBias[n, cout]` is added in the conv's output pass (same rounding, same gradients).
 public func conv2d(_ x: Var, weight: Var, bias: Var, sampleBias: Var, stride: Int = 1, padding: Int = 0) -> Var {
     let (xv, wv) = (x.value, weight.value)
-    let out = conv2dForward(xv, wv, bias.value, stride: stride, pad: padding, sampleBias: sampleBias.value)
+    let out = conv2dForward(xv, wv, bias.value, stride: stride, pad: padding, sampleBias: sampleBias.value,
+                            keepPackedWeights: !x.tape.recordsPullbacks)
     return x.tape.record(out, parents: [x, weight, bias, sampleBias]) { g, needs in
         let r = conv2dBackward(xv, wv, g, stride: stride, pad: padding,
                                needInput: needs[0], needWeight: needs[1], needBias: needs[2])
@@ -26,7 +28,8 @@ public func conv2d(_ x: Var, weight: Var, bias: Var, sampleBias: Var, stride: In
 /// (same rounding as a separate `+`, same gradients: the residual's is the output's).
 public func conv2d(_ x: Var, weight: Var, bias: Var, residual: Var, stride: Int = 1, padding: Int = 0) -> Var {
     let (xv, wv) = (x.value, weight.value)
-    let out = conv2dForward(xv, wv, bias.value, stride: stride, pad: padding, residual: residual.value)
+    let out = conv2dForward(xv, wv, bias.value, stride: stride, pad: padding, residual: residual.value,
+                            keepPackedWeights: !x.tape.recordsPullbacks)
     return x.tape.record(out, parents: [x, weight, bias, residual]) { g, needs in
         let r = conv2dBackward(xv, wv, g, stride: stride, pad: padding,
                                needInput: needs[0], needWeight: needs[1], needBias: needs[2])
