@@ -34,36 +34,52 @@ public struct VelocityModel: Sendable {
 
     /// Rows per network evaluation. BLAS picks kernels by row count (a linear layer's product of 10 or
     /// more rows has other bits than one of 8 on OpenBLAS's Cooperlake kernels), so a batch runs in
-    /// groups of `groupRows` rows. When the network's per-row arithmetic is the same for 1...8 rows
-    /// (`rowsIndependentOfCount`: the UNet's convs and norms work per sample, `linear` multiplies at
-    /// least 8 rows) the last group runs with only its own rows; otherwise (DiT) it is padded to 8. Either
-    /// way a sample's bits do not depend on its batch (`RowGroupTests`). 8 keeps per-sample solves
-    /// (rollouts) cheap while large batches still run in full groups.
+    /// groups of at most `groupRows` rows. When the network's per-row arithmetic is the same for 1...8
+    /// rows (`rowsIndependentOfCount`: the UNet's convs and norms work per sample, `linear` multiplies at
+    /// least 8 rows) groups hold only real rows and a small batch is split so every thread gets a group;
+    /// otherwise (DiT) groups have exactly 8 rows, the last one padded. Either way a sample's bits do not
+    /// depend on its batch or on the thread count (`RowGroupTests`). 8 keeps per-sample solves (rollouts)
+    /// cheap while large batches still run in full groups.
     public static let groupRows = 8
 
-    /// One plain forward pass (no guidance), in groups of `groupRows` rows (the last one partial or
-    /// padded). Groups run in parallel (`parallelItems`: each thread takes the next group when it finishes
-    /// one), each one's ops serially on its thread (nested `parallelChunks` run inline): every op of a
-    /// forward is per-sample, so a row's bits do not depend on how groups are scheduled.
+    /// The row ranges `evaluate` runs as groups, and the rows each is padded to.
+    func rowGroups(_ n: Int, threads: Int) -> (ranges: [Range<Int>], rows: Int?) {
+        let g = Self.groupRows
+        guard network.rowsIndependentOfCount else {
+            return ((0..<((n + g - 1) / g)).map { ($0 * g)..<min(n, ($0 + 1) * g) }, g)
+        }
+        // Fewest groups of at most g rows, at least one per thread while rows last; sizes differ by <= 1.
+        let count = max((n + g - 1) / g, min(n, threads)), base = n / max(1, count), extra = n % max(1, count)
+        var ranges: [Range<Int>] = [], start = 0
+        for i in 0..<count {
+            let size = base + (i < extra ? 1 : 0)
+            ranges.append(start..<(start + size))
+            start += size
+        }
+        return (ranges, nil)
+    }
+
+    /// One plain forward pass (no guidance), in the groups of `rowGroups`. Groups run in parallel
+    /// (`parallelItems`: each thread takes the next group when it finishes one), each one's ops serially
+    /// on its thread (nested `parallelChunks` run inline): every op of a forward is per-sample, so a row's
+    /// bits do not depend on how groups are scheduled.
     public func evaluate(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
-        let n = labels.count, g = Self.groupRows, inner = x.count / max(1, n)
-        let unpadded = network.rowsIndependentOfCount
-        if n == g || (n < g && unpadded) { return forward(x, sigmas: sigmas, labels: labels) }
-        let groups = (n + g - 1) / g
+        let n = labels.count, inner = x.count / max(1, n)
+        let (ranges, padTo) = rowGroups(n, threads: ComputeThreads.count)
+        if ranges.count == 1 && (padTo == nil || padTo == n) { return forward(x, sigmas: sigmas, labels: labels) }
         let out = [Float].uninitialized(x.count) { op in
             let ob = UnsafeSendable(op)
-            parallelItems(groups) { group in
-                let start = group * g, end = min(n, start + g), pad = unpadded ? 0 : g - (end - start)
-                var xs = Array(x.data[(start * inner)..<(end * inner)])
-                var ss = Array(sigmas[start..<end]), ls = Array(labels[start..<end])
+            parallelItems(ranges.count) { group in
+                let r = ranges[group], pad = padTo.map { $0 - r.count } ?? 0
+                var xs = Array(x.data[(r.lowerBound * inner)..<(r.upperBound * inner)])
+                var ss = Array(sigmas[r]), ls = Array(labels[r])
                 if pad > 0 {
                     xs += [Float](repeating: 0, count: pad * inner)
                     ss += [Float](repeating: 1, count: pad); ls += [Int](repeating: network.nullLabel, count: pad)
                 }
-                let v = forward(Tensor(shape: [end - start + pad] + Array(x.shape.dropFirst()), data: xs),
-                                sigmas: ss, labels: ls)
+                let v = forward(Tensor(shape: [r.count + pad] + Array(x.shape.dropFirst()), data: xs), sigmas: ss, labels: ls)
                 v.data.withUnsafeBufferPointer { vp in
-                    (ob.value + start * inner).update(from: vp.baseAddress!, count: (end - start) * inner)
+                    (ob.value + r.lowerBound * inner).update(from: vp.baseAddress!, count: r.count * inner)
                 }
             }
         }
