@@ -36,20 +36,22 @@ public struct VelocityModel: Sendable {
     /// more rows has other bits than one of 8 on OpenBLAS's Cooperlake kernels), so a batch runs in
     /// groups of at most `groupRows` rows. When the network's per-row arithmetic is the same for 1...8
     /// rows (`rowsIndependentOfCount`: the UNet's convs and norms work per sample, `linear` multiplies at
-    /// least 8 rows) groups hold only real rows and a small batch is split so every thread gets a group;
-    /// otherwise (DiT) groups have exactly 8 rows, the last one padded. Either way a sample's bits do not
+    /// least 8 rows) groups hold only real rows, as evenly sized as their count allows; otherwise (DiT)
+    /// groups have exactly 8 rows, the last one padded. Either way a sample's bits do not
     /// depend on its batch or on the thread count (`RowGroupTests`). 8 keeps per-sample solves (rollouts)
     /// cheap while large batches still run in full groups.
     public static let groupRows = 8
 
     /// The row ranges `evaluate` runs as groups, and the rows each is padded to.
-    func rowGroups(_ n: Int, threads: Int) -> (ranges: [Range<Int>], rows: Int?) {
+    func rowGroups(_ n: Int) -> (ranges: [Range<Int>], rows: Int?) {
         let g = Self.groupRows
         guard network.rowsIndependentOfCount else {
             return ((0..<((n + g - 1) / g)).map { ($0 * g)..<min(n, ($0 + 1) * g) }, g)
         }
-        // Fewest groups of at most g rows, at least one per thread while rows last; sizes differ by <= 1.
-        let count = max((n + g - 1) / g, min(n, threads)), base = n / max(1, count), extra = n % max(1, count)
+        // Fewest groups of at most g rows; sizes differ by <= 1. (One group per thread for small batches, e.g.
+        // two groups of 4 at batch 8, was measured bimodal: 8 ms when Dispatch's pool had both threads up,
+        // 15 ms when it did not; one group whose ops fork and join gave a steady 10-12 ms.)
+        let count = (n + g - 1) / g, base = n / max(1, count), extra = n % max(1, count)
         var ranges: [Range<Int>] = [], start = 0
         for i in 0..<count {
             let size = base + (i < extra ? 1 : 0)
@@ -65,7 +67,7 @@ public struct VelocityModel: Sendable {
     /// bits do not depend on how groups are scheduled.
     public func evaluate(_ x: Tensor, sigmas: [Float], labels: [Int]) -> Tensor {
         let n = labels.count, inner = x.count / max(1, n)
-        let (ranges, padTo) = rowGroups(n, threads: ComputeThreads.count)
+        let (ranges, padTo) = rowGroups(n)
         if ranges.count == 1 && (padTo == nil || padTo == n) { return forward(x, sigmas: sigmas, labels: labels) }
         let out = [Float].uninitialized(x.count) { op in
             let ob = UnsafeSendable(op)

@@ -61,18 +61,18 @@ import TestSupport
     @Test func theUNetRunsPartialGroupsUnpadded() throws {
         let unet = try Self.model(Self.networks[1]), dit = try Self.model(Self.networks[2])
         #expect(unet.network.rowsIndependentOfCount && !dit.network.rowsIndependentOfCount)
-        func sizes(_ m: VelocityModel, _ n: Int, _ t: Int) -> [Int] { m.rowGroups(n, threads: t).ranges.map(\.count) }
-        // Real rows only, at least one group per thread, at most 8 rows, contiguous and covering 0..<n.
-        #expect(sizes(unet, 1, 2) == [1] && sizes(unet, 8, 2) == [4, 4] && sizes(unet, 13, 2) == [7, 6])
-        #expect(sizes(unet, 64, 2) == [Int](repeating: 8, count: 8) && sizes(unet, 17, 1) == [6, 6, 5])
-        #expect(unet.rowGroups(13, threads: 2).rows == nil)
+        func sizes(_ m: VelocityModel, _ n: Int) -> [Int] { m.rowGroups(n).ranges.map(\.count) }
+        // Real rows only, at most 8 per group, evenly sized, contiguous and covering 0..<n.
+        #expect(sizes(unet, 1) == [1] && sizes(unet, 8) == [8] && sizes(unet, 13) == [7, 6])
+        #expect(sizes(unet, 64) == [Int](repeating: 8, count: 8) && sizes(unet, 17) == [6, 6, 5])
+        #expect(unet.rowGroups(13).rows == nil)
         for n in 1...40 {
-            let r = unet.rowGroups(n, threads: 3).ranges
+            let r = unet.rowGroups(n).ranges
             #expect(r.first?.lowerBound == 0 && r.last?.upperBound == n && r.allSatisfy { $0.count <= 8 && !$0.isEmpty })
             #expect(zip(r, r.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
         }
         // The DiT: groups of 8 rows, the last one padded.
-        #expect(sizes(dit, 13, 2) == [8, 5] && dit.rowGroups(13, threads: 2).rows == 8 && sizes(dit, 3, 2) == [3])
+        #expect(sizes(dit, 13) == [8, 5] && dit.rowGroups(13).rows == 8 && sizes(dit, 3) == [3])
     }
 
     /// The same in the bf16 mode, where `gemm` sends products of fewer than 8 rows to fp32: the linear
