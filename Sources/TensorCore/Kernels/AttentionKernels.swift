@@ -18,6 +18,14 @@ struct AttentionShape {
     }
 }
 
+/// Runs `body` on the (sample, head) items of each sample, samples taken by the threads as they come
+/// free (`parallelItems`; static halves waited at the join for a preempted thread). Items are
+/// independent, so the bits do not depend on the split.
+func forEachAttentionSample(_ s: AttentionShape, _ body: (Range<Int>) -> Void) {
+    if ComputeThreads.count == 1 || s.n == 1 { parallelChunks(s.n * s.heads) { _, r in body(r) }; return }
+    parallelItems(s.n) { b in body((b * s.heads)..<((b + 1) * s.heads)) }
+}
+
 /// softmax(q kᵀ / sqrt(hd)) v per (sample, head): out [n, T, D] (heads concatenated, as timm's
 /// transpose(1, 2).reshape) and the log-sum-exp of each score row [n * heads * T].
 public func attentionForward(_ qkv: Tensor, heads: Int, keepLogSumExp: Bool = true) -> (out: Tensor, lse: [Float]) {
@@ -29,7 +37,7 @@ public func attentionForward(_ qkv: Tensor, heads: Int, keepLogSumExp: Bool = tr
             lse.withUnsafeMutableBufferPointer { lp in
                 let (qb, ob) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op))
                 let lb = UnsafeSendable(keepLogSumExp ? lp.baseAddress : nil)   // an empty array may still have a base address
-                parallelChunks(s.n * heads) { _, r in
+                forEachAttentionSample(s) { r in
                     var scores = [Float](repeating: 0, count: t * t)
                     scores.withUnsafeMutableBufferPointer { sp in
                         let sc = sp.baseAddress!
@@ -66,7 +74,7 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, lse: [Float], _ g: Ten
         lse.withUnsafeBufferPointer { lp in
             let (qb, ob, gb, lb, db) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op.baseAddress!),
                                         UnsafeSendable(gp.baseAddress!), UnsafeSendable(lp.baseAddress!), UnsafeSendable(dp))
-            parallelChunks(s.n * heads) { _, r in
+            forEachAttentionSample(s) { r in
                 var scratch = [Float](repeating: 0, count: 2 * t * t + t)
                 scratch.withUnsafeMutableBufferPointer { sp in
                     let pm = sp.baseAddress!, dpm = pm + t * t, rowDot = dpm + t * t
@@ -103,8 +111,36 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, lse: [Float], _ g: Ten
 
 // MARK: Row-wise linear layers
 
-/// y = x Wᵀ + b for every row of x [..., in] (W [out, in]), one GEMM per chunk of leading-axis rows
-/// (samples), chunks split over `ComputeThreads`.
+/// The fixed sample blocks a row-wise linear layer's GEMMs run on: `count` blocks of at least
+/// `minimumRows` rows (or all samples), sizes differing by at most one sample. They depend on the shape
+/// only, never on the thread count, and the threads take them one by one as they finish (`parallelItems`):
+/// with static halves, one thread preempted by another process (or a Dispatch worker woken late) kept
+/// the other waiting at every op's join; measured a 2-thread DiT step slower than a 1-thread one at load 4.
+/// A row's bits do not depend on its block: the blocked GEMM sums each element over the same K blocks.
+struct SampleBlocks {
+    static let minimumRows = 1024
+    let samples: Int, count: Int
+    init(samples: Int, rowsPer: Int) {
+        self.samples = samples
+        count = max(1, min(samples, samples * rowsPer / Self.minimumRows))
+    }
+    func range(_ i: Int) -> Range<Int> { (i * samples / count)..<((i + 1) * samples / count) }
+}
+
+/// Output-feature blocks of a weight gradient, multiples of 16 rows (the GEMM kernel's row unroll, so
+/// only the last block has a tail, as one whole-matrix GEMM has) and about `target` of them.
+struct FeatureBlocks {
+    let features: Int, size: Int
+    init(features: Int, target: Int) {
+        self.features = features
+        size = max(16, (features / max(1, target) + 15) / 16 * 16)
+    }
+    var count: Int { (features + size - 1) / size }
+    func range(_ i: Int) -> Range<Int> { (i * size)..<min(features, (i + 1) * size) }
+}
+
+/// y = x Wᵀ + b for every row of x [..., in] (W [out, in]), one GEMM per `SampleBlocks` block of
+/// leading-axis rows (samples), blocks taken by `ComputeThreads` as they come free.
 public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tensor {
     let (outF, inF) = (w.shape[0], w.shape[1])
     precondition(x.shape.last == inF, "linearRows: x \(x.shape) for weight \(w.shape)")
@@ -126,65 +162,65 @@ public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tens
                 gemm(rowsSplit: true, transB: true, m: rows, n: outF, k: inF, a: xb.value + r.lowerBound * rowsPer * inF,
                       b: wb.value, beta: bias == nil ? 0 : 1, c: o)
             }
-            if total < 1 << 14 || ComputeThreads.count == 1 { body(0..<lead) } else { parallelChunks(lead) { _, r in body(r) } }
+            let blocks = SampleBlocks(samples: lead, rowsPer: rowsPer)
+            if total < 1 << 14 || ComputeThreads.count == 1 { for i in 0..<blocks.count { body(blocks.range(i)) } }
+            else { parallelItems(blocks.count) { body(blocks.range($0)) } }
         }}
     }
     return Tensor(shape: shape, data: out)
 }
 
-/// The pullback of `linearRowsForward`: (dx, dW, db), each only when asked.
+/// The pullback of `linearRowsForward`: (dx, dW, db), each only when asked, as one pool of items that
+/// the threads take as they come free: dx per `SampleBlocks` block, dW and db per `FeatureBlocks`
+/// block of output features (each owns its rows of dW and entries of db, summed over all rows in order,
+/// so no reduction across items).
 public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool)
     -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
     let (outF, inF) = (w.shape[0], w.shape[1])
     let lead = x.rank >= 2 ? x.shape[0] : 1, rowsPer = x.count / inF / max(1, lead), rows = lead * rowsPer
     let parallel = rows * max(inF, outF) >= 1 << 14 && ComputeThreads.count > 1
-    var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
+    let samples = SampleBlocks(samples: lead, rowsPer: rowsPer)
+    let features = FeatureBlocks(features: outF, target: 2)
+    let dxItems = needInput ? samples.count : 0, dwItems = needWeight || needBias ? features.count : 0
+    var dx = needInput ? [Float].uninitialized(x.count) { _ in } : []
+    var dw = needWeight ? [Float].uninitialized(w.count) { _ in } : []
+    var db = [Float](repeating: 0, count: needBias ? outF : 0)
     g.data.withUnsafeBufferPointer { gp in
     x.data.withUnsafeBufferPointer { xp in
     w.data.withUnsafeBufferPointer { wp in
+    dx.withUnsafeMutableBufferPointer { dxp in
+    dw.withUnsafeMutableBufferPointer { dwp in
+    db.withUnsafeMutableBufferPointer { dbp in
         let (gb, xb, wb) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!))
-        if needInput {
-            // dx = g W, split over samples.
-            let data = [Float].uninitialized(x.count) { op in
-                let ob = UnsafeSendable(op)
-                let body = { (r: Range<Int>) in
-                    gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gb.value + r.lowerBound * rowsPer * outF, b: wb.value,
-                          c: ob.value + r.lowerBound * rowsPer * inF)
+        // An empty array may still have a base address: only the asked-for outputs get one.
+        let (dxb, dwb, dbb) = (UnsafeSendable(needInput ? dxp.baseAddress : nil), UnsafeSendable(needWeight ? dwp.baseAddress : nil),
+                               UnsafeSendable(needBias ? dbp.baseAddress : nil))
+        let item = { (i: Int) in
+            if i < dwItems {
+                let r = features.range(i)
+                if let o = dwb.value {
+                    // dW = gᵀ x over all rows, these output features' rows of dW.
+                    gemm(rowsSplit: true, transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF,
+                          b: xb.value, c: o + r.lowerBound * inF)
                 }
-                if parallel { parallelChunks(lead) { _, r in body(r) } } else { body(0..<lead) }
-            }
-            dx = Tensor(shape: x.shape, data: data)
-        }
-        if needWeight {
-            // dW = gᵀ x over all rows, split over output features (each chunk owns rows of dW).
-            let data = [Float].uninitialized(w.count) { op in
-                let ob = UnsafeSendable(op)
-                let body = { (r: Range<Int>) in
-                    gemm(rowsSplit: true, transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF, b: xb.value,
-                          c: ob.value + r.lowerBound * inF)
-                }
-                if parallel { parallelChunks(outF) { _, r in body(r) } } else { body(0..<outF) }
-            }
-            dw = Tensor(shape: w.shape, data: data)
-        }
-        if needBias {
-            // db = column sums of g, split over output features.
-            var data = [Float](repeating: 0, count: outF)
-            data.withUnsafeMutableBufferPointer { op in
-                let ob = UnsafeSendable(op.baseAddress!)
-                let body = { (r: Range<Int>) in
-                    let o = ob.value
-                    for i in 0..<rows {
-                        let gr = gb.value + i * outF
+                if let o = dbb.value {
+                    // db = column sums of g.
+                    for row in 0..<rows {
+                        let gr = gb.value + row * outF
                         for j in r { o[j] += gr[j] }
                     }
                 }
-                if parallel { parallelChunks(outF) { _, r in body(r) } } else { body(0..<outF) }
+            } else if let o = dxb.value {
+                // dx = g W on this block of samples.
+                let r = samples.range(i - dwItems)
+                gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gb.value + r.lowerBound * rowsPer * outF,
+                      b: wb.value, c: o + r.lowerBound * rowsPer * inF)
             }
-            db = Tensor(shape: [outF], data: data)
         }
-    }}}
-    return (dx, dw, db)
+        if parallel { parallelItems(dwItems + dxItems, item) } else { for i in 0..<(dwItems + dxItems) { item(i) } }
+    }}}}}}
+    return (needInput ? Tensor(shape: x.shape, data: dx) : nil, needWeight ? Tensor(shape: w.shape, data: dw) : nil,
+            needBias ? Tensor(shape: [outF], data: db) : nil)
 }
 
 // MARK: Batched matrix products
