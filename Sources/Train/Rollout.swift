@@ -93,9 +93,9 @@ public struct TeacherRollout: Sendable {
     /// `Sampler.sample` (so the last state is exactly the sampler's), keeping every `substeps`-th state.
     ///
     /// The whole batch is solved together; a sample's states are still bit for bit a function of its
-    /// (noise, label, w) because `VelocityModel` evaluates the network in fixed groups of
-    /// `VelocityModel.groupRows` rows, so BLAS's kernel choice never depends on the batch (tested
-    /// against per-sample solves).
+    /// (noise, label, w) because `VelocityModel` evaluates the network in groups of at most
+    /// `VelocityModel.groupRows` rows whose per-row arithmetic does not depend on the batch (padded groups
+    /// where the network's does; tested against per-sample solves).
     public static func boundaryStates(_ model: VelocityModel, noise: Tensor, labels: [Int], guidance: [Float],
                                       teacherGrid: SigmaSchedule, substeps: Int) -> [Tensor] {
         precondition(teacherGrid.steps % substeps == 0,
