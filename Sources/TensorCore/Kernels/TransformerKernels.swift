@@ -8,7 +8,26 @@ import Foundation
 @inline(__always)
 func rowChunks(_ rows: Int, rowLength: Int, _ body: (Range<Int>) -> Void) {
     if rows * rowLength < 1 << 14 || ComputeThreads.count == 1 { body(0..<rows); return }
-    parallelChunks(rows) { _, r in body(r) }
+    dynamicBlocks(rows, block: max(1, blockFloats / max(1, rowLength)), body)
+}
+
+/// Floats per item of the row and element passes (~128 KB: a few microseconds of work).
+let blockFloats = 1 << 15
+
+/// Calls `body` on the blocks of `block` items of `0..<count`, which the threads take as they come free
+/// (`parallelItems`): with static halves, a thread preempted by another process, or a Dispatch worker
+/// woken late, kept the other waiting at the join of every pass. Only for bodies whose results per item
+/// do not depend on the block (row and element passes).
+func dynamicBlocks(_ count: Int, block: Int, _ body: (Range<Int>) -> Void) {
+    let blocks = (count + block - 1) / block
+    if blocks <= 1 || ComputeThreads.count == 1 { if count > 0 { body(0..<count) }; return }
+    parallelItems(blocks) { b in body((b * block)..<min(count, (b + 1) * block)) }
+}
+
+/// `dynamicBlocks` for an element pass over `count` floats (small passes run inline).
+func elementBlocks(_ count: Int, _ body: (Range<Int>) -> Void) {
+    if count < 1 << 16 || ComputeThreads.count == 1 { body(0..<count); return }
+    dynamicBlocks(count, block: blockFloats, body)
 }
 
 // MARK: LayerNorm (no affine)
@@ -188,7 +207,7 @@ public func geluForward(_ x: Tensor) -> Tensor {
     let out = [Float].uninitialized(n) { op in
         x.data.withUnsafeBufferPointer { xp in
             let (xb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(op))
-            elementwiseChunks(n) { r in geluRange(xb.value, ob.value, r) }
+            elementBlocks(n) { r in geluRange(xb.value, ob.value, r) }
         }
     }
     return Tensor(shape: x.shape, data: out)
@@ -210,7 +229,7 @@ func gatherSamples(_ x: Tensor, _ map: [Int], outShape: [Int]) -> Tensor {
                         for k in 0..<inner { dst[k] = src[mb.value[k]] }
                     }
                 }
-                if x.count < 1 << 14 { body(0..<n) } else { parallelChunks(n) { _, r in body(r) } }
+                if x.count < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { dynamicBlocks(n, block: 1, body) }
             }
         }
     }

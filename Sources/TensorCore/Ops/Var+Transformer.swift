@@ -22,7 +22,7 @@ public func gelu(_ x: Var) -> Var {
             xv.data.withUnsafeBufferPointer { xp in
                 g.data.withUnsafeBufferPointer { gp in
                     let (xb, gb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(out))
-                    elementwiseChunks(n) { r in geluBackwardRange(xb.value, gb.value, ob.value, r) }
+                    elementBlocks(n) { r in geluBackwardRange(xb.value, gb.value, ob.value, r) }
                 }
             }
         }
@@ -105,11 +105,11 @@ func tokenLayout(_ x: Tensor, _ e: Tensor, _ what: String) -> (n: Int, t: Int, d
     return (n, x.count / (n * d), d)
 }
 
-/// Applies `f(row, e_n, out)` to every token row of sample n, samples split over threads.
+/// Applies `f(row, e_n, out)` to every token row of sample n, blocks of samples taken by the threads.
 @inline(__always)
 func forEachTokenRow(_ n: Int, _ t: Int, _ d: Int, _ f: (_ sample: Int, _ row: Int) -> Void) {
     func body(_ r: Range<Int>) { for s in r { for i in 0..<t { f(s, (s * t + i) * d) } } }
-    if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { parallelChunks(n) { _, r in body(r) } }
+    if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { dynamicBlocks(n, block: max(1, blockFloats / (t * d)), body) }
 }
 
 /// Sums token rows per sample: [n, T, d] -> [n, d] (optionally of g ∘ y).
@@ -129,7 +129,7 @@ func tokenSums(_ g: Tensor, times y: Tensor?, n: Int, t: Int, d: Int) -> Tensor 
                         }
                     }
                 }
-                if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { parallelChunks(n) { _, r in body(r) } }
+                if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { dynamicBlocks(n, block: max(1, blockFloats / (t * d)), body) }
             }
         }
     }
