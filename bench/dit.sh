@@ -4,6 +4,7 @@
 # times so both see the same machine state.
 #
 #   bash bench/dit.sh [THREADS] [ROUNDS]     # default: 2 threads, 2 rounds
+#   OLD=/path/to/old/bin bash bench/dit.sh 2 3    # also an older build's fs-bench in every round ("swift_old")
 #
 # Needs the release tools (jobs/lib.sh builds them) and a Python with torch (PYTHON, default
 # /root/venv/bin/python; without it only the Swift numbers are printed). Prints one JSON object with each
@@ -17,9 +18,16 @@ fs_tools fs-bench
 have_peer=0
 if [ -x "$PYTHON" ] && "$PYTHON" -c 'import torch' 2>/dev/null; then have_peer=1; else fs_warn "no torch at $PYTHON: PyTorch peer skipped"; fi
 
+[ -z "${OLD:-}" ] || [ -x "$OLD/fs-bench" ] || fs_die "OLD=$OLD has no fs-bench"
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-S=() P=()
+S=() P=() O=() L=()
 for r in $(seq 1 "$ROUNDS"); do
+  L+=("$(cut -d' ' -f1 /proc/loadavg)")
+  if [ -n "${OLD:-}" ]; then
+    fs_log "round $r/$ROUNDS: $OLD/fs-bench --model dit --threads $THREADS"
+    b=$("$OLD/fs-bench" --model dit --threads "$THREADS" --json 2>/dev/null)
+    O+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$b") $(jq -r ".dit_forward_images_per_second // empty" <<<"$b")")
+  fi
   fs_log "round $r/$ROUNDS: fs-bench --model dit --threads $THREADS"
   b=$(fs-bench --model dit --threads "$THREADS" --json 2>/dev/null)
   S+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$b") $(jq -r ".dit_forward_images_per_second // empty" <<<"$b")")
@@ -33,7 +41,13 @@ done
 . bench/lib.sh  # list, median, ratio
 
 st=$(median 1 "${S[@]}") sf=$(median 2 "${S[@]}") pt=$(median 1 "${P[@]}") pf=$(median 2 "${P[@]}")
-printf '{"threads": %s, "rounds": %s, "load_average_before": "%s", "load_average_after": "%s", ' "$THREADS" "$ROUNDS" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '{"threads": %s, "rounds": %s, "load_average_before": "%s", "load_average_after": "%s", "load_average_per_round": [%s], ' \
+  "$THREADS" "$ROUNDS" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(IFS=,; echo "${L[*]}")"
+if [ -n "${OLD:-}" ]; then
+  ot=$(median 1 "${O[@]}") of=$(median 2 "${O[@]}")
+  printf '"swift_old": {"bin": "%s", "train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s, "ratio_over_pytorch": {"train": %s, "forward": %s}}, ' \
+    "$OLD" "$(list 1 "${O[@]}")" "$(list 2 "${O[@]}")" "$ot" "$of" "$(ratio "$ot" "$(median 1 "${P[@]}")")" "$(ratio "$of" "$(median 2 "${P[@]}")")"
+fi
 printf '"swift": {"train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s}, ' \
   "$(list 1 "${S[@]}")" "$(list 2 "${S[@]}")" "$st" "$sf"
 printf '"pytorch": {"train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s}, ' \
