@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Measure store write/read MB/s against a raw file write, and archive MB/s (prints JSON).",
         discussion: """
         Uses a fresh temporary store in --dir (default: the system temp directory) and never touches --store; the output is always JSON. \
-        Rows are (K+1)*784 float32 trajectories (K = --steps), appended in batches of --batch. \
+        Rows are (K+1)*C*H*W float32 trajectories (K = --steps, C x H x W = --image), appended in batches of --batch. \
         bank_append_commit_mb_s counts committed (kill-safe) appends; bank_append_durable_mb_s adds \
         the final WAL checkpoint and fsync, comparable to raw_file_write_mb_s (write + fsync). \
         load_avg is the 1-minute load when the benchmark started (numbers are noisy under load).
@@ -19,7 +19,8 @@ struct BenchCommand: ParsableCommand {
         """)
     @OptionGroup var options: StoreOptions
     @Option(help: "Megabytes of trajectory data to write.") var mb = 256
-    @Option(help: "Euler steps per trajectory (row = (K+1)*784 floats).") var steps = 8
+    @Option(help: "Euler steps per trajectory (row = (K+1) states).") var steps = 8
+    @Option(help: "One state's geometry CxHxW (the trajectories' images; default MNIST's).") var image = "1x28x28"
     @Option(help: "Rows per append transaction.") var batch = 256
     @Option(help: "Directory for the temporary store and files.") var dir = NSTemporaryDirectory()
     @Option(help: "zstd worker threads for the archive step (as `archive --threads`).") var archiveThreads = 1
@@ -29,7 +30,11 @@ struct BenchCommand: ParsableCommand {
             var loads = [Double](repeating: 0, count: 3)
             getloadavg(&loads, 3)
             let loadAvg = loads[0]
-            let rowFloats = (steps + 1) * 784
+            let dims = image.split(separator: "x").compactMap { Int($0) }
+            guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--image '\(image)': expected CxHxW, e.g. 3x32x32")
+            }
+            let rowFloats = (steps + 1) * dims.reduce(1, *)
             let rows = max(1, mb * 1_000_000 / (rowFloats * 4))
             let bytes = rows * rowFloats * 4
             let base = (dir as NSString).appendingPathComponent("fs-store-bench-\(getpid())")

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# A teacher trained in stages of STAGE steps up to LAST, each stage's EMA weights exported and evaluated (FID with a
+# bootstrap 95% interval, N samples on seeds 500000.., 32 fixed Euler steps, w = W): the curve that says when a
+# teacher has reached its plateau (issue 20's MNIST teacher, issue 21's DiT teacher; docs/results.md,
+# docs/results-dit.md). Resumable: the run continues with --resume and finished evaluations are kept in $OUT.
+#   STORE=runs/mnist-teacher.db OUT=runs/mnist-teacher RUN=teacher-mnist LAST=16000 \
+#     INIT="--preset mnist --data mnist" bash jobs/teacher_curve.sh
+#   STORE=runs/dit-mnist.db OUT=runs/dit-teacher RUN=teacher-dit-mnist LAST=20000 \
+#     INIT="--model dit --preset dit-mnist --data mnist" bash jobs/teacher_curve.sh
+set -uo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+STORE=${STORE:?} OUT=${OUT:?} RUN=${RUN:?} LAST=${LAST:-16000} STAGE=${STAGE:-2000} INIT=${INIT:-"--preset mnist --data mnist"}
+N=${N:-2000} W=${W:-1.25} THREADS=${THREADS:-2}
+fs_tools fs-train fs-eval fs-store || exit 1
+mkdir -p "$OUT"; [ -f "$STORE" ] || fs-store init --store "$STORE" >/dev/null
+echo "| step | FID (95% interval) | class accuracy | samples |"; echo "|---|---|---|---|"
+for st in $(seq "$STAGE" "$STAGE" "$LAST"); do
+  if fs-store show --store "$STORE" "$RUN" >/dev/null 2>&1; then
+    fs-train --store "$STORE" --run "$RUN" --steps "$st" --threads "$THREADS" --resume --quiet >&2 || exit $?
+  else
+    # shellcheck disable=SC2086
+    fs-train --store "$STORE" --run "$RUN" $INIT --steps "$st" --checkpoint-every 250 --seed 0 --threads "$THREADS" --quiet >&2 || exit $?
+  fi
+  f=$OUT/$RUN-$st.safetensors j=$OUT/$RUN-$st-w$W.json
+  [ -f "$f" ] || fs-store export --store "$STORE" "$RUN@$st" -o "$f" >/dev/null || exit $?
+  [ -s "$j" ] || fs-eval --store "$STORE" --checkpoint "$f" --steps 32 --schedule fixed --cfg "$W" --num-samples "$N" \
+    --seed 500000 --bootstrap 200 --threads "$THREADS" --json --quiet > "$j" || { rm -f "$j"; exit 1; }
+  printf '| %s | %s (%s-%s) | %s | %s |\n' "$st" "$(fs_num "$(jq -r .fid "$j")" 2)" "$(fs_num "$(jq -r '.fid_ci95[0]' "$j")" 2)" \
+    "$(fs_num "$(jq -r '.fid_ci95[1]' "$j")" 2)" "$(jq -r .class_accuracy "$j")" "$N"
+done
