@@ -1,3 +1,4 @@
+import CWinograd
 import Foundation
 import Synchronization
 
@@ -37,6 +38,28 @@ public enum WinogradSelection: Int, Sendable {
         case "off", "0", "no": mode = .off
         case "2": mode = .f2
         case "4": mode = .f4
+        default: break
+        }
+    }
+}
+
+/// Which implementation runs the data transforms: the AVX-512 one (`CWinograd`, used when the CPU has
+/// AVX-512F) or the Swift one below. Both give the same bits (WinogradTests); the switch exists for that
+/// test and for comparisons (`FS_WINOGRAD_TRANSFORMS=swift`).
+public enum WinogradTransforms {
+    private static let avx512 = Atomic<Bool>(cwino_available() != 0)
+
+    /// True when the AVX-512 transforms run. Setting it true on a CPU without AVX-512F has no effect.
+    public static var vectorized: Bool {
+        get { avx512.load(ordering: .relaxed) }
+        set { avx512.store(newValue && cwino_available() != 0, ordering: .relaxed) }
+    }
+
+    /// Reads `FS_WINOGRAD_TRANSFORMS` (`swift` or `avx512`); other values leave the choice as it is.
+    public static func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) {
+        switch env["FS_WINOGRAD_TRANSFORMS"]?.lowercased() {
+        case "swift": vectorized = false
+        case "avx512": vectorized = true
         default: break
         }
     }
@@ -421,6 +444,21 @@ func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
                            _ w: WinogradPlan, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     let g = w.g
     let (cin, cout, hw, nt, np) = (g.cin, g.cout, g.h * g.w, w.tiles, w.positions)
+    if WinogradTransforms.vectorized {
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * nt)
+        let mm = UnsafeMutablePointer<Float>.allocate(capacity: np * cout * nt)
+        defer { v.deallocate(); mm.deallocate() }
+        let (h, wd, m) = (Int32(g.h), Int32(g.w), Int32(w.m))
+        for img in range {
+            cwino_input(x + img * cin * hw, Int32(cin), h, wd, m, v, cin * nt, nt, 0)
+            for xi in 0..<np {
+                winogradGemm(w, m: cout, n: nt, k: cin, a: u + xi * cout * cin, b: v + xi * cin * nt, c: mm + xi * cout * nt)
+            }
+            cwino_output(mm, Int32(cout), h, wd, m, cout * nt, bias, bias == nil ? nil : sampleBias.map { $0 + img * cout },
+                         bias == nil ? nil : residual.map { $0 + img * cout * hw }, out + img * cout * hw)
+        }
+        return
+    }
     let padded = UnsafeMutablePointer<Float>.allocate(capacity: cin * w.padPlane)
     let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * nt)
     let mm = UnsafeMutablePointer<Float>.allocate(capacity: np * cout * nt)
@@ -475,6 +513,21 @@ func conv2dWinogradWeightChunk(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Fl
     let g = w.g
     let (cin, cout, hw, nt, np) = (g.cin, g.cout, g.h * g.w, w.tiles, w.positions)
     let kcols = range.count * nt
+    if WinogradTransforms.vectorized {
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * kcols)
+        let dt = UnsafeMutablePointer<Float>.allocate(capacity: np * cout * kcols)
+        defer { v.deallocate(); dt.deallocate() }
+        let (h, wd, m) = (Int32(g.h), Int32(g.w), Int32(w.m))
+        for (i, img) in range.enumerated() {
+            cwino_input(x + img * cin * hw, Int32(cin), h, wd, m, v, cin * kcols, kcols, i * nt)
+            cwino_grad(dy + img * cout * hw, Int32(cout), h, wd, m, dt, cout * kcols, kcols, i * nt)
+        }
+        for xi in 0..<np {
+            winogradGemm(w, transB: true, m: cout, n: cin, k: kcols, a: dt + xi * cout * kcols, b: v + xi * cin * kcols,
+                  c: dwHat + xi * cout * cin)
+        }
+        return
+    }
     let padded = UnsafeMutablePointer<Float>.allocate(capacity: cin * w.padPlane)
     let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * kcols)
     let dgrid = UnsafeMutablePointer<Float>.allocate(capacity: cout * w.gridPlane)

@@ -1,0 +1,23 @@
+#pragma once
+
+/// 1 when this CPU and OS run AVX-512F code (cpuid and the OS saving zmm state), else 0.
+int cwino_available(void);
+
+/// Winograd F(m x m, 3 x 3) data transforms of one image, m = 2 or 4, in AVX-512: the same operations in the
+/// same order as TensorCore's Swift transforms (bit-identical results), with the zero padding read as masked
+/// loads instead of a padded copy. Tiles are numbered ty * tilesW + tx, tilesW = ceil(w / m).
+/// Only call when cwino_available() is 1.
+
+/// v[xi * xiStride + c * ld + col0 + tile] = (Bᵀ d B)[xi] for the alpha x alpha tiles (pad 1) of x[c][h][w].
+void cwino_input(const float *x, int channels, int h, int w, int m,
+                 float *v, long xiStride, long ld, long col0);
+
+/// out[c][h][w] = Aᵀ M A (rows and columns past the image dropped) for mm[xi * xiStride + c * tiles + tile],
+/// then, with `bias`: (value + bias[c]) + sampleBias[c] and residual[c] + that (each optional, NULL to skip),
+/// rounded as TensorCore's conv epilogue. Without `bias` the value is stored as it is.
+void cwino_output(const float *mm, int channels, int h, int w, int m, long xiStride,
+                  const float *bias, const float *sampleBias, const float *residual, float *out);
+
+/// out[xi * xiStride + c * ld + col0 + tile] = (A dy Aᵀ)[xi] for the m x m tiles of dy[c][h][w] (zero past it).
+void cwino_grad(const float *dy, int channels, int h, int w, int m,
+                float *out, long xiStride, long ld, long col0);
