@@ -95,10 +95,14 @@ extension ConvGeometry {
     /// multiple of 4 (14x14 padded to 16x16 wastes 31%); conv_out (32->1) and conv_in (1->32) stay as they were.
     /// The same tile forward and backward. Only channel counts measured (>= 32 in and out): on the tiny preset
     /// (8 and 16 channels, batch 16) the table would have made a 200-step fs-train 4.4 -> 4.5-5.9 s.
+    /// Session 14: with the AVX-512 transforms (`WinogradTransforms`), F(2x2) also wins at 7x7 (two runs, 1 thread,
+    /// batch 128, ms forward / backward: 64->64 taps 9.6/21.8, 10.0/17.5 vs F(2x2) 5.9/13.3, 5.8/17.0; 128->64
+    /// taps 19.8/38.0, 16.2/42.8 vs F(2x2) 13.6/31.9, 14.4/39.1), so F(2x2) runs from 7x7 (49 pixels). With the
+    /// Swift transforms the two were within noise at 7x7, so the table does not depend on which transforms run.
     func preferredWinograd(backward: Bool) -> Int? {
         guard cin >= 32 && cout >= 32 else { return nil }
         if h % 4 == 0 && w % 4 == 0 && h * w >= 400 { return 4 }
-        if h * w >= 100 { return 2 }
+        if h * w >= 49 { return 2 }
         return nil
     }
 }
