@@ -101,10 +101,12 @@ public struct DiT: Layer, Sendable {
         let b = "blocks.\(i)"
         func lin(_ key: String, _ v: Var) -> Var { linearRows(v, weight: p["\(b).\(key).weight"], bias: p["\(b).\(key).bias"]) }
         let m = chunkColumns(lin("adaLN_modulation.1", siluC), parts: 6)   // shift, scale, gate (msa), then (mlp)
-        let a = lin("attn.proj", multiHeadAttention(lin("attn.qkv", modulate(layerNorm(x, eps: Self.normEps), shift: m[0], scale: m[1])),
+        let a = lin("attn.proj", multiHeadAttention(lin("attn.qkv", layerNormModulate(x, eps: Self.normEps, shift: m[0], scale: m[1])),
                                                     heads: config.numHeads))
         let h = addGated(x, gate: m[2], a)
-        let f = lin("mlp.fc2", gelu(lin("mlp.fc1", modulate(layerNorm(h, eps: Self.normEps), shift: m[3], scale: m[4]))))
+        let hidden = linearRowsGELU(layerNormModulate(h, eps: Self.normEps, shift: m[3], scale: m[4]),
+                                    weight: p["\(b).mlp.fc1.weight"], bias: p["\(b).mlp.fc1.bias"])
+        let f = lin("mlp.fc2", hidden)
         return addGated(h, gate: m[5], f)
     }
 
@@ -113,7 +115,7 @@ public struct DiT: Layer, Sendable {
         let c = config
         let m = chunkColumns(linearRows(siluC, weight: p["final_layer.adaLN_modulation.1.weight"],
                                         bias: p["final_layer.adaLN_modulation.1.bias"]), parts: 2)
-        let h = modulate(layerNorm(x, eps: Self.normEps), shift: m[0], scale: m[1])
+        let h = layerNormModulate(x, eps: Self.normEps, shift: m[0], scale: m[1])
         let out = linearRows(h, weight: p["final_layer.linear.weight"], bias: p["final_layer.linear.bias"])
         return unpatchify(out, patch: c.patchSize, channels: c.inChannels, height: c.inputSize, width: c.inputSize)
     }

@@ -38,19 +38,27 @@ public func attentionForward(_ qkv: Tensor, heads: Int, keepLogSumExp: Bool = tr
                 let (qb, ob) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op))
                 let lb = UnsafeSendable(keepLogSumExp ? lp.baseAddress : nil)   // an empty array may still have a base address
                 forEachAttentionSample(s) { r in
-                    var scores = [Float](repeating: 0, count: t * t)
+                    var scores = [Float](repeating: 0, count: t * t + t)
                     scores.withUnsafeMutableBufferPointer { sp in
-                        let sc = sp.baseAddress!
+                        let sc = sp.baseAddress!, inv = sc + t * t
                         for item in r {
                             let (b, h) = (item / heads, item % heads)
                             let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
                             gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
                                   c: sc, ldc: t)
+                            // exp(S - max) per row; the 1 / sum goes on the output rows (T x hd, not T x T).
                             for i in 0..<t {
-                                let l = softmaxRow(sc + i * t, t)
-                                if let lbase = lb.value { lbase[item * t + i] = l }
+                                let (m, sum) = expRow(sc + i * t, t)
+                                inv[i] = 1 / sum
+                                if let lbase = lb.value { lbase[item * t + i] = m + logf(sum) }
                             }
-                            gemm(m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: ob.value + b * t * d + h * hd, ldc: d)
+                            let o = ob.value + b * t * d + h * hd
+                            gemm(m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: o, ldc: d)
+                            for i in 0..<t {
+                                let (orow, f) = (o + i * d, F8(repeating: inv[i]))
+                                var j = 0
+                                while j < hd { let c = min(8, hd - j); store8(load8(orow + j, c) * f, orow + j, c); j += 8 }
+                            }
                         }
                     }
                 }
@@ -140,8 +148,10 @@ struct FeatureBlocks {
 }
 
 /// y = x Wᵀ + b for every row of x [..., in] (W [out, in]), one GEMM per `SampleBlocks` block of
-/// leading-axis rows (samples), blocks taken by `ComputeThreads` as they come free.
-public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tensor {
+/// leading-axis rows (samples), blocks taken by `ComputeThreads` as they come free. `epilogue(y, floats)`
+/// runs on each block's output right after its GEMM, while it is still in cache (a fused activation).
+public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?,
+                              epilogue: ((UnsafeMutablePointer<Float>, Range<Int>) -> Void)? = nil) -> Tensor {
     let (outF, inF) = (w.shape[0], w.shape[1])
     precondition(x.shape.last == inF, "linearRows: x \(x.shape) for weight \(w.shape)")
     let lead = x.rank >= 2 ? x.shape[0] : 1, rowsPer = x.count / inF / max(1, lead)
@@ -161,6 +171,7 @@ public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?) -> Tens
                 }
                 gemm(rowsSplit: true, transB: true, m: rows, n: outF, k: inF, a: xb.value + r.lowerBound * rowsPer * inF,
                       b: wb.value, beta: bias == nil ? 0 : 1, c: o)
+                if let epilogue { epilogue(ob.value, (r.lowerBound * rowsPer * outF)..<(r.upperBound * rowsPer * outF)) }
             }
             let blocks = SampleBlocks(samples: lead, rowsPer: rowsPer)
             if total < 1 << 14 || ComputeThreads.count == 1 { for i in 0..<blocks.count { body(blocks.range(i)) } }
@@ -203,13 +214,8 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
                     gemm(rowsSplit: true, transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF,
                           b: xb.value, c: o + r.lowerBound * inF)
                 }
-                if let o = dbb.value {
-                    // db = column sums of g.
-                    for row in 0..<rows {
-                        let gr = gb.value + row * outF
-                        for j in r { o[j] += gr[j] }
-                    }
-                }
+                // db = column sums of g.
+                if let o = dbb.value { columnSums(gb.value, rows: rows, stride: outF, columns: r, into: o) }
             } else if let o = dxb.value {
                 // dx = g W on this block of samples.
                 let r = samples.range(i - dwItems)
@@ -221,6 +227,21 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
     }}}}}}
     return (needInput ? Tensor(shape: x.shape, data: dx) : nil, needWeight ? Tensor(shape: w.shape, data: dw) : nil,
             needBias ? Tensor(shape: [outF], data: db) : nil)
+}
+
+/// gelu(x Wᵀ + b) row-wise (`linearRowsForward` with GELU fused into each block's epilogue). Keeps the
+/// pre-activation for a backward (`keepPreactivation`), else applies GELU in place (inference: one
+/// activation-sized array and one pass over it fewer). Same bits as the two passes.
+public func linearRowsGELUForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, keepPreactivation: Bool)
+    -> (pre: Tensor?, out: Tensor) {
+    guard keepPreactivation else { return (nil, linearRowsForward(x, w, bias) { y, r in geluRange(y, y, r) }) }
+    let count = x.count / w.shape[1] * w.shape[0]
+    var pre: Tensor? = nil
+    let out = [Float].uninitialized(count) { op in
+        let ob = UnsafeSendable(op)
+        pre = linearRowsForward(x, w, bias) { y, r in geluRange(y, ob.value, r) }
+    }
+    return (pre, Tensor(shape: pre!.shape, data: out))
 }
 
 // MARK: Batched matrix products

@@ -30,6 +30,45 @@ func elementBlocks(_ count: Int, _ body: (Range<Int>) -> Void) {
     dynamicBlocks(count, block: blockFloats, body)
 }
 
+// MARK: Column and row sums (bias and modulation gradients)
+
+/// o[j] += a[j] (or a[j] * b[j]) for j in 0..<count, eight lanes at a time. Each element's sum keeps
+/// the plain loop's order and roundings (product, then add), so the bits are the scalar loop's; the
+/// compiler left that loop scalar (the pointers may alias).
+@inline(__always)
+func accumulateRow(_ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, times b: UnsafePointer<Float>?, _ count: Int) {
+    var j = 0
+    if let b {
+        while j < count { let c = min(8, count - j); store8(load8(o + j, c) + load8(a + j, c) * load8(b + j, c), o + j, c); j += 8 }
+    } else {
+        while j < count { let c = min(8, count - j); store8(load8(o + j, c) + load8(a + j, c), o + j, c); j += 8 }
+    }
+}
+
+/// out[j] = sum over rows of g[row * stride + j] for j in `columns`, rows summed in order from 0 (the
+/// bits of the scalar loop). Four vectors of columns at a time in registers, so each pass over the rows
+/// reads whole cache lines and g is read about once in total.
+func columnSums(_ g: UnsafePointer<Float>, rows: Int, stride: Int, columns: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+    var j = columns.lowerBound
+    while j + 32 <= columns.upperBound {
+        var (a0, a1, a2, a3) = (F8(repeating: 0), F8(repeating: 0), F8(repeating: 0), F8(repeating: 0))
+        var p = g + j
+        for _ in 0..<rows {
+            a0 += load8(p, 8); a1 += load8(p + 8, 8); a2 += load8(p + 16, 8); a3 += load8(p + 24, 8)
+            p += stride
+        }
+        store8(a0, out + j, 8); store8(a1, out + j + 8, 8); store8(a2, out + j + 16, 8); store8(a3, out + j + 24, 8)
+        j += 32
+    }
+    while j < columns.upperBound {
+        let c = min(8, columns.upperBound - j)
+        var a = F8(repeating: 0), p = g + j
+        for _ in 0..<rows { a += load8(p, c); p += stride }
+        store8(a, out + j, c)
+        j += 8
+    }
+}
+
 // MARK: LayerNorm (no affine)
 
 /// LayerNorm of every row of length `d` (biased variance, eps inside the sqrt, PyTorch
@@ -90,15 +129,88 @@ public func layerNormBackward(_ y: Tensor, _ g: Tensor, rstd: [Float]) -> Tensor
     return Tensor(shape: y.shape, data: dx)
 }
 
+// MARK: LayerNorm then adaLN modulation (DiT), one row pass
+
+/// out = LN(x) (1 + scale) + shift per token row of x [n, T, d] with per-sample shift and scale [n, d]:
+/// `modulate(layerNorm(x))` in one pass with the same arithmetic (same bits). Keeps x̂ = LN(x) and 1/std
+/// for a backward (`keepNormalized`); inference writes only the output.
+public func layerNormModulateForward(_ x: Tensor, eps: Float, shift: Tensor, scale: Tensor, keepNormalized: Bool)
+    -> (out: Tensor, normalized: Tensor?, rstd: [Float]) {
+    let (n, t, d) = tokenLayout(x, shift, "layerNormModulate")
+    precondition(scale.shape == shift.shape, "layerNormModulate: scale \(scale.shape) vs shift \(shift.shape)")
+    var rstd = [Float](repeating: 0, count: keepNormalized ? n * t : 0)
+    var xhat = keepNormalized ? [Float].uninitialized(x.count) { _ in } : []
+    let out = [Float].uninitialized(x.count) { op in
+        x.data.withUnsafeBufferPointer { xp in shift.data.withUnsafeBufferPointer { hp in scale.data.withUnsafeBufferPointer { cp in
+        xhat.withUnsafeMutableBufferPointer { yp in rstd.withUnsafeMutableBufferPointer { rp in
+            let (xb, hb, cb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(hp.baseAddress!),
+                                    UnsafeSendable(cp.baseAddress!), UnsafeSendable(op))
+            let (yb, rb) = (UnsafeSendable(keepNormalized ? yp.baseAddress : nil), UnsafeSendable(keepNormalized ? rp.baseAddress : nil))
+            forEachTokenRow(n, t, d) { s, row in
+                let (mu, rs) = groupStatistics(xb.value + row, d, eps: eps)
+                let o = ob.value + row, y = yb.value.map { $0 + row } ?? o
+                normRow(xb.value + row, y, d, F8(repeating: rs), F8(repeating: -mu * rs))
+                if let r = rb.value { r[row / d] = rs }
+                let (hr, cr) = (hb.value + s * d, cb.value + s * d)
+                var j = 0
+                while j < d { let c = min(8, d - j); store8(load8(y + j, c) * (1 + load8(cr + j, c)) + load8(hr + j, c), o + j, c); j += 8 }
+            }
+        }}}}}
+    }
+    return (Tensor(shape: x.shape, data: out), keepNormalized ? Tensor(shape: x.shape, data: xhat) : nil, rstd)
+}
+
+/// d x of `layerNormModulateForward` from the output gradient g, the saved x̂ and 1/std: the LayerNorm
+/// pullback of dx̂ = g (1 + scale), with dx̂ formed in registers (same bits as the two pullbacks).
+public func layerNormModulateBackward(_ y: Tensor, _ g: Tensor, rstd: [Float], scale: Tensor) -> Tensor {
+    let (n, t, d) = tokenLayout(y, scale, "layerNormModulateBackward")
+    let dx = [Float].uninitialized(y.count) { op in
+        y.data.withUnsafeBufferPointer { yp in g.data.withUnsafeBufferPointer { gp in
+        rstd.withUnsafeBufferPointer { rp in scale.data.withUnsafeBufferPointer { cp in
+            let (yb, gb, ob, rb, cb) = (UnsafeSendable(yp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(op),
+                                        UnsafeSendable(rp.baseAddress!), UnsafeSendable(cp.baseAddress!))
+            forEachTokenRow(n, t, d) { s, row in
+                let (yr, gr, o, cr) = (yb.value + row, gb.value + row, ob.value + row, cb.value + s * d)
+                var sg = F8(repeating: 0), sgy = F8(repeating: 0)
+                var j = 0
+                while j < d {
+                    let c = min(8, d - j)
+                    let gv = load8(gr + j, c) * (1 + load8(cr + j, c))
+                    sg += gv; sgy = sgy.addingProduct(gv, load8(yr + j, c)); j += 8
+                }
+                let mg = sg.sum() / Float(d), mgy = sgy.sum() / Float(d), rs = rb.value[row / d]
+                j = 0
+                while j < d {
+                    let c = min(8, d - j)
+                    let gv = load8(gr + j, c) * (1 + load8(cr + j, c))
+                    store8((gv - F8(repeating: mg) - load8(yr + j, c) * mgy) * rs, o + j, c); j += 8
+                }
+            }
+        }}}}
+    }
+    return Tensor(shape: y.shape, data: dx)
+}
+
 // MARK: Softmax
 
 /// In-place softmax of one row of `n` values; returns log(sum(exp(x))) (max included).
 @inline(__always)
 func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+    let (m, s) = expRow(p, n)
+    let inv = F8(repeating: 1 / s)
+    var t = 0
+    while t < n { let c = min(8, n - t); store8(load8(p + t, c) * inv, p + t, c); t += 8 }
+    return m + logf(s)
+}
+
+/// p[i] <- exp(p[i] - max) in place over one row; returns the max and the sum of the exps (the softmax
+/// without its normalising pass: attention scales its output rows by 1 / sum instead).
+@inline(__always)
+func expRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
     var mv = F8(repeating: -.infinity)
     var t = 0
-    while t + 8 <= n { mv = pointwiseMax(mv, UnsafeRawPointer(p + t).loadUnaligned(as: F8.self)); t += 8 }
-    var m = mv.max()
+    while t + 8 <= n { mv = max8(mv, UnsafeRawPointer(p + t).loadUnaligned(as: F8.self)); t += 8 }
+    var m = maxLane(mv)
     while t < n { m = max(m, p[t]); t += 1 }
     let m8 = F8(repeating: m)
     var s8 = F8(repeating: 0)
@@ -113,10 +225,22 @@ func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
         let e = exp8(load8(p + t, c) - m8).replacing(with: 0, where: laneIndex .>= Int32(c))
         store8(e, p + t, c); s8 += e
     }
-    let s = s8.sum(), inv = F8(repeating: 1 / s)
-    t = 0
-    while t < n { let c = min(8, n - t); store8(load8(p + t, c) * inv, p + t, c); t += 8 }
-    return m + logf(s)
+    return (m, s8.sum())
+}
+
+/// Lane-wise maximum as compare + blend: the standard library's `pointwiseMax` (IEEE maximum, NaN rules)
+/// compiled to a scalar loop over the lanes and made the attention softmax ~3x slower (perf, s14).
+@inline(__always)
+func max8(_ a: F8, _ b: F8) -> F8 { a.replacing(with: b, where: b .> a) }
+
+/// The largest lane of `v` (halving by blends; `SIMD.max()` is a scalar loop here too).
+@inline(__always)
+func maxLane(_ v: F8) -> Float {
+    let (a, b) = (v.lowHalf, v.highHalf)
+    let m4 = a.replacing(with: b, where: b .> a)
+    let (c, d) = (m4.lowHalf, m4.highHalf)
+    let m2 = c.replacing(with: d, where: d .> c)
+    return m2[1] > m2[0] ? m2[1] : m2[0]
 }
 
 /// p[i] = exp(p[i] - lse) over one row (the softmax recomputed from its log-sum-exp).
@@ -167,36 +291,57 @@ public func softmaxBackward(_ y: Tensor, _ g: Tensor) -> Tensor {
 /// sqrt(2/pi) and the cubic coefficient of PyTorch's `gelu(approximate="tanh")`.
 let geluK0: Float = 0.797_884_560_802_865_4, geluK1: Float = 0.044_715
 
-/// tanh(u) = 1 - 2 / (1 + exp(2u)), eight lanes.
+/// GELU of eight lanes as x sigmoid(2u) = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3): one exp
+/// and one division (the tanh form needed a second add-divide-subtract chain). Large |x| stays finite:
+/// exp8 clamps, so x -> -inf gives x / (1 + 2^127) -> -0 and x -> +inf gives x.
 @inline(__always)
-func tanh8(_ u: F8) -> F8 { 1 - 2 / (1 + exp8(u + u)) }
+func gelu8(_ v: F8) -> F8 {
+    let m2u = F8(repeating: -2 * geluK0) * v.addingProduct(F8(repeating: geluK1) * v * v, v)
+    return v / (1 + exp8(m2u))
+}
 
-/// y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+/// y = gelu(x) over `range`, four independent vectors per step (the exp and divide chains of
+/// neighbouring vectors overlap), then single vectors and the tail; the same lane arithmetic in each.
 @inline(__always)
 func geluRange(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     var i = range.lowerBound
+    while i + 32 <= range.upperBound {
+        let y0 = gelu8(load8(x + i, 8)), y1 = gelu8(load8(x + i + 8, 8))
+        let y2 = gelu8(load8(x + i + 16, 8)), y3 = gelu8(load8(x + i + 24, 8))
+        store8(y0, out + i, 8); store8(y1, out + i + 8, 8); store8(y2, out + i + 16, 8); store8(y3, out + i + 24, 8)
+        i += 32
+    }
     while i < range.upperBound {
         let c = min(8, range.upperBound - i)
-        let v = load8(x + i, c)
-        let u = F8(repeating: geluK0) * v.addingProduct(F8(repeating: geluK1) * v * v, v)
-        store8(0.5 * v * (1 + tanh8(u)), out + i, c)
+        store8(gelu8(load8(x + i, c)), out + i, c)
         i += 8
     }
 }
 
-/// dx = g (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)), t = tanh(u).
+/// dx = g gelu'(x) with s = sigmoid(2u): gelu' = s + x s (1 - s) 2 du/dx, du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+@inline(__always)
+func geluGrad8(_ v: F8, _ gv: F8) -> F8 {
+    let v2 = v * v
+    let m2u = F8(repeating: -2 * geluK0) * v.addingProduct(F8(repeating: geluK1) * v2, v)
+    let s = 1 / (1 + exp8(m2u))
+    let du2 = F8(repeating: 2 * geluK0) * (1 + F8(repeating: 3 * geluK1) * v2)
+    return gv * s.addingProduct(v * s * (1 - s), du2)
+}
+
+/// dx = g gelu'(x) over `range`, four vectors per step as `geluRange`.
 @inline(__always)
 func geluBackwardRange(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
                        _ range: Range<Int>) {
     var i = range.lowerBound
+    while i + 32 <= range.upperBound {
+        let d0 = geluGrad8(load8(x + i, 8), load8(g + i, 8)), d1 = geluGrad8(load8(x + i + 8, 8), load8(g + i + 8, 8))
+        let d2 = geluGrad8(load8(x + i + 16, 8), load8(g + i + 16, 8)), d3 = geluGrad8(load8(x + i + 24, 8), load8(g + i + 24, 8))
+        store8(d0, dx + i, 8); store8(d1, dx + i + 8, 8); store8(d2, dx + i + 16, 8); store8(d3, dx + i + 24, 8)
+        i += 32
+    }
     while i < range.upperBound {
         let c = min(8, range.upperBound - i)
-        let v = load8(x + i, c), gv = load8(g + i, c)
-        let v2 = v * v
-        let u = F8(repeating: geluK0) * v.addingProduct(F8(repeating: geluK1) * v2, v)
-        let t = tanh8(u)
-        let du = F8(repeating: geluK0) * (1 + F8(repeating: 3 * geluK1) * v2)
-        store8(gv * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du), dx + i, c)
+        store8(geluGrad8(load8(x + i, c), load8(g + i, c)), dx + i, c)
         i += 8
     }
 }
@@ -211,6 +356,20 @@ public func geluForward(_ x: Tensor) -> Tensor {
         }
     }
     return Tensor(shape: x.shape, data: out)
+}
+
+/// The GELU pullback g gelu'(x) on plain tensors.
+public func geluBackward(_ x: Tensor, _ g: Tensor) -> Tensor {
+    let n = x.count
+    let dx = [Float].uninitialized(n) { out in
+        x.data.withUnsafeBufferPointer { xp in
+            g.data.withUnsafeBufferPointer { gp in
+                let (xb, gb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(out))
+                elementBlocks(n) { r in geluBackwardRange(xb.value, gb.value, ob.value, r) }
+            }
+        }
+    }
+    return Tensor(shape: x.shape, data: dx)
 }
 
 // MARK: Index permutations (patchify / unpatchify)

@@ -16,18 +16,7 @@ public func softmax(_ x: Var) -> Var {
 /// GELU with the tanh approximation, PyTorch `gelu(x, approximate="tanh")`.
 public func gelu(_ x: Var) -> Var {
     let xv = x.value
-    return x.tape.record(geluForward(xv), parents: [x]) { g, _ in
-        let n = xv.count
-        let dx = [Float].uninitialized(n) { out in
-            xv.data.withUnsafeBufferPointer { xp in
-                g.data.withUnsafeBufferPointer { gp in
-                    let (xb, gb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(out))
-                    elementBlocks(n) { r in geluBackwardRange(xb.value, gb.value, ob.value, r) }
-                }
-            }
-        }
-        return [Tensor(shape: xv.shape, data: dx)]
-    }
+    return x.tape.record(geluForward(xv), parents: [x]) { g, _ in [geluBackward(xv, g)] }
 }
 
 /// Batched matrix product: a [b, m, k] (or [b, k, m] with `transposeA`) times b [b, k, n] (or [b, n, k]
@@ -70,6 +59,19 @@ public func linearRows(_ x: Var, weight: Var, bias: Var?) -> Var {
     let parents = bias.map { [x, weight, $0] } ?? [x, weight]
     return x.tape.record(out, parents: parents) { g, needs in
         let r = linearRowsBackward(xv, wv, g, needInput: needs[0], needWeight: needs[1], needBias: needs.count > 2 && needs[2])
+        return needs.count > 2 ? [r.input, r.weight, r.bias] : [r.input, r.weight]
+    }
+}
+
+/// gelu(x Wᵀ + b) on every row of x [..., in]: `gelu(linearRows(x, ...))` in one op, GELU applied to each
+/// block of rows right after its GEMM (same bits as the two ops; the pullback is theirs, chained).
+public func linearRowsGELU(_ x: Var, weight: Var, bias: Var?) -> Var {
+    let (xv, wv) = (x.value, weight.value)
+    let (pre, out) = linearRowsGELUForward(xv, wv, bias?.value, keepPreactivation: x.tape.recordsPullbacks)
+    let parents = bias.map { [x, weight, $0] } ?? [x, weight]
+    return x.tape.record(out, parents: parents) { g, needs in
+        let dpre = geluBackward(pre!, g)
+        let r = linearRowsBackward(xv, wv, dpre, needInput: needs[0], needWeight: needs[1], needBias: needs.count > 2 && needs[2])
         return needs.count > 2 ? [r.input, r.weight, r.bias] : [r.input, r.weight]
     }
 }
@@ -122,11 +124,7 @@ func tokenSums(_ g: Tensor, times y: Tensor?, n: Int, t: Int, d: Int) -> Tensor 
                     for s in r {
                         let o = ob.value + s * d
                         for j in 0..<d { o[j] = 0 }
-                        for i in 0..<t {
-                            let gr = gb.value + (s * t + i) * d
-                            if let y = yb.value { let yr = y + (s * t + i) * d; for j in 0..<d { o[j] += gr[j] * yr[j] } }
-                            else { for j in 0..<d { o[j] += gr[j] } }
-                        }
+                        for i in 0..<t { accumulateRow(o, gb.value + (s * t + i) * d, times: yb.value.map { $0 + (s * t + i) * d }, d) }
                     }
                 }
                 if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { dynamicBlocks(n, block: max(1, blockFloats / (t * d)), body) }
@@ -168,6 +166,19 @@ public func modulate(_ x: Var, shift: Var, scale: Var) -> Var {
         }
         return [dx, needs[1] ? tokenSums(g, times: nil, n: n, t: t, d: d) : nil,
                 needs[2] ? tokenSums(g, times: xv, n: n, t: t, d: d) : nil]
+    }
+}
+
+/// `modulate(layerNorm(x, eps: eps), shift:, scale:)` as one op (one row pass each way, same bits):
+/// DiT's adaLN input to the attention and the MLP.
+public func layerNormModulate(_ x: Var, eps: Float, shift: Var, scale: Var) -> Var {
+    let (sh, sc) = (shift.value, scale.value)
+    let (out, xhat, rstd) = layerNormModulateForward(x.value, eps: eps, shift: sh, scale: sc, keepNormalized: x.tape.recordsPullbacks)
+    let (n, t, d) = tokenLayout(out, sh, "layerNormModulate")
+    return x.tape.record(out, parents: [x, shift, scale]) { g, needs in
+        [needs[0] ? layerNormModulateBackward(xhat!, g, rstd: rstd, scale: sc) : nil,
+         needs[1] ? tokenSums(g, times: nil, n: n, t: t, d: d) : nil,
+         needs[2] ? tokenSums(g, times: xhat!, n: n, t: t, d: d) : nil]
     }
 }
 
