@@ -5,6 +5,7 @@
 #
 #   bash bench/dit.sh [THREADS] [ROUNDS]     # default: 2 threads, 2 rounds
 #   OLD=/path/to/old/bin bash bench/dit.sh 2 3    # also an older build's fs-bench in every round ("swift_old")
+#   PRECISION=bf16 bash bench/dit.sh 2 3           # Swift's matrix products in bf16 (--precision; PyTorch stays fp32)
 #
 # Needs the release tools (jobs/lib.sh builds them) and a Python with torch (PYTHON, default
 # /root/venv/bin/python; without it only the Swift numbers are printed). Prints one JSON object with each
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . jobs/lib.sh
 FS_JOB=bench-dit
-THREADS=${1:-2} ROUNDS=${2:-2} PYTHON=${PYTHON:-/root/venv/bin/python}
+THREADS=${1:-2} ROUNDS=${2:-2} PYTHON=${PYTHON:-/root/venv/bin/python} PRECISION=${PRECISION:-fp32}
 fs_tools fs-bench
 have_peer=0
 if [ -x "$PYTHON" ] && "$PYTHON" -c 'import torch' 2>/dev/null; then have_peer=1; else fs_warn "no torch at $PYTHON: PyTorch peer skipped"; fi
@@ -25,11 +26,11 @@ for r in $(seq 1 "$ROUNDS"); do
   L+=("$(cut -d' ' -f1 /proc/loadavg)")
   if [ -n "${OLD:-}" ]; then
     fs_log "round $r/$ROUNDS: $OLD/fs-bench --model dit --threads $THREADS"
-    b=$("$OLD/fs-bench" --model dit --threads "$THREADS" --json 2>/dev/null)
+    b=$("$OLD/fs-bench" --model dit --threads "$THREADS" --precision "$PRECISION" --json 2>/dev/null)
     O+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$b") $(jq -r ".dit_forward_images_per_second // empty" <<<"$b")")
   fi
-  fs_log "round $r/$ROUNDS: fs-bench --model dit --threads $THREADS"
-  b=$(fs-bench --model dit --threads "$THREADS" --json 2>/dev/null)
+  fs_log "round $r/$ROUNDS: fs-bench --model dit --threads $THREADS --precision $PRECISION"
+  b=$(fs-bench --model dit --threads "$THREADS" --precision "$PRECISION" --json 2>/dev/null)
   S+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$b") $(jq -r ".dit_forward_images_per_second // empty" <<<"$b")")
   if [ "$have_peer" = 1 ]; then
     fs_log "round $r/$ROUNDS: bench/peer_torch.py --model dit --threads $THREADS"
@@ -41,8 +42,8 @@ done
 . bench/lib.sh  # list, median, ratio
 
 st=$(median 1 "${S[@]}") sf=$(median 2 "${S[@]}") pt=$(median 1 "${P[@]}") pf=$(median 2 "${P[@]}")
-printf '{"threads": %s, "rounds": %s, "load_average_before": "%s", "load_average_after": "%s", "load_average_per_round": [%s], ' \
-  "$THREADS" "$ROUNDS" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(IFS=,; echo "${L[*]}")"
+printf '{"threads": %s, "precision": "%s", "rounds": %s, "load_average_before": "%s", "load_average_after": "%s", "load_average_per_round": [%s], ' \
+  "$THREADS" "$PRECISION" "$ROUNDS" "$load" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(IFS=,; echo "${L[*]}")"
 if [ -n "${OLD:-}" ]; then
   ot=$(median 1 "${O[@]}") of=$(median 2 "${O[@]}")
   printf '"swift_old": {"bin": "%s", "train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s, "ratio_over_pytorch": {"train": %s, "forward": %s}}, ' \
