@@ -2,7 +2,10 @@
 # A teacher trained in stages of STAGE steps up to LAST, each stage's EMA weights exported and evaluated (FID with a
 # bootstrap 95% interval, N samples on seeds 500000.., 32 fixed Euler steps, w = W): the curve that says when a
 # teacher has reached its plateau (issue 20's MNIST teacher, issue 21's DiT teacher; docs/results.md,
-# docs/results-dit.md). Resumable: the run continues with --resume and finished evaluations are kept in $OUT.
+# docs/results-dit.md). Then the pick, on seeds the curve never used: every stage evaluated on the validation seeds
+# 400000.. (N samples, w = W), the stage of lowest FID is the teacher, and its guidance w* is the FID-best of WS on the
+# same validation seeds. The last line is `teacher FILE w* W` for the tables (TEACHER=FILE W=W bash jobs/rows.sh ...).
+# Resumable: the run continues with --resume and finished evaluations are kept in $OUT.
 #   STORE=runs/mnist-teacher.db OUT=runs/mnist-teacher RUN=teacher-mnist LAST=16000 \
 #     INIT="--preset mnist --data mnist" bash jobs/teacher_curve.sh
 #   STORE=runs/dit-mnist.db OUT=runs/dit-teacher RUN=teacher-dit-mnist LAST=20000 \
@@ -10,7 +13,7 @@
 set -uo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 STORE=${STORE:?} OUT=${OUT:?} RUN=${RUN:?} LAST=${LAST:-16000} STAGE=${STAGE:-2000} INIT=${INIT:-"--preset mnist --data mnist"}
-N=${N:-2000} W=${W:-1.25} THREADS=${THREADS:-2}
+N=${N:-2000} W=${W:-1.25} WS=${WS:-"1 1.25 1.5 1.75 2"} THREADS=${THREADS:-2}
 fs_tools fs-train fs-eval fs-store || exit 1
 mkdir -p "$OUT"; [ -f "$STORE" ] || fs-store init --store "$STORE" >/dev/null
 echo "| step | FID (95% interval) | class accuracy | samples |"; echo "|---|---|---|---|"
@@ -28,3 +31,24 @@ for st in $(seq "$STAGE" "$STAGE" "$LAST"); do
   printf '| %s | %s (%s-%s) | %s | %s |\n' "$st" "$(fs_num "$(jq -r .fid "$j")" 2)" "$(fs_num "$(jq -r '.fid_ci95[0]' "$j")" 2)" \
     "$(fs_num "$(jq -r '.fid_ci95[1]' "$j")" 2)" "$(jq -r .class_accuracy "$j")" "$N"
 done
+
+# The pick: validation seeds only (the curve above is on the test seeds 500000..).
+val() {  # val FILE CFG OUTPUT: FID of FILE at guidance CFG on the validation seeds, kept in OUTPUT
+  [ -s "$3" ] || fs-eval --store "$STORE" --checkpoint "$1" --steps 32 --schedule fixed --cfg "$2" --num-samples "$N" \
+    --seed 400000 --bootstrap 0 --threads "$THREADS" --json --quiet > "$3" || { rm -f "$3"; return 1; }
+  jq -r .fid "$3"
+}
+best="" bestFID=""
+for st in $(seq "$STAGE" "$STAGE" "$LAST"); do
+  fid=$(val "$OUT/$RUN-$st.safetensors" "$W" "$OUT/$RUN-$st-val.json") || exit 1
+  echo "validation FID, step $st: $(fs_num "$fid" 2)" >&2
+  if [ -z "$best" ] || awk -v a="$fid" -v b="$bestFID" 'BEGIN { exit !(a < b) }'; then best=$st bestFID=$fid; fi
+done
+wstar="" wFID=""
+for w in $WS; do
+  o=$OUT/sweep-$best-w$w.json; [ "$w" = "$W" ] && o=$OUT/$RUN-$best-val.json   # already evaluated above
+  fid=$(val "$OUT/$RUN-$best.safetensors" "$w" "$o") || exit 1
+  echo "validation FID, step $best, w = $w: $(fs_num "$fid" 2)" >&2
+  if [ -z "$wstar" ] || awk -v a="$fid" -v b="$wFID" 'BEGIN { exit !(a < b) }'; then wstar=$w wFID=$fid; fi
+done
+echo "teacher $OUT/$RUN-$best.safetensors w* $wstar"

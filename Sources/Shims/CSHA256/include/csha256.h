@@ -2,6 +2,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// The 64 SHA-256 round constants K[0..63] (FIPS 180-4), for every architecture.
+const uint32_t *csha256_round_constants(void);
+
 /// 1 when this CPU has the x86 SHA extensions (plus SSSE3 and SSE4.1), else 0. Cheap after the first call.
 int csha256_hw_available(void);
 
