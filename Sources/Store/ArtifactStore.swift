@@ -6,7 +6,7 @@ import NN
 ///
 /// Public API (all methods throw `StoreError` or `SQLiteError`, whose messages name the file):
 ///
-///     init(path: String, create: Bool = true, codeRevision: String? = env FS_CODE_REV)
+///     init(path: String, create: Bool = true, codeRevision: String? = CodeRevision.current)
 ///     init(path: String, access: .read | .write | .create)   (.read: SQLITE_OPEN_READONLY, no migration)
 ///     // runs and metrics
 ///     beginRun(name:kind:config:)                        -> RunRecord   (creates or reopens, status running)
@@ -48,14 +48,14 @@ public final class ArtifactStore {
     public var chunkBytes = 8 << 20
 
     public convenience init(path: String, create: Bool = true,
-                            codeRevision: String? = ProcessInfo.processInfo.environment["FS_CODE_REV"]) throws {
+                            codeRevision: String? = CodeRevision.current) throws {
         try self.init(path: path, access: create ? .create : .write, codeRevision: codeRevision)
     }
 
     /// Opens the store at `path`: `.read` for commands that only read (works on a read-only file,
     /// writes nothing, not even a migration), `.write` for an existing store, `.create` to make one.
     public init(path: String, access: StoreAccess,
-                codeRevision: String? = ProcessInfo.processInfo.environment["FS_CODE_REV"]) throws {
+                codeRevision: String? = CodeRevision.current) throws {
         db = try Database(path: path, access: access)
         self.codeRevision = codeRevision
         do {
