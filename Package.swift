@@ -53,11 +53,12 @@ let package = Package(
         .target(name: "CSHA256", path: "Sources/Shims/CSHA256"),
         // bfloat16 GEMM on AVX512_BF16 (vdpbf16ps) for `--precision bf16`; chosen at run time (cpuid).
         .target(name: "CBF16", path: "Sources/Shims/CBF16", cSettings: [.unsafeFlags(["-O3"])]),
-        // Winograd data transforms in AVX-512, bit-identical to the Swift ones (no fused multiply-adds).
-        .target(name: "CWinograd", path: "Sources/Shims/CWinograd", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        // Conv data movement in AVX-512 (Winograd transforms, im2col), bit-identical to the Swift code it
+        // replaces (no fused multiply-adds); chosen at run time (cpuid).
+        .target(name: "CConv", path: "Sources/Shims/CConv", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
 
         // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
-        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16", "CWinograd"], swiftSettings: fast),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16", "CConv"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["TensorCore", "CArchive", "ImageIO"],
                 resources: [.copy("Resources")], swiftSettings: fast),

@@ -2,18 +2,18 @@ import Testing
 import TensorCore
 import TestSupport
 
-/// The AVX-512 Winograd transforms (CWinograd) against the Swift ones: the same bits for the forward (with
+/// The AVX-512 Winograd transforms (CConv) against the Swift ones: the same bits for the forward (with
 /// each epilogue: bias, per-sample bias, residual), dX and dW, on sizes that leave partial tile chunks, partial
 /// tiles and planes smaller than one chunk; plus finite differences through the tape on the vectorized path.
 @Suite(.serialized) struct WinogradTransformsTests {
     /// Runs `body` with the vectorized transforms on and off; nil when the CPU lacks AVX-512F.
     static func bothWays<T>(_ body: () -> T) -> (vectorized: T, swift: T)? {
-        let saved = WinogradTransforms.vectorized
-        defer { WinogradTransforms.vectorized = saved }
-        WinogradTransforms.vectorized = true
-        guard WinogradTransforms.vectorized else { return nil }
+        let saved = VectorConvKernels.enabled
+        defer { VectorConvKernels.enabled = saved }
+        VectorConvKernels.enabled = true
+        guard VectorConvKernels.enabled else { return nil }
         let v = body()
-        WinogradTransforms.vectorized = false
+        VectorConvKernels.enabled = false
         return (v, body())
     }
 
@@ -49,9 +49,9 @@ import TestSupport
 
     @Test(arguments: [ConvAlgorithm.winograd2, .winograd4])
     func finiteDifferenceGradients(algorithm: ConvAlgorithm) {
-        let saved = WinogradTransforms.vectorized
-        defer { WinogradTransforms.vectorized = saved }
-        WinogradTransforms.vectorized = true
+        let saved = VectorConvKernels.enabled
+        defer { VectorConvKernels.enabled = saved }
+        VectorConvKernels.enabled = true
         let x = randomTensor([2, 6, 11, 10], seed: 71), w = randomTensor([5, 6, 3, 3], seed: 72, scale: 0.3)
         let b = randomTensor([5], seed: 73)
         let err = gradCheck([x, w, b], probes: 40) { WinogradTests.conv($0[0], $0[1], $0[2], algorithm) }

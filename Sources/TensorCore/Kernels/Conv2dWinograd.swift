@@ -1,4 +1,4 @@
-import CWinograd
+import CConv
 import Foundation
 import Synchronization
 
@@ -43,28 +43,6 @@ public enum WinogradSelection: Int, Sendable {
     }
 }
 
-/// Which implementation runs the data transforms: the AVX-512 one (`CWinograd`, used when the CPU has
-/// AVX-512F) or the Swift one below. Both give the same bits (WinogradTests); the switch exists for that
-/// test and for comparisons (`FS_WINOGRAD_TRANSFORMS=swift`).
-public enum WinogradTransforms {
-    private static let avx512 = Atomic<Bool>(cwino_available() != 0)
-
-    /// True when the AVX-512 transforms run. Setting it true on a CPU without AVX-512F has no effect.
-    public static var vectorized: Bool {
-        get { avx512.load(ordering: .relaxed) }
-        set { avx512.store(newValue && cwino_available() != 0, ordering: .relaxed) }
-    }
-
-    /// Reads `FS_WINOGRAD_TRANSFORMS` (`swift` or `avx512`); other values leave the choice as it is.
-    public static func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) {
-        switch env["FS_WINOGRAD_TRANSFORMS"]?.lowercased() {
-        case "swift": vectorized = false
-        case "avx512": vectorized = true
-        default: break
-        }
-    }
-}
-
 extension ConvGeometry {
     var supportsWinograd: Bool { k == 3 && stride == 1 && pad == 1 }
 
@@ -95,7 +73,7 @@ extension ConvGeometry {
     /// multiple of 4 (14x14 padded to 16x16 wastes 31%); conv_out (32->1) and conv_in (1->32) stay as they were.
     /// The same tile forward and backward. Only channel counts measured (>= 32 in and out): on the tiny preset
     /// (8 and 16 channels, batch 16) the table would have made a 200-step fs-train 4.4 -> 4.5-5.9 s.
-    /// Session 14: with the AVX-512 transforms (`WinogradTransforms`), F(2x2) also wins at 7x7 (two runs, 1 thread,
+    /// Session 14: with the AVX-512 transforms (`VectorConvKernels`), F(2x2) also wins at 7x7 (two runs, 1 thread,
     /// batch 128, ms forward / backward: 64->64 taps 9.6/21.8, 10.0/17.5 vs F(2x2) 5.9/13.3, 5.8/17.0; 128->64
     /// taps 19.8/38.0, 16.2/42.8 vs F(2x2) 13.6/31.9, 14.4/39.1), so F(2x2) runs from 7x7 (49 pixels). With the
     /// Swift transforms the two were within noise at 7x7, so the table does not depend on which transforms run.
@@ -448,7 +426,7 @@ func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
                            _ w: WinogradPlan, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     let g = w.g
     let (cin, cout, hw, nt, np) = (g.cin, g.cout, g.h * g.w, w.tiles, w.positions)
-    if WinogradTransforms.vectorized {
+    if VectorConvKernels.enabled {
         let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * nt)
         let mm = UnsafeMutablePointer<Float>.allocate(capacity: np * cout * nt)
         defer { v.deallocate(); mm.deallocate() }
@@ -517,7 +495,7 @@ func conv2dWinogradWeightChunk(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Fl
     let g = w.g
     let (cin, cout, hw, nt, np) = (g.cin, g.cout, g.h * g.w, w.tiles, w.positions)
     let kcols = range.count * nt
-    if WinogradTransforms.vectorized {
+    if VectorConvKernels.enabled {
         let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * kcols)
         let dt = UnsafeMutablePointer<Float>.allocate(capacity: np * cout * kcols)
         defer { v.deallocate(); dt.deallocate() }

@@ -1,4 +1,6 @@
-// im2col and its adjoint for NCHW images: one image's column matrix, rows `ld` floats apart.
+// im2col and its adjoint for NCHW images: one image's column matrix, rows `ld` floats apart. At stride 1 and 2
+// they run in AVX-512 (`cconv_im2col`, `cconv_col2im_add`: same bits) when `VectorConvKernels.enabled`.
+import CConv
 
 /// The output columns ow whose input column ow*s - p + j lies inside [0, w): ow in lo..<hi.
 @inline(__always)
@@ -13,6 +15,10 @@ func validColumns(_ g: ConvGeometry, _ j: Int) -> (lo: Int, hi: Int) {
 /// cols[(c*k + i)*k + j, oh*wo + ow] = x[c, oh*s - p + i, ow*s - p + j] (0 outside the image),
 /// with rows `ld` floats apart.
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutablePointer<Float>, ld: Int) {
+    if g.stride <= 2 && VectorConvKernels.enabled {
+        cconv_im2col(x, Int32(g.cin), Int32(g.h), Int32(g.w), Int32(g.k), Int32(g.stride), Int32(g.pad), cols, ld)
+        return
+    }
     let (ho, wo, s, p, k) = (g.ho, g.wo, g.stride, g.pad, g.k)
     for c in 0..<g.cin {
         let xc = x + c * g.h * g.w
@@ -41,6 +47,10 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ cols: UnsafeMutableP
 
 /// The adjoint of `im2col`: dx[c, ih, iw] += cols[...] for every column that read it.
 func col2imAdd(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>, ld: Int) {
+    if g.stride <= 2 && VectorConvKernels.enabled {
+        cconv_col2im_add(cols, Int32(g.cin), Int32(g.h), Int32(g.w), Int32(g.k), Int32(g.stride), Int32(g.pad), dx, ld)
+        return
+    }
     let (ho, wo, s, p, k) = (g.ho, g.wo, g.stride, g.pad, g.k)
     for c in 0..<g.cin {
         let dxc = dx + c * g.h * g.w

@@ -70,7 +70,7 @@ public struct CommonOptions: ParsableArguments {
         ComputeThreads.set(threadCount)
         ReductionChunks.applyEnvironment()
         WinogradSelection.applyEnvironment()
-        WinogradTransforms.applyEnvironment()
+        VectorConvKernels.applyEnvironment()
         ComputePrecision.set((try? Self.computePrecision(precision)) ?? .fp32)   // validated at parse time
     }
 

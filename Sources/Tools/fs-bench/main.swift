@@ -68,7 +68,7 @@ struct FSBench: ParsableCommand {
         ComputeThreads.set(t)
         ReductionChunks.applyEnvironment()
         WinogradSelection.applyEnvironment()
-        WinogradTransforms.applyEnvironment()
+        VectorConvKernels.applyEnvironment()
         ComputePrecision.set(try CommonOptions.computePrecision(precision))
         var out: [String: Any] = ["threads": t, "batch": batch, "blas_core": core, "precision": precision,
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",

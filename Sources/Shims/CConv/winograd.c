@@ -8,13 +8,13 @@
 // transform interleaves the tiles' columns back with vpermt2ps and applies the epilogue in the same pass.
 // Every value is computed by the same operations in the same order as the Swift code: the results are
 // bit-identical (tested), and this file is compiled with -ffp-contract=off so no multiply-add is fused.
-#include "cwinograd.h"
+#include "cconv.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <cpuid.h>
 #include <immintrin.h>
 
-int cwino_available(void) {
+int cconv_available(void) {
     static int cached = -1;   // benign race: every thread computes the same value
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v >= 0) return v;
@@ -23,7 +23,8 @@ int cwino_available(void) {
     if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) {                      // OSXSAVE
         unsigned lo, hi;
         __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        if ((lo & 0xe6u) == 0xe6u && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 16))) ok = 1;  // AVX512F
+        if ((lo & 0xe6u) == 0xe6u && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+            (b & (1u << 16)) && (b & (1u << 8))) ok = 1;                               // AVX512F, BMI2
     }
     __atomic_store_n(&cached, ok, __ATOMIC_RELAXED);
     return ok;
@@ -276,7 +277,7 @@ void cwino_grad(const float *dy, int channels, int h, int w, int m, float *out, 
 
 #else
 #include <stdlib.h>
-int cwino_available(void) { return 0; }
+int cconv_available(void) { return 0; }
 void cwino_input(const float *x, int channels, int h, int w, int m, float *v, long xiStride, long ld, long col0) { abort(); }
 void cwino_output(const float *mm, int channels, int h, int w, int m, long xiStride,
                   const float *bias, const float *sampleBias, const float *residual, float *out) { abort(); }

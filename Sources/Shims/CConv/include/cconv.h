@@ -1,12 +1,12 @@
 #pragma once
 
-/// 1 when this CPU and OS run AVX-512F code (cpuid and the OS saving zmm state), else 0.
-int cwino_available(void);
+/// 1 when this CPU and OS run AVX-512F and BMI2 code (cpuid and the OS saving zmm state), else 0.
+int cconv_available(void);
 
 /// Winograd F(m x m, 3 x 3) data transforms of one image, m = 2 or 4, in AVX-512: the same operations in the
 /// same order as TensorCore's Swift transforms (bit-identical results), with the zero padding read as masked
 /// loads instead of a padded copy. Tiles are numbered ty * tilesW + tx, tilesW = ceil(w / m).
-/// Only call when cwino_available() is 1.
+/// Only call when cconv_available() is 1.
 
 /// v[xi * xiStride + c * ld + col0 + tile] = (Bᵀ d B)[xi] for the alpha x alpha tiles (pad 1) of x[c][h][w].
 void cwino_input(const float *x, int channels, int h, int w, int m,
@@ -21,3 +21,12 @@ void cwino_output(const float *mm, int channels, int h, int w, int m, long xiStr
 /// out[xi * xiStride + c * ld + col0 + tile] = (A dy Aᵀ)[xi] for the m x m tiles of dy[c][h][w] (zero past it).
 void cwino_grad(const float *dy, int channels, int h, int w, int m,
                 float *out, long xiStride, long ld, long col0);
+
+/// im2col of one image x[cin][h][w] for a k x k conv with stride 1 or 2 and padding `pad`:
+/// cols[(c * k + i) * k + j][oh * wo + ow] = x[c][oh * stride - pad + i][ow * stride - pad + j] (0 outside),
+/// rows `ld` floats apart (TensorCore's `im2col`, same values). Only call when cconv_available() is 1.
+void cconv_im2col(const float *x, int cin, int h, int w, int k, int stride, int pad, float *cols, long ld);
+
+/// The adjoint: dx[c][ih][iw] += cols[...] for every column that read it, in the order of TensorCore's
+/// `col2imAdd` (c, i, j, oh), so every element receives the same additions in the same order (same bits).
+void cconv_col2im_add(const float *cols, int cin, int h, int w, int k, int stride, int pad, float *dx, long ld);
