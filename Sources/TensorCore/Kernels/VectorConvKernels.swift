@@ -9,6 +9,9 @@ import Synchronization
 public enum VectorConvKernels {
     private static let on = Atomic<Bool>(cconv_available() != 0)
 
+    /// Whether this CPU and OS can run them (cpuid), whatever `enabled` says.
+    public static var available: Bool { cconv_available() != 0 }
+
     /// True when the AVX-512 kernels run. Setting it true on a CPU without them has no effect.
     public static var enabled: Bool {
         get { on.load(ordering: .relaxed) }
