@@ -45,6 +45,15 @@ import TestSupport
         let (n, t, d, heads) = (2, 5, 8, 2)
         let qkv = randomTensor([n, t, 3 * d], seed: 35)
         #expect(gradCheck([qkv], probes: 60) { multiHeadAttention($0[0], heads: heads) } < tol)
+        // The backward that recomputes P from the log-sum-exps (P too big to keep) and the one that
+        // keeps P: gradients of each against finite differences, and the same forward bits.
+        #expect(gradCheck([qkv], probes: 60) { multiHeadAttention($0[0], heads: heads, storedProbabilities: 0) } < tol)
+        let tape = Tape()
+        let v = tape.variable(qkv)
+        let (kept, recomputed) = (multiHeadAttention(v, heads: heads), multiHeadAttention(v, heads: heads, storedProbabilities: 0))
+        #expect(kept.value.data == recomputed.value.data)
+        let r = randomTensor([n, t, d], seed: 36)
+        #expect(maxAbsDifference(tape.backward(kept, seed: r)[v], tape.backward(recomputed, seed: r)[v]) < 1e-5)
     }
 
     @Test func attentionComposed() {

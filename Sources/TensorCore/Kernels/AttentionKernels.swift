@@ -2,9 +2,10 @@ import Foundation
 
 // Multi-head self-attention on a packed qkv tensor [n, T, 3 D] (timm's `Attention` layout: the 3D
 // features are (q | k | v), each split into `heads` contiguous slices of D / heads), one BLAS call
-// per product and (sample, head). Only a [T, T] scratch per thread is materialised; the forward keeps
-// the log-sum-exp of each score row ([n, heads, T]) and the backward recomputes the probabilities
-// from it (flash-attention style), so no [n, heads, T, T] tensor is ever stored.
+// per product and (sample, head). The forward keeps, for a backward, either the probabilities P
+// ([n, heads, T, T], when that is at most `attentionStoredProbabilityLimit` floats) or only the
+// log-sum-exp of each score row ([n, heads, T]), from which the backward recomputes P (flash-attention
+// style); inference keeps nothing and uses one [T, T] scratch per thread.
 
 /// Geometry of a packed-qkv attention call.
 struct AttentionShape {
@@ -26,79 +27,103 @@ func forEachAttentionSample(_ s: AttentionShape, _ body: (Range<Int>) -> Void) {
     parallelItems(s.n) { b in body((b * s.heads)..<((b + 1) * s.heads)) }
 }
 
+/// What an attention forward keeps for its backward: nothing (inference), each score row's log-sum-exp
+/// ([n * heads * T]; the backward recomputes P with one more q kᵀ GEMM), or the probabilities P themselves
+/// ([n * heads * T * T]; no recompute, when that memory is cheap: `attentionStoredProbabilityLimit`).
+public enum AttentionSaved: Sendable { case none, logSumExp, probabilities }
+
+/// The most probabilities (floats) one attention call stores for its backward instead of recomputing
+/// them: 16M = 64 MB. The reference DiT (batch 64, 3 heads, 196 tokens) needs 7.4M per block, 177 MB
+/// for its 6 blocks; recomputing cost a q kᵀ GEMM and an exp pass per (sample, head), ~3% of a step.
+public let attentionStoredProbabilityLimit = 16 << 20
+
 /// softmax(q kᵀ / sqrt(hd)) v per (sample, head): out [n, T, D] (heads concatenated, as timm's
-/// transpose(1, 2).reshape) and the log-sum-exp of each score row [n * heads * T].
-public func attentionForward(_ qkv: Tensor, heads: Int, keepLogSumExp: Bool = true) -> (out: Tensor, lse: [Float]) {
+/// transpose(1, 2).reshape) and what `keep` asks for (see `AttentionSaved`).
+public func attentionForward(_ qkv: Tensor, heads: Int, keep: AttentionSaved) -> (out: Tensor, saved: [Float]) {
     let s = AttentionShape(qkv, heads: heads)
     let (t, d, hd) = (s.t, s.d, s.hd)
-    var lse = [Float](repeating: 0, count: keepLogSumExp ? s.n * heads * t : 0)
+    let savedCount = keep == .probabilities ? s.n * heads * t * t : keep == .logSumExp ? s.n * heads * t : 0
+    var saved = [Float].uninitialized(savedCount) { _ in }
     let out = [Float].uninitialized(s.n * t * d) { op in
         qkv.data.withUnsafeBufferPointer { qp in
-            lse.withUnsafeMutableBufferPointer { lp in
+            saved.withUnsafeMutableBufferPointer { sp in
                 let (qb, ob) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op))
-                let lb = UnsafeSendable(keepLogSumExp ? lp.baseAddress : nil)   // an empty array may still have a base address
+                let kept = UnsafeSendable(savedCount > 0 ? sp.baseAddress : nil)   // an empty array may still have a base address
                 forEachAttentionSample(s) { r in
-                    var scores = [Float](repeating: 0, count: t * t + t)
-                    scores.withUnsafeMutableBufferPointer { sp in
-                        let sc = sp.baseAddress!, inv = sc + t * t
+                    var scratch = [Float].uninitialized((keep == .probabilities ? 0 : t * t) + t) { _ in }
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        let inv = sp.baseAddress!, own = inv + t
                         for item in r {
                             let (b, h) = (item / heads, item % heads)
                             let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
+                            let sc = keep == .probabilities ? kept.value! + item * t * t : own
                             gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
                                   c: sc, ldc: t)
                             // exp(S - max) per row; the 1 / sum goes on the output rows (T x hd, not T x T).
                             for i in 0..<t {
                                 let (m, sum) = expRow(sc + i * t, t)
                                 inv[i] = 1 / sum
-                                if let lbase = lb.value { lbase[item * t + i] = m + logf(sum) }
+                                if keep == .logSumExp { kept.value![item * t + i] = m + logf(sum) }
                             }
                             let o = ob.value + b * t * d + h * hd
                             gemm(m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: o, ldc: d)
-                            for i in 0..<t {
-                                let (orow, f) = (o + i * d, F8(repeating: inv[i]))
-                                var j = 0
-                                while j < hd { let c = min(8, hd - j); store8(load8(orow + j, c) * f, orow + j, c); j += 8 }
-                            }
+                            for i in 0..<t { scaleRow(o + i * d, hd, inv[i]) }
+                            if keep == .probabilities { for i in 0..<t { scaleRow(sc + i * t, t, inv[i]) } }
                         }
                     }
                 }
             }
         }
     }
-    return (Tensor(shape: [s.n, t, d], data: out), lse)
+    return (Tensor(shape: [s.n, t, d], data: out), saved)
 }
 
-/// The attention pullback: d qkv [n, T, 3 D] from the output gradient, the saved output and
-/// log-sum-exps. Per (sample, head): P = exp(S - lse) recomputed, dV = Pᵀ dO, dP = dO Vᵀ,
+/// p[j] *= f over one row of `n` floats.
+@inline(__always)
+func scaleRow(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ f: Float) {
+    let f8 = F8(repeating: f)
+    var j = 0
+    while j < n { let c = min(8, n - j); store8(load8(p + j, c) * f8, p + j, c); j += 8 }
+}
+
+/// The attention pullback: d qkv [n, T, 3 D] from the output gradient, the saved output and what the
+/// forward kept. Per (sample, head): P (kept, or exp(S - lse) recomputed), dV = Pᵀ dO, dP = dO Vᵀ,
 /// dS = P (dP - rowsum(dO ∘ O)), dQ = scale dS K, dK = scale dSᵀ Q.
-public func attentionBackward(_ qkv: Tensor, out: Tensor, lse: [Float], _ g: Tensor, heads: Int) -> Tensor {
+public func attentionBackward(_ qkv: Tensor, out: Tensor, saved: [Float], kept: AttentionSaved, _ g: Tensor, heads: Int) -> Tensor {
     let s = AttentionShape(qkv, heads: heads)
     let (t, d, hd) = (s.t, s.d, s.hd)
-    precondition(lse.count == s.n * heads * t, "attentionBackward: no saved log-sum-exp")
+    precondition(kept != .none && saved.count == s.n * heads * t * (kept == .probabilities ? t : 1),
+                 "attentionBackward: nothing saved by the forward")
     let dqkv = [Float].uninitialized(qkv.count) { dp in
         qkv.data.withUnsafeBufferPointer { qp in
         out.data.withUnsafeBufferPointer { op in
         g.data.withUnsafeBufferPointer { gp in
-        lse.withUnsafeBufferPointer { lp in
+        saved.withUnsafeBufferPointer { lp in
             let (qb, ob, gb, lb, db) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op.baseAddress!),
                                         UnsafeSendable(gp.baseAddress!), UnsafeSendable(lp.baseAddress!), UnsafeSendable(dp))
             forEachAttentionSample(s) { r in
-                var scratch = [Float](repeating: 0, count: 2 * t * t + t)
+                var scratch = [Float].uninitialized((kept == .probabilities ? 0 : t * t) + t * t + t) { _ in }
                 scratch.withUnsafeMutableBufferPointer { sp in
-                    let pm = sp.baseAddress!, dpm = pm + t * t, rowDot = dpm + t * t
+                    let dpm = sp.baseAddress!, rowDot = dpm + t * t, own = rowDot + t
                     for item in r {
                         let (b, h) = (item / heads, item % heads)
                         let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
                         let o = ob.value + b * t * d + h * hd, dO = gb.value + b * t * d + h * hd
                         let dq = db.value + b * t * 3 * d + h * hd, dk = dq + d, dv = dq + 2 * d
-                        // P from the saved log-sum-exp.
-                        gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: pm, ldc: t)
-                        for i in 0..<t { expShiftedRow(pm + i * t, t, lb.value[item * t + i]) }
+                        let pm: UnsafePointer<Float>
+                        if kept == .probabilities {
+                            pm = lb.value + item * t * t
+                        } else {
+                            // P from the saved log-sum-exp.
+                            gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: own, ldc: t)
+                            for i in 0..<t { expShiftedRow(own + i * t, t, lb.value[item * t + i]) }
+                            pm = UnsafePointer(own)
+                        }
                         // D_i = <dO_i, O_i>.
                         for i in 0..<t {
-                            var acc: Float = 0
-                            for j in 0..<hd { acc += dO[i * d + j] * o[i * d + j] }
-                            rowDot[i] = acc
+                            var acc = F8(repeating: 0), j = 0
+                            while j < hd { let c = min(8, hd - j); acc = acc.addingProduct(load8(dO + i * d + j, c), load8(o + i * d + j, c)); j += 8 }
+                            rowDot[i] = acc.sum()
                         }
                         gemm(transA: true, m: t, n: hd, k: t, a: pm, lda: t, b: dO, ldb: d, c: dv, ldc: 3 * d)
                         gemm(transB: true, m: t, n: t, k: hd, a: dO, lda: d, b: v, ldb: 3 * d, c: dpm, ldc: t)
@@ -192,17 +217,24 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
     let parallel = rows * max(inF, outF) >= 1 << 14 && ComputeThreads.count > 1
     let samples = SampleBlocks(samples: lead, rowsPer: rowsPer)
     let features = FeatureBlocks(features: outF, target: 2)
-    let dxItems = needInput ? samples.count : 0, dwItems = needWeight || needBias ? features.count : 0
+    // db from the dx items when there are any: each sums its block's rows of g right after its GEMM read
+    // them (still in cache; a separate pass over g came from memory, ~3% of a DiT step), then the
+    // block sums are added in block order. The blocks depend on the shape only, so the bits do too.
+    let biasInDx = needBias && needInput
+    let dxItems = needInput ? samples.count : 0, dwItems = needWeight || (needBias && !biasInDx) ? features.count : 0
     var dx = needInput ? [Float].uninitialized(x.count) { _ in } : []
     var dw = needWeight ? [Float].uninitialized(w.count) { _ in } : []
     var db = [Float](repeating: 0, count: needBias ? outF : 0)
+    var blockSums = [Float](repeating: 0, count: biasInDx ? samples.count * outF : 0)
     g.data.withUnsafeBufferPointer { gp in
     x.data.withUnsafeBufferPointer { xp in
     w.data.withUnsafeBufferPointer { wp in
     dx.withUnsafeMutableBufferPointer { dxp in
     dw.withUnsafeMutableBufferPointer { dwp in
     db.withUnsafeMutableBufferPointer { dbp in
+    blockSums.withUnsafeMutableBufferPointer { bsp in
         let (gb, xb, wb) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!))
+        let sums = UnsafeSendable(biasInDx ? bsp.baseAddress : nil)
         // An empty array may still have a base address: only the asked-for outputs get one.
         let (dxb, dwb, dbb) = (UnsafeSendable(needInput ? dxp.baseAddress : nil), UnsafeSendable(needWeight ? dwp.baseAddress : nil),
                                UnsafeSendable(needBias ? dbp.baseAddress : nil))
@@ -214,17 +246,24 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
                     gemm(rowsSplit: true, transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF,
                           b: xb.value, c: o + r.lowerBound * inF)
                 }
-                // db = column sums of g.
-                if let o = dbb.value { columnSums(gb.value, rows: rows, stride: outF, columns: r, into: o) }
+                if !biasInDx, let o = dbb.value {
+                    // db = column sums of g, rows in order (o starts at zero).
+                    for row in 0..<rows { accumulateRow(o + r.lowerBound, gb.value + row * outF + r.lowerBound, times: nil, r.count) }
+                }
             } else if let o = dxb.value {
                 // dx = g W on this block of samples.
                 let r = samples.range(i - dwItems)
-                gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gb.value + r.lowerBound * rowsPer * outF,
-                      b: wb.value, c: o + r.lowerBound * rowsPer * inF)
+                let gBlock = gb.value + r.lowerBound * rowsPer * outF
+                gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gBlock, b: wb.value, c: o + r.lowerBound * rowsPer * inF)
+                if let s = sums.value {
+                    let sum = s + (i - dwItems) * outF
+                    for row in 0..<(r.count * rowsPer) { accumulateRow(sum, gBlock + row * outF, times: nil, outF) }
+                }
             }
         }
         if parallel { parallelItems(dwItems + dxItems, item) } else { for i in 0..<(dwItems + dxItems) { item(i) } }
-    }}}}}}
+        if let s = sums.value, let o = dbb.value { for b in 0..<samples.count { accumulateRow(o, s + b * outF, times: nil, outF) } }
+    }}}}}}}
     return (needInput ? Tensor(shape: x.shape, data: dx) : nil, needWeight ? Tensor(shape: w.shape, data: dw) : nil,
             needBias ? Tensor(shape: [outF], data: db) : nil)
 }

@@ -45,30 +45,6 @@ func accumulateRow(_ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, 
     }
 }
 
-/// out[j] = sum over rows of g[row * stride + j] for j in `columns`, rows summed in order from 0 (the
-/// bits of the scalar loop). Four vectors of columns at a time in registers, so each pass over the rows
-/// reads whole cache lines and g is read about once in total.
-func columnSums(_ g: UnsafePointer<Float>, rows: Int, stride: Int, columns: Range<Int>, into out: UnsafeMutablePointer<Float>) {
-    var j = columns.lowerBound
-    while j + 32 <= columns.upperBound {
-        var (a0, a1, a2, a3) = (F8(repeating: 0), F8(repeating: 0), F8(repeating: 0), F8(repeating: 0))
-        var p = g + j
-        for _ in 0..<rows {
-            a0 += load8(p, 8); a1 += load8(p + 8, 8); a2 += load8(p + 16, 8); a3 += load8(p + 24, 8)
-            p += stride
-        }
-        store8(a0, out + j, 8); store8(a1, out + j + 8, 8); store8(a2, out + j + 16, 8); store8(a3, out + j + 24, 8)
-        j += 32
-    }
-    while j < columns.upperBound {
-        let c = min(8, columns.upperBound - j)
-        var a = F8(repeating: 0), p = g + j
-        for _ in 0..<rows { a += load8(p, c); p += stride }
-        store8(a, out + j, c)
-        j += 8
-    }
-}
-
 // MARK: LayerNorm (no affine)
 
 /// LayerNorm of every row of length `d` (biased variance, eps inside the sqrt, PyTorch

@@ -43,12 +43,15 @@ public func batchedMatmul(_ a: Var, _ b: Var, transposeA: Bool = false, transpos
 
 /// Multi-head self-attention on packed projections qkv [n, T, 3 D] (q | k | v, each `heads` slices of
 /// D / heads): softmax(q kᵀ / sqrt(D / heads)) v per head, heads concatenated: [n, T, D]. One kernel:
-/// the backward recomputes the probabilities from saved row log-sum-exps (see AttentionKernels.swift).
-public func multiHeadAttention(_ qkv: Var, heads: Int) -> Var {
+/// for the backward it keeps the probabilities when they take at most `storedProbabilities` floats,
+/// else the row log-sum-exps, from which the backward recomputes them (see AttentionKernels.swift).
+public func multiHeadAttention(_ qkv: Var, heads: Int, storedProbabilities: Int = attentionStoredProbabilityLimit) -> Var {
     let qv = qkv.value
-    let (out, lse) = attentionForward(qv, heads: heads, keepLogSumExp: qkv.tape.recordsPullbacks)
+    let probabilities = qv.shape.count == 3 ? qv.shape[0] * heads * qv.shape[1] * qv.shape[1] : 0
+    let keep: AttentionSaved = !qkv.tape.recordsPullbacks ? .none : probabilities <= storedProbabilities ? .probabilities : .logSumExp
+    let (out, saved) = attentionForward(qv, heads: heads, keep: keep)
     return qkv.tape.record(out, parents: [qkv]) { g, _ in
-        [attentionBackward(qv, out: out, lse: lse, g, heads: heads)]
+        [attentionBackward(qv, out: out, saved: saved, kept: keep, g, heads: heads)]
     }
 }
 
