@@ -172,6 +172,27 @@ import TestSupport
         let (a, c) = (run(fused: true), run(fused: false))
         for (p, q) in zip(a, c) { #expect(p.shape == q.shape && p.data == q.data) }
 
+        // The gated residual fused with its linear layer.
+        let res = randomTensor([2, 4, 5], seed: 71), gate = randomTensor([2, 5], seed: 72)
+        #expect(gradCheck([x, w, b, res, gate]) {
+            linearRowsGatedResidual($0[0], weight: $0[1], bias: $0[2], residual: $0[3], gate: $0[4])
+        } < tol)
+        let (ress, gates) = (randomTensor([n, t, f], seed: 73), randomTensor([n, f], seed: 74))
+        func gated(fused: Bool, record: Bool) -> [Tensor] {
+            let tape = Tape(recordsPullbacks: record)
+            let vars = [xs, ws, bs, ress, gates].map { record ? tape.variable($0) : tape.constant($0) }
+            let y = fused ? linearRowsGatedResidual(vars[0], weight: vars[1], bias: vars[2], residual: vars[3], gate: vars[4])
+                          : addGated(vars[3], gate: vars[4], linearRows(vars[0], weight: vars[1], bias: vars[2]))
+            guard record else { return [y.value] }
+            let g = tape.backward(y, seed: r)
+            return [y.value] + vars.map { g[$0] }
+        }
+        for record in [false, true] {
+            for (p, q) in zip(gated(fused: true, record: record), gated(fused: false, record: record)) {
+                #expect(p.shape == q.shape && p.data == q.data)
+            }
+        }
+
         // GELU stays finite where exp overflows: -> -0 for very negative x, x for very positive.
         let big = geluForward(Tensor(shape: [4], data: [-1000, -30, 30, 1000])).data
         #expect(big.allSatisfy { $0.isFinite } && abs(big[0]) < 1e-30 && abs(big[1]) < 1e-30 && big[2] == 30 && big[3] == 1000)

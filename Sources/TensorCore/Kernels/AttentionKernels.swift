@@ -283,6 +283,40 @@ public func linearRowsGELUForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, kee
     return (pre, Tensor(shape: pre!.shape, data: out))
 }
 
+/// residual + gate * (x Wᵀ + b) row-wise with a per-sample gate [n, out] (DiT's gated residual after
+/// attn.proj and mlp.fc2), the residual add in each block's epilogue. Keeps y = x Wᵀ + b for a backward
+/// (`keepLinear`: the gate's gradient needs it), else adds in place. Same bits as `addGated` after
+/// `linearRowsForward`.
+public func linearRowsGatedResidualForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?, residual: Tensor, gate: Tensor,
+                                           keepLinear: Bool) -> (linear: Tensor?, out: Tensor) {
+    let outF = w.shape[0], n = x.shape[0], count = x.count / w.shape[1] * outF
+    precondition(residual.count == count && residual.shape[0] == n && gate.shape == [n, outF],
+                 "linearRowsGatedResidual: residual \(residual.shape), gate \(gate.shape) for \(x.shape) x \(w.shape)ᵀ")
+    let rowsPer = count / (n * outF)
+    return residual.data.withUnsafeBufferPointer { rp in gate.data.withUnsafeBufferPointer { ap in
+        let (rb, ab) = (UnsafeSendable(rp.baseAddress!), UnsafeSendable(ap.baseAddress!))
+        // o[j] = r[j] + a[j] * y[j] over the block's whole samples.
+        func add(_ y: UnsafeMutablePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ floats: Range<Int>) {
+            for s in (floats.lowerBound / (rowsPer * outF))..<(floats.upperBound / (rowsPer * outF)) {
+                let a = ab.value + s * outF
+                for i in 0..<rowsPer {
+                    let row = (s * rowsPer + i) * outF
+                    let (yr, orow, rr) = (y + row, o + row, rb.value + row)
+                    var j = 0
+                    while j < outF { let c = min(8, outF - j); store8(load8(rr + j, c) + load8(a + j, c) * load8(yr + j, c), orow + j, c); j += 8 }
+                }
+            }
+        }
+        guard keepLinear else { return (nil, linearRowsForward(x, w, bias) { y, r in add(y, y, r) }) }
+        var linear: Tensor? = nil
+        let out = [Float].uninitialized(count) { op in
+            let ob = UnsafeSendable(op)
+            linear = linearRowsForward(x, w, bias) { y, r in add(y, ob.value, r) }
+        }
+        return (linear, Tensor(shape: linear!.shape, data: out))
+    }}
+}
+
 // MARK: Batched matrix products
 
 /// C[b] = op(A[b]) op(B[b]) for A [batch, ., .], B [batch, ., .]; split over the batch.

@@ -185,6 +185,34 @@ public func layerNormModulate(_ x: Var, eps: Float, shift: Var, scale: Var) -> V
     }
 }
 
+/// `addGated(residual, gate: gate, linearRows(x, weight:, bias:))` as one op: the gated residual add
+/// runs on each block of rows right after its GEMM (same bits; the pullback is the two ops', chained).
+public func linearRowsGatedResidual(_ x: Var, weight: Var, bias: Var?, residual: Var, gate: Var) -> Var {
+    let (xv, wv, rv, gv) = (x.value, weight.value, residual.value, gate.value)
+    let (y, out) = linearRowsGatedResidualForward(xv, wv, bias?.value, residual: rv, gate: gv, keepLinear: x.tape.recordsPullbacks)
+    let (n, t, d) = tokenLayout(out, gv, "linearRowsGatedResidual")
+    let parents = [residual, gate, x, weight] + (bias.map { [$0] } ?? [])
+    return x.tape.record(out, parents: parents) { g, needs in
+        // d residual = g; d gate = per-sample sums of g y; d y = g * gate, then the linear pullback.
+        let dgate = needs[1] ? tokenSums(g, times: y!, n: n, t: t, d: d) : nil
+        var lin: (input: Tensor?, weight: Tensor?, bias: Tensor?) = (nil, nil, nil)
+        let needBias = needs.count > 4 && needs[4]
+        if needs[2] || needs[3] || needBias {
+            let dy = [Float].uninitialized(g.count) { op in
+                g.data.withUnsafeBufferPointer { gp in gv.data.withUnsafeBufferPointer { ap in
+                    let (gb, ab, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(ap.baseAddress!), UnsafeSendable(op))
+                    forEachTokenRow(n, t, d) { s, row in
+                        let (gr, o, ar) = (gb.value + row, ob.value + row, ab.value + s * d)
+                        for j in 0..<d { o[j] = gr[j] * ar[j] }
+                    }
+                }}
+            }
+            lin = linearRowsBackward(xv, wv, Tensor(shape: g.shape, data: dy), needInput: needs[2], needWeight: needs[3], needBias: needBias)
+        }
+        return [needs[0] ? g : nil, dgate, lin.input, lin.weight] + (needs.count > 4 ? [lin.bias] : [])
+    }
+}
+
 /// DiT's gated residual: x + gate * y with x, y [n, T, d] and a per-sample gate [n, d].
 public func addGated(_ x: Var, gate: Var, _ y: Var) -> Var {
     let (xv, gv, yv) = (x.value, gate.value, y.value)
