@@ -49,13 +49,15 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CMPI", path: "Sources/Shims/CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
+        // The cpuid probe behind every run-time kernel choice below.
+        .target(name: "CCPU", path: "Sources/Shims/CCPU"),
         // SHA-256 block function on the x86 SHA extensions; chosen at run time (cpuid) by TensorCore.
-        .target(name: "CSHA256", path: "Sources/Shims/CSHA256"),
+        .target(name: "CSHA256", dependencies: ["CCPU"], path: "Sources/Shims/CSHA256"),
         // bfloat16 GEMM on AVX512_BF16 (vdpbf16ps) for `--precision bf16`; chosen at run time (cpuid).
-        .target(name: "CBF16", path: "Sources/Shims/CBF16", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CBF16", dependencies: ["CCPU"], path: "Sources/Shims/CBF16", cSettings: [.unsafeFlags(["-O3"])]),
         // Conv data movement in AVX-512 (Winograd transforms, im2col), bit-identical to the Swift code it
         // replaces (no fused multiply-adds); chosen at run time (cpuid).
-        .target(name: "CConv", path: "Sources/Shims/CConv", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "CConv", dependencies: ["CCPU"], path: "Sources/Shims/CConv", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
 
         // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
         .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16", "CConv"], swiftSettings: fast),

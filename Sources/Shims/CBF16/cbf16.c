@@ -4,6 +4,7 @@
 // rounded to bf16 while packing, an 8x32 register tile of fp32 accumulators. Only the kernel functions
 // carry the AVX-512 target attribute; Swift calls them after cbf16_available() (cpuid) said yes.
 #include "cbf16.h"
+#include "ccpu.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,27 +25,9 @@ void cbf16_round(float *x, long count) {
 }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <cpuid.h>
 #include <immintrin.h>
 
-int cbf16_available(void) {
-    static int cached = -1;   // benign race: every thread computes the same value
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v >= 0) return v;
-    unsigned a, b, c, d;
-    int ok = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) {                      // OSXSAVE
-        unsigned lo, hi;
-        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        int zmmState = (lo & 0xe6u) == 0xe6u;                                         // XMM, YMM, opmask, ZMM
-        if (zmmState && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-            (b & (1u << 16)) && (b & (1u << 30))) {                                   // AVX512F, AVX512BW
-            if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5))) ok = 1;  // AVX512_BF16
-        }
-    }
-    __atomic_store_n(&cached, ok, __ATOMIC_RELAXED);
-    return ok;
-}
+int cbf16_available(void) { return ccpu_has(CCPU_AVX512F | CCPU_AVX512BW | CCPU_AVX512_BF16); }
 
 #define KERNEL __attribute__((target("avx512f,avx512bw,avx512bf16")))
 enum { MR = 8, NR = 32, KC = 256, MC = 128, NC = 512 };

@@ -9,26 +9,12 @@
 // Every value is computed by the same operations in the same order as the Swift code: the results are
 // bit-identical (tested), and this file is compiled with -ffp-contract=off so no multiply-add is fused.
 #include "cconv.h"
+#include "ccpu.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <cpuid.h>
 #include <immintrin.h>
 
-int cconv_available(void) {
-    static int cached = -1;   // benign race: every thread computes the same value
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v >= 0) return v;
-    unsigned a, b, c, d;
-    int ok = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) {                      // OSXSAVE
-        unsigned lo, hi;
-        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-        if ((lo & 0xe6u) == 0xe6u && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-            (b & (1u << 16)) && (b & (1u << 8))) ok = 1;                               // AVX512F, BMI2
-    }
-    __atomic_store_n(&cached, ok, __ATOMIC_RELAXED);
-    return ok;
-}
+int cconv_available(void) { return ccpu_has(CCPU_AVX512F | CCPU_BMI2); }
 
 #define K __attribute__((target("avx512f")))
 // The tile loops are written once for both m and inlined with m a constant, so that every loop over the

@@ -2,6 +2,7 @@
 // its own target attribute, so only it is compiled for sha/sse4.1; the rest of the package stays
 // baseline, and Swift picks this path at run time (cpuid) with its pure Swift code as fallback.
 #include "csha256.h"
+#include "ccpu.h"
 
 // The 64 round constants (FIPS 180-4, 4.2.2), shared with the portable Swift block function.
 static const uint32_t K[64] = {
@@ -18,21 +19,9 @@ static const uint32_t K[64] = {
 const uint32_t *csha256_round_constants(void) { return K; }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <cpuid.h>
 #include <immintrin.h>
 
-int csha256_hw_available(void) {
-    static int cached = -1;                      // benign race: every thread computes the same value
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v >= 0) return v;
-    unsigned a, b, c, d;
-    int ok = 0;
-    if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 9)) && (c & (1u << 19))) {   // SSSE3, SSE4.1
-        if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29))) ok = 1;      // SHA
-    }
-    __atomic_store_n(&cached, ok, __ATOMIC_RELAXED);
-    return ok;
-}
+int csha256_hw_available(void) { return ccpu_has(CCPU_SSSE3 | CCPU_SSE41 | CCPU_SHA); }
 
 __attribute__((target("sha,ssse3,sse4.1")))
 void csha256_hw_blocks(uint32_t state[8], const uint8_t *data, size_t blocks) {
