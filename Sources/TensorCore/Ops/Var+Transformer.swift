@@ -117,6 +117,20 @@ func forEachTokenRow(_ n: Int, _ t: Int, _ d: Int, _ f: (_ sample: Int, _ row: I
     if n * t * d < 1 << 14 || ComputeThreads.count == 1 { body(0..<n) } else { dynamicBlocks(n, block: max(1, blockFloats / (t * d)), body) }
 }
 
+/// Every token row of g [n, T, d] times its sample's vector a [n, d]: the pullback of a per-sample gate.
+func tokenRowsScaled(_ g: Tensor, by a: Tensor, n: Int, t: Int, d: Int) -> Tensor {
+    let data = [Float].uninitialized(g.count) { op in
+        g.data.withUnsafeBufferPointer { gp in a.data.withUnsafeBufferPointer { ap in
+            let (gb, ab, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(ap.baseAddress!), UnsafeSendable(op))
+            forEachTokenRow(n, t, d) { s, row in
+                let (gr, o, ar) = (gb.value + row, ob.value + row, ab.value + s * d)
+                for j in 0..<d { o[j] = gr[j] * ar[j] }
+            }
+        }}
+    }
+    return Tensor(shape: g.shape, data: data)
+}
+
 /// Sums token rows per sample: [n, T, d] -> [n, d] (optionally of g ∘ y).
 func tokenSums(_ g: Tensor, times y: Tensor?, n: Int, t: Int, d: Int) -> Tensor {
     let out = [Float].uninitialized(n * d) { op in
@@ -198,16 +212,8 @@ public func linearRowsGatedResidual(_ x: Var, weight: Var, bias: Var?, residual:
         var lin: (input: Tensor?, weight: Tensor?, bias: Tensor?) = (nil, nil, nil)
         let needBias = needs.count > 4 && needs[4]
         if needs[2] || needs[3] || needBias {
-            let dy = [Float].uninitialized(g.count) { op in
-                g.data.withUnsafeBufferPointer { gp in gv.data.withUnsafeBufferPointer { ap in
-                    let (gb, ab, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(ap.baseAddress!), UnsafeSendable(op))
-                    forEachTokenRow(n, t, d) { s, row in
-                        let (gr, o, ar) = (gb.value + row, ob.value + row, ab.value + s * d)
-                        for j in 0..<d { o[j] = gr[j] * ar[j] }
-                    }
-                }}
-            }
-            lin = linearRowsBackward(xv, wv, Tensor(shape: g.shape, data: dy), needInput: needs[2], needWeight: needs[3], needBias: needBias)
+            let dy = tokenRowsScaled(g, by: gv, n: n, t: t, d: d)
+            lin = linearRowsBackward(xv, wv, dy, needInput: needs[2], needWeight: needs[3], needBias: needBias)
         }
         return [needs[0] ? g : nil, dgate, lin.input, lin.weight] + (needs.count > 4 ? [lin.bias] : [])
     }
@@ -229,20 +235,8 @@ public func addGated(_ x: Var, gate: Var, _ y: Var) -> Var {
         }}}
     }
     return x.tape.record(Tensor(shape: xv.shape, data: out), parents: [x, gate, y]) { g, needs in
-        var dy: Tensor? = nil
-        if needs[2] {
-            let data = [Float].uninitialized(g.count) { op in
-                g.data.withUnsafeBufferPointer { gp in gv.data.withUnsafeBufferPointer { ap in
-                    let (gb, ab, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(ap.baseAddress!), UnsafeSendable(op))
-                    forEachTokenRow(n, t, d) { s, row in
-                        let (gr, o, ar) = (gb.value + row, ob.value + row, ab.value + s * d)
-                        for j in 0..<d { o[j] = gr[j] * ar[j] }
-                    }
-                }}
-            }
-            dy = Tensor(shape: yv.shape, data: data)
-        }
-        return [needs[0] ? g : nil, needs[1] ? tokenSums(g, times: yv, n: n, t: t, d: d) : nil, dy]
+        [needs[0] ? g : nil, needs[1] ? tokenSums(g, times: yv, n: n, t: t, d: d) : nil,
+         needs[2] ? tokenRowsScaled(g, by: gv, n: n, t: t, d: d) : nil]
     }
 }
 
