@@ -52,7 +52,7 @@ struct Evaluate: ParsableCommand {
     /// copy while they are joined), one chunk of images with the UNet's and the teacher's activations,
     /// the reference set's features, the precision/recall radii, and the bootstrap's Float64 copies of
     /// the features and its count matrix (`bootstrap` replicates).
-    static func memoryNeeded(samples n: Int, fromSampleSet: Bool, imageFloats: Int = 784, classes: Int = 10,
+    static func memoryNeeded(samples n: Int, fromSampleSet: Bool, imageFloats: Int, classes: Int,
                              bootstrap: Int = BootstrapResampling.defaultReplicates) -> Double {
         let perSample = Double(FeatureNetwork.featureDimension + classes) * 4 * 2
             + Double(bootstrap > 0 ? 2 * FeatureNetwork.featureDimension + bootstrap : 0) * 8
@@ -62,11 +62,6 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         common.applyThreads()
-        if samples == nil {
-            try MemoryBudget.check("--num-samples", value: numSamples, minimum: 2) {
-                Self.memoryNeeded(samples: $0, fromSampleSet: false, bootstrap: bootstrap)
-            }
-        }
         let store = try common.openExistingStore()
         let t0 = Progress.monotonicSeconds()
         var out: [String: Any] = [:]
@@ -81,6 +76,11 @@ struct Evaluate: ParsableCommand {
             (measured, labels, parent, what) = (m, set.labels, set.artifact, set.artifact.name)
         } else {
             let loaded = try LoadedModel.load(checkpoint!, store: { store })
+            // Sized by the model's own images (a 3x32x32 model keeps 4x the floats of MNIST), before any sampling.
+            try MemoryBudget.check("--num-samples", value: numSamples, minimum: 2) {
+                Self.memoryNeeded(samples: $0, fromSampleSet: false, imageFloats: loaded.model.sampleShape.reduce(1, *),
+                                  classes: max(loaded.config.numClasses, 1), bootstrap: bootstrap)
+            }
             unconditional = loaded.config.numClasses == 0
             ref = try EvalReference.choose(for: loaded.dataset, shape: [numSamples] + loaded.model.sampleShape, what: loaded.displayName,
                                            data: data, features: features, store: store, log: common.log)
