@@ -75,7 +75,7 @@ public struct BankManifest: Equatable, Sendable {
             for key in keys { if let v = c[key]?.doubleValue ?? c[key]?.stringValue.flatMap(Double.init) { return Float(v) } }
             return nil
         }
-        let shape = c["state_shape"]?.arrayValue?.compactMap(\.intValue) ?? [1, 28, 28]
+        let shape = c["state_shape"]?.arrayValue?.compactMap(\.intValue) ?? ImageGeometry.mnist.sampleShape
         var sigmas: [Float]?
         if let list = c["boundary_sigmas"]?.arrayValue ?? c["segments"]?.arrayValue ?? c["sigmas"]?.arrayValue {
             let values = list.compactMap { $0.doubleValue.map(Float.init) }

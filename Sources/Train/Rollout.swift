@@ -34,18 +34,18 @@ public struct TeacherRollout: Sendable {
     public let teacherGrid: SigmaSchedule
     /// The guidance range [lo, hi] per-sample w is drawn from (lo == hi: every sample uses lo).
     public let guidanceRange: (lo: Float, hi: Float)
-    /// Shape of one sample's state (MNIST: [1, 28, 28]).
+    /// Shape of one sample's state, [C, H, W] (default: the model's).
     public let sampleShape: [Int]
 
     public init(model: VelocityModel, segments: Int = 4, substeps: Int = 8, schedule: ScheduleKind = .fixed,
-                shift: Float = 3, guidanceRange: (lo: Float, hi: Float), sampleShape: [Int] = [1, 28, 28]) {
+                shift: Float = 3, guidanceRange: (lo: Float, hi: Float), sampleShape: [Int]? = nil) {
         self.init(model: model, studentGrid: SigmaSchedule.make(schedule, steps: segments, shift: shift),
                   substeps: substeps, guidanceRange: guidanceRange, sampleShape: sampleShape)
     }
 
     /// A rollout on any student grid (for example an explicit one), subdivided into `substeps`.
     public init(model: VelocityModel, studentGrid: SigmaSchedule, substeps: Int,
-                guidanceRange: (lo: Float, hi: Float), sampleShape: [Int] = [1, 28, 28]) {
+                guidanceRange: (lo: Float, hi: Float), sampleShape: [Int]? = nil) {
         precondition(substeps >= 1, "TeacherRollout: substeps must be at least 1, got \(substeps)")
         precondition(guidanceRange.lo.isFinite && guidanceRange.hi.isFinite && guidanceRange.lo <= guidanceRange.hi,
                      "TeacherRollout: bad guidance range [\(guidanceRange.lo), \(guidanceRange.hi)]")
@@ -55,10 +55,10 @@ public struct TeacherRollout: Sendable {
         self.studentGrid = studentGrid
         self.teacherGrid = studentGrid.subdivided(substeps: substeps)
         self.guidanceRange = guidanceRange
-        self.sampleShape = sampleShape
+        self.sampleShape = sampleShape ?? model.sampleShape
     }
 
-    /// Floats of one state (784 for MNIST).
+    /// Floats of one state (C x H x W).
     public var stateSize: Int { sampleShape.reduce(1, *) }
     /// Floats of one trajectory: (K+1) * stateSize.
     public var rowFloats: Int { (segments + 1) * stateSize }

@@ -57,7 +57,7 @@ struct FSBench: ParsableCommand {
         }
         try OptionCheck.inValidate {
             try MemoryBudget.check("--batch", value: batch) {
-                MemoryEstimates.training(.unet(UNetConfig(channels: parts.map { $0! })), batch: $0)
+                MemoryEstimates.training(.unet(UNetConfig(channels: parts.map { $0! })), batch: $0, imageSize: Reference.side)
             }
         }
     }

@@ -8,7 +8,7 @@ import Train
 /// out on (the checks that it fits the run are Train's `DistillConfig.adopt(bank:...)`).
 ///
 /// The bank config is fs-rollout's `BankManifest` (read in any version). K always follows from the row size,
-/// (K+1) states of `state_shape` (default [1, 28, 28], banks made before geometry was recorded).
+/// (K+1) states of `state_shape` (banks made before geometry was recorded: MNIST's, ImageGeometry.mnist).
 struct BankInput {
     let record: ArtifactRecord
     /// What the bank's config records (grid, sub-steps, guidance range, teacher); a run takes its

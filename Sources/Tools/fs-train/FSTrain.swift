@@ -54,7 +54,7 @@ struct FSTrain: ParsableCommand {
         let (config, state, guidance, images, overrides) = try runConfig(store)
         // Refuse a batch that cannot fit before anything is loaded or the run is marked running.
         try MemoryBudget.check("--batch-size", value: config.batchSize) {
-            MemoryEstimates.training(config.model, batch: $0, imageSize: config.data?.geometry.height ?? 28)
+            MemoryEstimates.training(config.model, batch: $0, imageSize: (config.data?.geometry ?? .mnist).height)
         }
         let trainData = try images ?? data.loadRecorded(config.data, legacySpec: TeacherTrainingConfig.legacyDataSpec)
         common.log("data: \(trainData.summary)")
