@@ -6,7 +6,7 @@ import NN
 ///
 /// Public API (all methods throw `StoreError` or `SQLiteError`, whose messages name the file):
 ///
-///     init(path: String, create: Bool = true, codeRevision: String? = CodeRevision.current)
+///     init(path: String, create: Bool = true, codeRevision: String? = nil)   (nil: CodeRevision.current)
 ///     init(path: String, access: .read | .write | .create)   (.read: SQLITE_OPEN_READONLY, no migration)
 ///     // runs and metrics
 ///     beginRun(name:kind:config:)                        -> RunRecord   (creates or reopens, status running)
@@ -42,22 +42,28 @@ import NN
 public final class ArtifactStore {
     public let db: Database
     public var path: String { db.path }
-    /// Recorded with every artifact and run unless a call passes its own.
-    public var codeRevision: String?
+    /// Recorded with every artifact and run unless a call passes its own: the one given at init, else
+    /// `CodeRevision.current`, computed on first use (hashing the executable costs ~10 ms, so commands that
+    /// only read never pay it).
+    public var codeRevision: String? {
+        get { givenRevision ?? CodeRevision.current }
+        set { givenRevision = newValue }
+    }
+    private var givenRevision: String?
     /// Bytes per stored chunk row for large tensors (8 MB; smaller values only for tests).
     public var chunkBytes = 8 << 20
 
     public convenience init(path: String, create: Bool = true,
-                            codeRevision: String? = CodeRevision.current) throws {
+                            codeRevision: String? = nil) throws {
         try self.init(path: path, access: create ? .create : .write, codeRevision: codeRevision)
     }
 
     /// Opens the store at `path`: `.read` for commands that only read (works on a read-only file,
     /// writes nothing, not even a migration), `.write` for an existing store, `.create` to make one.
     public init(path: String, access: StoreAccess,
-                codeRevision: String? = CodeRevision.current) throws {
+                codeRevision: String? = nil) throws {
         db = try Database(path: path, access: access)
-        self.codeRevision = codeRevision
+        givenRevision = codeRevision
         do {
             try Migrations.migrate(db)
         } catch let e as SQLiteError where (e.code & 0xff) == 26 {
