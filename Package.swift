@@ -58,9 +58,12 @@ let package = Package(
         // Conv data movement in AVX-512 (Winograd transforms, im2col), bit-identical to the Swift code it
         // replaces (no fused multiply-adds); chosen at run time (cpuid).
         .target(name: "CConv", dependencies: ["CCPU"], path: "Sources/Shims/CConv", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        // fp32 GEMM on AVX-512F for the row-wise linear layers and attention (no packing copy of the
+        // activations); chosen at run time (cpuid), FS_GEMM=openblas forces OpenBLAS.
+        .target(name: "CGEMM", dependencies: ["CCPU"], path: "Sources/Shims/CGEMM", cSettings: [.unsafeFlags(["-O3"])]),
 
         // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
-        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16", "CConv"], swiftSettings: fast),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16", "CConv", "CGEMM"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["TensorCore", "CArchive", "ImageIO"],
                 resources: [.copy("Resources")], swiftSettings: fast),

@@ -49,16 +49,18 @@ public func attentionForward(_ qkv: Tensor, heads: Int, keep: AttentionSaved) ->
             saved.withUnsafeMutableBufferPointer { sp in
                 let (qb, ob) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op))
                 let kept = UnsafeSendable(savedCount > 0 ? sp.baseAddress : nil)   // an empty array may still have a base address
+                let panelFloats = attentionPanelFloats(s)
                 forEachAttentionSample(s) { r in
-                    var scratch = [Float].uninitialized((keep == .probabilities ? 0 : t * t) + t) { _ in }
+                    var scratch = [Float].uninitialized((keep == .probabilities ? 0 : t * t) + t + panelFloats) { _ in }
                     scratch.withUnsafeMutableBufferPointer { sp in
                         let inv = sp.baseAddress!, own = inv + t
+                        let panels = panelFloats > 0 ? own + (keep == .probabilities ? 0 : t * t) : nil
                         for item in r {
                             let (b, h) = (item / heads, item % heads)
                             let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
                             let sc = keep == .probabilities ? kept.value! + item * t * t : own
-                            gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
-                                  c: sc, ldc: t)
+                            tokenGemm(scratch: panels, transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
+                                      c: sc, ldc: t)
                             // exp(S - max) per row; the 1 / sum goes on the output rows (T x hd, not T x T).
                             for i in 0..<t {
                                 let (m, sum) = expRow(sc + i * t, t)
@@ -66,7 +68,7 @@ public func attentionForward(_ qkv: Tensor, heads: Int, keep: AttentionSaved) ->
                                 if keep == .logSumExp { kept.value![item * t + i] = m + logf(sum) }
                             }
                             let o = ob.value + b * t * d + h * hd
-                            gemm(m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: o, ldc: d)
+                            tokenGemm(scratch: panels, m: t, n: hd, k: t, a: sc, lda: t, b: v, ldb: 3 * d, c: o, ldc: d)
                             for i in 0..<t { scaleRow(o + i * d, hd, inv[i]) }
                             if keep == .probabilities { for i in 0..<t { scaleRow(sc + i * t, t, inv[i]) } }
                         }
@@ -76,6 +78,13 @@ public func attentionForward(_ qkv: Tensor, heads: Int, keep: AttentionSaved) ->
         }
     }
     return (Tensor(shape: [s.n, t, d], data: out), saved)
+}
+
+/// Scratch floats per thread for `tokenGemm`'s packed operand (q kᵀ, P V and their pullbacks), or 0 when
+/// OpenBLAS does the products (`FastGEMM.applies` on the head's sizes).
+func attentionPanelFloats(_ s: AttentionShape) -> Int {
+    guard FastGEMM.applies(n: min(s.t, s.hd), k: min(s.t, s.hd)) else { return 0 }
+    return max(tokenGemmScratch(n: s.t, k: s.hd), tokenGemmScratch(n: s.hd, k: s.t))
 }
 
 /// p[j] *= f over one row of `n` floats.
@@ -101,10 +110,12 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, saved: [Float], kept: 
         saved.withUnsafeBufferPointer { lp in
             let (qb, ob, gb, lb, db) = (UnsafeSendable(qp.baseAddress!), UnsafeSendable(op.baseAddress!),
                                         UnsafeSendable(gp.baseAddress!), UnsafeSendable(lp.baseAddress!), UnsafeSendable(dp))
+            let panelFloats = attentionPanelFloats(s)
             forEachAttentionSample(s) { r in
-                var scratch = [Float].uninitialized((kept == .probabilities ? 0 : t * t) + t * t + t) { _ in }
+                var scratch = [Float].uninitialized((kept == .probabilities ? 0 : t * t) + t * t + t + panelFloats) { _ in }
                 scratch.withUnsafeMutableBufferPointer { sp in
                     let dpm = sp.baseAddress!, rowDot = dpm + t * t, own = rowDot + t
+                    let panels = panelFloats > 0 ? own + (kept == .probabilities ? 0 : t * t) : nil
                     for item in r {
                         let (b, h) = (item / heads, item % heads)
                         let q = qb.value + b * t * 3 * d + h * hd, k = q + d, v = q + 2 * d
@@ -115,7 +126,7 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, saved: [Float], kept: 
                             pm = lb.value + item * t * t
                         } else {
                             // P from the saved log-sum-exp.
-                            gemm(transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: own, ldc: t)
+                            tokenGemm(scratch: panels, transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d, c: own, ldc: t)
                             for i in 0..<t { expShiftedRow(own + i * t, t, lb.value[item * t + i]) }
                             pm = UnsafePointer(own)
                         }
@@ -125,15 +136,15 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, saved: [Float], kept: 
                             while j < hd { let c = min(8, hd - j); acc = acc.addingProduct(load8(dO + i * d + j, c), load8(o + i * d + j, c)); j += 8 }
                             rowDot[i] = acc.sum()
                         }
-                        gemm(transA: true, m: t, n: hd, k: t, a: pm, lda: t, b: dO, ldb: d, c: dv, ldc: 3 * d)
-                        gemm(transB: true, m: t, n: t, k: hd, a: dO, lda: d, b: v, ldb: 3 * d, c: dpm, ldc: t)
+                        tokenGemm(scratch: panels, transA: true, m: t, n: hd, k: t, a: pm, lda: t, b: dO, ldb: d, c: dv, ldc: 3 * d)
+                        tokenGemm(scratch: panels, transB: true, m: t, n: t, k: hd, a: dO, lda: d, b: v, ldb: 3 * d, c: dpm, ldc: t)
                         for i in 0..<t {
                             let pr = pm + i * t, dr = dpm + i * t, di = F8(repeating: rowDot[i])
                             var j = 0
                             while j < t { let c = min(8, t - j); store8(load8(pr + j, c) * (load8(dr + j, c) - di), dr + j, c); j += 8 }
                         }
-                        gemm(m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: k, ldb: 3 * d, c: dq, ldc: 3 * d)
-                        gemm(transA: true, m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: q, ldb: 3 * d, c: dk, ldc: 3 * d)
+                        tokenGemm(scratch: panels, m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: k, ldb: 3 * d, c: dq, ldc: 3 * d)
+                        tokenGemm(scratch: panels, transA: true, m: t, n: hd, k: t, alpha: s.scale, a: dpm, lda: t, b: q, ldb: 3 * d, c: dk, ldc: 3 * d)
                     }
                 }
             }
@@ -187,8 +198,17 @@ public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?,
         w.data.withUnsafeBufferPointer { wp in
             let (xb, wb, ob) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!), UnsafeSendable(op))
             let bias = bias?.data
+            // Wᵀ packed once for all blocks (FastGEMM), else OpenBLAS per block.
+            let panels = FastGEMM.applies(n: outF, k: inF) ? GEMMPanels(transposed: true, n: outF, k: inF, b: wb.value, ldb: inF) : nil
             let body = { (r: Range<Int>) in
                 let rows = r.count * rowsPer, o = ob.value + r.lowerBound * rowsPer * outF
+                if let panels {
+                    let a = xb.value + r.lowerBound * rowsPer * inF
+                    if let bias { bias.withUnsafeBufferPointer { panels.multiply(m: rows, a: a, lda: inF, bias: $0.baseAddress!, c: o, ldc: outF) } }
+                    else { panels.multiply(m: rows, a: a, lda: inF, c: o, ldc: outF) }
+                    if let epilogue { epilogue(ob.value, (r.lowerBound * rowsPer * outF)..<(r.upperBound * rowsPer * outF)) }
+                    return
+                }
                 if let bias {
                     bias.withUnsafeBufferPointer { bp in
                         for i in 0..<rows { (o + i * outF).update(from: bp.baseAddress!, count: outF) }
@@ -234,6 +254,9 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
     db.withUnsafeMutableBufferPointer { dbp in
     blockSums.withUnsafeMutableBufferPointer { bsp in
         let (gb, xb, wb) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!))
+        // FastGEMM: W packed once for the dx blocks; dW reads g and x in place.
+        let dxPanels = needInput && FastGEMM.applies(n: inF, k: outF) ? GEMMPanels(transposed: false, n: inF, k: outF, b: wb.value, ldb: inF) : nil
+        let dwFast = FastGEMM.applies(n: inF, k: outF)
         let sums = UnsafeSendable(biasInDx ? bsp.baseAddress : nil)
         // An empty array may still have a base address: only the asked-for outputs get one.
         let (dxb, dwb, dbb) = (UnsafeSendable(needInput ? dxp.baseAddress : nil), UnsafeSendable(needWeight ? dwp.baseAddress : nil),
@@ -243,8 +266,13 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
                 let r = features.range(i)
                 if let o = dwb.value {
                     // dW = gᵀ x over all rows, these output features' rows of dW.
-                    gemm(rowsSplit: true, transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF,
-                          b: xb.value, c: o + r.lowerBound * inF)
+                    if dwFast {
+                        gemmTransposedA(m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF, b: xb.value, ldb: inF,
+                                        c: o + r.lowerBound * inF, ldc: inF)
+                    } else {
+                        gemm(rowsSplit: true, transA: true, m: r.count, n: inF, k: rows, a: gb.value + r.lowerBound, lda: outF,
+                             b: xb.value, c: o + r.lowerBound * inF)
+                    }
                 }
                 if !biasInDx, let o = dbb.value {
                     // db = column sums of g, rows in order (o starts at zero).
@@ -254,7 +282,8 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
                 // dx = g W on this block of samples.
                 let r = samples.range(i - dwItems)
                 let gBlock = gb.value + r.lowerBound * rowsPer * outF
-                gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gBlock, b: wb.value, c: o + r.lowerBound * rowsPer * inF)
+                if let dxPanels { dxPanels.multiply(m: r.count * rowsPer, a: gBlock, lda: outF, c: o + r.lowerBound * rowsPer * inF, ldc: inF) }
+                else { gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gBlock, b: wb.value, c: o + r.lowerBound * rowsPer * inF) }
                 if let s = sums.value {
                     let sum = s + (i - dwItems) * outF
                     for row in 0..<(r.count * rowsPer) { accumulateRow(sum, gBlock + row * outF, times: nil, outF) }

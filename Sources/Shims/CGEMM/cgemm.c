@@ -1,0 +1,160 @@
+// fp32 GEMM on AVX-512F for the row-wise linear layers (see cgemm.h for the contract). OpenBLAS copies
+// both operands into its own panels on every call; for the DiT's token GEMMs that copy of the activations
+// was 11-12% of a training step. Here A's rows are read in place (a 12-row block's k-slice, k <= 768,
+// stays in L1/L2 while it meets every panel of B), the weights are packed once per call into 32-column
+// panels, and the weight gradient reads both operands in place in blocks of rows. Only the kernels carry
+// the AVX-512 target attribute; Swift calls them after cgemm_available() (cpuid) said yes.
+#include "cgemm.h"
+#include "ccpu.h"
+#include <string.h>
+
+enum { MR = 12, NR = 32, KC = 128 };
+
+long cgemm_packed_floats(int n, int k) { return (long)((n + NR - 1) / NR) * NR * (long)k; }
+
+void cgemm_pack_b(int transB, int n, int k, const float *b, int ldb, float *dst) {
+    int panels = (n + NR - 1) / NR;
+    for (int jp = 0; jp < panels; jp++) {
+        float *pd = dst + (long)jp * k * NR;
+        int j0 = jp * NR, w = n - j0 < NR ? n - j0 : NR;
+        if (!transB) {
+            for (int p = 0; p < k; p++) {
+                memcpy(pd + (long)p * NR, b + (long)p * ldb + j0, (size_t)w * sizeof(float));
+                if (w < NR) memset(pd + (long)p * NR + w, 0, (size_t)(NR - w) * sizeof(float));
+            }
+        } else {
+            // Column c of the panel is row j0 + c of B: read each row contiguously.
+            for (int c = 0; c < NR; c++) {
+                if (c < w) { const float *row = b + (long)(j0 + c) * ldb; for (int p = 0; p < k; p++) pd[(long)p * NR + c] = row[p]; }
+                else { for (int p = 0; p < k; p++) pd[(long)p * NR + c] = 0; }
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+int cgemm_available(void) { return ccpu_has(CCPU_AVX512F); }
+
+#define KERNEL __attribute__((target("avx512f")))
+#define TILE static inline __attribute__((target("avx512f"), always_inline))
+
+// Masks of the two 16-lane halves of a panel holding w <= 32 valid columns.
+static inline __mmask16 half_mask(int w, int half) {
+    int v = w - 16 * half;
+    return (__mmask16)(v >= 16 ? 0xffffu : v <= 0 ? 0u : (1u << v) - 1u);
+}
+
+// One mr x 32 tile (nh = 2; nh = 1: the first 16 columns, for a panel's last <= 16 columns) of
+// C = alpha A op(B) (+ bias) over the whole k: rows of A in place, a packed panel of B.
+TILE void tile_packed(const int mr, const int nh, int k, float alpha, const float *a, long lda, const float *bp,
+                      const float *bias, float *c, long ldc, __mmask16 m0, __mmask16 m1) {
+    __m512 x0[MR], x1[MR];
+    for (int r = 0; r < mr; r++) { x0[r] = _mm512_setzero_ps(); x1[r] = _mm512_setzero_ps(); }
+    for (int p = 0; p < k; p++) {
+        __m512 b0 = _mm512_loadu_ps(bp + (long)p * NR), b1 = nh > 1 ? _mm512_loadu_ps(bp + (long)p * NR + 16) : b0;
+        for (int r = 0; r < mr; r++) {
+            __m512 av = _mm512_set1_ps(a[r * lda + p]);
+            x0[r] = _mm512_fmadd_ps(av, b0, x0[r]);
+            if (nh > 1) x1[r] = _mm512_fmadd_ps(av, b1, x1[r]);
+        }
+    }
+    if (alpha != 1) {
+        __m512 s = _mm512_set1_ps(alpha);
+        for (int r = 0; r < mr; r++) { x0[r] = _mm512_mul_ps(x0[r], s); x1[r] = _mm512_mul_ps(x1[r], s); }
+    }
+    if (bias) {
+        __m512 c0 = _mm512_maskz_loadu_ps(m0, bias), c1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+        for (int r = 0; r < mr; r++) { x0[r] = _mm512_add_ps(x0[r], c0); x1[r] = _mm512_add_ps(x1[r], c1); }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(c + r * ldc, m0, x0[r]);
+        if (nh > 1) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, x1[r]);
+    }
+}
+
+// One mr x 32 tile of C (+)= Aᵀ B over rows p of [p0, p1): A's columns and B's rows in place.
+TILE void tile_tn(const int mr, const int nh, int p0, int p1, const float *a, long lda, const float *b, long ldb,
+                  float *c, long ldc, __mmask16 m0, __mmask16 m1, int accumulate) {
+    __m512 x0[MR], x1[MR];
+    for (int r = 0; r < mr; r++) {
+        x0[r] = accumulate ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
+        x1[r] = accumulate && nh > 1 ? _mm512_maskz_loadu_ps(m1, c + r * ldc + 16) : _mm512_setzero_ps();
+    }
+    for (int p = p0; p < p1; p++) {
+        const float *br = b + (long)p * ldb, *ar = a + (long)p * lda;
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, br), b1 = nh > 1 ? _mm512_maskz_loadu_ps(m1, br + 16) : b0;
+        for (int r = 0; r < mr; r++) {
+            __m512 av = _mm512_set1_ps(ar[r]);
+            x0[r] = _mm512_fmadd_ps(av, b0, x0[r]);
+            if (nh > 1) x1[r] = _mm512_fmadd_ps(av, b1, x1[r]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        _mm512_mask_storeu_ps(c + r * ldc, m0, x0[r]);
+        if (nh > 1) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, x1[r]);
+    }
+}
+
+// The tile with a compile-time row count (each case unrolls into registers).
+#define ROWS_SWITCH(mr, NH, CALL) switch (mr) { \
+    case 12: CALL(12, NH); break; case 11: CALL(11, NH); break; case 10: CALL(10, NH); break; \
+    case 9: CALL(9, NH); break; case 8: CALL(8, NH); break; case 7: CALL(7, NH); break; \
+    case 6: CALL(6, NH); break; case 5: CALL(5, NH); break; case 4: CALL(4, NH); break; \
+    case 3: CALL(3, NH); break; case 2: CALL(2, NH); break; default: CALL(1, NH); break; }
+// ... and a compile-time column-half count (a last panel of <= 16 columns does half the multiplies).
+#define TILE_SWITCH(mr, w, CALL) if ((w) > 16) { ROWS_SWITCH(mr, 2, CALL) } else { ROWS_SWITCH(mr, 1, CALL) }
+
+KERNEL void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                         const float *bias, float *c, int ldc) {
+    int panels = (n + NR - 1) / NR;
+    for (int i0 = 0; i0 < m; i0 += MR) {
+        int mr = m - i0 < MR ? m - i0 : MR;
+        const float *ai = a + (long)i0 * lda;
+        // The next row block's lines, a share before each panel: its rows come from memory, and 12 short
+        // row streams at once are more than the hardware prefetcher follows in time (+4-6% at k = 192).
+        // Not past k = 256: the block would no longer fit in L1 beside the current one (-7% at k = 768).
+        const float *an = ai + (long)MR * lda;
+        int nextRows = m - i0 - MR < MR ? m - i0 - MR : MR, lines = (k + 15) / 16;
+        int total = nextRows > 0 && k <= 256 ? nextRows * lines : 0, share = (total + panels - 1) / panels;
+        for (int jp = 0; jp < panels; jp++) {
+            int j0 = jp * NR, w = n - j0 < NR ? n - j0 : NR;
+            for (int q = jp * share; q < total && q < (jp + 1) * share; q++)
+                _mm_prefetch((const char *)(an + (long)(q / lines) * lda + (q % lines) * 16), _MM_HINT_T0);
+            __mmask16 m0 = half_mask(w, 0), m1 = half_mask(w, 1);
+            const float *bp = packed + (long)jp * k * NR, *bj = bias ? bias + j0 : NULL;
+            float *cj = c + (long)i0 * ldc + j0;
+#define PACKED(R, NH) tile_packed(R, NH, k, alpha, ai, lda, bp, bj, cj, ldc, m0, m1)
+            TILE_SWITCH(mr, w, PACKED)
+#undef PACKED
+        }
+    }
+}
+
+KERNEL void cgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                     int accumulate) {
+    // Blocks of KC rows: both operands' block stays in L2 while every tile of C passes over it; each
+    // tile's chain continues from C between blocks (an exact fp32 store and load), so the order is p = 0..k-1.
+    for (int p0 = 0; p0 < k; p0 += KC) {
+        int p1 = k - p0 < KC ? k : p0 + KC, acc = accumulate || p0 > 0;
+        for (int i0 = 0; i0 < m; i0 += MR) {
+            int mr = m - i0 < MR ? m - i0 : MR;
+            for (int j0 = 0; j0 < n; j0 += NR) {
+                int w = n - j0 < NR ? n - j0 : NR;
+                __mmask16 m0 = half_mask(w, 0), m1 = half_mask(w, 1);
+#define TN(R, NH) tile_tn(R, NH, p0, p1, a + i0, lda, b + j0, ldb, c + (long)i0 * ldc + j0, ldc, m0, m1, acc)
+                TILE_SWITCH(mr, w, TN)
+#undef TN
+            }
+        }
+    }
+}
+
+#else
+int cgemm_available(void) { return 0; }
+void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                  const float *bias, float *c, int ldc) { (void)alpha; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)c; (void)ldc; }
+void cgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+              int accumulate) { (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate; }
+#endif

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import TensorCore
+import TestSupport
+
+/// The package's fp32 GEMM (`CGEMM`, session 15): against a double-precision product on edge shapes and
+/// strides, bits independent of how rows, columns and (for gᵀ x) the reduction rows are split, the layers on
+/// it against OpenBLAS, their gradients by finite differences, and the `FS_GEMM` switch.
+@Suite(.serialized, .enabled(if: FastGEMM.available, "needs AVX-512F"))
+struct FastGEMMTests {
+    /// op(A) op(B) in Double, and sum |a b| per element (the scale of fp32 rounding).
+    static func reference(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], lda: Int, _ b: [Float], ldb: Int)
+        -> (value: [Double], scale: [Double]) {
+        var out = [Double](repeating: 0, count: m * n), scale = out
+        for i in 0..<m { for j in 0..<n {
+            var s = 0.0, t = 0.0
+            for q in 0..<k {
+                let p = Double(ta ? a[q * lda + i] : a[i * lda + q]) * Double(tb ? b[j * ldb + q] : b[q * ldb + j])
+                s += p; t += abs(p)
+            }
+            out[i * n + j] = s; scale[i * n + j] = t
+        } }
+        return (out, scale)
+    }
+
+    static func run(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, alpha: Float = 1, _ a: [Float], lda: Int,
+                    _ b: [Float], ldb: Int, ldc: Int? = nil) -> [Float] {
+        let ldc = ldc ?? n
+        var c = [Float](repeating: .nan, count: max(1, (m - 1) * ldc + n))
+        c.withUnsafeMutableBufferPointer { cp in
+            FastGEMM.multiply(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                              c: cp.baseAddress!, ldc: ldc)
+        }
+        return c
+    }
+
+    /// Shapes off the 12 x 32 tile (1, 13, 17, 33 ...), k past the 128-row blocks of gᵀ x, leading dimensions
+    /// larger than the rows (lda != k), all three forms: within 1e-6 of sum |a b| of the exact product
+    /// (fp32 chains of up to 777 terms; measured <= 2e-7).
+    @Test func matchesDoubleProduct() {
+        for (s, (m, n, k)) in [(1, 1, 1), (13, 33, 17), (25, 70, 200), (12, 32, 768), (40, 196, 64), (37, 16, 777)].enumerated() {
+            for (ta, tb) in [(false, false), (false, true), (true, false)] {
+                let (ra, ca) = ta ? (k, m) : (m, k), (rb, cb) = tb ? (n, k) : (k, n)
+                let (lda, ldb) = (ca + 3, cb + 5)
+                let a = randomTensor([ra * lda], seed: UInt64(10 * s + 1)).data, b = randomTensor([rb * ldb], seed: UInt64(10 * s + 2)).data
+                let got = Self.run(ta, tb, m, n, k, a, lda: lda, b, ldb: ldb, ldc: n + 2)
+                let ref = Self.reference(ta, tb, m, n, k, a, lda: lda, b, ldb: ldb)
+                var worst = 0.0
+                for i in 0..<m { for j in 0..<n {
+                    worst = max(worst, abs(Double(got[i * (n + 2) + j]) - ref.value[i * n + j]) / max(ref.scale[i * n + j], 1e-30))
+                } }
+                #expect(worst < 1e-6, "m \(m) n \(n) k \(k) ta \(ta) tb \(tb): \(worst)")
+                // The padding columns of C are not written.
+                if n + 2 <= got.count, m > 1 { #expect(got[n].isNaN && got[n + 1].isNaN) }
+            }
+        }
+        // alpha scales the finished product, in both forms.
+        let a = randomTensor([30 * 40], seed: 7).data, b = randomTensor([40 * 20], seed: 8).data
+        for ta in [false, true] {
+            let one = Self.run(ta, false, 30, 20, 40, a, lda: ta ? 30 : 40, b, ldb: 20)
+            let half = Self.run(ta, false, 30, 20, 40, alpha: 0.5, a, lda: ta ? 30 : 40, b, ldb: 20)
+            #expect(zip(one, half).allSatisfy { $0 * 0.5 == $1 })
+        }
+    }
+
+    /// Any block of rows or columns alone gives the same bits as inside the whole product, so the layers'
+    /// results do not depend on their row blocks or the thread count.
+    @Test func bitsIndependentOfSplit() {
+        let (m, n, k) = (45, 77, 300)
+        let a = randomTensor([m * k], seed: 51).data, b = randomTensor([k * n], seed: 52).data, bt = randomTensor([n * k], seed: 53).data
+        for tb in [false, true] {
+            let whole = Self.run(false, tb, m, n, k, a, lda: k, tb ? bt : b, ldb: tb ? k : n)
+            for rows in [0..<1, 3..<17, 20..<45] {
+                let part = Self.run(false, tb, rows.count, n, k, Array(a[(rows.lowerBound * k)...]), lda: k, tb ? bt : b, ldb: tb ? k : n)
+                #expect(part == Array(whole[(rows.lowerBound * n)..<(rows.upperBound * n)]))
+            }
+            // Columns 40..<77 alone (the tile's column position moves).
+            let cols = tb ? Array(bt[(40 * k)...]) : Array(b[40...])
+            let part = Self.run(false, tb, m, 37, k, a, lda: k, cols, ldb: tb ? k : n)
+            for i in 0..<m { #expect(Array(part[(i * 37)..<(i * 37 + 37)]) == Array(whole[(i * n + 40)..<(i * n + 77)])) }
+        }
+        // gᵀ x: output rows (features) in blocks give the same bits as one call.
+        let g = randomTensor([k * m], seed: 54).data
+        let whole = Self.run(true, false, m, n, k, g, lda: m, b, ldb: n)
+        let part = Self.run(true, false, 19, n, k, Array(g[7...]), lda: m, b, ldb: n)
+        #expect(part == Array(whole[(7 * n)..<(26 * n)]))
+    }
+
+    /// The linear and attention ops on the kernels against OpenBLAS (FS_GEMM=openblas): values and all
+    /// gradients within fp32 rounding; then one and two threads give the same bits.
+    @Test func layersMatchOpenBLASAndThreads() {
+        let x = randomTensor([5, 49, 64], seed: 60), w = randomTensor([96, 64], seed: 61), b = randomTensor([96], seed: 62)
+        let w2 = randomTensor([32, 96], seed: 63), r = randomTensor([5, 49, 32], seed: 64)
+        func run() -> [Tensor] {
+            let tape = Tape()
+            let (xv, wv, bv, w2v) = (tape.variable(x), tape.variable(w), tape.variable(b), tape.variable(w2))
+            let h = linearRowsGELU(xv, weight: wv, bias: bv)                      // [5, 49, 96] = packed qkv of 2 heads
+            let att = multiHeadAttention(h, heads: 2)                             // [5, 49, 32]
+            let y = linearRows(linearRows(att, weight: tape.variable(randomTensor([96, 32], seed: 65)), bias: nil), weight: w2v, bias: nil)
+            let loss = mean(y * tape.constant(r)) + meanSquaredError(att, target: Tensor(zeros: att.shape))
+            let g = tape.backward(loss)
+            return [y.value, g[xv], g[wv], g[bv], g[w2v]]
+        }
+        let (before, threads) = (FastGEMM.enabled, ComputeThreads.count)
+        defer { FastGEMM.enabled = before; ComputeThreads.set(threads) }
+        ComputeThreads.set(1)
+        FastGEMM.enabled = false; let blas = run()
+        FastGEMM.enabled = true; let fast1 = run()
+        ComputeThreads.set(2); let fast2 = run()
+        for (f, o) in zip(fast1, blas) {
+            let scale = max(1e-3, o.data.map(abs).max()!)
+            #expect(maxAbsDifference(f, o) <= 2e-5 * scale, "\(maxAbsDifference(f, o)) vs \(scale)")
+        }
+        for (a, c) in zip(fast1, fast2) { #expect(a.data == c.data) }
+    }
+
+    /// Finite differences through the linear ops at sizes that take the kernels (n, k >= 16).
+    @Test func gradientsOnTheKernels() {
+        let x = randomTensor([2, 13, 20], seed: 70), w = randomTensor([33, 20], seed: 71), b = randomTensor([33], seed: 72)
+        #expect(gradCheck([x, w, b]) { linearRows($0[0], weight: $0[1], bias: $0[2]) } < 2e-2)
+        #expect(gradCheck([x, w, b]) { linearRowsGELU($0[0], weight: $0[1], bias: $0[2]) } < 2e-2)
+        let qkv = randomTensor([2, 20, 96], seed: 73, scale: 0.5)
+        #expect(gradCheck([qkv], probes: 40) { multiHeadAttention($0[0], heads: 2) } < 2e-2)
+    }
+
+    @Test func environmentSwitch() {
+        #expect(FastGEMM.environmentSaysOff(["FS_GEMM": "openblas"]))
+        #expect(FastGEMM.environmentSaysOff(["FS_GEMM": "OFF"]))
+        #expect(!FastGEMM.environmentSaysOff(["FS_GEMM": "on"]))
+        #expect(!FastGEMM.environmentSaysOff([:]))
+    }
+}
