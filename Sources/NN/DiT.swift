@@ -101,17 +101,17 @@ public struct DiT: Layer, Sendable {
         let b = "blocks.\(i)"
         func lin(_ key: String, _ v: Var) -> Var { linearRows(v, weight: p["\(b).\(key).weight"], bias: p["\(b).\(key).bias"]) }
         let m = chunkColumns(lin("adaLN_modulation.1", siluC), parts: 6)   // shift, scale, gate (msa), then (mlp)
-        // Fused where it saves passes: LayerNorm with modulate, fc1 with GELU, the gated residual adds
-        // with attn.proj and mlp.fc2 (same bits as the separate ops).
+        // Fused where it saves passes: LayerNorm with modulate, the gated residual add with attn.proj, the
+        // MLP (fc1, GELU, fc2 and its gated residual) as one op (same bits as the separate ops).
         func gatedResidual(_ key: String, _ v: Var, onto r: Var, gate: Var) -> Var {
             linearRowsGatedResidual(v, weight: p["\(b).\(key).weight"], bias: p["\(b).\(key).bias"], residual: r, gate: gate)
         }
         let attn = multiHeadAttention(lin("attn.qkv", layerNormModulate(x, eps: Self.normEps, shift: m[0], scale: m[1])),
                                       heads: config.numHeads)
         let h = gatedResidual("attn.proj", attn, onto: x, gate: m[2])
-        let hidden = linearRowsGELU(layerNormModulate(h, eps: Self.normEps, shift: m[3], scale: m[4]),
-                                    weight: p["\(b).mlp.fc1.weight"], bias: p["\(b).mlp.fc1.bias"])
-        return gatedResidual("mlp.fc2", hidden, onto: h, gate: m[5])
+        return mlpGatedResidual(layerNormModulate(h, eps: Self.normEps, shift: m[3], scale: m[4]),
+                                fc1: (p["\(b).mlp.fc1.weight"], p["\(b).mlp.fc1.bias"]),
+                                fc2: (p["\(b).mlp.fc2.weight"], p["\(b).mlp.fc2.bias"]), residual: h, gate: m[5])
     }
 
     /// The final layer and unpatchify: [n, T, D] -> [n, C, S, S].

@@ -193,6 +193,32 @@ import TestSupport
             }
         }
 
+        // The whole MLP with its gated residual (session 15: GELU' in fc2's dx blocks): finite differences,
+        // and the bits of the ops it replaces, with and without a tape.
+        let w2 = randomTensor([6, 5], seed: 75), b2 = randomTensor([6], seed: 76)
+        let res6 = randomTensor([2, 4, 6], seed: 77), gate6 = randomTensor([2, 6], seed: 78)
+        #expect(gradCheck([x, w, b, w2, b2, res6, gate6], probes: 40) {
+            mlpGatedResidual($0[0], fc1: ($0[1], $0[2]), fc2: ($0[3], $0[4]), residual: $0[5], gate: $0[6])
+        } < tol)
+        let (w2s, b2s, resd, gated) = (randomTensor([d, f], seed: 79), randomTensor([d], seed: 80),
+                                       randomTensor([n, t, d], seed: 81), randomTensor([n, d], seed: 82))
+        let rd = randomTensor([n, t, d], seed: 83)
+        func mlp(fused: Bool, record: Bool) -> [Tensor] {
+            let tape = Tape(recordsPullbacks: record)
+            let v = [xs, ws, bs, w2s, b2s, resd, gated].map { record ? tape.variable($0) : tape.constant($0) }
+            let y = fused ? mlpGatedResidual(v[0], fc1: (v[1], v[2]), fc2: (v[3], v[4]), residual: v[5], gate: v[6])
+                          : linearRowsGatedResidual(linearRowsGELU(v[0], weight: v[1], bias: v[2]), weight: v[3], bias: v[4],
+                                                    residual: v[5], gate: v[6])
+            guard record else { return [y.value] }
+            let g = tape.backward(y, seed: rd)
+            return [y.value] + v.map { g[$0] }
+        }
+        for record in [false, true] {
+            for (p, q) in zip(mlp(fused: true, record: record), mlp(fused: false, record: record)) {
+                #expect(p.shape == q.shape && p.data == q.data)
+            }
+        }
+
         // GELU stays finite where exp overflows: -> -0 for very negative x, x for very positive.
         let big = geluForward(Tensor(shape: [4], data: [-1000, -30, 30, 1000])).data
         #expect(big.allSatisfy { $0.isFinite } && abs(big[0]) < 1e-30 && abs(big[1]) < 1e-30 && big[2] == 30 && big[3] == 1000)

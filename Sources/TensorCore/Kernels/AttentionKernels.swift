@@ -230,7 +230,9 @@ public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?,
 /// the threads take as they come free: dx per `SampleBlocks` block, dW and db per `FeatureBlocks`
 /// block of output features (each owns its rows of dW and entries of db, summed over all rows in order,
 /// so no reduction across items).
-public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool)
+/// `dxEpilogue(dx, floats)` runs on each dx block right after its GEMM (a fused activation pullback).
+public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput: Bool, needWeight: Bool, needBias: Bool,
+                               dxEpilogue: ((UnsafeMutablePointer<Float>, Range<Int>) -> Void)? = nil)
     -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
     let (outF, inF) = (w.shape[0], w.shape[1])
     let lead = x.rank >= 2 ? x.shape[0] : 1, rowsPer = x.count / inF / max(1, lead), rows = lead * rowsPer
@@ -284,6 +286,7 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
                 let gBlock = gb.value + r.lowerBound * rowsPer * outF
                 if let dxPanels { dxPanels.multiply(m: r.count * rowsPer, a: gBlock, lda: outF, c: o + r.lowerBound * rowsPer * inF, ldc: inF) }
                 else { gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gBlock, b: wb.value, c: o + r.lowerBound * rowsPer * inF) }
+                if let dxEpilogue { dxEpilogue(o, (r.lowerBound * rowsPer * inF)..<(r.upperBound * rowsPer * inF)) }
                 if let s = sums.value {
                     let sum = s + (i - dwItems) * outF
                     for row in 0..<(r.count * rowsPer) { accumulateRow(sum, gBlock + row * outF, times: nil, outF) }
