@@ -243,7 +243,14 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
     // them (still in cache; a separate pass over g came from memory, ~3% of a DiT step), then the
     // block sums are added in block order. The blocks depend on the shape only, so the bits do too.
     let biasInDx = needBias && needInput
-    let dxItems = needInput ? samples.count : 0, dwItems = needWeight || (needBias && !biasInDx) ? features.count : 0
+    // On FastGEMM, dW's split does not change a bit (each element is one chain over the rows), so the
+    // split is along the wider operand: each item reads its half of that one and all of the narrower one
+    // (fc2's dW re-read x [rows, 768] per half; now g [rows, 192]).
+    let dwFast = FastGEMM.applies(n: inF, k: outF)
+    let splitColumns = dwFast && needWeight && inF > outF && !(needBias && !biasInDx)
+    let columns = FeatureBlocks(features: inF, target: 2)
+    let dxItems = needInput ? samples.count : 0
+    let dwItems = splitColumns ? columns.count : needWeight || (needBias && !biasInDx) ? features.count : 0
     var dx = needInput ? [Float].uninitialized(x.count) { _ in } : []
     var dw = needWeight ? [Float].uninitialized(w.count) { _ in } : []
     var db = [Float](repeating: 0, count: needBias ? outF : 0)
@@ -258,13 +265,17 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
         let (gb, xb, wb) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(xp.baseAddress!), UnsafeSendable(wp.baseAddress!))
         // FastGEMM: W packed once for the dx blocks; dW reads g and x in place.
         let dxPanels = needInput && FastGEMM.applies(n: inF, k: outF) ? GEMMPanels(transposed: false, n: inF, k: outF, b: wb.value, ldb: inF) : nil
-        let dwFast = FastGEMM.applies(n: inF, k: outF)
         let sums = UnsafeSendable(biasInDx ? bsp.baseAddress : nil)
         // An empty array may still have a base address: only the asked-for outputs get one.
         let (dxb, dwb, dbb) = (UnsafeSendable(needInput ? dxp.baseAddress : nil), UnsafeSendable(needWeight ? dwp.baseAddress : nil),
                                UnsafeSendable(needBias ? dbp.baseAddress : nil))
         let item = { (i: Int) in
-            if i < dwItems {
+            if i < dwItems, splitColumns, let o = dwb.value {
+                // dW = gᵀ x over all rows, these input features' columns of dW.
+                let r = columns.range(i)
+                gemmTransposedA(m: outF, n: r.count, k: rows, a: gb.value, lda: outF, b: xb.value + r.lowerBound, ldb: inF,
+                                c: o + r.lowerBound, ldc: inF)
+            } else if i < dwItems {
                 let r = features.range(i)
                 if let o = dwb.value {
                     // dW = gᵀ x over all rows, these output features' rows of dW.
