@@ -45,6 +45,11 @@ public struct Conv2d: Layer, Sendable {
         conv2d(x, weight: p["\(key).weight"], bias: p["\(key).bias"], residual: residual,
                stride: stride, padding: padding)
     }
+    /// A 1x1 conv of the channel concatenation of `parts`, read in place (no concatenated copy).
+    public func callAsFunction(parts: [Var], _ p: Parameters) -> Var {
+        precondition(kernel == 1 && stride == 1 && padding == 0, "Conv2d \(key): channel parts need a 1x1 conv")
+        return conv2d(parts: parts, weight: p["\(key).weight"], bias: p["\(key).bias"])
+    }
 }
 
 /// PyTorch `nn.GroupNorm(groups, channels, eps=1e-5)` with affine weight (ones) and bias (zeros).
@@ -56,6 +61,10 @@ public struct GroupNorm: Layer, Sendable {
     }
     public var parameterSpecs: [ParameterSpec] {
         [.init("\(key).weight", [channels], .ones), .init("\(key).bias", [channels], .zeros)]
+    }
+    /// The norm of the channel concatenation of `parts`, read in place (no concatenated copy).
+    public func callAsFunction(parts: [Var], _ p: Parameters, silu: Bool = false) -> Var {
+        groupNorm(parts: parts, groups: groups, weight: p["\(key).weight"], bias: p["\(key).bias"], eps: eps, silu: silu)
     }
     /// GroupNorm(x), or SiLU(GroupNorm(x)) as one fused op when `silu`.
     public func callAsFunction(_ x: Var, _ p: Parameters, silu: Bool = false) -> Var {

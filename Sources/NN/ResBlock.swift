@@ -24,11 +24,24 @@ public struct ResBlock: Layer, Sendable {
 
     /// `siluEmb` is SiLU(e), computed once per forward pass and shared by every block.
     public func callAsFunction(_ x: Var, siluEmb: Var, _ p: Parameters) -> Var {
+        rest(norm1(x, p, silu: true), residual: { skip.map { $0(x, p) } ?? x }, siluEmb: siluEmb, p)
+    }
+
+    /// The block on the channel concatenation of `parts` (a decoder's [upsampled, skip]) without forming it:
+    /// norm1 and the 1x1 skip conv read the parts in place, and write their gradients into each part.
+    public func callAsFunction(parts: [Var], siluEmb: Var, _ p: Parameters) -> Var {
+        guard let skip else {   // the identity residual needs the concatenation itself
+            return callAsFunction(parts.dropFirst().reduce(parts[0]) { concatChannels($0, $1) }, siluEmb: siluEmb, p)
+        }
+        return rest(norm1(parts: parts, p, silu: true), residual: { skip(parts: parts, p) }, siluEmb: siluEmb, p)
+    }
+
+    /// conv1, norm2, conv2 + residual, in the tape order of the unfused block (the residual after norm2).
+    private func rest(_ n1: Var, residual: () -> Var, siluEmb: Var, _ p: Parameters) -> Var {
         // conv1 adds the time embedding in its own output pass (was: addSampleChannel after it).
-        let n1 = norm1(x, p, silu: true)
         let h = conv1(n1, sampleBias: embProj(siluEmb, p), p)
         // conv2 adds the residual in its own output pass (was: `(skip(x) ?? x) + conv2(...)`).
         let n2 = norm2(h, p, silu: true)
-        return conv2(n2, residual: skip.map { $0(x, p) } ?? x, p)
+        return conv2(n2, residual: residual(), p)
     }
 }

@@ -70,7 +70,8 @@ public struct UNet: Layer, Sendable {
         for i in config.channels.indices.reversed() {
             let skip = features[i]
             h = resizeNearest(h, height: skip.shape[2], width: skip.shape[3])
-            h = upBlocks[i](concatChannels(h, skip), siluEmb: siluEmb, p)
+            // [h, skip] read in place by the block: no concatenated copy, forward or backward
+            h = upBlocks[i](parts: [h, skip], siluEmb: siluEmb, p)
         }
         return convOut(normOut(h, p, silu: true), p)
     }

@@ -8,4 +8,16 @@ extension Array where Element == Float {
             n = count
         }
     }
+
+    /// Arrays of `counts` floats, all filled by one `fill` (e.g. one gradient per part of a channel concatenation).
+    public static func uninitialized(counts: [Int], _ fill: ([UnsafeMutablePointer<Float>]) -> Void) -> [[Float]] {
+        precondition(counts.allSatisfy { $0 > 0 }, "uninitialized: empty part in \(counts)")
+        func nest(_ i: Int, _ pointers: [UnsafeMutablePointer<Float>]) -> [[Float]] {
+            if i == counts.count { fill(pointers); return [] }
+            var rest: [[Float]] = []
+            let first = [Float].uninitialized(counts[i]) { p in rest = nest(i + 1, pointers + [p]) }
+            return [first] + rest
+        }
+        return nest(0, [])
+    }
 }

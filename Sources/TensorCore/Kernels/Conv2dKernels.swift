@@ -163,3 +163,91 @@ public func conv2dBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, stride
     return (needInput ? Tensor(shape: x.shape, data: dx) : nil, dw,
             needBias ? gOut.channelSums() : nil)
 }
+
+/// A 1x1 conv (stride 1, no padding) of the channel concatenation of `parts` (each [n, c_i, h, w]), read in place:
+/// each image's channels are gathered into the column buffer its GEMM reads (in cache) instead of a concatenated
+/// tensor being written and read back. The same GEMM on the same values as `conv2dForward` of the concatenation.
+public func conv2dPointwiseForward(parts: [Tensor], _ weight: Tensor, _ bias: Tensor?) -> Tensor {
+    let (n, cin, hw) = concatenatedLayout(parts, "conv2d")
+    let g = ConvGeometry(input: [n, cin] + parts[0].shape[2...], weight: weight.shape, stride: 1, pad: 0)
+    precondition(g.isPointwise, "conv2d: reading channel parts in place needs a 1x1 kernel, stride 1, no padding")
+    let cout = g.cout
+    let biasData = bias?.data ?? [Float](repeating: 0, count: cout)
+    precondition(biasData.count == cout, "conv2d: bias \(bias?.shape ?? []) for \(cout) channels")
+    let out = [Float].uninitialized(n * cout * hw) { op in
+    withChannelPlanes(parts) { x in
+    weight.data.withUnsafeBufferPointer { wp in
+    biasData.withUnsafeBufferPointer { bp in
+        let (wb, ob, bb) = (UnsafeSendable(wp.baseAddress!), UnsafeSendable(op), UnsafeSendable(bp.baseAddress!))
+        parallelChunks(n) { _, range in
+            let cols = UnsafeMutablePointer<Float>.allocate(capacity: cin * hw)
+            defer { cols.deallocate() }
+            for img in range {
+                gatherChannels(x, img, cin, into: cols)
+                let dst = ob.value + img * cout * hw
+                gemm(m: cout, n: hw, k: cin, a: wb.value, b: cols, c: dst)
+                for co in 0..<cout {
+                    let o = dst + co * hw, v = bb.value[co]
+                    for t in 0..<hw { o[t] += v }
+                }
+            }
+        }
+    }}}}
+    return Tensor(shape: [n, cout] + parts[0].shape[2...], data: out)
+}
+
+/// The `cin` channel planes of image `img` copied into one [cin, hw] block.
+@inline(__always)
+func gatherChannels(_ x: ChannelPlanes, _ img: Int, _ cin: Int, into cols: UnsafeMutablePointer<Float>) {
+    var c = 0
+    for (i, k) in x.channels.enumerated() {
+        (cols + c * x.hw).update(from: x.bases[i] + img * k * x.hw, count: k * x.hw)
+        c += k
+    }
+}
+
+/// Gradients of `conv2dPointwiseForward(parts:)`: one input gradient per part (written there, no slicing of a
+/// concatenated gradient), weight and bias; the same GEMMs, reduction chunks and additions as `conv2dBackward`.
+public func conv2dPointwiseBackward(parts: [Tensor], _ weight: Tensor, _ gOut: Tensor, needInput: Bool, needWeight: Bool,
+                                    needBias: Bool) -> (inputs: [Tensor]?, weight: Tensor?, bias: Tensor?) {
+    let (n, cin, hw) = concatenatedLayout(parts, "conv2d")
+    let cout = weight.shape[0], wCount = weight.count, outStride = cout * hw
+    let chunks = ReductionChunks.count(n)
+    var dx = needInput ? parts.map { [Float](repeating: 0, count: $0.count) } : []
+    var dwPartial = needWeight ? [Float](repeating: 0, count: chunks * wCount) : []
+    withChannelPlanes(parts) { x in
+    withMutableChannelPlanes(&dx, channels: parts.map { $0.shape[1] }, hw: hw) { dxp in
+    weight.data.withUnsafeBufferPointer { wp in
+    gOut.data.withUnsafeBufferPointer { gp in
+    dwPartial.withUnsafeMutableBufferPointer { dwp in
+        let wb = UnsafeSendable(wp.baseAddress!), gb = UnsafeSendable(gp.baseAddress!), dwb = UnsafeSendable(dwp.baseAddress)
+        parallelReductionChunks(n) { chunk, range in
+            let cols = UnsafeMutablePointer<Float>.allocate(capacity: cin * hw)
+            defer { cols.deallocate() }
+            for img in range {
+                let dy = gb.value + img * outStride
+                if needWeight {
+                    gatherChannels(x, img, cin, into: cols)
+                    gemm(transB: true, m: cout, n: cin, k: hw, a: dy, b: cols, beta: 1, c: dwb.value! + chunk * wCount)
+                }
+                if needInput {
+                    gemm(transA: true, m: cin, n: hw, k: cout, a: wb.value, b: dy, c: cols)
+                    // col2imAdd of a 1x1 conv: dx += cols, plane by plane into the parts
+                    for c in 0..<cin {
+                        let d = dxp!.plane(img, c), s = cols + c * hw
+                        for t in 0..<hw { d[t] += s[t] }
+                    }
+                }
+            }
+        }
+    }}}}}
+    var dw: Tensor? = nil
+    if needWeight {
+        let total = [Float].uninitialized(wCount) { out in
+            dwPartial.withUnsafeBufferPointer { sumPartials($0.baseAddress!, chunks: chunks, stride: wCount, into: out) }
+        }
+        dw = Tensor(shape: weight.shape, data: total)
+    }
+    return (needInput ? zip(parts, dx).map { Tensor(shape: $0.shape, data: $1) } : nil, dw,
+            needBias ? gOut.channelSums() : nil)
+}

@@ -144,63 +144,154 @@ func normBackwardInput(_ x: UnsafePointer<Float>, _ dz: UnsafePointer<Float>, _ 
     }
 }
 
+/// The channels of [n, c, h, w] activations, held in one tensor or spread over several parts in channel order (a
+/// channel concatenation read in place: a UNet decoder's [upsampled, skip]); each part is [n, c_i, h, w].
+struct ChannelPlanes: @unchecked Sendable {
+    let bases: [UnsafeMutablePointer<Float>], channels: [Int], hw: Int
+
+    /// The hw floats of channel `c` of sample `s`.
+    @inline(__always)
+    func plane(_ s: Int, _ c: Int) -> UnsafeMutablePointer<Float> {
+        var c = c
+        for i in bases.indices {
+            let k = channels[i]
+            if c < k { return bases[i] + (s * k + c) * hw }
+            c -= k
+        }
+        preconditionFailure("ChannelPlanes: channel out of range")
+    }
+
+    /// `count` channels from channel `c` of sample `s` as one run of floats, when they lie in one part.
+    @inline(__always)
+    func run(_ s: Int, _ c: Int, _ count: Int) -> UnsafeMutablePointer<Float>? {
+        var c = c
+        for i in bases.indices {
+            let k = channels[i]
+            if c < k { return c + count <= k ? bases[i] + (s * k + c) * hw : nil }
+            c -= k
+        }
+        return nil
+    }
+}
+
+/// The (n, c, hw) of the channel concatenation of `parts`, checked.
+func concatenatedLayout(_ parts: [Tensor], _ what: String) -> (n: Int, c: Int, hw: Int) {
+    precondition(!parts.isEmpty && parts.allSatisfy { $0.rank == 4 && $0.shape[0] == parts[0].shape[0]
+                                                      && $0.shape[2...] == parts[0].shape[2...] },
+                 "\(what): parts \(parts.map(\.shape)) do not concatenate along channels")
+    let (n, _, hw) = parts[0].channelLayout
+    return (n, parts.reduce(0) { $0 + $1.shape[1] }, hw)
+}
+
+/// Runs `body` with the planes of `parts` (read only).
+func withChannelPlanes<R>(_ parts: [Tensor], _ body: (ChannelPlanes) -> R) -> R {
+    func go(_ i: Int, _ acc: [UnsafeMutablePointer<Float>]) -> R {
+        if i == parts.count {
+            return body(ChannelPlanes(bases: acc, channels: parts.map { $0.shape[1] }, hw: parts[0].channelLayout.hw))
+        }
+        return parts[i].data.withUnsafeBufferPointer { go(i + 1, acc + [UnsafeMutablePointer(mutating: $0.baseAddress!)]) }
+    }
+    return go(0, [])
+}
+
+/// Runs `body` with the planes of `arrays` (writable; nil when there are none), `channels[i]` planes each.
+func withMutableChannelPlanes<R>(_ arrays: inout [[Float]], channels: [Int], hw: Int, _ body: (ChannelPlanes?) -> R) -> R {
+    if arrays.isEmpty { return body(nil) }
+    // One buffer per part, taken out of `arrays` so that each is borrowed mutably on its own.
+    var taken = arrays
+    arrays = []
+    defer { arrays = taken }
+    func nest(_ i: Int, _ acc: [UnsafeMutablePointer<Float>]) -> R {
+        if i == taken.count { return body(ChannelPlanes(bases: acc, channels: channels, hw: hw)) }
+        var part = taken[i]
+        taken[i] = []
+        defer { taken[i] = part }
+        return part.withUnsafeMutableBufferPointer { nest(i + 1, acc + [$0.baseAddress!]) }
+    }
+    return nest(0, [])
+}
+
 /// out = GroupNorm(x) (then SiLU when `silu`).
 public func groupNormForward(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false)
     -> (Tensor, GroupNormSaved) {
-    let (n, c, hw) = x.channelLayout
+    groupNormForward(parts: [x], groups: groups, weight: weight, bias: bias, eps: eps, silu: silu)
+}
+
+/// GroupNorm(+SiLU) of the channel concatenation of `parts`, read in place (no concatenated copy): a group within
+/// one part is read there, one spanning two is gathered into a scratch group first; the same bits as concatenating.
+public func groupNormForward(parts: [Tensor], groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false)
+    -> (Tensor, GroupNormSaved) {
+    let (n, c, hw) = concatenatedLayout(parts, "groupNorm")
     precondition(c % groups == 0 && weight.count == c && bias.count == c,
                  "groupNorm: \(c) channels, \(groups) groups, weight \(weight.shape)")
     let cpg = c / groups, m = cpg * hw
-    var out = [Float].uninitialized(x.count) { _ in }
+    var out = [Float].uninitialized(n * c * hw) { _ in }
     var mean = [Float](repeating: 0, count: n * groups), rstd = mean
-    x.data.withUnsafeBufferPointer { xp in
+    withChannelPlanes(parts) { x in
     out.withUnsafeMutableBufferPointer { op in
     mean.withUnsafeMutableBufferPointer { mp in
     rstd.withUnsafeMutableBufferPointer { rp in
     weight.data.withUnsafeBufferPointer { wp in
     bias.data.withUnsafeBufferPointer { bp in
-        let xb = UnsafeSendable(xp.baseAddress!), ob = UnsafeSendable(op.baseAddress!)
+        let ob = UnsafeSendable(op.baseAddress!)
         let mb = UnsafeSendable(mp.baseAddress!), rb = UnsafeSendable(rp.baseAddress!)
         let wb = UnsafeSendable(wp.baseAddress!), bb = UnsafeSendable(bp.baseAddress!)
         parallelChunks(n * groups) { _, range in
+            var scratch: UnsafeMutablePointer<Float>? = nil   // a group spanning two parts
+            defer { scratch?.deallocate() }
             for ng in range {
-                let base = ng * m
-                let (mu, r) = groupStatistics(xb.value + base, m, eps: eps)
+                let base = ng * m, g0 = (ng % groups) * cpg, sample = ng / groups
+                let run: UnsafeMutablePointer<Float>
+                if let p = x.run(sample, g0, cpg) {
+                    run = p
+                } else {
+                    if scratch == nil { scratch = .allocate(capacity: m) }
+                    for cc in 0..<cpg { (scratch! + cc * hw).update(from: x.plane(sample, g0 + cc), count: hw) }
+                    run = scratch!
+                }
+                let (mu, r) = groupStatistics(run, m, eps: eps)
                 mb.value[ng] = mu; rb.value[ng] = r
-                let g0 = (ng % groups) * cpg
                 for cc in 0..<cpg {
                     let a = wb.value[g0 + cc] * r, b = bb.value[g0 + cc] - mu * a
                     let (av, bv) = (F8(repeating: a), F8(repeating: b))
-                    let xo = xb.value + base + cc * hw, oo = ob.value + base + cc * hw
+                    let xo = UnsafePointer(x.plane(sample, g0 + cc)), oo = ob.value + base + cc * hw
                     if silu { normSiluRow(xo, oo, hw, av, bv) } else { normRow(xo, oo, hw, av, bv) }
                 }
             }
         }
     }}}}}}
-    return (Tensor(shape: x.shape, data: out), GroupNormSaved(mean: mean, rstd: rstd))
+    return (Tensor(shape: [n, c] + parts[0].shape[2...], data: out), GroupNormSaved(mean: mean, rstd: rstd))
 }
 
 /// Gradients of group norm (of SiLU(group norm) when `silu`; then `bias` must be given): dx, dweight, dbias.
 public func groupNormBackward(_ x: Tensor, _ gOut: Tensor, groups: Int, weight: Tensor, bias: Tensor? = nil,
                               silu: Bool = false, saved: GroupNormSaved)
     -> (input: Tensor, weight: Tensor, bias: Tensor) {
-    let (n, c, hw) = x.channelLayout
+    let r = groupNormBackward(parts: [x], gOut, groups: groups, weight: weight, bias: bias, silu: silu, saved: saved)
+    return (r.inputs[0], r.weight, r.bias)
+}
+
+/// `groupNormBackward` for `groupNormForward(parts:)`: dx written straight into one gradient per part.
+public func groupNormBackward(parts: [Tensor], _ gOut: Tensor, groups: Int, weight: Tensor, bias: Tensor? = nil,
+                              silu: Bool = false, saved: GroupNormSaved)
+    -> (inputs: [Tensor], weight: Tensor, bias: Tensor) {
+    let (n, c, hw) = concatenatedLayout(parts, "groupNormBackward")
     let cpg = c / groups, m = cpg * hw
     precondition(!silu || bias?.count == c, "groupNormBackward: the fused SiLU needs the bias")
     let beta = bias?.data ?? [Float](repeating: 0, count: c)
-    var dx = [Float].uninitialized(x.count) { _ in }   // every element is written below
     // Per-(sample, channel) sums of dz and dz*xhat, reduced over samples afterwards (deterministic).
     var sumDy = [Float](repeating: 0, count: n * c), sumDyXhat = sumDy
-    x.data.withUnsafeBufferPointer { xp in
+    // Every element of dx is written below.
+    let dx = [Float].uninitialized(counts: parts.map(\.count)) { dxParts in
+    let dp = ChannelPlanes(bases: dxParts, channels: parts.map { $0.shape[1] }, hw: hw)
+    withChannelPlanes(parts) { xp in
     gOut.data.withUnsafeBufferPointer { gp in
     weight.data.withUnsafeBufferPointer { wp in
     beta.withUnsafeBufferPointer { bp in
-    dx.withUnsafeMutableBufferPointer { dp in
     sumDy.withUnsafeMutableBufferPointer { s1p in
     sumDyXhat.withUnsafeMutableBufferPointer { s2p in
-        let xb = UnsafeSendable(xp.baseAddress!), gb = UnsafeSendable(gp.baseAddress!)
-        let wb = UnsafeSendable(wp.baseAddress!), db = UnsafeSendable(dp.baseAddress!)
-        let bb = UnsafeSendable(bp.baseAddress!)
+        let gb = UnsafeSendable(gp.baseAddress!)
+        let wb = UnsafeSendable(wp.baseAddress!), bb = UnsafeSendable(bp.baseAddress!)
         let s1 = UnsafeSendable(s1p.baseAddress!), s2 = UnsafeSendable(s2p.baseAddress!)
         let mean = saved.mean, rstd = saved.rstd
         parallelChunks(n * groups) { _, range in
@@ -212,7 +303,8 @@ public func groupNormBackward(_ x: Tensor, _ gOut: Tensor, groups: Int, weight: 
                 var a: Float = 0, b: Float = 0
                 for cc in 0..<cpg {
                     let gamma = wb.value[g0 + cc], off = base + cc * hw
-                    let (sds, sdxs) = normBackwardSums(xb.value + off, gb.value + off, silu ? db.value + off : nil, hw,
+                    let xo = UnsafePointer(xp.plane(sample, g0 + cc)), d = dp.plane(sample, g0 + cc)
+                    let (sds, sdxs) = normBackwardSums(xo, gb.value + off, silu ? d : nil, hw,
                                                        mean: mu, rstd: r, gamma: gamma, beta: bb.value[g0 + cc])
                     s1.value[sample * c + g0 + cc] = sds
                     s2.value[sample * c + g0 + cc] = sdxs
@@ -220,8 +312,9 @@ public func groupNormBackward(_ x: Tensor, _ gOut: Tensor, groups: Int, weight: 
                 }
                 for cc in 0..<cpg {
                     let off = base + cc * hw
+                    let xo = UnsafePointer(xp.plane(sample, g0 + cc)), d = dp.plane(sample, g0 + cc)
                     // With SiLU, dz was kept in dx by the first pass.
-                    normBackwardInput(xb.value + off, silu ? UnsafePointer(db.value + off) : gb.value + off, db.value + off, hw,
+                    normBackwardInput(xo, silu ? UnsafePointer(d) : gb.value + off, d, hw,
                                       mean: mu, rstd: r, gamma: wb.value[g0 + cc], meanA: a / Float(m), meanB: b / Float(m))
                 }
             }
@@ -229,5 +322,5 @@ public func groupNormBackward(_ x: Tensor, _ gOut: Tensor, groups: Int, weight: 
     }}}}}}}
     var dw = [Float](repeating: 0, count: c), dbias = dw
     for s in 0..<n { for j in 0..<c { dbias[j] += sumDy[s * c + j]; dw[j] += sumDyXhat[s * c + j] } }
-    return (Tensor(shape: x.shape, data: dx), Tensor(shape: [c], data: dw), Tensor(shape: [c], data: dbias))
+    return (zip(parts, dx).map { Tensor(shape: $0.shape, data: $1) }, Tensor(shape: [c], data: dw), Tensor(shape: [c], data: dbias))
 }

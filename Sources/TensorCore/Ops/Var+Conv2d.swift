@@ -36,3 +36,18 @@ public func conv2d(_ x: Var, weight: Var, bias: Var, residual: Var, stride: Int 
         return [r.input, r.weight, r.bias, needs[3] ? g : nil]
     }
 }
+
+/// A 1x1 conv of `concatChannels(parts...)` without the concatenation (`conv2dPointwiseForward(parts:)`); the
+/// backward writes each part's gradient directly.
+public func conv2d(parts: [Var], weight: Var, bias: Var) -> Var {
+    let (xs, wv) = (parts.map(\.value), weight.value)
+    let out = conv2dPointwiseForward(parts: xs, wv, bias.value)
+    let k = parts.count
+    return weight.tape.record(out, parents: parts + [weight, bias]) { g, needs in
+        let r = conv2dPointwiseBackward(parts: xs, wv, g, needInput: needs[..<k].contains(true), needWeight: needs[k],
+                                        needBias: needs[k + 1])
+        let inputs: [Tensor?] = r.inputs.map { ts in ts.enumerated().map { needs[$0.offset] ? $0.element : nil } }
+            ?? Array(repeating: nil, count: k)
+        return inputs + [r.weight, r.bias]
+    }
+}
