@@ -3,8 +3,9 @@ import Foundation
 import Synchronization
 
 /// Whether the conv data movement runs in the AVX-512 kernels of `CConv` (Winograd's input, output and
-/// output-gradient transforms; im2col and its adjoint at stride 1 and 2) or in the Swift code they replace.
-/// Both give the same bits (WinogradTransformsTests, Im2colTests); on by default when the CPU has AVX-512F
+/// output-gradient transforms; im2col and its adjoint at stride 1 and 2; GroupNorm+SiLU's apply row) or in the
+/// Swift code they replace. Both give the same bits (WinogradTransformsTests, Im2colTests, NormSiluKernelTests);
+/// on by default when the CPU has AVX-512F
 /// and BMI2. The switch exists for those tests and for comparisons (`FS_CONV_AVX512=off`).
 public enum VectorConvKernels {
     private static let on = Atomic<Bool>(cconv_available() != 0)

@@ -30,3 +30,12 @@ void cconv_im2col(const float *x, int cin, int h, int w, int k, int stride, int 
 /// The adjoint: dx[c][ih][iw] += cols[...] for every column that read it, in the order of TensorCore's
 /// `col2imAdd` (c, i, j, oh), so every element receives the same additions in the same order (same bits).
 void cconv_col2im_add(const float *cols, int cin, int h, int w, int k, int stride, int pad, float *dx, long ld);
+
+/// o[i] = SiLU(x[i] * a + b) for i < count: TensorCore's `normSiluRow` (GroupNorm's apply pass with its SiLU),
+/// the same operations per element (bit-identical). Only call when cconv_available() is 1.
+void cconv_norm_silu_row(const float *x, float *o, long count, float a, float b);
+
+/// dz[i] = dy[i] * e * (1 + z * (1 - e)), e = sigmoid(z), z = ((x[i] - mean) * rstd) * gamma + beta: TensorCore's
+/// `siluGradRow` (bit-identical). Only call when cconv_available() is 1.
+void cconv_silu_grad_row(const float *x, const float *dy, float *dz, long count, float mean, float rstd,
+                         float gamma, float beta);
