@@ -11,13 +11,9 @@ extension FeatureExtractor {
     /// the key of cached reference statistics.
     public static let embeddedChecksum = "d9a541ede9aabc03786cf4f1c5b6fd9bd0b8848ae931eb16c19e20f3ef0d81a7"
 
-    /// Path of the embedded weights file inside the resource bundle.
+    /// Path of the embedded weights file (`EmbeddedResources`: the resource bundle beside the tools).
     public static func embeddedWeightsPath() throws -> String {
-        guard let url = Bundle.module.url(forResource: "feature_network", withExtension: "safetensors",
-                                          subdirectory: "Resources") else {
-            throw EvalError.badFeatureNetwork(reason: "resource feature_network.safetensors not found in \(Bundle.module.bundlePath)")
-        }
-        return url.path
+        try EmbeddedResources.path("feature_network.safetensors")
     }
 
     /// The embedded feature network, checksum-verified.
@@ -47,13 +43,11 @@ extension FeatureExtractor {
         guard let record else { return try embedded() }
         guard let known = KnownIDX.identify(record) else { return nil }
         if known == .mnist { return try embedded() }
-        guard let entry = embeddedByDataset[known.rawValue],
-              let url = Bundle.module.url(forResource: entry.resource, withExtension: "safetensors", subdirectory: "Resources") else {
-            return nil
-        }
-        let (fx, manifest) = try read(path: url.path)
+        guard let entry = embeddedByDataset[known.rawValue] else { return nil }
+        let path = try EmbeddedResources.path(entry.resource + ".safetensors")
+        let (fx, manifest) = try read(path: path)
         guard fx.checksum == entry.checksum else {
-            throw EvalError.badFeatureNetwork(reason: "\(url.path) has checksum \(fx.checksum), expected \(entry.checksum)")
+            throw EvalError.badFeatureNetwork(reason: "\(path) has checksum \(fx.checksum), expected \(entry.checksum)")
         }
         return manifest.config.inputShape == record.geometry.sampleShape ? fx : nil
     }

@@ -16,6 +16,22 @@ import TensorCore
         #expect(fx.weights.keys == FeatureNetwork().parameterShapes.map(\.key))
     }
 
+    /// Found beside the test executable (SwiftPM's bundle) or in the checkout; a missing one is an error naming
+    /// every place looked in, never a crash.
+    @Test func resourcesAreFoundOrNamed() throws {
+        let found = try #require(EmbeddedResources.find("feature_network.safetensors"))
+        #expect(found.hasSuffix("Resources/feature_network.safetensors"))
+        #expect(EmbeddedResources.searchPath.count == 2)
+        do {
+            _ = try EmbeddedResources.path("no_such_network.safetensors")
+            Issue.record("a missing resource was found")
+        } catch let error as EvalError {
+            let message = error.description
+            #expect(message.contains("no_such_network.safetensors"))
+            for dir in EmbeddedResources.searchPath { #expect(message.contains(dir)) }
+        }
+    }
+
     @Test(.enabled(if: mnistAvailable)) func classifiesTestDigits() throws {
         let test = try ImageDataset.mnist(.test)
         let fx = try FeatureExtractor.embedded()

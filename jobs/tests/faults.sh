@@ -205,6 +205,16 @@ cp roll-a.db kinds.db       # holds checkpoint r@80 and trajectory bank 'bank'
 # unknown one, so the unknown flag is checked on otherwise complete command lines; a bare `TOOL --bogus`
 # must still be a usage error.
 for t in fs-train fs-rollout fs-distill fs-sample fs-eval fs-store; do expect 2 "Usage: " "$t" --bogus; done
+# a tool installed elsewhere reads the resource bundle copied beside it (before the checkout's): a damaged one is
+# named (exit 3, no crash), an intact one works
+cp kinds.db res.db; mkdir -p copied && cp "$(command -v fs-eval)" copied/ && cp -r "$(dirname "$(command -v fs-eval)")/FlowSteer_Eval.resources" copied/
+fn=copied/FlowSteer_Eval.resources/Resources/feature_network.safetensors
+cp "$fn" intact.safetensors && head -c 5000 intact.safetensors > "$fn"
+expect 3 "copied/FlowSteer_Eval.resources/Resources/feature_network.safetensors" \
+  copied/fs-eval --store res.db --checkpoint r --steps 2 --num-samples 10 --seed 0
+cp intact.safetensors "$fn"
+check "a copied fs-eval with its resource bundle beside it evaluates" \
+  eval 'copied/fs-eval --store res.db --checkpoint r --steps 2 --num-samples 10 --seed 0 --json 2>/dev/null | jq -e .fid >/dev/null'
 expect 2 "Unknown option '--bogus'" fs-train --store u.db --run x --steps 3 --bogus
 expect 2 "Unknown option '--bogus'" fs-rollout --store kinds.db --teacher r --name b2 --seeds 0-3 --bogus
 expect 2 "Unknown option '--bogus'" fs-distill --store kinds.db --run s2 --teacher r --bank bank --bogus
