@@ -62,15 +62,35 @@ public func parallelChunks(_ count: Int, _ body: (_ chunk: Int, _ range: Range<I
         return
     }
     let per = (count + threads - 1) / threads
+    runParticipants(threads) { t in
+        let lo = t * per, hi = min(count, lo + per)
+        guard lo < hi else { return }
+        NestedParallelism.enter()
+        body(t, lo..<hi)
+        NestedParallelism.leave()
+    }
+}
+
+/// Runs `body(t)` for t in 0..<n at once on `concurrentPerform` (t = 0 on the calling thread), timed
+/// when `FS_PARALLEL_STATS=1`.
+func runParticipants(_ n: Int, _ body: (Int) -> Void) {
+    if ParallelStats.enabled {
+        let start = ParallelStats.now()
+        runParticipantsUntimed(n) { t in
+            let t0 = ParallelStats.now()
+            body(t)
+            ParallelStats.busy.add(ParallelStats.now() - t0, ordering: .relaxed)
+        }
+        ParallelStats.record(since: start, participants: n)
+    } else {
+        runParticipantsUntimed(n, body)
+    }
+}
+
+private func runParticipantsUntimed(_ n: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { b in
         let box = UnsafeSendable(b)
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let lo = t * per, hi = min(count, lo + per)
-            guard lo < hi else { return }
-            NestedParallelism.enter()
-            box.value(t, lo..<hi)
-            NestedParallelism.leave()
-        }
+        DispatchQueue.concurrentPerform(iterations: n) { t in box.value(t) }
     }
 }
 
@@ -85,17 +105,14 @@ public func parallelItems(_ count: Int, _ body: (_ item: Int) -> Void) {
         return
     }
     let next = Atomic<Int>(0)
-    withoutActuallyEscaping(body) { b in
-        let box = UnsafeSendable(b)
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
-            NestedParallelism.enter()
-            while true {
-                let i = next.add(1, ordering: .relaxed).oldValue
-                if i >= count { break }
-                box.value(i)
-            }
-            NestedParallelism.leave()
+    runParticipants(threads) { _ in
+        NestedParallelism.enter()
+        while true {
+            let i = next.add(1, ordering: .relaxed).oldValue
+            if i >= count { break }
+            body(i)
         }
+        NestedParallelism.leave()
     }
 }
 
