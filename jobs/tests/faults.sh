@@ -207,6 +207,8 @@ cp roll-a.db kinds.db       # holds checkpoint r@80 and trajectory bank 'bank'
 for t in fs-train fs-rollout fs-distill fs-sample fs-eval fs-store; do expect 2 "Usage: " "$t" --bogus; done
 # a tool installed elsewhere reads the resource bundle copied beside it (before the checkout's): a damaged one is
 # named (exit 3, no crash), an intact one works
+data_dir_was=${FS_DATA_DIR-}   # a copied tool cannot find the checkout's data/ from its own directory
+export FS_DATA_DIR=${FS_DATA_DIR:-$FS_ROOT/data}
 cp kinds.db res.db; mkdir -p copied && cp "$(command -v fs-eval)" copied/ && cp -r "$(dirname "$(command -v fs-eval)")/FlowSteer_Eval.resources" copied/
 fn=copied/FlowSteer_Eval.resources/Resources/feature_network.safetensors
 cp "$fn" intact.safetensors && head -c 5000 intact.safetensors > "$fn"
@@ -215,6 +217,7 @@ expect 3 "copied/FlowSteer_Eval.resources/Resources/feature_network.safetensors"
 cp intact.safetensors "$fn"
 check "a copied fs-eval with its resource bundle beside it evaluates" \
   eval 'copied/fs-eval --store res.db --checkpoint r --steps 2 --num-samples 10 --seed 0 --json 2>/dev/null | jq -e .fid >/dev/null'
+if [ -n "$data_dir_was" ]; then FS_DATA_DIR=$data_dir_was; else unset FS_DATA_DIR; fi
 expect 2 "Unknown option '--bogus'" fs-train --store u.db --run x --steps 3 --bogus
 expect 2 "Unknown option '--bogus'" fs-rollout --store kinds.db --teacher r --name b2 --seeds 0-3 --bogus
 expect 2 "Unknown option '--bogus'" fs-distill --store kinds.db --run s2 --teacher r --bank bank --bogus
