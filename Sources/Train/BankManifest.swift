@@ -8,8 +8,8 @@ import NN
 ///
 /// fs-rollout writes it (sorted keys); fs-distill reads it with `init(reading:)`, which also accepts banks
 /// made before it (version 0): a grid under `boundary_sigmas`, `segments` (a count or the sigma list) or
-/// `sigmas`; the guidance range as `cfg_range`/`guidance_range` or `w_lo`/`w_hi`-style pairs; no
-/// `state_shape` meaning [1, 28, 28] (MNIST).
+/// `sigmas`; the guidance range as `cfg_range`/`guidance_range` or `w_lo`/`w_hi`-style pairs; a bank
+/// without `state_shape` predates other datasets and reads as `ImageGeometry`'s legacy default.
 public struct BankManifest: Equatable, Sendable {
     public static let formatVersion = 1
 
