@@ -190,6 +190,10 @@ extension DiT: VelocityNetwork {
         return i < (blocks ?? defaultEncoderBlocks)
     }
 
+    public func encoderFeatureLayouts(blocks: Int?) -> [FeatureLayout] {
+        Array(repeating: .tokens(width: config.hiddenSize), count: blocks ?? defaultEncoderBlocks)
+    }
+
     public var maxEncoderBlocks: Int? { config.depth }
 
     /// The mean over tokens of SiLU(tokens): [n, D] (a ones-row batched product, so the pullback is the op's).

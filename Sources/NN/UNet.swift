@@ -106,6 +106,11 @@ extension UNet: VelocityNetwork {
             || key.hasPrefix("down.") || key.hasPrefix("mid.")
     }
 
+    /// One map per down block (its channels), then the middle block's.
+    public func encoderFeatureLayouts(blocks: Int?) -> [FeatureLayout] {
+        (config.channels + [config.channels.last!]).map { .maps(channels: $0) }
+    }
+
     public var maxEncoderBlocks: Int? { nil }
     /// Global average pooling of SiLU(middle block): [n, c_last].
     public func pooledFeature(_ last: Var) -> Var { meanSpatial(silu(last)) }

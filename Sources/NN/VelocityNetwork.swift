@@ -32,6 +32,9 @@ public protocol VelocityNetwork: Layer, Sendable {
     func encoderFeatures(_ x: Var, sigmas: [Float], labels: [Int], blocks: Int?, _ p: Parameters) -> [Var]
     /// The state-dict keys `encoderFeatures(blocks:)` reads, in registration order.
     func isEncoderKey(_ key: String, blocks: Int?) -> Bool
+    /// The layout of each feature `encoderFeatures(blocks:)` returns, shallow to deep: what a head on it
+    /// is built for.
+    func encoderFeatureLayouts(blocks: Int?) -> [FeatureLayout]
     /// How many blocks the encoder may use (1...maxEncoderBlocks); nil when the depth is fixed (UNet).
     var maxEncoderBlocks: Int? { get }
     /// The last feature pooled to one vector per sample ([n, width]), what a discriminator head reads.
@@ -54,6 +57,14 @@ extension VelocityNetwork {
         let tape = Tape(recordsPullbacks: false)
         return self(tape.constant(x), sigmas: sigmas, labels: labels, tape.bind(weights, trainable: false)).value
     }
+}
+
+/// One encoder feature's layout (`VelocityNetwork.encoderFeatureLayouts`).
+public enum FeatureLayout: Equatable, Sendable {
+    /// Maps [n, C, h, w] (the UNet's).
+    case maps(channels: Int)
+    /// Tokens [n, T, D] (the DiT's).
+    case tokens(width: Int)
 }
 
 /// An input geometry the network cannot take, with the reason (bad input, exit 3 in the tools).

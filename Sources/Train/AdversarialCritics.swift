@@ -5,8 +5,9 @@ import TensorCore
 public enum DiscriminatorKind: String, CaseIterable, Codable, Sendable {
     /// The teacher's encoder copied and trained whole, one head on its last map (`Discriminator`, the paper's).
     case encoder
-    /// LADD-style: the frozen teacher's features at every down block and the middle block, a small
-    /// trainable head per depth, states re-noised before D (`FrozenFeatureDiscriminator`).
+    /// LADD-style: the frozen teacher's encoder features at every depth (UNet: down blocks and middle block;
+    /// DiT: its first blocks), a small trainable head per depth, states re-noised before D
+    /// (`FrozenFeatureDiscriminator`).
     case frozenHeads = "frozen-heads"
 }
 
@@ -23,38 +24,57 @@ extension Discriminator: DistillCritic {
     public var renoises: Bool { false }
 }
 
-/// One depth's head: SiLU, 3x3 conv (C -> C), SiLU, 1x1 conv (C -> 1), spatial mean: a logit per sample
-/// that can weigh where in the map the evidence sits.
+/// One depth's head, built for the feature's layout; a logit per sample that can weigh where in the
+/// feature the evidence sits.
+/// - maps [n, C, h, w]: SiLU, 3x3 conv (C -> C), SiLU, 1x1 conv (C -> 1), spatial mean (keys `.conv`, `.out`);
+/// - tokens [n, T, D]: SiLU, linear (D -> D), SiLU, linear (D -> 1) on every token, token mean (`.fc`, `.out`).
 public struct FeatureHead: Layer, Sendable {
-    public let conv: Conv2d, out: Conv2d
-    public init(_ key: String, channels: Int) {
-        conv = Conv2d("\(key).conv", channels, channels, kernel: 3)
-        out = Conv2d("\(key).out", channels, 1, kernel: 1)
+    public let key: String
+    public let layout: FeatureLayout
+
+    public init(_ key: String, layout: FeatureLayout) { (self.key, self.layout) = (key, layout) }
+
+    public var parameterSpecs: [ParameterSpec] {
+        switch layout {
+        case .maps(let c):
+            Conv2d("\(key).conv", c, c, kernel: 3).parameterSpecs + Conv2d("\(key).out", c, 1, kernel: 1).parameterSpecs
+        case .tokens(let d):
+            Linear("\(key).fc", d, d).parameterSpecs + Linear("\(key).out", d, 1).parameterSpecs
+        }
     }
-    public var parameterSpecs: [ParameterSpec] { conv.parameterSpecs + out.parameterSpecs }
+
     public func callAsFunction(_ f: Var, _ p: Parameters) -> Var {
-        let m = meanSpatial(out(silu(conv(silu(f), p)), p))
-        return reshape(m, [m.shape[0]])
+        let n = f.shape[0]
+        switch layout {
+        case .maps(let c):
+            let conv = Conv2d("\(key).conv", c, c, kernel: 3), out = Conv2d("\(key).out", c, 1, kernel: 1)
+            return reshape(meanSpatial(out(silu(conv(silu(f), p)), p)), [n])
+        case .tokens:
+            func lin(_ name: String, _ v: Var) -> Var { linearRows(v, weight: p["\(key).\(name).weight"], bias: p["\(key).\(name).bias"]) }
+            let perToken = lin("out", silu(lin("fc", silu(f))))              // [n, T, 1]
+            let t = f.shape[1]
+            let mean = f.tape.constant(Tensor(repeating: 1 / Float(t), shape: [n, 1, t]))
+            return reshape(batchedMatmul(mean, perToken), [n])
+        }
     }
 }
 
-/// LADD-style discriminator (Sauer et al. 2024): the teacher's own encoder, frozen, supplies features at
-/// every down block and at the middle block for the (re-noised) state at its sigma and label; a small
+/// LADD-style discriminator (Sauer et al. 2024) on any velocity network: the teacher's own encoder
+/// (`VelocityNetwork.encoderFeatures`: the UNet's down blocks and middle block, the DiT's first `blocks`
+/// blocks), frozen, supplies a feature per depth for the (re-noised) state at its sigma and label; a small
 /// trainable `FeatureHead` per depth turns each into a logit, and D is their mean. Only the heads train
-/// (keys `heads.L.conv.*`, `heads.L.out.*`); the teacher weights enter every pass as constants, so
-/// the generator's gradient still reaches the student through the state.
+/// (keys `heads.L.*`); the teacher weights enter every pass as constants, so the generator's gradient still
+/// reaches the student through the state.
 public struct FrozenFeatureDiscriminator: DistillCritic {
-    public let unet: UNet
+    public let network: any VelocityNetwork
+    /// Encoder depth (DiT blocks); nil for the UNet's fixed encoder or the DiT's default.
+    public let blocks: Int?
     public let teacher: StateDict
     public let heads: [FeatureHead]
 
-    /// `network` must be a UNet (the heads are convolutions on its feature maps; `DistillData` checks it).
-    public init(_ network: any VelocityNetwork, teacher: StateDict) {
-        guard let unet = network as? UNet else { preconditionFailure("FrozenFeatureDiscriminator: \(network.modelConfig.kind) teacher, not a UNet") }
-        self.unet = unet
-        self.teacher = teacher
-        let c = unet.config.channels
-        heads = (c + [c.last!]).enumerated().map { FeatureHead("heads.\($0.offset)", channels: $0.element) }
+    public init(_ network: any VelocityNetwork, blocks: Int? = nil, teacher: StateDict) {
+        (self.network, self.blocks, self.teacher) = (network, blocks, teacher)
+        heads = network.encoderFeatureLayouts(blocks: blocks).enumerated().map { FeatureHead("heads.\($0.offset)", layout: $0.element) }
     }
 
     public var renoises: Bool { true }
@@ -67,8 +87,7 @@ public struct FrozenFeatureDiscriminator: DistillCritic {
 
     public func callAsFunction(_ x: Var, sigmas: [Float], labels: [Int], _ p: Parameters) -> (logits: Var, features: [Var]) {
         let frozen = x.tape.bind(teacher, trainable: false)
-        let siluEmb = silu(unet.embedding(sigmas: sigmas, labels: labels, frozen, tape: x.tape))
-        let features = unet.encode(x, siluEmb: siluEmb, frozen)
+        let features = network.encoderFeatures(x, sigmas: sigmas, labels: labels, blocks: blocks, frozen)
         var logits = heads[0](features[0], p)
         for l in 1..<heads.count { logits = logits + heads[l](features[l], p) }
         return (logits * (1 / Float(heads.count)), features)

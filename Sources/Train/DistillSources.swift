@@ -52,9 +52,6 @@ public struct DistillData: Sendable {
             }
         }
         self.trajectories = config.needsBank ? trajectories : nil
-        if config.adversarial && config.disc == .frozenHeads && !(teacher.network is UNet) {
-            throw DistillConfigError("--disc frozen-heads needs a UNet teacher (its heads are convolutions on the UNet's feature maps); this teacher is a \(teacher.network.modelConfig.kind)")
-        }
         if config.needsImages {
             guard let im = images, im.count > 0 else {
                 throw DistillConfigError(config.startSource == .interpolated

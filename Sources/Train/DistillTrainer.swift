@@ -90,7 +90,7 @@ public struct DistillTrainer: Sendable {
         self.network = data.teacher.network
         self.teacherWeights = data.teacher.weights
         self.discriminator = !config.adversarial ? nil : config.disc == .frozenHeads
-            ? FrozenFeatureDiscriminator(network, teacher: data.teacher.weights) as any DistillCritic
+            ? FrozenFeatureDiscriminator(network, blocks: config.discBlocks, teacher: data.teacher.weights) as any DistillCritic
             : Discriminator(network, blocks: config.discBlocks)
         let teacherSpecs = network.parameterSpecs
         self.lora = config.lora.map { c in

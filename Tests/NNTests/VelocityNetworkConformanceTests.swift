@@ -44,6 +44,23 @@ import TestSupport
         #expect(throws: NetworkInputError.self) { try config.fitted(channels: 1, height: 9, width: 9, classes: 5) }
     }
 
+    /// The encoder's features have the layouts the seam declares (what discriminator heads are built for).
+    @Test(arguments: cases) func encoderFeaturesMatchTheirLayouts(_ config: ModelConfig) {
+        let net = config.makeNetwork()
+        let tape = Tape(recordsPullbacks: false)
+        let f = net.encoderFeatures(tape.constant(randomTensor(Self.shape, seed: 5)), sigmas: Self.sigmas, labels: Self.labels,
+                                    blocks: nil, tape.bind(Self.perturbed(net), trainable: false))
+        let layouts = net.encoderFeatureLayouts(blocks: nil)
+        #expect(f.count == layouts.count && !f.isEmpty)
+        for (v, l) in zip(f, layouts) {
+            switch l {
+            case .maps(let c): #expect(v.shape.count == 4 && v.shape[0] == 3 && v.shape[1] == c, "\(v.shape)")
+            case .tokens(let d): #expect(v.shape.count == 3 && v.shape[0] == 3 && v.shape[2] == d, "\(v.shape)")
+            }
+        }
+        #expect(net.featureWidth == { switch layouts.last! { case .maps(let c): c; case .tokens(let d): d } }())
+    }
+
     /// Both backbones zero-initialise their output layer (DiT's adaLN-Zero, the UNet's conv_out): v = 0.
     @Test(arguments: cases) func freshNetworkPredictsZero(_ config: ModelConfig) {
         let net = config.makeNetwork()

@@ -55,4 +55,37 @@ import TestSupport
         c.discBlocks = 1
         #expect(throws: DistillConfigError.self) { try DistillFixtures.trainer(c, teacher: DistillFixtures.teacher()) }
     }
+
+    /// --disc frozen-heads on a DiT teacher: token heads on the frozen teacher's first blocks.
+    @Test func frozenHeadsReadTheFrozenBlocksTokens() throws {
+        let t = Self.teacher()
+        let d = FrozenFeatureDiscriminator(t.network, blocks: 2, teacher: t.weights)
+        #expect(d.heads.map(\.layout) == [.tokens(width: 16), .tokens(width: 16)])
+        let w = d.initialWeights(teacher: t.weights, seed: 1)
+        #expect(Set(w.keys) == Set((0..<2).flatMap { l in ["fc", "out"].flatMap { ["heads.\(l).\($0).weight", "heads.\(l).\($0).bias"] } }))
+        #expect(w["heads.1.out.weight"]?.shape == [1, 16])
+        let tape = Tape(recordsPullbacks: false)
+        let out = d(tape.constant(randomTensor([4, 1, 28, 28], seed: 3)), sigmas: [0.2, 0.4, 0.6, 0.8], labels: [0, 1, 2, 10],
+                    tape.bind(w, trainable: false))
+        #expect(out.logits.shape == [4] && out.features.count == 2 && out.features[1].shape == [4, 16, 16])
+        // The token head's gradients (its weights and the features) against finite differences.
+        let head = d.heads[0], keys = w.keys.filter { $0.hasPrefix("heads.0.") }
+        let err = gradCheck([randomTensor([3, 5, 16], seed: 4)] + keys.map { w[$0]! }, probes: 12) { v in
+            head(v[0], Parameters(vars: Dictionary(uniqueKeysWithValues: zip(keys, v.dropFirst())), keys: keys))
+        }
+        #expect(err < 2e-3, "token head: worst relative error \(err)")
+    }
+
+    @Test func flowsteerWithFrozenHeadsTrainsOnlyTheHeads() throws {
+        var c = DistillFixtures.tinyConfig(.flowsteer, ota: true, adversarial: true, steps: 2)
+        (c.disc, c.discBlocks) = (.frozenHeads, 1)
+        let teacher = Self.teacher()
+        let tr = try DistillFixtures.trainer(c, teacher: teacher)
+        var s = tr.initialState()
+        let before = s.disc
+        #expect(Set(s.disc.keys) == ["heads.0.fc.weight", "heads.0.fc.bias", "heads.0.out.weight", "heads.0.out.bias"])
+        while s.step < c.steps { _ = try tr.step(&s) }
+        #expect(s.disc["heads.0.fc.weight"] != before["heads.0.fc.weight"])
+        #expect(s.student["blocks.0.attn.qkv.weight"] != teacher.weights["blocks.0.attn.qkv.weight"])
+    }
 }

@@ -35,9 +35,9 @@ extension FSDistill {
         var loop = TrainLoop<DistillState>(target: config.steps, checkpointEvery: training.checkpointEvery) { state, reference in
             let m = try trainer.step(&state, lossScale: reference)
             lastMetrics = m
-            var detail = String(format: "dist %.4f", m.lossDist)
+            var detail = String(format: "dist %.4g", m.lossDist)   // significant digits: PCM's loss is ~1e-5
             if let d = m.lossD, let a = m.dAccuracy { detail += String(format: " D %.3f acc %.2f", d, a) }
-            if let f = m.lossFM { detail += String(format: " fm %.4f", f) }
+            if let f = m.lossFM { detail += String(format: " fm %.4g", f) }
             return TrainLoopStep(loss: m.lossDist, metrics: m.named, detail: detail)
         }
         loop.saveCheckpoint = { try writer.save($0) }
