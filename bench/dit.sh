@@ -5,7 +5,8 @@
 #
 #   bash bench/dit.sh [THREADS] [ROUNDS]     # default: 2 threads, 2 rounds
 #   OLD=/path/to/old/bin bash bench/dit.sh 2 3    # also an older build's fs-bench in every round ("swift_old")
-#   PRECISION=bf16 bash bench/dit.sh 2 3           # Swift's matrix products in bf16 (--precision; PyTorch stays fp32)
+#   PRECISION=bf16 bash bench/dit.sh 2 3           # Swift's matrix products in bf16 (--precision); PyTorch in fp32
+#                                                  # ("pytorch") and under bf16 autocast ("pytorch_bf16_autocast")
 #
 # Needs the release tools (jobs/lib.sh builds them) and a Python with torch (PYTHON, default
 # /root/venv/bin/python; without it only the Swift numbers are printed). Prints one JSON object with each
@@ -21,7 +22,7 @@ if [ -x "$PYTHON" ] && "$PYTHON" -c 'import torch' 2>/dev/null; then have_peer=1
 
 [ -z "${OLD:-}" ] || [ -x "$OLD/fs-bench" ] || fs_die "OLD=$OLD has no fs-bench"
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-S=() P=() O=() L=()
+S=() P=() A=() O=() L=()
 for r in $(seq 1 "$ROUNDS"); do
   L+=("$(cut -d' ' -f1 /proc/loadavg)")
   if [ -n "${OLD:-}" ]; then
@@ -36,6 +37,12 @@ for r in $(seq 1 "$ROUNDS"); do
     fs_log "round $r/$ROUNDS: bench/peer_torch.py --model dit --threads $THREADS"
     p=$("$PYTHON" bench/peer_torch.py --model dit --threads "$THREADS" 2>/dev/null)
     P+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$p") $(jq -r ".dit_forward_images_per_second // empty" <<<"$p")")
+    if [ "$PRECISION" = bf16 ]; then
+      # The like-for-like peer of Swift's bf16 mode: PyTorch's own mixed precision on the CPU.
+      fs_log "round $r/$ROUNDS: bench/peer_torch.py --model dit --threads $THREADS --autocast-bf16"
+      p=$("$PYTHON" bench/peer_torch.py --model dit --threads "$THREADS" --autocast-bf16 2>/dev/null)
+      A+=("$(jq -r ".dit_train_images_per_second // empty" <<<"$p") $(jq -r ".dit_forward_images_per_second // empty" <<<"$p")")
+    fi
   fi
 done
 
@@ -53,4 +60,10 @@ printf '"swift": {"train_images_per_second": %s, "forward_images_per_second": %s
   "$(list 1 "${S[@]}")" "$(list 2 "${S[@]}")" "$st" "$sf"
 printf '"pytorch": {"train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s}, ' \
   "$(list 1 "${P[@]}")" "$(list 2 "${P[@]}")" "$pt" "$pf"
+if [ "${#A[@]}" -gt 0 ]; then
+  at=$(median 1 "${A[@]}") af=$(median 2 "${A[@]}")
+  printf '"pytorch_bf16_autocast": {"train_images_per_second": %s, "forward_images_per_second": %s, "median_train": %s, "median_forward": %s}, ' \
+    "$(list 1 "${A[@]}")" "$(list 2 "${A[@]}")" "$at" "$af"
+  printf '"ratio_swift_over_pytorch_bf16_autocast": {"train": %s, "forward": %s}, ' "$(ratio "$st" "$at")" "$(ratio "$sf" "$af")"
+fi
 printf '"ratio_swift_over_pytorch": {"train": %s, "forward": %s}}\n' "$(ratio "$st" "$pt")" "$(ratio "$sf" "$pf")"

@@ -19,7 +19,11 @@ depth 6, heads 3, mlp ratio 4, 10 classes, batch 64, adaLN and final layer N(0, 
   dit_forward_images_per_second  forward only, under torch.no_grad()
 measured with F.scaled_dot_product_attention (timm's default) and the explicit softmax path; the top-level
 keys report the faster, per-variant numbers are under "attention".
+With --autocast-bf16 both run under torch.autocast("cpu", dtype=torch.bfloat16) (PyTorch's mixed-precision
+CPU mode: bf16 matrix products, fp32 weights and optimizer state), the peer of `fs-bench --precision bf16`;
+the same keys are reported and "precision" says "bf16-autocast" (else "fp32").
 """
+import contextlib
 import argparse
 import json
 import os
@@ -143,7 +147,7 @@ def bench_sgemm(warmup, iters, n=1024):
     return round(2 * n ** 3 / t / 1e9, 1)
 
 
-def bench_dit(fused, batch, warmup, iters, hidden=192, depth=6, heads=3, patch=2):
+def bench_dit(fused, batch, warmup, iters, hidden=192, depth=6, heads=3, patch=2, autocast=False):
     from reference_dit import DiT
     torch.manual_seed(0)
     model = DiT(input_size=28, patch_size=patch, in_channels=1, hidden_size=hidden, depth=depth, num_heads=heads,
@@ -162,15 +166,20 @@ def bench_dit(fused, batch, warmup, iters, hidden=192, depth=6, heads=3, patch=2
     xt = (1 - s) * x0 + s * eps
     target = eps - x0
 
+    # Autocast covers the forward only (PyTorch's recipe): the backward follows the forward's dtypes.
+    def mixed():
+        return torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
+
     def train_step():
         opt.zero_grad(set_to_none=True)
-        loss = F.mse_loss(model(xt, sigma, labels), target)
+        with mixed():
+            loss = F.mse_loss(model(xt, sigma, labels).float(), target)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
     def forward():
-        with torch.no_grad():
+        with torch.no_grad(), mixed():
             model(xt, sigma, labels)
 
     t_train, ts_train = median_time(train_step, warmup, iters)
@@ -191,11 +200,11 @@ def main_dit(args):
     variants = {}
     for name, fused in (("sdpa", True), ("explicit", False)):
         log(f"dit batch {args.batch} {name} attention ({args.threads} threads)")
-        variants[name] = bench_dit(fused, args.batch, args.warmup, args.iters)
+        variants[name] = bench_dit(fused, args.batch, args.warmup, args.iters, autocast=args.autocast_bf16)
     bt = max(variants, key=lambda k: variants[k]["dit_train_images_per_second"])
     bf = max(variants, key=lambda k: variants[k]["dit_forward_images_per_second"])
     out = {"implementation": "pytorch", "torch_version": torch.__version__, "threads": args.threads,
-           "batch": args.batch, "model": "dit",
+           "batch": args.batch, "model": "dit", "precision": "bf16-autocast" if args.autocast_bf16 else "fp32",
            "dit_train_images_per_second": variants[bt]["dit_train_images_per_second"],
            "dit_forward_images_per_second": variants[bf]["dit_forward_images_per_second"],
            "best_attention_train": bt, "best_attention_forward": bf, "attention": variants,
@@ -214,6 +223,8 @@ def main():
     ap.add_argument("--batch", type=int, default=None, help="default 128 (unet), 64 (dit)")
     ap.add_argument("--channels", default="32,64,64")
     ap.add_argument("--model", choices=("unet", "dit"), default="unet")
+    ap.add_argument("--autocast-bf16", action="store_true",
+                    help="DiT only: run under torch.autocast(\"cpu\", dtype=torch.bfloat16)")
     ap.add_argument("--latency", action="store_true",
                     help="only forward milliseconds at batch 1, 8, 64, 256 (fs-bench --only latency)")
     args = ap.parse_args()
@@ -221,6 +232,8 @@ def main():
     torch.set_num_interop_threads(1)
     if args.batch is None:
         args.batch = 64 if args.model == "dit" else 128
+    if args.autocast_bf16 and args.model != "dit":
+        ap.error("--autocast-bf16 is for --model dit")
     if args.model == "dit":
         main_dit(args)
         return
