@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TensorCore
+@testable import TensorCore
 import TestSupport
 
 /// The package's fp32 GEMM (`CGEMM`, session 15): against a double-precision product on edge shapes and
@@ -112,6 +112,42 @@ struct FastGEMMTests {
             #expect(maxAbsDifference(f, o) <= 2e-5 * scale, "\(maxAbsDifference(f, o)) vs \(scale)")
         }
         for (a, c) in zip(fast1, fast2) { #expect(a.data == c.data) }
+    }
+
+    /// Session 16: at more than one thread the last row blocks of the linear layers are handed out in pieces
+    /// of a few samples (the join's tail), their bias sums as items of their own. The pieces cover every
+    /// sample once, in order, and the forward and every gradient keep the one-thread bits (whole blocks).
+    @Test func splitTailKeepsBits() {
+        let blocks = SampleBlocks(samples: 16, rowsPer: 130)
+        let items = LinearRowItems(blocks, rowsPer: 130, fast: true, threads: 2)
+        #expect(blocks.count == 2 && items.whole == 1 && items.count == 1 + 8 && items.splitBlocks == 1..<2)
+        #expect((0..<items.count).flatMap { Array(items.samples($0)) } == Array(0..<16))
+        let few = LinearRowItems(SampleBlocks(samples: 80, rowsPer: 50), rowsPer: 50, fast: true, threads: 3)
+        #expect(few.whole == 1 && few.piece == 3 && (0..<few.count).flatMap { Array(few.samples($0)) } == Array(0..<80))
+        #expect(LinearRowItems(blocks, rowsPer: 130, fast: false, threads: 2).count == blocks.count)
+        #expect(LinearRowItems(blocks, rowsPer: 130, fast: true, threads: 1).count == blocks.count)
+
+        let (n, t, d, f) = (16, 130, 24, 40)
+        let x = randomTensor([n, t, d], seed: 90), w1 = randomTensor([f, d], seed: 91), b1 = randomTensor([f], seed: 92)
+        let w2 = randomTensor([d, f], seed: 93), b2 = randomTensor([d], seed: 94), gate = randomTensor([n, d], seed: 95)
+        let seed = randomTensor([n, t, d], seed: 96)
+        func run() -> [Tensor] {
+            let tape = Tape()
+            let v = [x, w1, b1, w2, b2, gate].map { tape.variable($0) }
+            let h = linearRows(v[0], weight: v[1], bias: v[2])                                        // [n, t, f]
+            let m = mlpGatedResidual(v[0], fc1: (v[1], v[2]), fc2: (v[3], v[4]), residual: v[0], gate: v[5])
+            let y = linearRowsGatedResidual(h, weight: v[3], bias: v[4], residual: m, gate: v[5])
+            let g = tape.backward(y, seed: seed)
+            return [y.value] + v.map { g[$0] }
+        }
+        let (before, threads) = (FastGEMM.enabled, ComputeThreads.count)
+        defer { FastGEMM.enabled = before; ComputeThreads.set(threads) }
+        FastGEMM.enabled = true
+        ComputeThreads.set(1); let one = run()
+        for k in [2, 3] {
+            ComputeThreads.set(k)
+            for (a, c) in zip(one, run()) { #expect(a.data == c.data, "\(k) threads") }
+        }
     }
 
     /// Finite differences through the linear ops at sizes that take the kernels (n, k >= 16).

@@ -220,7 +220,10 @@ public func linearRowsForward(_ x: Tensor, _ w: Tensor, _ bias: Tensor?,
             }
             let blocks = SampleBlocks(samples: lead, rowsPer: rowsPer)
             if total < 1 << 14 || ComputeThreads.count == 1 { for i in 0..<blocks.count { body(blocks.range(i)) } }
-            else { parallelItems(blocks.count) { body(blocks.range($0)) } }
+            else {
+                let items = LinearRowItems(blocks, rowsPer: rowsPer, fast: panels != nil)
+                parallelItems(items.count) { body(items.samples($0)) }
+            }
         }}
     }
     return Tensor(shape: shape, data: out)
@@ -249,7 +252,11 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
     let dwFast = FastGEMM.applies(n: inF, k: outF)
     let splitColumns = dwFast && needWeight && inF > outF && !(needBias && !biasInDx)
     let columns = FeatureBlocks(features: inF, target: 2)
-    let dxItems = needInput ? samples.count : 0
+    // dx in `LinearRowItems` (a split tail on FastGEMM); the bias sums of the split blocks are items of
+    // their own (over g from memory, a few blocks only), so every block sum keeps its rows and order.
+    let dxParts = LinearRowItems(samples, rowsPer: rowsPer, fast: needInput && FastGEMM.applies(n: inF, k: outF))
+    let sumItems = biasInDx && parallel ? dxParts.splitBlocks.count : 0
+    let dxItems = needInput ? (parallel ? dxParts.count : samples.count) : 0
     let dwItems = splitColumns ? columns.count : needWeight || (needBias && !biasInDx) ? features.count : 0
     var dx = needInput ? [Float].uninitialized(x.count) { _ in } : []
     var dw = needWeight ? [Float].uninitialized(w.count) { _ in } : []
@@ -291,24 +298,34 @@ public func linearRowsBackward(_ x: Tensor, _ w: Tensor, _ g: Tensor, needInput:
                     // db = column sums of g, rows in order (o starts at zero).
                     for row in 0..<rows { accumulateRow(o + r.lowerBound, gb.value + row * outF + r.lowerBound, times: nil, r.count) }
                 }
+            } else if i < dwItems + sumItems, let s = sums.value {
+                // The bias sums of a split block, its rows in order (as a whole block's item does).
+                let block = dxParts.splitBlocks.lowerBound + i - dwItems
+                blockSum(s + block * outF, gb.value + samples.range(block).lowerBound * rowsPer * outF, samples.range(block).count * rowsPer, width: outF)
             } else if let o = dxb.value {
-                // dx = g W on this block of samples.
-                let r = samples.range(i - dwItems)
+                // dx = g W on these samples (a whole block, or a piece of a split one on FastGEMM).
+                let item = i - dwItems - sumItems
+                let r = parallel ? dxParts.samples(item) : samples.range(item)
                 let gBlock = gb.value + r.lowerBound * rowsPer * outF
                 if let dxPanels { dxPanels.multiply(m: r.count * rowsPer, a: gBlock, lda: outF, c: o + r.lowerBound * rowsPer * inF, ldc: inF) }
                 else { gemm(rowsSplit: true, m: r.count * rowsPer, n: inF, k: outF, a: gBlock, b: wb.value, c: o + r.lowerBound * rowsPer * inF) }
                 if let dxEpilogue { dxEpilogue(o, (r.lowerBound * rowsPer * inF)..<(r.upperBound * rowsPer * inF)) }
-                if let s = sums.value {
-                    let sum = s + (i - dwItems) * outF
-                    for row in 0..<(r.count * rowsPer) { accumulateRow(sum, gBlock + row * outF, times: nil, outF) }
-                }
+                // A whole block's bias sums while its rows of g are in cache.
+                if let s = sums.value, !parallel || item < dxParts.whole { blockSum(s + item * outF, gBlock, r.count * rowsPer, width: outF) }
             }
         }
-        if parallel { parallelItems(dwItems + dxItems, item) } else { for i in 0..<(dwItems + dxItems) { item(i) } }
+        let items = dwItems + sumItems + dxItems
+        if parallel { parallelItems(items, item) } else { for i in 0..<items { item(i) } }
         if let s = sums.value, let o = dbb.value { for b in 0..<samples.count { accumulateRow(o, s + b * outF, times: nil, outF) } }
     }}}}}}}
     return (needInput ? Tensor(shape: x.shape, data: dx) : nil, needWeight ? Tensor(shape: w.shape, data: dw) : nil,
             needBias ? Tensor(shape: [outF], data: db) : nil)
+}
+
+/// sum[j] += rows of g [rows, sum's width] in order (a block's bias-gradient partial; sum starts at zero).
+@inline(__always)
+private func blockSum(_ sum: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ rows: Int, width: Int) {
+    for row in 0..<rows { accumulateRow(sum, g + row * width, times: nil, width) }
 }
 
 /// gelu(x Wᵀ + b) row-wise (`linearRowsForward` with GELU fused into each block's epilogue). Keeps the

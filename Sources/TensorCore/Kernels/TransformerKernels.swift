@@ -136,17 +136,30 @@ public func layerNormModulateForward(_ x: Tensor, eps: Float, shift: Tensor, sca
     return (Tensor(shape: x.shape, data: out), keepNormalized ? Tensor(shape: x.shape, data: xhat) : nil, rstd)
 }
 
-/// d x of `layerNormModulateForward` from the output gradient g, the saved x̂ and 1/std: the LayerNorm
-/// pullback of dx̂ = g (1 + scale), with dx̂ formed in registers (same bits as the two pullbacks).
-public func layerNormModulateBackward(_ y: Tensor, _ g: Tensor, rstd: [Float], scale: Tensor) -> Tensor {
+/// The pullback of `layerNormModulateForward` from the output gradient g, the saved x̂ and 1/std, in one row
+/// pass over g and x̂: d x (the LayerNorm pullback of dx̂ = g (1 + scale), dx̂ formed in registers) and the
+/// per-sample sums d shift = Σ_tokens g and d scale = Σ_tokens g x̂, each only when asked. Same bits as the
+/// separate pullbacks and `tokenSums` (each sum runs over its sample's rows in order, from zero).
+public func layerNormModulateBackward(_ y: Tensor, _ g: Tensor, rstd: [Float], scale: Tensor, needInput: Bool = true,
+                                      needShift: Bool = false, needScale: Bool = false)
+    -> (input: Tensor?, shift: Tensor?, scale: Tensor?) {
     let (n, t, d) = tokenLayout(y, scale, "layerNormModulateBackward")
-    let dx = [Float].uninitialized(y.count) { op in
+    var dshift = [Float](repeating: 0, count: needShift ? n * d : 0), dscale = [Float](repeating: 0, count: needScale ? n * d : 0)
+    var dx = needInput ? [Float].uninitialized(y.count) { _ in } : []
+    dx.withUnsafeMutableBufferPointer { dxp in
+        let op = dxp.baseAddress
         y.data.withUnsafeBufferPointer { yp in g.data.withUnsafeBufferPointer { gp in
         rstd.withUnsafeBufferPointer { rp in scale.data.withUnsafeBufferPointer { cp in
-            let (yb, gb, ob, rb, cb) = (UnsafeSendable(yp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(op),
-                                        UnsafeSendable(rp.baseAddress!), UnsafeSendable(cp.baseAddress!))
+        dshift.withUnsafeMutableBufferPointer { hp in dscale.withUnsafeMutableBufferPointer { sp in
+            let (yb, gb, ob, rb, cb) = (UnsafeSendable(yp.baseAddress!), UnsafeSendable(gp.baseAddress!), UnsafeSendable(needInput ? op : nil),
+                                        UnsafeSendable(rp.baseAddress), UnsafeSendable(cp.baseAddress!))
+            // An empty array may still have a base address: only the asked-for sums get one.
+            let (hb, sb) = (UnsafeSendable(needShift ? hp.baseAddress : nil), UnsafeSendable(needScale ? sp.baseAddress : nil))
             forEachTokenRow(n, t, d) { s, row in
-                let (yr, gr, o, cr) = (yb.value + row, gb.value + row, ob.value + row, cb.value + s * d)
+                let (yr, gr, cr) = (yb.value + row, gb.value + row, cb.value + s * d)
+                if let h = hb.value { accumulateRow(h + s * d, gr, times: nil, d) }
+                if let c = sb.value { accumulateRow(c + s * d, gr, times: yr, d) }
+                guard let o = ob.value.map({ $0 + row }), let r = rb.value else { return }
                 var sg = F8(repeating: 0), sgy = F8(repeating: 0)
                 var j = 0
                 while j < d {
@@ -154,7 +167,7 @@ public func layerNormModulateBackward(_ y: Tensor, _ g: Tensor, rstd: [Float], s
                     let gv = load8(gr + j, c) * (1 + load8(cr + j, c))
                     sg += gv; sgy = sgy.addingProduct(gv, load8(yr + j, c)); j += 8
                 }
-                let mg = sg.sum() / Float(d), mgy = sgy.sum() / Float(d), rs = rb.value[row / d]
+                let mg = sg.sum() / Float(d), mgy = sgy.sum() / Float(d), rs = r[row / d]
                 j = 0
                 while j < d {
                     let c = min(8, d - j)
@@ -162,9 +175,10 @@ public func layerNormModulateBackward(_ y: Tensor, _ g: Tensor, rstd: [Float], s
                     store8((gv - F8(repeating: mg) - load8(yr + j, c) * mgy) * rs, o + j, c); j += 8
                 }
             }
-        }}}}
+        }}}}}}
     }
-    return Tensor(shape: y.shape, data: dx)
+    return (needInput ? Tensor(shape: y.shape, data: dx) : nil, needShift ? Tensor(shape: [n, d], data: dshift) : nil,
+            needScale ? Tensor(shape: [n, d], data: dscale) : nil)
 }
 
 // MARK: Softmax

@@ -131,6 +131,28 @@ func tokenRowsScaled(_ g: Tensor, by a: Tensor, n: Int, t: Int, d: Int) -> Tenso
     return Tensor(shape: g.shape, data: data)
 }
 
+/// The gated residual's pullback to its gate and its linear branch y in one pass over g: d gate = per-sample
+/// sums of g y (`tokenSums`) and d y = g gate (`tokenRowsScaled`), each only when asked, same bits.
+func gatedPullback(_ g: Tensor, linear y: Tensor, gate a: Tensor, n: Int, t: Int, d: Int, needGate: Bool, needLinear: Bool)
+    -> (gate: Tensor?, linear: Tensor?) {
+    var dgate = [Float](repeating: 0, count: needGate ? n * d : 0)
+    var dy = needLinear ? [Float].uninitialized(g.count) { _ in } : []
+    dy.withUnsafeMutableBufferPointer { dyp in
+        let op = dyp.baseAddress
+        g.data.withUnsafeBufferPointer { gp in y.data.withUnsafeBufferPointer { yp in a.data.withUnsafeBufferPointer { ap in
+        dgate.withUnsafeMutableBufferPointer { dp in
+            let (gb, yb, ab) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(yp.baseAddress!), UnsafeSendable(ap.baseAddress!))
+            let (ob, db) = (UnsafeSendable(needLinear ? op : nil), UnsafeSendable(needGate ? dp.baseAddress : nil))
+            forEachTokenRow(n, t, d) { s, row in
+                let (gr, ar) = (gb.value + row, ab.value + s * d)
+                if let dg = db.value { accumulateRow(dg + s * d, gr, times: yb.value + row, d) }
+                if let o = ob.value.map({ $0 + row }) { for j in 0..<d { o[j] = gr[j] * ar[j] } }
+            }
+        }}}}
+    }
+    return (needGate ? Tensor(shape: [n, d], data: dgate) : nil, needLinear ? Tensor(shape: g.shape, data: dy) : nil)
+}
+
 /// Sums token rows per sample: [n, T, d] -> [n, d] (optionally of g ∘ y).
 func tokenSums(_ g: Tensor, times y: Tensor?, n: Int, t: Int, d: Int) -> Tensor {
     let out = [Float].uninitialized(n * d) { op in
@@ -191,11 +213,9 @@ public func modulate(_ x: Var, shift: Var, scale: Var) -> Var {
 public func layerNormModulate(_ x: Var, eps: Float, shift: Var, scale: Var) -> Var {
     let (sh, sc) = (shift.value, scale.value)
     let (out, xhat, rstd) = layerNormModulateForward(x.value, eps: eps, shift: sh, scale: sc, keepNormalized: x.tape.recordsPullbacks)
-    let (n, t, d) = tokenLayout(out, sh, "layerNormModulate")
     return x.tape.record(out, parents: [x, shift, scale]) { g, needs in
-        [needs[0] ? layerNormModulateBackward(xhat!, g, rstd: rstd, scale: sc) : nil,
-         needs[1] ? tokenSums(g, times: nil, n: n, t: t, d: d) : nil,
-         needs[2] ? tokenSums(g, times: xhat!, n: n, t: t, d: d) : nil]
+        let r = layerNormModulateBackward(xhat!, g, rstd: rstd, scale: sc, needInput: needs[0], needShift: needs[1], needScale: needs[2])
+        return [r.input, r.shift, r.scale]
     }
 }
 
@@ -208,13 +228,10 @@ public func linearRowsGatedResidual(_ x: Var, weight: Var, bias: Var?, residual:
     let parents = [residual, gate, x, weight] + (bias.map { [$0] } ?? [])
     return x.tape.record(out, parents: parents) { g, needs in
         // d residual = g; d gate = per-sample sums of g y; d y = g * gate, then the linear pullback.
-        let dgate = needs[1] ? tokenSums(g, times: y!, n: n, t: t, d: d) : nil
         var lin: (input: Tensor?, weight: Tensor?, bias: Tensor?) = (nil, nil, nil)
         let needBias = needs.count > 4 && needs[4]
-        if needs[2] || needs[3] || needBias {
-            let dy = tokenRowsScaled(g, by: gv, n: n, t: t, d: d)
-            lin = linearRowsBackward(xv, wv, dy, needInput: needs[2], needWeight: needs[3], needBias: needBias)
-        }
+        let (dgate, dy) = gatedPullback(g, linear: y!, gate: gv, n: n, t: t, d: d, needGate: needs[1], needLinear: needs[2] || needs[3] || needBias)
+        if let dy { lin = linearRowsBackward(xv, wv, dy, needInput: needs[2], needWeight: needs[3], needBias: needBias) }
         return [needs[0] ? g : nil, dgate, lin.input, lin.weight] + (needs.count > 4 ? [lin.bias] : [])
     }
 }
@@ -232,11 +249,11 @@ public func mlpGatedResidual(_ x: Var, fc1: (weight: Var, bias: Var), fc2: (weig
     let (n, t, d) = tokenLayout(out, gv, "mlpGatedResidual")
     let parents = [residual, gate, x, fc1.weight, fc1.bias, fc2.weight, fc2.bias]
     return x.tape.record(out, parents: parents) { g, needs in
-        let dgate = needs[1] ? tokenSums(g, times: y!, n: n, t: t, d: d) : nil
         let needHidden = needs[2] || needs[3] || needs[4]
         var second: (input: Tensor?, weight: Tensor?, bias: Tensor?) = (nil, nil, nil), first = second
-        if needHidden || needs[5] || needs[6] {
-            let dy = tokenRowsScaled(g, by: gv, n: n, t: t, d: d)
+        let (dgate, dyOrNil) = gatedPullback(g, linear: y!, gate: gv, n: n, t: t, d: d, needGate: needs[1],
+                                             needLinear: needHidden || needs[5] || needs[6])
+        if let dy = dyOrNil {
             second = pre!.data.withUnsafeBufferPointer { pp in
                 let pb = UnsafeSendable(pp.baseAddress!)
                 return linearRowsBackward(hidden, w2, dy, needInput: needHidden, needWeight: needs[5], needBias: needs[6]) { dh, r in
