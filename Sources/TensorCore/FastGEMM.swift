@@ -89,9 +89,9 @@ func gemmTransposedA(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, 
 func tokenGemmScratch(n: Int, k: Int) -> Int { Int(cgemm_packed_floats(Int32(n), Int32(k))) }
 
 /// `gemm`'s contract (no beta: C is overwritten) on `CGEMM` when `scratch` is given (callers pass one
-/// of `tokenGemmScratch` floats only when `FastGEMM.applies`), else `gemm`. op(A) = A: op(B) is packed
-/// into the scratch and A's rows are read in place; op(A) = Aᵀ (B not transposed): both in place, and
-/// alpha scales C's rows afterwards. Small per-(sample, head) products: packing B here costs ~1/m of
+/// of `tokenGemmScratch` floats only when `FastGEMM.applies`), else `gemm`. op(A) = A: Bᵀ is packed into
+/// the scratch (B untransposed is read in place) and A's rows are read in place; op(A) = Aᵀ (B not
+/// transposed): both in place, and alpha scales C's rows afterwards. Small per-(sample, head) products: packing B here costs ~1/m of
 /// the multiplies.
 @inline(__always)
 func tokenGemm(scratch: UnsafeMutablePointer<Float>?, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
@@ -104,6 +104,9 @@ func tokenGemm(scratch: UnsafeMutablePointer<Float>?, transA: Bool = false, tran
     if transA {
         cgemm_tn(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), 0)
         if alpha != 1 { for i in 0..<m { scaleRow(c + i * ldc, n, alpha) } }
+    } else if !transB {
+        // B's rows read in place: the packing copy was ~1% of a DiT step (P V and dS K), same bits.
+        cgemm_nn(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), c, Int32(ldc))
     } else {
         cgemm_pack_b(transB ? 1 : 0, Int32(n), Int32(k), b, Int32(ldb), scratch)
         cgemm_packed(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), scratch, nil, c, Int32(ldc))

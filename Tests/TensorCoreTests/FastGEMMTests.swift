@@ -150,6 +150,27 @@ struct FastGEMMTests {
         }
     }
 
+    /// Session 16: GELU and its pullback on AVX-512 (`cgelu_*`) give the 8-lane Swift kernels' bits on every
+    /// input, including tails of any length, the exp clamp's edges, signed zeros, infinities and NaN.
+    @Test func geluKernelsKeepSwiftBits() {
+        var x = randomTensor([10_007], seed: 97, scale: 4).data
+        x += [0, -0.0, 1e-30, -1e-30, 30, -30, 44, -44, 87.3, -87.3, 200, -200, .infinity, -.infinity, .nan, .greatestFiniteMagnitude]
+        let g = randomTensor([x.count], seed: 98).data
+        for count in [x.count, 1, 15, 17, 33, 47] {
+            var (c, swift, dc, dswift) = ([Float](repeating: 1, count: count), [Float](repeating: 2, count: count),
+                                          [Float](repeating: 3, count: count), [Float](repeating: 4, count: count))
+            x.withUnsafeBufferPointer { xp in g.withUnsafeBufferPointer { gp in
+                let lo = x.count - count   // the special values sit at the end
+                geluRange(xp.baseAddress! + lo, &c, 0..<count)
+                geluRange8(xp.baseAddress! + lo, &swift, 0..<count)
+                geluBackwardRange(xp.baseAddress! + lo, gp.baseAddress! + lo, &dc, 0..<count)
+                geluBackwardRange8(xp.baseAddress! + lo, gp.baseAddress! + lo, &dswift, 0..<count)
+            }}
+            #expect(zip(c, swift).allSatisfy { $0.bitPattern == $1.bitPattern }, "gelu, \(count) values")
+            #expect(zip(dc, dswift).allSatisfy { $0.bitPattern == $1.bitPattern }, "gelu', \(count) values")
+        }
+    }
+
     /// Finite differences through the linear ops at sizes that take the kernels (n, k >= 16).
     @Test func gradientsOnTheKernels() {
         let x = randomTensor([2, 13, 20], seed: 70), w = randomTensor([33, 20], seed: 71), b = randomTensor([33], seed: 72)

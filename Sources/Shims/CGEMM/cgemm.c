@@ -48,12 +48,16 @@ static inline __mmask16 half_mask(int w, int half) {
 
 // One mr x 32 tile (nh = 2; nh = 1: the first 16 columns, for a panel's last <= 16 columns) of
 // C = alpha A op(B) (+ bias) over the whole k: rows of A in place, a packed panel of B.
+// B's rows are `bs` floats apart: NR in a packed panel, or B's own row stride when it is read in place
+// (`masked`: a last panel of fewer than 32 columns, whose loads must not run past the row).
 TILE void tile_packed(const int mr, const int nh, int k, float alpha, const float *a, long lda, const float *bp,
-                      const float *bias, float *c, long ldc, __mmask16 m0, __mmask16 m1) {
+                      const float *bias, float *c, long ldc, __mmask16 m0, __mmask16 m1, long bs, const int masked) {
     __m512 x0[MR], x1[MR];
     for (int r = 0; r < mr; r++) { x0[r] = _mm512_setzero_ps(); x1[r] = _mm512_setzero_ps(); }
     for (int p = 0; p < k; p++) {
-        __m512 b0 = _mm512_loadu_ps(bp + (long)p * NR), b1 = nh > 1 ? _mm512_loadu_ps(bp + (long)p * NR + 16) : b0;
+        const float *br = bp + (long)p * bs;
+        __m512 b0 = masked ? _mm512_maskz_loadu_ps(m0, br) : _mm512_loadu_ps(br);
+        __m512 b1 = nh > 1 ? (masked ? _mm512_maskz_loadu_ps(m1, br + 16) : _mm512_loadu_ps(br + 16)) : b0;
         for (int r = 0; r < mr; r++) {
             __m512 av = _mm512_set1_ps(a[r * lda + p]);
             x0[r] = _mm512_fmadd_ps(av, b0, x0[r]);
@@ -179,9 +183,32 @@ KERNEL void cgemm_packed(int m, int n, int k, float alpha, const float *a, int l
             __mmask16 m0 = half_mask(w, 0), m1 = half_mask(w, 1);
             const float *bp = packed + (long)jp * k * NR, *bj = bias ? bias + j0 : NULL;
             float *cj = c + (long)i0 * ldc + j0;
-#define PACKED(R, NH) tile_packed(R, NH, k, alpha, ai, lda, bp, bj, cj, ldc, m0, m1)
+#define PACKED(R, NH) tile_packed(R, NH, k, alpha, ai, lda, bp, bj, cj, ldc, m0, m1, NR, 0)
             TILE_SWITCH(mr, w, PACKED)
 #undef PACKED
+        }
+    }
+}
+
+KERNEL void cgemm_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+    int panels = (n + NR - 1) / NR;
+    for (int i0 = 0; i0 < m; i0 += MR) {
+        int mr = m - i0 < MR ? m - i0 : MR;
+        const float *ai = a + (long)i0 * lda;
+        for (int jp = 0; jp < panels; jp++) {
+            int j0 = jp * NR, w = n - j0 < NR ? n - j0 : NR;
+            __mmask16 m0 = half_mask(w, 0), m1 = half_mask(w, 1);
+            const float *bp = b + j0;
+            float *cj = c + (long)i0 * ldc + j0;
+            if (w < NR) {
+#define INPLACE(R, NH) tile_packed(R, NH, k, alpha, ai, lda, bp, NULL, cj, ldc, m0, m1, ldb, 1)
+                TILE_SWITCH(mr, w, INPLACE)
+#undef INPLACE
+            } else {
+#define INPLACE(R, NH) tile_packed(R, NH, k, alpha, ai, lda, bp, NULL, cj, ldc, m0, m1, ldb, 0)
+                ROWS_SWITCH(mr, 2, INPLACE)
+#undef INPLACE
+            }
         }
     }
 }
@@ -210,6 +237,8 @@ int cgemm_available(void) { return 0; }
 void cgemm_pack_b(int transB, int n, int k, const float *b, int ldb, float *dst) { pack_b_scalar(transB, n, k, b, ldb, dst); }
 void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
                   const float *bias, float *c, int ldc) { (void)alpha; (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)c; (void)ldc; }
+void cgemm_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+    (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc; }
 void cgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
               int accumulate) { (void)m; (void)n; (void)k; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate; }
 #endif

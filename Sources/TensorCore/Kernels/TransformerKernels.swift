@@ -1,3 +1,4 @@
+import CGEMM
 import Foundation
 
 // Row kernels for the transformer ops (DiT): LayerNorm without affine parameters, softmax and
@@ -290,10 +291,28 @@ func gelu8(_ v: F8) -> F8 {
     return v / (1 + exp8(m2u))
 }
 
+/// Whether GELU and its pullback run on `CGEMM`'s AVX-512 copies of `gelu8` / `geluGrad8` (same bits; the
+/// 8-lane code ran out of registers and was ~3% of a DiT step).
+let geluInC = cgemm_available() != 0
+
+/// y = gelu(x) over `range` (out may be x).
+@inline(__always)
+func geluRange(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+    if geluInC { cgelu_forward(x + range.lowerBound, out + range.lowerBound, range.count) } else { geluRange8(x, out, range) }
+}
+
+/// dx = g gelu'(x) over `range` (dx may be g).
+@inline(__always)
+func geluBackwardRange(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                       _ range: Range<Int>) {
+    if geluInC { cgelu_backward(x + range.lowerBound, g + range.lowerBound, dx + range.lowerBound, range.count) }
+    else { geluBackwardRange8(x, g, dx, range) }
+}
+
 /// y = gelu(x) over `range`, four independent vectors per step (the exp and divide chains of
 /// neighbouring vectors overlap), then single vectors and the tail; the same lane arithmetic in each.
 @inline(__always)
-func geluRange(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
+func geluRange8(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     var i = range.lowerBound
     while i + 32 <= range.upperBound {
         let y0 = gelu8(load8(x + i, 8)), y1 = gelu8(load8(x + i + 8, 8))
@@ -318,10 +337,10 @@ func geluGrad8(_ v: F8, _ gv: F8) -> F8 {
     return gv * s.addingProduct(v * s * (1 - s), du2)
 }
 
-/// dx = g gelu'(x) over `range`, four vectors per step as `geluRange`.
+/// dx = g gelu'(x) over `range`, four vectors per step as `geluRange8`.
 @inline(__always)
-func geluBackwardRange(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-                       _ range: Range<Int>) {
+func geluBackwardRange8(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+                        _ range: Range<Int>) {
     var i = range.lowerBound
     while i + 32 <= range.upperBound {
         let d0 = geluGrad8(load8(x + i, 8), load8(g + i, 8)), d1 = geluGrad8(load8(x + i + 8, 8), load8(g + i + 8, 8))

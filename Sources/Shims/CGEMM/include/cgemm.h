@@ -25,6 +25,11 @@ void cgemm_pack_b(int transB, int n, int k, const float *b, int ldb, float *dst)
 void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
                   const float *bias, float *c, int ldc);
 
+/// C[m, n] = alpha A[m, k] B[k, n] with both read in place (B's rows with stride ldb): cgemm_packed's
+/// arithmetic without packing B (attention's P V and dS K, whose B changes with every sample and head).
+/// Only call when cgemm_available() is 1.
+void cgemm_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc);
+
 /// C[m, n] (+)= Aᵀ B with A [k, m] (row stride lda) and B [k, n] (row stride ldb), both read in place:
 /// a weight gradient gᵀ x summed over k rows in order. `accumulate` starts each chain at C's value
 /// (so calls over consecutive row ranges in order give the bits of one call). Only call when
