@@ -6,7 +6,8 @@
 #   bash jobs/ablation.sh --quick          # smoke run (a few minutes): tiny counts, page $OUT/results.md
 #   bash jobs/ablation.sh --results-only [--quick]   # only render the page from the store
 #   ONLY=tuned bash jobs/ablation.sh       # some sections only (comma-separated: sweep, t2, t1, chain,
-#                                          # beyond, seeds, headline, tuned, probes), page $OUT/results.md
+#                                          # beyond, seeds, headline, tuned, probes, budget,
+#                                          # adversarial), page $OUT/results.md
 #
 # Every row is skipped when its result is in the store, so a rerun after a kill continues where it
 # stopped (interrupted banks and students continue with --resume). Environment: OUT (default

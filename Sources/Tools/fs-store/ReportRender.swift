@@ -37,7 +37,7 @@ struct ReportRender {
             if hasAcc { cells.append(Self.fixed(e?.classAccuracy, 3)) }
             if hasTraj { cells.append(Self.fixed(e?.trajectoryMSE, 4)) }
             cells += [e?.nfe.map(String.init) ?? "–", e?.samples.map(String.init) ?? "–"]
-            if hasRun { cells += [Self.fixed(e?.secondsPerStep, 3), Self.fixed(e?.finalLossDist, 4)] }
+            if hasRun { cells += [Self.fixed(e?.secondsPerStep, 3), Self.significant(e?.finalLossDist, 3)] }
             if hasD { cells.append(Self.fixed(e?.discriminatorAccuracy, 2)) }
             if hasGrid { cells.append(grid(for: r.key).map { "[grid](\($0))" } ?? "–") }
             out += "| " + cells.joined(separator: " | ") + " |\n"
@@ -157,6 +157,8 @@ struct ReportRender {
     }
 
     static func fixed(_ v: Double?, _ digits: Int) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
+    /// `digits` significant digits: losses span 1e-5 (PCM's consistency loss) to 1e-1.
+    static func significant(_ v: Double?, _ digits: Int) -> String { v.map { String(format: "%.\(digits)g", $0) } ?? "–" }
 
     /// A label in a table cell: '|' would end the cell.
     func markdown(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
