@@ -171,6 +171,18 @@ struct FastGEMMTests {
         }
     }
 
+    /// Session 16: attention's exp rows on AVX-512 (`cexp_row`) give `expRow8`'s exps, max and sum bit for bit,
+    /// at row lengths around the 8- and 16-lane chunks and the DiT's 196.
+    @Test func expRowKeepsSwiftBits() {
+        for (i, n) in [1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 196, 257].enumerated() {
+            let row = randomTensor([n], seed: UInt64(100 + i), scale: 6).data
+            var (c, swift) = (row, row)
+            let (mc, sc) = expRow(&c, n), (ms, ss) = expRow8(&swift, n)
+            #expect(mc.bitPattern == ms.bitPattern && sc.bitPattern == ss.bitPattern, "row of \(n)")
+            #expect(zip(c, swift).allSatisfy { $0.bitPattern == $1.bitPattern }, "row of \(n)")
+        }
+    }
+
     /// Finite differences through the linear ops at sizes that take the kernels (n, k >= 16).
     @Test func gradientsOnTheKernels() {
         let x = randomTensor([2, 13, 20], seed: 70), w = randomTensor([33, 20], seed: 71), b = randomTensor([33], seed: 72)

@@ -198,6 +198,16 @@ func softmaxRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
 /// without its normalising pass: attention scales its output rows by 1 / sum instead).
 @inline(__always)
 func expRow(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
+    guard geluInC else { return expRow8(p, n) }
+    // `CGEMM`'s AVX-512 copy: the same exps and the same eight partial sums, added here as below.
+    var partials = F8(repeating: 0)
+    let m = withUnsafeMutableBytes(of: &partials) { cexp_row(p, Int32(n), $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+    return (m, partials.sum())
+}
+
+/// `expRow` in 8-lane Swift (CPUs without AVX-512, and the reference its C copy is tested against).
+@inline(__always)
+func expRow8(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
     var mv = F8(repeating: -.infinity)
     var t = 0
     while t + 8 <= n { mv = max8(mv, UnsafeRawPointer(p + t).loadUnaligned(as: F8.self)); t += 8 }
@@ -291,8 +301,8 @@ func gelu8(_ v: F8) -> F8 {
     return v / (1 + exp8(m2u))
 }
 
-/// Whether GELU and its pullback run on `CGEMM`'s AVX-512 copies of `gelu8` / `geluGrad8` (same bits; the
-/// 8-lane code ran out of registers and was ~3% of a DiT step).
+/// Whether GELU, its pullback and attention's exp rows run on `CGEMM`'s AVX-512 copies of `gelu8` /
+/// `geluGrad8` / `expRow` (same bits; the 8-lane code ran out of registers: ~3% of a DiT step for GELU).
 let geluInC = cgemm_available() != 0
 
 /// y = gelu(x) over `range` (out may be x).
