@@ -7,9 +7,11 @@
 #
 # The format (jobs/tables/README.md): one row a line, '#' comments, words split as xargs splits them
 # (quotes group, no expansion except ${NAME}: a param, else an environment variable):
-#   param NAME FULL [QUICK]    ${NAME} in later rows; the environment overrides it, --quick picks QUICK
+#   param NAME FULL [QUICK]    ${NAME} in later rows; the environment overrides it, --quick picks QUICK;
+#                              the first definition holds (a table sets one before an include to override it)
 #   section NAME               later rows belong to NAME (--only runs the named sections and the rows
 #                              before the first section)
+#   include FILE               FILE's lines here (FILE relative to this table; sections shared by tables)
 #   import NAME FILE           fs-store import FILE --name NAME, unless NAME is stored
 #   run TOOL ARGS...           fs-rollout (skipped when bank --name is complete), fs-distill / fs-train
 #                              (skipped when --run R at --steps N is stored), fs-sample (skipped when
@@ -32,7 +34,7 @@ set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 FS_JOB=rows
 
-usage() { sed -n "2,28p" "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n "2,32p" "$0" | sed 's/^# \{0,1\}//'; }
 QUICK=0 ONLY="" DRY=0 TABLE=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -50,7 +52,7 @@ done
 TABLE=$(cd "$(dirname "$TABLE")" && pwd)/$(basename "$TABLE")
 cd "$FS_ROOT"   # relative paths in tables and in STORE are relative to the repository
 
-bad() { echo "rows.sh: $TABLE:$LINENO_T: $*" >&2; exit 2; }
+bad() { echo "rows.sh: $FILE_T:$LINENO_T: $*" >&2; exit 2; }
 
 # expand TEXT: ${NAME} replaced by the param's value (an unknown name is an error naming the line).
 expand() {
@@ -133,12 +135,13 @@ execute() {
 
 # Pass 1 reads the params (so STORE and THREADS can come from the table); pass 2 runs the rows.
 declare -A SET_BY_ENV=()
-run_table() {
-  local pass=$1 line w section="" kind
-  PASS=$pass
-  LINENO_T=0
+# A param keeps its first definition (an including table sets one before the include to override the
+# included file's default); `include FILE` reads FILE, relative to the including file, in place.
+run_table() { PASS=$1 SECTION_T=""; read_file "$TABLE" 0; }
+read_file() {  # read_file FILE DEPTH
+  local file=$1 depth=$2 n=0 line w kind
   while IFS= read -r line || [ -n "$line" ]; do
-    LINENO_T=$((LINENO_T + 1))
+    n=$((n + 1)); FILE_T=$file LINENO_T=$n
     [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
     line=$(expand "$line") || exit 2
     printf '%s\n' "$line" | xargs printf '' 2>/dev/null || bad "unbalanced quotes"
@@ -148,23 +151,29 @@ run_table() {
       param)
         [ ${#w[@]} -ge 3 ] && [ ${#w[@]} -le 4 ] || bad "param NAME FULL [QUICK]"
         [[ ${w[1]} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || bad "param name '${w[1]}'"
-        if [ "$pass" = 1 ]; then
+        if [ "$PASS" = 1 ]; then
           if [ -n "${!w[1]+x}" ] && [ -z "${SET_BY_TABLE[${w[1]}]+x}" ]; then SET_BY_ENV[${w[1]}]=1; fi
-          if [ -z "${SET_BY_ENV[${w[1]}]+x}" ]; then
+          if [ -z "${SET_BY_ENV[${w[1]}]+x}" ] && [ -z "${SET_BY_TABLE[${w[1]}]+x}" ]; then
             local v=${w[2]}; [ "$QUICK" = 1 ] && [ ${#w[@]} = 4 ] && v=${w[3]}
             printf -v "${w[1]}" '%s' "$v"; SET_BY_TABLE[${w[1]}]=1
           fi
         fi ;;
-      section) [ ${#w[@]} = 2 ] || bad "section NAME"; section=${w[1]} ;;
+      section) [ ${#w[@]} = 2 ] || bad "section NAME"; SECTION_T=${w[1]} ;;
+      include)
+        [ ${#w[@]} = 2 ] || bad "include FILE"
+        [ "$depth" -lt 8 ] || bad "include nested deeper than 8 (a loop?)"
+        local inc=${w[1]}; [[ $inc == /* ]] || inc=$(dirname "$file")/$inc
+        [ -f "$inc" ] || bad "include: no file '${w[1]}'"
+        read_file "$inc" $((depth + 1)) ;;
       select)
         [ ${#w[@]} -ge 4 ] || bad "select NAME PREFIX CHOICE..."
         [[ ${w[1]} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || bad "select name '${w[1]}'"
-        SKIPPED=0; if [ -n "$ONLY" ] && [ -n "$section" ] && [[ ",$ONLY," != *",$section,"* ]]; then SKIPPED=1; fi
+        SKIPPED=0; if [ -n "$ONLY" ] && [ -n "$SECTION_T" ] && [[ ",$ONLY," != *",$SECTION_T,"* ]]; then SKIPPED=1; fi
         choose "${w[@]:1}" ;;
       compare|target) ;;   # claims the report decides (jobs/tables/README.md)
       import|run|row)
-        [ "$pass" = 2 ] || continue
-        if [ -n "$ONLY" ] && [ -n "$section" ] && [[ ",$ONLY," != *",$section,"* ]]; then continue; fi
+        [ "$PASS" = 2 ] || continue
+        if [ -n "$ONLY" ] && [ -n "$SECTION_T" ] && [[ ",$ONLY," != *",$SECTION_T,"* ]]; then continue; fi
         case $kind in
           import) [ ${#w[@]} = 3 ] || bad "import NAME FILE"
                   if stored "${w[1]}"; then N_SKIP=$((N_SKIP + 1)); continue; fi
@@ -181,9 +190,9 @@ run_table() {
                [ -n "$(opt --name "${w[@]:$((j + 1))}")" ] || bad "a row's fs-eval needs --name KEY (the report finds it by that name)"
                [ "$skip" = 1 ] || execute "${w[@]:$j}" ;;
         esac ;;
-      *) bad "unknown row kind '$kind' (param, section, import, run, row, select, compare, target)" ;;
+      *) bad "unknown row kind '$kind' (param, section, include, import, run, row, select, compare, target)" ;;
     esac
-  done < "$TABLE"
+  done < "$file"
 }
 declare -A SET_BY_TABLE=()
 run_table 1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # jobs/rows.sh: a small table runs end to end from the shipped teacher, a rerun skips every row (each
 # result is found in the store), a grown table runs only its new row, and malformed tables exit 2 naming
-# the line. fs-store report renders a page's marked blocks from that store and keeps the rest.
+# the line. fs-store report renders a page's marked blocks from that store and keeps the rest. Includes.
 set -uo pipefail
 . "$(cd "$(dirname "$0")/.." && pwd)/lib.sh"
 FS_JOB=rows-test
@@ -102,6 +102,29 @@ printf '<!-- report:table sel -->\n<!-- /report -->\n' > "$W/sel.md"
 fs-store report --store "$STORE" --table "$W/sel.rows" --page "$W/sel.md" > /dev/null 2>&1
 check "the report makes the same selection (its label reads 'selected: FOUR')" grep -q '| selected: FOUR |' "$W/sel.md"
 
+# include: a table reads a shared file in place (its path relative to the including table); the first definition of
+# a param holds, so the including table overrides the shared file's default; the report reads the same rows
+mkdir -p "$W/inc"
+cat > "$W/inc/shared.rows" <<'ROWS'
+param STEPS_ARG "--steps 1"
+section shared
+row inc 1 "shared row, ${STEPS_ARG}" fs-eval --checkpoint teacher ${STEPS_ARG} --schedule fixed --num-samples 24 --seed 500000 --name ${KEY}/shared
+ROWS
+printf 'param KEY t/inc\nparam STEPS_ARG "--steps 2"\nimport teacher models/teacher-mnist.safetensors\ninclude inc/shared.rows\n' > "$W/inc.rows"
+bash jobs/rows.sh "$W/inc.rows" > "$W/inc.log" 2>&1; rc=$?
+check "an included row runs with the including table's params (exit $rc)" \
+  bash -c "[ $rc -eq 0 ] && grep -q -- 'fs-eval --checkpoint teacher --steps 2 .*--name t/inc/shared' '$W/inc.log'"
+printf '<!-- report:table inc -->\n<!-- /report -->\n' > "$W/inc.md"
+fs-store report --store "$STORE" --table "$W/inc.rows" --page "$W/inc.md" > /dev/null 2>&1; rc=$?
+check "the report reads the included row (exit $rc)" grep -q '| shared row, --steps 2 | `t/inc/shared` | [0-9]' "$W/inc.md"
+bash jobs/rows.sh --dry-run --only nothing "$W/inc.rows" > "$W/inc2.log" 2>&1
+check "an included section is left out by --only" grep -q '0 run, 1 already stored' "$W/inc2.log"
+printf 'include loop.rows\n' > "$W/loop.rows"
+bash jobs/rows.sh --dry-run "$W/loop.rows" > "$W/loop.log" 2>&1; rc=$?
+check "an include loop exits 2 naming it (exit $rc)" bash -c "[ $rc -eq 2 ] && grep -q 'loop.rows:1: include nested deeper' '$W/loop.log'"
+fs-store report --store "$STORE" --table "$W/loop.rows" --page "$W/inc.md" > "$W/loop2.log" 2>&1; rc=$?
+check "so does the report (exit $rc)" bash -c "[ $rc -eq 3 ] && grep -q 'include nested deeper' '$W/loop2.log'"
+
 bad() {  # bad WHAT LINE-TEXT EXPECTED-MESSAGE
   printf 'param X 1\n%s\n' "$2" > "$W/bad.rows"
   bash jobs/rows.sh --dry-run "$W/bad.rows" > "$W/bad.log" 2>&1; local rc=$?
@@ -114,6 +137,7 @@ bad "a row that is not fs-eval" 'row abl 1 "x" fs-sample --checkpoint teacher' "
 bad "unbalanced quotes" 'row abl 1 "x fs-eval' "unbalanced quotes"
 bad "a non-tool command" 'run rm -rf /' "not a FlowSteer tool"
 bad "a select whose choice is not a param" 'select S t/ X Q' "choice .Q. is not a param"
+bad "an include of a missing file" 'include no-such.rows' "include: no file .no-such.rows."
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,7 +12,7 @@ struct ReportRender {
     let pageDirectory: String
 
     func rows(of table: String) -> [RowTable.Row] {
-        rows.filter { $0.table == table }.sorted { ($0.order, $0.line) < ($1.order, $1.line) }
+        rows.filter { $0.table == table }.sorted { ($0.order, $0.position) < ($1.order, $1.position) }
     }
 
     /// One line per row, then for a label evaluated more than once (training seeds) the mean and range.

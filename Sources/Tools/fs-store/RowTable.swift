@@ -12,7 +12,8 @@ struct RowTable {
         var attributes: [String: String]
         /// The fs-eval `--name`: the eval_result artifact holding the numbers.
         var key: String
-        var line: Int
+        /// Position in the table with its includes read in place (ties of `order` keep it).
+        var position: Int
     }
     /// A claim the report decides: `compare TABLE TEXT WORSE BETTER` (FID of WORSE above BETTER's) or
     /// `target TABLE WHO KEY REFERENCE RATIO` (FID(KEY) / FID(REFERENCE) at most RATIO). Keys ending in
@@ -33,6 +34,15 @@ struct RowTable {
     /// while any is not evaluated, as rows.sh does before the evaluations exist).
     init(path: String, quick: Bool, environment: [String: String] = ProcessInfo.processInfo.environment,
          fid: (String) -> Double? = { _ in nil }) throws {
+        try read(path, depth: 0, quick: quick, environment: environment, fid: fid)
+    }
+
+    /// Includes nest at most this deep (a deeper chain is a loop).
+    static let maxIncludeDepth = 8
+
+    /// One file's lines in order; `include FILE` reads FILE (relative to this file's directory) in place.
+    private mutating func read(_ path: String, depth: Int, quick: Bool, environment: [String: String],
+                               fid: (String) -> Double?) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw StoreError.badInput(file: path, reason: "cannot read the row table")
         }
@@ -43,6 +53,12 @@ struct RowTable {
             let expanded = try Self.expand(String(raw), params: params.merging(environment) { table, _ in table }, bad: bad)
             let w = try Self.words(expanded, bad: bad)
             switch w[0] {
+            case "include":
+                guard w.count == 2 else { throw bad("include FILE") }
+                guard depth < Self.maxIncludeDepth else { throw bad("include nested deeper than \(Self.maxIncludeDepth) (a loop?)") }
+                let file = w[1].hasPrefix("/") ? w[1] : (path as NSString).deletingLastPathComponent + "/" + w[1]
+                guard FileManager.default.fileExists(atPath: file) else { throw bad("include: no file '\(w[1])'") }
+                try read(file, depth: depth + 1, quick: quick, environment: environment, fid: fid)
             case "param":
                 guard (3...4).contains(w.count) else { throw bad("param NAME FULL [QUICK]") }
                 if params[w[1]] == nil {
@@ -62,7 +78,7 @@ struct RowTable {
                 if quick && attributes["quick"] == "no" { continue }
                 // The same evaluation listed again (a section that needs another's row) is shown once.
                 if rows.contains(where: { $0.table == w[1] && $0.key == w[n + 1] }) { continue }
-                rows.append(Row(table: w[1], order: order, label: w[3], attributes: attributes, key: w[n + 1], line: i + 1))
+                rows.append(Row(table: w[1], order: order, label: w[3], attributes: attributes, key: w[n + 1], position: rows.count))
             case "compare":
                 guard w.count == 5 else { throw bad("compare TABLE TEXT WORSE BETTER") }
                 claims.append(Claim(table: w[1], target: false, text: w[2], a: w[3], b: w[4], ratio: nil))
@@ -81,7 +97,7 @@ struct RowTable {
                 params[w[1]] = choices[best]
                 params[w[1] + "_ARGS"] = params[choices[best]] ?? environment[choices[best]]
             case "section", "import", "run": continue
-            default: throw bad("unknown row kind '\(w[0])' (param, section, import, run, row, select, compare, target)")
+            default: throw bad("unknown row kind '\(w[0])' (param, section, include, import, run, row, select, compare, target)")
             }
         }
     }
