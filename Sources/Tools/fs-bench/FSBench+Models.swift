@@ -5,14 +5,22 @@ import TensorCore
 import ToolSupport
 import Train
 
-/// Timers of the reference models: UNet and DiT training/forward throughput, UNet forward latency.
+/// Timers of the reference models through the model seam: training/forward throughput of any backbone, forward
+/// latency.
 extension FSBench {
-    /// Milliseconds of one UNet forward (VelocityModel.evaluate) at batch 1, 8, 64 and 256 (median of --iterations).
-    func forwardLatency(_ config: UNetConfig) -> [String: Double] {
-        let unet = UNet(config)
-        var weights = unet.initialParameters(seed: 0)
-        weights["conv_out.weight"] = Tensor(repeating: 0.01, shape: weights["conv_out.weight"]!.shape)
-        let model = try! VelocityModel(config: .unet(config), weights: weights)
+    /// Initial weights with every zero-initialised weight matrix (the UNet's conv_out, the DiT's adaLN and final
+    /// layer) drawn small instead, so the backward pass is representative. Fixed buffers stay as they are.
+    func benchWeights(_ network: any VelocityNetwork) -> StateDict {
+        var r = SplitMix64(seed: 5)
+        return network.initialParameters(seed: 0).mapTensors { k, t in
+            k.hasSuffix(".weight") && !network.frozenKeys.contains(k) && t.data.allSatisfy { $0 == 0 }
+                ? Tensor(shape: t.shape, data: r.normals(t.count).map { $0 * 0.02 }) : t
+        }
+    }
+
+    /// Milliseconds of one forward (VelocityModel.evaluate) at batch 1, 8, 64 and 256 (median of --iterations).
+    func forwardLatency(_ config: ModelConfig) -> [String: Double] {
+        let model = try! VelocityModel(config: config, weights: benchWeights(config.makeNetwork()))
         var g = SplitMix64(seed: 5)
         var res: [String: Double] = [:]
         for b in [1, 8, 64, 256] {
@@ -23,41 +31,14 @@ extension FSBench {
         return res
     }
 
-    func unetThroughput(_ config: UNetConfig) -> (train: Double?, forward: Double?) {
-        let unet = UNet(config)
-        var weights = unet.initialParameters(seed: 0)
-        // Non-zero output layer so the backward pass is representative.
-        weights["conv_out.weight"] = Tensor(repeating: 0.01, shape: weights["conv_out.weight"]!.shape)
-        var opt = AdamW()
-        var g = SplitMix64(seed: 2)
-        let x0 = Tensor(shape: [batch, Reference.channels, Reference.side, Reference.side], data: g.normals(batch * Reference.floats))
-        let noise = Tensor(shape: [batch, Reference.channels, Reference.side, Reference.side], data: g.normals(batch * Reference.floats))
-        let sigmas = (0..<batch).map { _ in g.uniform() }, labels = (0..<batch).map { $0 % 11 }
-        var train: Double? = nil, fwd: Double? = nil
-        if only != "forward" {
-            let s = median {
-                _ = trainStep(unet, weights: &weights, optimizer: &opt, lr: 1e-4, clip: 1, x0: x0, noise: noise,
-                              sigmas: sigmas, labels: labels)
-            }
-            train = Double(batch) / s
-        }
-        if only != "train" {
-            let model = try! VelocityModel(config: .unet(config), weights: weights)
-            fwd = Double(batch) / median { _ = model.evaluate(x0, sigmas: sigmas, labels: labels) }
-        }
-        return (train, fwd)
-    }
-    /// Training step (forward, MSE to the velocity target, backward, clip, AdamW; pos_embed frozen) and
-    /// forward images/s of a DiT, as bench/peer_torch.py --model dit measures the reference.
-    func ditThroughput(_ config: DiTConfig) -> (train: Double?, forward: Double?) {
-        let dit = DiT(config)
-        var weights = dit.initialParameters(seed: 0)
-        // Non-zero adaLN and output layers so every path of the backward is representative.
-        var r = SplitMix64(seed: 5)
-        weights = weights.mapTensors { k, t in
-            k.contains("adaLN_modulation") || k.hasPrefix("final_layer") ? Tensor(shape: t.shape, data: r.normals(t.count).map { $0 * 0.02 }) : t
-        }
-        var opt = AdamW(weightDecay: 0.01)
+    /// Images/s of a training step (forward, MSE to the velocity target, backward, clip, AdamW; fixed buffers
+    /// frozen: `trainStep`) and of a forward, as bench/peer_torch.py measures the reference models. The forward
+    /// is the sampler's path (`VelocityModel.evaluate`, row groups of 8) when `grouped`, else one pass over the
+    /// whole batch; each key keeps the path its history in docs/performance.md was measured with.
+    func throughput(_ config: ModelConfig, weightDecay: Float, grouped: Bool) -> (train: Double?, forward: Double?) {
+        let network = config.makeNetwork()
+        var weights = benchWeights(network)
+        var opt = AdamW(weightDecay: weightDecay)
         var g = SplitMix64(seed: 2)
         let shape = [batch, Reference.channels, Reference.side, Reference.side], n = batch * Reference.floats
         let x0 = Tensor(shape: shape, data: g.normals(n)), noise = Tensor(shape: shape, data: g.normals(n))
@@ -65,21 +46,18 @@ extension FSBench {
         var train: Double? = nil, fwd: Double? = nil
         if only != "forward" {
             let s = median {
-                let tape = Tape()
-                let p = tape.bind(weights)
-                let xt = FlowMatching.interpolate(x0: x0, noise: noise, sigmas: sigmas)
-                let v = dit(tape.constant(xt), sigmas: sigmas, labels: labels, p)
-                let loss = meanSquaredError(v, target: FlowMatching.velocityTarget(x0: x0, noise: noise))
-                var grads = p.gradients(tape.backward(loss))
-                for k in DiT.frozenKeys { grads[k] = nil }
-                clipGradientNorm(&grads, maxNorm: 1)
-                opt.update(&weights, grads: grads, lr: 1e-4)
+                _ = trainStep(network, weights: &weights, optimizer: &opt, lr: 1e-4, clip: 1, x0: x0, noise: noise,
+                              sigmas: sigmas, labels: labels)
             }
             train = Double(batch) / s
         }
         if only != "train" {
+            let model = try! VelocityModel(config: config, weights: weights)
             let xt = FlowMatching.interpolate(x0: x0, noise: noise, sigmas: sigmas)
-            fwd = Double(batch) / median { _ = dit.forward(xt, sigmas: sigmas, labels: labels, weights: weights) }
+            fwd = Double(batch) / median {
+                _ = grouped ? model.evaluate(xt, sigmas: sigmas, labels: labels)
+                            : network.forward(xt, sigmas: sigmas, labels: labels, weights: weights)
+            }
         }
         return (train, fwd)
     }

@@ -48,7 +48,7 @@ struct FSBench: ParsableCommand {
             throw ValidationError("--only '\(only)' is not one of \(Self.choices.joined(separator: ", "))")
         }
         guard ["unet", "dit"].contains(model) else { throw ValidationError("--model '\(model)' is not one of unet, dit") }
-        if model == "dit", !["all", "train", "forward"].contains(only) {  // latency, conv, norm: UNet only
+        if model == "dit", !["all", "train", "forward"].contains(only) {  // latency, conv, norm: the UNet reference's
             throw ValidationError("--model dit: --only all, train or forward")
         }
         let parts = channels.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -78,7 +78,7 @@ struct FSBench: ParsableCommand {
                                    numHeads: ditHeads, mlpRatio: 4, numClasses: 10)
             do { try config.validate() } catch { throw ValidationError("--dit-*: \(error)") }
             out["dit_config"] = config.json
-            let (train, fwd) = ditThroughput(config)
+            let (train, fwd) = throughput(.dit(config), weightDecay: 0.01, grouped: false)   // peer_torch.py's DiT: AdamW wd 0.01
             if let train { out["dit_train_images_per_second"] = train; out["dit_train_step_ms"] = 1000 * Double(batch) / train }
             if let fwd { out["dit_forward_images_per_second"] = fwd; out["dit_forward_ms"] = 1000 * Double(batch) / fwd }
             out["peak_rss_mb"] = peakResidentMegabytes()
@@ -89,7 +89,7 @@ struct FSBench: ParsableCommand {
         out["channels"] = channels
         if only == "latency" {
             let c = channels.split(separator: ",").compactMap { Int($0) }
-            out["forward_latency_ms"] = forwardLatency(UNetConfig(channels: c))
+            out["forward_latency_ms"] = forwardLatency(.unet(UNetConfig(channels: c)))
             let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
@@ -106,7 +106,7 @@ struct FSBench: ParsableCommand {
             out["conv2d_forward_ms"] = conv.forward; out["conv2d_backward_ms"] = conv.backward
         }
         let c = channels.split(separator: ",").compactMap { Int($0) }
-        let (train, fwd) = unetThroughput(UNetConfig(channels: c))
+        let (train, fwd) = throughput(.unet(UNetConfig(channels: c)), weightDecay: 0, grouped: true)
         if let train { out["unet_train_images_per_second"] = train }
         if let fwd { out["unet_forward_images_per_second"] = fwd }
         out["peak_rss_mb"] = peakResidentMegabytes()
