@@ -196,12 +196,8 @@ extension DiT: VelocityNetwork {
 
     public var maxEncoderBlocks: Int? { config.depth }
 
-    /// The mean over tokens of SiLU(tokens): [n, D] (a ones-row batched product, so the pullback is the op's).
-    public func pooledFeature(_ last: Var) -> Var {
-        let n = last.shape[0], t = last.shape[1], d = last.shape[2]
-        let ones = last.tape.constant(Tensor(repeating: 1 / Float(t), shape: [n, 1, t]))
-        return reshape(batchedMatmul(ones, silu(last)), [n, d])
-    }
+    /// The mean over tokens of SiLU(tokens): [n, D].
+    public func pooledFeature(_ last: Var) -> Var { meanTokens(silu(last)) }
 
     public var featureWidth: Int { config.hiddenSize }
     /// No: a token GEMM of a few samples (K = 32..49, M = 16 rows per sample) takes OpenBLAS's

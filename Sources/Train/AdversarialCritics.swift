@@ -51,10 +51,7 @@ public struct FeatureHead: Layer, Sendable {
             return reshape(meanSpatial(out(silu(conv(silu(f), p)), p)), [n])
         case .tokens:
             func lin(_ name: String, _ v: Var) -> Var { linearRows(v, weight: p["\(key).\(name).weight"], bias: p["\(key).\(name).bias"]) }
-            let perToken = lin("out", silu(lin("fc", silu(f))))              // [n, T, 1]
-            let t = f.shape[1]
-            let mean = f.tape.constant(Tensor(repeating: 1 / Float(t), shape: [n, 1, t]))
-            return reshape(batchedMatmul(mean, perToken), [n])
+            return reshape(meanTokens(lin("out", silu(lin("fc", silu(f))))), [n])   // [n, T, 1] -> [n]
         }
     }
 }

@@ -55,6 +55,13 @@ public func multiHeadAttention(_ qkv: Var, heads: Int, storedProbabilities: Int 
     }
 }
 
+/// The mean over the tokens of x [n, T, D]: [n, D] (a batched product with a 1/T row, so the pullback is that op's).
+public func meanTokens(_ x: Var) -> Var {
+    let n = x.shape[0], t = x.shape[1], d = x.shape[2]
+    let weights = x.tape.constant(Tensor(repeating: 1 / Float(t), shape: [n, 1, t]))
+    return reshape(batchedMatmul(weights, x), [n, d])
+}
+
 /// y = x Wᵀ + b on every row of x [..., in] (`nn.Linear` on a token tensor), rows split over samples.
 public func linearRows(_ x: Var, weight: Var, bias: Var?) -> Var {
     let (xv, wv) = (x.value, weight.value)
