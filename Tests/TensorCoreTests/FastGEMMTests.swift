@@ -183,6 +183,59 @@ struct FastGEMMTests {
         }
     }
 
+    /// Session 17: the LayerNorm-modulate rows on AVX-512 (clayernorm.c) give the 8-lane Swift rows' bits: output,
+    /// x̂ and 1/std forward; dx, d shift and d scale backward; at widths around the 8- and 16-lane chunks and 192.
+    @Test func layerNormModulateRowsKeepSwiftBits() {
+        for (i, d) in [1, 5, 8, 9, 12, 15, 16, 17, 20, 24, 31, 33, 192, 200].enumerated() {
+            let x = randomTensor([d], seed: UInt64(300 + i), scale: 3).data.map { $0 + 0.5 }
+            let (sc, sh, g) = (randomTensor([d], seed: UInt64(400 + i)).data, randomTensor([d], seed: UInt64(500 + i)).data,
+                               randomTensor([d], seed: UInt64(600 + i)).data)
+            var (oc, os, yc, ys) = ([Float](repeating: 1, count: d), [Float](repeating: 2, count: d),
+                                    [Float](repeating: 3, count: d), [Float](repeating: 4, count: d))
+            let rc = layerNormModulateRow(x, &yc, &oc, d, eps: 1e-6, scale: sc, shift: sh)
+            let rs = layerNormModulateRow8(x, &ys, &os, d, eps: 1e-6, scale: sc, shift: sh)
+            #expect(rc.bitPattern == rs.bitPattern, "1/std, width \(d)")
+            #expect(zip(oc, os).allSatisfy { $0.bitPattern == $1.bitPattern } && zip(yc, ys).allSatisfy { $0.bitPattern == $1.bitPattern }, "forward, width \(d)")
+            // The backward accumulates into d shift and d scale: start both from the same non-zero sums.
+            var (dxc, dxs) = ([Float](repeating: 5, count: d), [Float](repeating: 6, count: d))
+            var (hc, cc) = (sh, sc), (hs, cs) = (sh, sc)
+            layerNormModulateBackwardRow(g, yc, d, scale: sc, dshift: &hc, dscale: &cc, rstd: rc, dx: &dxc)
+            layerNormModulateBackwardRow8(g, ys, d, scale: sc, dshift: &hs, dscale: &cs, rstd: rs, dx: &dxs)
+            #expect(zip(dxc, dxs).allSatisfy { $0.bitPattern == $1.bitPattern }, "dx, width \(d)")
+            #expect(zip(hc + cc, hs + cs).allSatisfy { $0.bitPattern == $1.bitPattern }, "d shift, d scale, width \(d)")
+        }
+    }
+
+    /// Session 17: attention's dS pass on AVX-512 (cattention.c) gives the Swift pass's bits (tails of 1-15 lanes).
+    @Test func softmaxPullbackKeepsSwiftBits() {
+        for (i, t) in [1, 7, 8, 15, 16, 17, 33, 196].enumerated() {
+            let p = randomTensor([t * t], seed: UInt64(700 + i)).data, dot = randomTensor([t], seed: UInt64(800 + i)).data
+            var c = randomTensor([t * t], seed: UInt64(900 + i)).data, swift = c
+            softmaxPullbackRows(p, &c, t, dot)
+            softmaxPullbackRows8(p, &swift, t, dot)
+            #expect(zip(c, swift).allSatisfy { $0.bitPattern == $1.bitPattern }, "\(t) x \(t)")
+        }
+    }
+
+    /// Session 17: the element-wise row helpers on AVX-512 (crows.c) give the 8-lane Swift loops' bits.
+    @Test func rowHelpersKeepSwiftBits() {
+        for (i, n) in [1, 7, 8, 15, 16, 17, 33, 192, 196].enumerated() {
+            let (a, b, r) = (randomTensor([n], seed: UInt64(1000 + i)).data, randomTensor([n], seed: UInt64(1100 + i)).data,
+                             randomTensor([n], seed: UInt64(1200 + i)).data)
+            var (c1, s1, c2, s2) = (r, r, r, r)
+            accumulateRow(&c1, a, times: b, n); accumulateRow8(&s1, a, times: b, n)
+            accumulateRow(&c2, a, times: nil, n); accumulateRow8(&s2, a, times: nil, n)
+            var (c3, s3) = (a, a)
+            scaleRow(&c3, n, 0.37); scaleRow8(&s3, n, 0.37)
+            var (c4, s4) = (b, b)
+            // In place (o = y), as the inference path calls it.
+            c4.withUnsafeMutableBufferPointer { p in gatedAddRow(r, a, p.baseAddress!, p.baseAddress!, n) }
+            s4.withUnsafeMutableBufferPointer { p in gatedAddRow8(r, a, p.baseAddress!, p.baseAddress!, n) }
+            let same = { (x: [Float], y: [Float]) in zip(x, y).allSatisfy { $0.bitPattern == $1.bitPattern } }
+            #expect(same(c1, s1) && same(c2, s2) && same(c3, s3) && same(c4, s4), "rows of \(n)")
+        }
+    }
+
     /// Finite differences through the linear ops at sizes that take the kernels (n, k >= 16).
     @Test func gradientsOnTheKernels() {
         let x = randomTensor([2, 13, 20], seed: 70), w = randomTensor([33, 20], seed: 71), b = randomTensor([33], seed: 72)

@@ -38,6 +38,18 @@ func elementBlocks(_ count: Int, _ body: (Range<Int>) -> Void) {
 /// compiler left that loop scalar (the pointers may alias).
 @inline(__always)
 func accumulateRow(_ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, times b: UnsafePointer<Float>?, _ count: Int) {
+    if rowPassesInC { crow_accumulate(o, a, b, count) } else { accumulateRow8(o, a, times: b, count) }
+}
+
+/// Whether the transformer ops' row passes (LayerNorm-modulate, attention's dS, the row helpers) run on
+/// `CGEMM`'s AVX-512 copies (clayernorm.h, cattention.h, crows.h): the same operations per element and the
+/// same partial sums, so the same bits; the 8-lane Swift loops' per-chunk bookkeeping (a partial-chunk check
+/// every eight values) was most of these passes' time.
+let rowPassesInC = cgemm_available() != 0
+
+/// `accumulateRow` in 8-lane Swift (no AVX-512; the C copy's reference).
+@inline(__always)
+func accumulateRow8(_ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, times b: UnsafePointer<Float>?, _ count: Int) {
     var j = 0
     if let b {
         while j < count { let c = min(8, count - j); store8(load8(o + j, c) + load8(a + j, c) * load8(b + j, c), o + j, c); j += 8 }
@@ -124,13 +136,9 @@ public func layerNormModulateForward(_ x: Tensor, eps: Float, shift: Tensor, sca
                                     UnsafeSendable(cp.baseAddress!), UnsafeSendable(op))
             let (yb, rb) = (UnsafeSendable(keepNormalized ? yp.baseAddress : nil), UnsafeSendable(keepNormalized ? rp.baseAddress : nil))
             forEachTokenRow(n, t, d) { s, row in
-                let (mu, rs) = groupStatistics(xb.value + row, d, eps: eps)
-                let o = ob.value + row, y = yb.value.map { $0 + row } ?? o
-                normRow(xb.value + row, y, d, F8(repeating: rs), F8(repeating: -mu * rs))
+                let rs = layerNormModulateRow(xb.value + row, yb.value.map { $0 + row }, ob.value + row, d, eps: eps,
+                                              scale: cb.value + s * d, shift: hb.value + s * d)
                 if let r = rb.value { r[row / d] = rs }
-                let (hr, cr) = (hb.value + s * d, cb.value + s * d)
-                var j = 0
-                while j < d { let c = min(8, d - j); store8(load8(y + j, c) * (1 + load8(cr + j, c)) + load8(hr + j, c), o + j, c); j += 8 }
             }
         }}}}}
     }
@@ -157,29 +165,84 @@ public func layerNormModulateBackward(_ y: Tensor, _ g: Tensor, rstd: [Float], s
             // An empty array may still have a base address: only the asked-for sums get one.
             let (hb, sb) = (UnsafeSendable(needShift ? hp.baseAddress : nil), UnsafeSendable(needScale ? sp.baseAddress : nil))
             forEachTokenRow(n, t, d) { s, row in
-                let (yr, gr, cr) = (yb.value + row, gb.value + row, cb.value + s * d)
-                if let h = hb.value { accumulateRow(h + s * d, gr, times: nil, d) }
-                if let c = sb.value { accumulateRow(c + s * d, gr, times: yr, d) }
-                guard let o = ob.value.map({ $0 + row }), let r = rb.value else { return }
-                var sg = F8(repeating: 0), sgy = F8(repeating: 0)
-                var j = 0
-                while j < d {
-                    let c = min(8, d - j)
-                    let gv = load8(gr + j, c) * (1 + load8(cr + j, c))
-                    sg += gv; sgy = sgy.addingProduct(gv, load8(yr + j, c)); j += 8
-                }
-                let mg = sg.sum() / Float(d), mgy = sgy.sum() / Float(d), rs = r[row / d]
-                j = 0
-                while j < d {
-                    let c = min(8, d - j)
-                    let gv = load8(gr + j, c) * (1 + load8(cr + j, c))
-                    store8((gv - F8(repeating: mg) - load8(yr + j, c) * mgy) * rs, o + j, c); j += 8
-                }
+                let dx = ob.value.map { $0 + row }   // rstd is read only with dx (it may be empty without)
+                layerNormModulateBackwardRow(gb.value + row, yb.value + row, d, scale: cb.value + s * d,
+                                             dshift: hb.value.map { $0 + s * d }, dscale: sb.value.map { $0 + s * d },
+                                             rstd: dx == nil ? nil : rb.value.map { $0[row / d] }, dx: dx)
             }
         }}}}}}
     }
     return (needInput ? Tensor(shape: y.shape, data: dx) : nil, needShift ? Tensor(shape: [n, d], data: dshift) : nil,
             needScale ? Tensor(shape: [n, d], data: dscale) : nil)
+}
+
+/// One row of `layerNormModulateForward`: out = LN(x) (1 + scale) + shift, x̂ into `y` when given; returns 1/std.
+@inline(__always)
+func layerNormModulateRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>?, _ o: UnsafeMutablePointer<Float>, _ d: Int,
+                          eps: Float, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) -> Float {
+    guard rowPassesInC else { return layerNormModulateRow8(x, y, o, d, eps: eps, scale: scale, shift: shift) }
+    // The C copy returns the Swift accumulators' partials; `sum()` here keeps their bits.
+    var p = F8(repeating: 0)
+    withUnsafeMutableBytes(of: &p) { cln_sum_partials(x, Int32(d), $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+    let mu = p.sum() / Float(d)
+    withUnsafeMutableBytes(of: &p) { cln_deviation_partials(x, Int32(d), mu, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+    let rs = 1 / (p.sum() / Float(d) + eps).squareRoot()
+    cln_modulate_row(x, y, o, Int32(d), rs, -mu * rs, scale, shift)
+    return rs
+}
+
+/// `layerNormModulateRow` in 8-lane Swift (CPUs without AVX-512, and the reference its C copy is tested against).
+@inline(__always)
+func layerNormModulateRow8(_ x: UnsafePointer<Float>, _ yOut: UnsafeMutablePointer<Float>?, _ o: UnsafeMutablePointer<Float>, _ d: Int,
+                           eps: Float, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>) -> Float {
+    let (mu, rs) = groupStatistics(x, d, eps: eps)
+    let y = yOut ?? o
+    normRow(x, y, d, F8(repeating: rs), F8(repeating: -mu * rs))
+    var j = 0
+    while j < d { let c = min(8, d - j); store8(load8(y + j, c) * (1 + load8(scale + j, c)) + load8(shift + j, c), o + j, c); j += 8 }
+    return rs
+}
+
+/// One row of `layerNormModulateBackward`: dshift += g, dscale += g x̂ (each when given), and dx from
+/// g, x̂ = y and the row's 1/std (when both are given).
+@inline(__always)
+func layerNormModulateBackwardRow(_ g: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ d: Int, scale: UnsafePointer<Float>,
+                                  dshift: UnsafeMutablePointer<Float>?, dscale: UnsafeMutablePointer<Float>?, rstd: Float?,
+                                  dx: UnsafeMutablePointer<Float>?) {
+    guard rowPassesInC else {
+        return layerNormModulateBackwardRow8(g, y, d, scale: scale, dshift: dshift, dscale: dscale, rstd: rstd, dx: dx)
+    }
+    var sg = F8(repeating: 0), sgy = F8(repeating: 0)
+    withUnsafeMutableBytes(of: &sg) { a in withUnsafeMutableBytes(of: &sgy) { b in
+        cln_backward_sums(g, y, scale, Int32(d), dshift, dscale, a.baseAddress!.assumingMemoryBound(to: Float.self),
+                          b.baseAddress!.assumingMemoryBound(to: Float.self))
+    }}
+    guard let dx, let rs = rstd else { return }
+    cln_backward_row(g, y, scale, Int32(d), sg.sum() / Float(d), sgy.sum() / Float(d), rs, dx)
+}
+
+/// `layerNormModulateBackwardRow` in 8-lane Swift (no AVX-512; the C copy's reference).
+@inline(__always)
+func layerNormModulateBackwardRow8(_ gr: UnsafePointer<Float>, _ yr: UnsafePointer<Float>, _ d: Int, scale cr: UnsafePointer<Float>,
+                                   dshift: UnsafeMutablePointer<Float>?, dscale: UnsafeMutablePointer<Float>?, rstd: Float?,
+                                   dx: UnsafeMutablePointer<Float>?) {
+    if let h = dshift { accumulateRow(h, gr, times: nil, d) }
+    if let c = dscale { accumulateRow(c, gr, times: yr, d) }
+    guard let o = dx, let rs = rstd else { return }
+    var sg = F8(repeating: 0), sgy = F8(repeating: 0)
+    var j = 0
+    while j < d {
+        let c = min(8, d - j)
+        let gv = load8(gr + j, c) * (1 + load8(cr + j, c))
+        sg += gv; sgy = sgy.addingProduct(gv, load8(yr + j, c)); j += 8
+    }
+    let mg = sg.sum() / Float(d), mgy = sgy.sum() / Float(d)
+    j = 0
+    while j < d {
+        let c = min(8, d - j)
+        let gv = load8(gr + j, c) * (1 + load8(cr + j, c))
+        store8((gv - F8(repeating: mg) - load8(yr + j, c) * mgy) * rs, o + j, c); j += 8
+    }
 }
 
 // MARK: Softmax

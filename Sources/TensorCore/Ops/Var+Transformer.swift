@@ -1,6 +1,8 @@
 // Tape ops of the transformer backbone (DiT): each has one pullback, checked by finite differences in
 // Tests/TensorCoreTests/TransformerGradientTests.swift and against PyTorch in Tests/NNTests/DiTGoldenTests.swift.
 
+import CGEMM
+
 /// LayerNorm over the last axis without affine parameters (`nn.LayerNorm(d, elementwise_affine=False, eps=eps)`).
 public func layerNorm(_ x: Var, eps: Float) -> Var {
     let (y, rstd) = layerNormForward(x.value, eps: eps)
@@ -153,7 +155,9 @@ func gatedPullback(_ g: Tensor, linear y: Tensor, gate a: Tensor, n: Int, t: Int
             forEachTokenRow(n, t, d) { s, row in
                 let (gr, ar) = (gb.value + row, ab.value + s * d)
                 if let dg = db.value { accumulateRow(dg + s * d, gr, times: yb.value + row, d) }
-                if let o = ob.value.map({ $0 + row }) { for j in 0..<d { o[j] = gr[j] * ar[j] } }
+                if let o = ob.value.map({ $0 + row }) {
+                    if rowPassesInC { crow_multiply(gr, ar, o, d) } else { for j in 0..<d { o[j] = gr[j] * ar[j] } }
+                }
             }
         }}}}
     }
