@@ -22,6 +22,14 @@ __attribute__((target("avx512f"))) void cattn_softmax_pullback(const float *p, f
     }
 }
 
+void cattn_prefetch(const float *p, int count, long stride, int floats) {
+    for (int i = 0; i < count; i++) {
+        const char *c = (const char *)(p + i * stride);
+        for (long o = 0; o < (long)floats * 4; o += 64) _mm_prefetch(c + o, _MM_HINT_T1);
+    }
+}
+
 #else
+void cattn_prefetch(const float *p, int count, long stride, int floats) { (void)p; (void)count; (void)stride; (void)floats; }
 void cattn_softmax_pullback(const float *p, float *dp, int t, const float *rowDot) { (void)p; (void)dp; (void)t; (void)rowDot; }
 #endif

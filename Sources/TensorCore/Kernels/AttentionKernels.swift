@@ -13,6 +13,9 @@ struct AttentionShape {
     let n: Int, t: Int, d: Int, heads: Int
     var hd: Int { d / heads }
     var scale: Float { 1 / Float(hd).squareRoot() }
+    /// Offsets of (sample, head) item's q in qkv and of its slice in out [n, T, D].
+    func qkvOffset(_ item: Int) -> Int { (item / heads) * t * 3 * d + (item % heads) * hd }
+    func outOffset(_ item: Int) -> Int { (item / heads) * t * d + (item % heads) * hd }
     init(_ qkv: Tensor, heads: Int) {
         precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0,
                      "attention: qkv \(qkv.shape) for \(heads) heads (want [n, T, 3 D], D divisible by heads)")
@@ -62,8 +65,10 @@ public func attentionForward(_ qkv: Tensor, heads: Int, keep: AttentionSaved) ->
                             let sc = keep == .probabilities ? kept.value! + item * t * t : own
                             tokenGemm(scratch: panels, transB: true, m: t, n: t, k: hd, alpha: s.scale, a: q, lda: 3 * d, b: k, ldb: 3 * d,
                                       c: sc, ldc: t)
+                            let next = qb.value + s.qkvOffset(min(item + 1, s.n * heads - 1))
                             // exp(S - max) per row; the 1 / sum goes on the output rows (T x hd, not T x T).
                             for i in 0..<t {
+                                cattn_prefetch(next + i * 3 * d, 3, d, Int32(hd))   // the next item's q, k, v row i
                                 let (m, sum) = expRow(sc + i * t, t)
                                 inv[i] = 1 / sum
                                 if keep == .logSumExp { kept.value![item * t + i] = m + logf(sum) }
@@ -137,8 +142,13 @@ public func attentionBackward(_ qkv: Tensor, out: Tensor, saved: [Float], kept: 
                             for i in 0..<t { expShiftedRow(own + i * t, t, lb.value[item * t + i]) }
                             pm = UnsafePointer(own)
                         }
+                        let next = min(item + 1, s.n * heads - 1)
+                        let (nq, nOut) = (qb.value + s.qkvOffset(next), s.outOffset(next))
                         // D_i = <dO_i, O_i>.
                         for i in 0..<t {
+                            // The next item's q, k, v, o and dO rows i.
+                            cattn_prefetch(nq + i * 3 * d, 3, d, Int32(hd))
+                            cattn_prefetch(ob.value + nOut + i * d, 1, 0, Int32(hd)); cattn_prefetch(gb.value + nOut + i * d, 1, 0, Int32(hd))
                             var acc = F8(repeating: 0), j = 0
                             while j < hd { let c = min(8, hd - j); acc = acc.addingProduct(load8(dO + i * d + j, c), load8(o + i * d + j, c)); j += 8 }
                             rowDot[i] = acc.sum()
