@@ -111,7 +111,31 @@ extension ArtifactStore {
     /// {"format": "flowsteer", "kind", "metadata"}.
     /// A LoRA student checkpoint exports merged (base + (alpha / r) B A, a plain model that loads strictly)
     /// or, with `adaptersOnly`, its adapters under PEFT's names with PEFT's adapter_config in the metadata.
-    public func exportFile(_ a: ArtifactRecord, adaptersOnly: Bool = false) throws -> (file: SafetensorsFile, keepOrder: Bool) {
+    /// `recommendedCFG` replaces the model's recorded guidance (e.g. the w* a sweep selected after training);
+    /// only model files carry one, so it is refused for banks and other artifacts.
+    public func exportFile(_ a: ArtifactRecord, adaptersOnly: Bool = false,
+                           recommendedCFG: Float? = nil) throws -> (file: SafetensorsFile, keepOrder: Bool) {
+        var (f, keep) = try exportFileAsStored(a, adaptersOnly: adaptersOnly)
+        guard let w = recommendedCFG else { return (f, keep) }
+        let isModel = (f.metadata ?? []).contains { $0.key == "config" || $0.key == "base_config" }
+        guard w.isFinite, w >= 0 else {
+            throw StoreError.badInput(file: path, reason: "--recommended-cfg \(w): a guidance weight is a finite number >= 0")
+        }
+        guard isModel, !adaptersOnly else {
+            throw StoreError.badInput(file: path, reason: adaptersOnly
+                ? "--recommended-cfg: an adapter file carries no guidance (export the merged model)"
+                : "--recommended-cfg: '\(a.name)' (\(a.kind)) does not export as a model file")
+        }
+        let value = w.description  // as checkpoints write it (Float.description: 1.25, not 1.2500000)
+        if let i = f.metadata?.firstIndex(where: { $0.key == "recommended_cfg" }) {
+            f.metadata![i].value = value
+        } else {
+            f.metadata?.append(("recommended_cfg", value))
+        }
+        return (f, keep)
+    }
+
+    private func exportFileAsStored(_ a: ArtifactRecord, adaptersOnly: Bool) throws -> (file: SafetensorsFile, keepOrder: Bool) {
         let student = try loraStudent(a)
         if adaptersOnly && student == nil {
             throw StoreError.badInput(file: path, reason: "--adapters-only: '\(a.name)' is not a LoRA student checkpoint")
@@ -151,8 +175,9 @@ extension ArtifactStore {
     }
 
     /// Writes `exportFile(a)` to `path` (atomically).
-    public func exportSafetensors(_ a: ArtifactRecord, to file: String, adaptersOnly: Bool = false) throws {
-        let (f, keep) = try exportFile(a, adaptersOnly: adaptersOnly)
+    public func exportSafetensors(_ a: ArtifactRecord, to file: String, adaptersOnly: Bool = false,
+                                  recommendedCFG: Float? = nil) throws {
+        let (f, keep) = try exportFile(a, adaptersOnly: adaptersOnly, recommendedCFG: recommendedCFG)
         // Failing to write the output is a write failure (exit 1), like failing to write the store.
         do { try Safetensors.write(f, to: file, pythonOrder: !keep) } catch let e as SafetensorsError {
             throw StoreError.writeFailed(path: e.file, reason: e.reason)

@@ -31,6 +31,20 @@ import Testing
         #expect(try f.stateDict() == e)
         #expect(f.metadata?.map(\.key) == ["format", "config", "recommended_cfg", "step"])
         #expect(f.metadataValue("config") == #"{"ch":2}"#)
+        #expect(f.metadataValue("recommended_cfg") == "1.5")
+        // --recommended-cfg replaces the recorded guidance, or adds it; the tensors are unchanged.
+        try s.exportSafetensors(c1, to: dir.file("w.safetensors"), recommendedCFG: 1.25)
+        let fw = try Safetensors.read(path: dir.file("w.safetensors"))
+        #expect(fw.metadata?.map(\.key) == f.metadata?.map(\.key))
+        #expect(fw.metadataValue("recommended_cfg") == "1.25" && fw.entries == f.entries)
+        try s.exportSafetensors(c2, to: dir.file("w2.safetensors"), recommendedCFG: 2)
+        #expect(try Safetensors.read(path: dir.file("w2.safetensors")).metadataValue("recommended_cfg") == "2.0")
+        #expect(errorText { try s.exportSafetensors(c1, to: dir.file("x.safetensors"), recommendedCFG: .nan) }
+            .contains("a guidance weight is a finite number"))
+        let blob = try s.putArtifact(kind: "samples", name: "grid", tensors: [floatBlob("x", 4)])
+        #expect(errorText { try s.exportSafetensors(blob, to: dir.file("x.safetensors"), recommendedCFG: 1) }
+            .contains("'grid' (samples) does not export as a model file"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("x.safetensors")))
         try s.recordMetrics(run: "teacher", [MetricPoint(step: 1, name: "loss", value: 0.5), MetricPoint(step: 2, name: "loss", value: 0.25)])
         #expect(try s.metrics(run: "teacher", name: "loss").map(\.value) == [0.5, 0.25])
         try s.setRunStatus("teacher", RunStatus.finished)

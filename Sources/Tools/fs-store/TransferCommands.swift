@@ -41,13 +41,17 @@ struct ExportCommand: ParsableCommand {
         A LoRA student (fs-distill --lora) exports merged, base + (alpha/r) B A, a plain model; with \
         --adapters-only, its adapters under PEFT's names ({module}.lora_A.weight [r, in], \
         {module}.lora_B.weight [out, r]; r, lora_alpha, target_modules, adapter_config in __metadata__).
+        --recommended-cfg W records W as the file's recommended_cfg (fs-sample's and fs-eval's default \
+        guidance), e.g. the w* a sweep selected after training; the tensors are unchanged.
         Example: fs-store export teacher -o teacher.safetensors
+        Example: fs-store export teacher@14000 -o teacher.safetensors --recommended-cfg 1.5
         Example: fs-store export samples-w2 -o samples.png
         """)
     @OptionGroup var options: StoreOptions
     @Argument(help: "Artifact reference.") var ref: String
     @Option(name: .shortAndLong, help: "Output file.") var output: String
     @Flag(help: "LoRA students: write the adapters alone (PEFT names), not the merged model.") var adaptersOnly = false
+    @Option(help: "Model files: record this guidance weight as recommended_cfg.") var recommendedCfg: Float?
 
     func run() throws {
         try guarded {
@@ -55,10 +59,12 @@ struct ExportCommand: ParsableCommand {
             try options.checkOutput(output)
             let a = try s.resolve(ref)
             if output.lowercased().hasSuffix(".png") {
-                if adaptersOnly { throw StoreError.badInput(file: output, reason: "--adapters-only writes .safetensors, not PNG") }
+                if adaptersOnly || recommendedCfg != nil {
+                    throw StoreError.badInput(file: output, reason: "--adapters-only and --recommended-cfg write .safetensors, not PNG")
+                }
                 try exportPNG(s, a, to: output)
             } else {
-                try s.exportSafetensors(a, to: output, adaptersOnly: adaptersOnly)
+                try s.exportSafetensors(a, to: output, adaptersOnly: adaptersOnly, recommendedCFG: recommendedCfg)
             }
             if options.json {
                 printJSON(.object([("id", OrderedJSON(Int(a.id))), ("name", .string(a.name)), ("output", .string(output))]))
