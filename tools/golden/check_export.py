@@ -1,13 +1,14 @@
-"""Checks an exported FlowSteer checkpoint against the PyTorch reference UNet.
+"""Checks an exported FlowSteer checkpoint against the PyTorch reference UNet or DiT.
 
     /root/venv/bin/python tools/golden/check_export.py MODEL.safetensors [--samples SAMPLES.safetensors] [--tol 1e-3]
 
 MODEL.safetensors is what `fs-store export` writes (and what models/*.safetensors ship as): exactly the
-UNet's parameters under their PyTorch names (F32), with `__metadata__` holding a `config` JSON string
-with at least `channels`. It must load with `load_state_dict(strict=True)`.
+network's parameters under their PyTorch names (F32), with `__metadata__` holding a `config` JSON string:
+`"model": "dit"` selects tools/golden/reference_dit.py's DiT (built from the whole config), anything else the
+UNet of reference_unet.py (from `channels`). It must load with `load_state_dict(strict=True)`.
 
-SAMPLES.safetensors is what `fs-sample --save-tensors` writes: `noise` [B,1,28,28] F32, `labels` [B]
-(I64; any integer or float dtype is accepted and rounded), `samples` [B,1,28,28] F32 (model space,
+SAMPLES.safetensors is what `fs-sample --save-tensors` writes: `noise` [B,C,H,W] F32, `labels` [B]
+(I64; any integer or float dtype is accepted and rounded), `samples` [B,C,H,W] F32 (model space,
 before clamping), and metadata `sigmas` (JSON list) and `cfg` (JSON number). The reference re-samples
 the same noise with the same sigmas and CFG (Euler, v = v_null + w (v_cond - v_null)) and the script
 prints the max abs difference.
@@ -27,7 +28,34 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_common import read  # noqa: E402
-from reference_unet import sample, unet_from_metadata  # noqa: E402
+import reference_dit  # noqa: E402
+import reference_unet  # noqa: E402
+
+
+def model_from_metadata(meta):
+    """The reference network, its description, its input channels and its null label, from `config`."""
+    if meta is None or "config" not in meta:
+        raise ValueError("safetensors metadata has no 'config' entry")
+    config = json.loads(meta["config"])
+    if config.get("model") == "dit":
+        m = reference_dit.dit_from_config(config)
+        return m, f"DiT({json.dumps(config, sort_keys=True)})", m.in_channels, m.num_classes
+    m = reference_unet.unet_from_metadata(meta)
+    return m, f"UNet(channels={m.channels})", 1, reference_unet.NULL_LABEL
+
+
+@torch.no_grad()
+def sample(model, noise, labels, sigmas, cfg, null_label):
+    """Euler from sigmas[0] to sigmas[-1], v = v_null + w (v_cond - v_null) (w == 1: one pass), as fs-sample."""
+    x = noise.clone()
+    for s, s_next in zip(sigmas[:-1], sigmas[1:]):
+        sigma = torch.full((x.shape[0],), s, dtype=x.dtype)
+        v = model(x, sigma, labels)
+        if cfg != 1.0:
+            v_null = model(x, sigma, torch.full_like(labels, null_label))
+            v = v_null + cfg * (v - v_null)
+        x = x + (s_next - s) * v
+    return x
 
 
 def fail_input(msg):
@@ -53,8 +81,8 @@ def main():
     if meta.get("format") != "pt":
         print(f"warning: {args.model}: __metadata__ format is {meta.get('format')!r}, expected 'pt'", file=sys.stderr)
     try:
-        model = unet_from_metadata(meta)
-    except (ValueError, json.JSONDecodeError) as e:
+        model, what, channels, null_label = model_from_metadata(meta)
+    except (ValueError, TypeError, AssertionError, json.JSONDecodeError) as e:
         fail_input(f"{args.model}: {e}")
     bad = [k for k, v in params.items() if v.dtype != torch.float32]
     if bad:
@@ -62,10 +90,10 @@ def main():
     try:
         model.load_state_dict(params, strict=True)
     except RuntimeError as e:
-        fail_input(f"{args.model} does not load into UNet({model.channels}) with strict=True:\n{e}")
+        fail_input(f"{args.model} does not load into {what} with strict=True:\n{e}")
     model.eval()
     n = sum(v.numel() for v in params.values())
-    print(f"ok: {args.model} loads strictly into UNet(channels={model.channels}): {len(params)} tensors, {n} parameters")
+    print(f"ok: {args.model} loads strictly into {what}: {len(params)} tensors, {n} parameters")
     extra = {k: v for k, v in meta.items() if k not in ("format", "config")}
     if extra:
         print(f"    metadata: {json.dumps(extra)[:300]}")
@@ -79,11 +107,11 @@ def main():
     noise, samples = s["noise"].float(), s["samples"].float()
     labels = s["labels"]
     labels = (labels.round() if labels.is_floating_point() else labels).to(torch.int64).reshape(-1)
-    if noise.dim() != 4 or noise.shape[1] != 1 or noise.shape != samples.shape or labels.shape[0] != noise.shape[0]:
+    if noise.dim() != 4 or noise.shape[1] != channels or noise.shape != samples.shape or labels.shape[0] != noise.shape[0]:
         fail_input(f"{args.samples}: inconsistent shapes noise {list(noise.shape)}, labels {list(labels.shape)}, "
                    f"samples {list(samples.shape)}")
-    if int(labels.min()) < 0 or int(labels.max()) > 10:
-        fail_input(f"{args.samples}: labels outside 0..10")
+    if int(labels.min()) < 0 or int(labels.max()) > null_label:
+        fail_input(f"{args.samples}: labels outside 0..{null_label}")
     try:
         sigmas = json.loads(args.sigmas if args.sigmas else smeta["sigmas"])
         cfg = args.cfg if args.cfg is not None else float(json.loads(smeta["cfg"]))
@@ -92,7 +120,7 @@ def main():
     sigmas = [float(x) for x in sigmas]
 
     t0 = time.time()
-    outs = [sample(model, noise[i:i + args.batch], labels[i:i + args.batch], sigmas, cfg)
+    outs = [sample(model, noise[i:i + args.batch], labels[i:i + args.batch], sigmas, cfg, null_label)
             for i in range(0, noise.shape[0], args.batch)]
     ref = torch.cat(outs)
     diff = (ref - samples).abs()
