@@ -17,7 +17,7 @@ import Train
         ("teacher-fashion-mnist", "unet", "69136c9842d5581992ef79ea01095fc736c9fd6e67670cd9082490ef8a22ffa5"),
         ("student-flowsteer-4", "unet", "16eb9d2f109f6ad554a6c1949699006f5b5126de41c8a442fce42097ce35eb01"),
         ("student-perflow-4", "unet", "df519f7b9c5810d3b18f8579a05b4ca0a8eeacfbe7b5fc2dd389adbc5209c29d"),
-        ("teacher-dit-mnist", "dit", "DIT_SHA"),
+        ("teacher-dit-mnist", "dit", "32d64c56e8ee5b7a9a1e0a8fc439304e8be9d5c8f9f235eb1276fb4173dad127"),
     ]
 
     static var modelsDirectory: URL {
