@@ -164,6 +164,11 @@ check "fs-train --help documents FS_DATA_DIR" eval 'fs-train --help | grep FS_DA
 human=$(fs-eval --store train.db --checkpoint "$MODELS/student-flowsteer-4.safetensors" --num-samples 40 --seed 3 --quiet 2>/dev/null)
 check "fs-eval's human line: FID with 3 decimals ($human)" eval 'grep -Eq "FID [0-9]+\.[0-9]{3}  KID" <<<"$human"'
 check "  ... a negative KID is explained" eval 'grep -Eq "KID -" <<<"$human" && grep -q "below the estimator" <<<"$human" || ! grep -Eq "KID -" <<<"$human"'
+out=$(fs-eval --checkpoint "$MODELS/student-flowsteer-4.safetensors" --num-samples 40 --seed 3 --json 2>"$W/err.txt"); rc=$?
+check "fs-eval of a shipped .safetensors needs no store (exit $rc, FID $(jq -r ".fid // empty" <<<"$out"))" \
+  eval '[ "$rc" -eq 0 ] && [ -n "$(jq -r ".fid // empty" <<<"$out")" ]'
+check "  ... creates no ./flowsteer.db, and says nothing was stored" eval '[ ! -e flowsteer.db ] && grep -q "no eval_result stored" "$W/err.txt"'
+expect 3 "store flowsteer.db does not exist" fs-eval --checkpoint t --num-samples 40
 
 echo "== 6. hostile odds"
 expect 2 "seed" fs-sample --checkpoint good.safetensors --steps 2 --seeds ""

@@ -16,4 +16,16 @@ extension CommonOptions {
         }
         return try ArtifactStore(path: path, create: false)
     }
+
+    /// The store at `storePath` if that file exists, else nil: for tools that can also work on plain files
+    /// (a .safetensors checkpoint) and must not create a ./flowsteer.db nobody asked for.
+    public func openStoreIfPresent() throws -> ArtifactStore? {
+        FileManager.default.fileExists(atPath: storePath) ? try openExistingStore() : nil
+    }
+
+    /// True when the user named a store (--store or $FS_STORE): results of work on plain files are then
+    /// stored there (creating it); without one they are only printed.
+    public var storeNamed: Bool {
+        !(store ?? "").isEmpty || !(ProcessInfo.processInfo.environment["FS_STORE"] ?? "").isEmpty
+    }
 }

@@ -62,20 +62,23 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         common.applyThreads()
-        let store = try common.openExistingStore()
+        // A .safetensors checkpoint needs no store: without one (none named, no ./flowsteer.db) the reference
+        // features are computed afresh and the result is printed, not stored.
+        let store = try common.openStoreIfPresent()
+        func requiredStore() throws -> ArtifactStore { try store ?? common.openExistingStore() }
         let t0 = Progress.monotonicSeconds()
         var out: [String: Any] = [:]
         let measured: MeasuredSamples, labels: [Int], parent: ArtifactRecord?, what: String, ref: EvalReference
         var unconditional = false
         if let samples {
-            let set = try EvalSampleSet.load(samples, store: store)
+            let set = try EvalSampleSet.load(samples, store: try requiredStore())
             ref = try EvalReference.choose(for: set.dataset, shape: set.images.shape, what: "sample set '\(set.artifact.name)'",
                                            data: data, features: features, store: store, log: common.log)
             var m = MeasuredSamples(extractor: ref.extractor)
             try m.add(set.images)
             (measured, labels, parent, what) = (m, set.labels, set.artifact, set.artifact.name)
         } else {
-            let loaded = try LoadedModel.load(checkpoint!, store: { store })
+            let loaded = try LoadedModel.load(checkpoint!, store: requiredStore)
             // Sized by the model's own images (a 3x32x32 model keeps 4x the floats of MNIST), before any sampling.
             try MemoryBudget.check("--num-samples", value: numSamples, minimum: 2) {
                 Self.memoryNeeded(samples: $0, fromSampleSet: false, imageFloats: loaded.model.sampleShape.reduce(1, *),
@@ -86,7 +89,7 @@ struct Evaluate: ParsableCommand {
                                            data: data, features: features, store: store, log: common.log)
             let sched = try SampleGeneration.schedule(for: loaded.manifest, steps: steps, kind: schedule, shift: shift, sigmas: nil)
             let plan = SamplingPlan(sigmas: sched.sigmas, guidance: cfg ?? loaded.recommendedCFG)
-            let teacherModel = try teacher.map { try LoadedModel.load($0, store: { store }) }
+            let teacherModel = try teacher.map { try LoadedModel.load($0, store: requiredStore) }
             let teacherPlan = teacherModel.map { t in
                 SamplingPlan(sigmas: SigmaSchedule.make(.fixed, steps: teacherSteps, shift: t.shift).sigmas, guidance: teacherCfg ?? t.recommendedCFG)
             }
@@ -136,7 +139,11 @@ struct Evaluate: ParsableCommand {
         if let bad = report.firstNonFinite {
             throw ToolError.failure("\(what): \(bad.name) came out \(bad.value); nothing was stored")
         }
-        try EvalRecord.store(out, name: name, store: store, parent: parent, what: what, log: common.log)
+        if store != nil || common.storeNamed {
+            try EvalRecord.store(out, name: name, store: store ?? common.openStore(), parent: parent, what: what, log: common.log)
+        } else {
+            common.log("fs-eval: no eval_result stored (a file checkpoint and no --store or $FS_STORE; give one to keep it)")
+        }
         try common.emit(out, human: EvalSummary.human(what: what, out, count: measured.count))
     }
 }

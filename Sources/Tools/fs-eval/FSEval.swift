@@ -17,7 +17,8 @@ struct FSEval: ParsableCommand {
         samples (--bootstrap B, default 200; 0 = none; docs/eval.md says what
         they cover: not the training seed).
         Results are stored as an eval_result artifact whose parent is the checkpoint
-        or sample set, and as metrics of run eval/<model>. Samples stream through
+        or sample set, and as metrics of run eval/<model>; a .safetensors checkpoint
+        needs no store (without --store, $FS_STORE or ./flowsteer.db nothing is stored). Samples stream through
         the feature network in chunks; a --num-samples whose features cannot fit in memory
         is refused up front (exit 2, saying what fits). A student's recorded
         grid is its default. MNIST and Fashion-MNIST are read from $FS_DATA_DIR
@@ -28,6 +29,7 @@ struct FSEval: ParsableCommand {
           fs-eval --store runs.db --checkpoint teacher --steps 32 \\
                   --num-samples 10000 --seed 0 --json
           fs-eval --store runs.db --checkpoint student --teacher teacher --json
+          fs-eval --checkpoint models/student-flowsteer-4.safetensors --json
           fs-eval stats --data mnist --split test --save-stats test.safetensors
           fs-eval fd a.safetensors b.safetensors --json
           fs-eval trajectory-mse student.safetensors teacher.safetensors

@@ -16,7 +16,7 @@ struct EvalReference {
     /// `--data`/`--split` if given, else the test split (where the format has one) of the dataset the
     /// samples were made from, else MNIST test; the samples' shape must be the reference's.
     static func choose(for record: DatasetRecord?, shape: [Int], what: String, data: DataOptions, features: String?,
-                       store: ArtifactStore, log: (String) -> Void) throws -> EvalReference {
+                       store: ArtifactStore?, log: (String) -> Void) throws -> EvalReference {
         let refData: ImageDataset
         if data.spec != nil {
             refData = try data.load(defaultSplit: .test)

@@ -39,7 +39,7 @@ extension FSSample {
     /// the user named; a file checkpoint without a named store stores nothing.
     func storeSampleSet(_ r: Run, store: ArtifactStore?) throws -> (artifact: ArtifactRecord, store: ArtifactStore)? {
         if noStoreArtifact { return nil }
-        if store == nil && !storeNamed {
+        if store == nil && !common.storeNamed {
             common.log("fs-sample: no sample_set stored (a file checkpoint and no --store or $FS_STORE; give one to keep the samples)")
             return nil
         }

@@ -7,12 +7,6 @@ import Train
 /// What a sample set records about itself: its grid's name, its metadata and its default name; and
 /// --print-schedule, which prints the grid alone.
 extension FSSample {
-    /// True when the user named a store (--store or $FS_STORE): only then does sampling a file checkpoint
-    /// store its sample set (creating the store), never in a ./flowsteer.db nobody asked for.
-    var storeNamed: Bool {
-        !(common.store ?? "").isEmpty || !(ProcessInfo.processInfo.environment["FS_STORE"] ?? "").isEmpty
-    }
-
     func printScheduleOnly() throws {
         let sched = try SampleGeneration.schedule(for: nil, steps: steps, kind: schedule, shift: shift, sigmas: sigmas)
         if common.json {
