@@ -1,6 +1,7 @@
 """Adds or replaces __metadata__ entries of a safetensors file without touching its tensors.
 
-Used once to record the shipped teacher's recommended_cfg (fs-store export writes the rest).
+Used in sessions before `fs-store export --recommended-cfg W` existed to record the shipped teachers'
+recommended_cfg (models/*.json name it); new files are exported with that option instead.
 Usage: /root/venv/bin/python tools/set_metadata.py FILE key=value [key=value ...]
 """
 import json, struct, sys
