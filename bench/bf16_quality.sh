@@ -26,7 +26,7 @@ for p in fp32 bf16; do
   fs_log "teacher, $p"
   out+=("\"teacher_$p\": $(ev "q/teacher-$p" --checkpoint teacher --steps 32 --schedule fixed --cfg 1.25 --num-samples "$N_TEACHER" --precision $p)")
   fs_log "shipped student, $p"
-  out+=("\"student_$p\": $(ev "q/student-$p" --checkpoint models/student-flowsteer-4.safetensors --num-samples "$N_STUDENT" --precision $p)")
+  out+=("\"student_$p\": $(ev "q/student-$p" --checkpoint models/student-flowsteer-4-tuned.safetensors --num-samples "$N_STUDENT" --precision $p)")
 done
 fs-rollout --store "$STORE" --teacher teacher --name bank --seeds "0-$((BANK_N - 1))" --segments 4 --substeps 8 \
   --schedule fixed --shift 3 --cfg-range 1,1.75 --threads "$THREADS" --resume --quiet >/dev/null

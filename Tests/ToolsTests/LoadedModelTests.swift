@@ -103,7 +103,9 @@ private func outcome(_ body: () throws -> Void) -> ToolOutcome { ToolOutcome(err
     /// The shipped students carry their grid: 4 steps (4 UNet evaluations), labelled students.
     @Test func shippedStudentsCarryTheirGrid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let expected: [(String, ScheduleKind, Float)] = [("student-flowsteer-4", .fixed, 2), ("student-perflow-4", .diffusers, 3)]
+        let expected: [(String, ScheduleKind, Float)] = [("student-flowsteer-4-tuned", .fixed, 2), ("student-flowsteer-4", .fixed, 3),
+                                                         ("student-perflow-4", .fixed, 2), ("student-reflow-4", .fixed, 3),
+                                                         ("student-pcm-4", .fixed, 2)]
         for (name, kind, shift) in expected {
             let m = try LoadedModel.load(file: root + "/models/\(name).safetensors")
             #expect(m.kind == .student && m.segmentCount == 4 && m.schedule == kind && m.shift == shift, "\(name)")

@@ -15,8 +15,11 @@ import Train
     static let expected: [(file: String, backbone: String, sha256: String)] = [
         ("teacher-mnist", "unet", "40717bd37068d9d3967379a1325c8f31daeaa558067f972b0756a66b966a3931"),
         ("teacher-fashion-mnist", "unet", "69136c9842d5581992ef79ea01095fc736c9fd6e67670cd9082490ef8a22ffa5"),
-        ("student-flowsteer-4", "unet", "16eb9d2f109f6ad554a6c1949699006f5b5126de41c8a442fce42097ce35eb01"),
-        ("student-perflow-4", "unet", "df519f7b9c5810d3b18f8579a05b4ca0a8eeacfbe7b5fc2dd389adbc5209c29d"),
+        ("student-flowsteer-4-tuned", "unet", "16eb9d2f109f6ad554a6c1949699006f5b5126de41c8a442fce42097ce35eb01"),
+        ("student-flowsteer-4", "unet", "6a33ddcea01f3d6618252854e41190fc06a08421c1b23a36e80ea1277131d266"),
+        ("student-perflow-4", "unet", "4b0e893e75186cfa791e70bfe9a8115751b35b9c379b45e37a454a631ce087d7"),
+        ("student-reflow-4", "unet", "f902802767d3c5b9e04b96088a2ea288d34774a373ccb50e206641d542b1394e"),
+        ("student-pcm-4", "unet", "b9598cd270c546f117f873a4d98395d38359740faf3fd15c1a1252a9c2591a9b"),
         ("teacher-dit-mnist", "dit", "32d64c56e8ee5b7a9a1e0a8fc439304e8be9d5c8f9f235eb1276fb4173dad127"),
     ]
 

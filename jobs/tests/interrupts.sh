@@ -142,10 +142,10 @@ echo "== 5. shipped students, stores, outputs, help, human output"
 out=$(fs-sample --checkpoint "$MODELS/student-flowsteer-4.safetensors" --seeds 0-9 --json 2>/dev/null)
 check "the shipped FlowSteer student samples 4 steps by default (evaluations_per_sample $(jq -r ".evaluations_per_sample // empty" <<<"$out"))" \
   [ "$(jq -r ".evaluations_per_sample // empty" <<<"$out")" = 4 ]
-check "  ... on its shift-2 grid" [ "$(jq -r ".sigmas[1] // empty" <<<"$out")" = 0.85714287 ]
+check "  ... on its shift-3 grid" [ "$(jq -r ".sigmas[1] // empty" <<<"$out")" = 0.9 ]
 out=$(fs-sample --checkpoint "$MODELS/student-perflow-4.safetensors" --seeds 0-9 --json 2>/dev/null)
-check "the shipped PeRFlow student samples its 4-step diffusers grid ($(jq -r ".sigmas[3] // empty" <<<"$out"))" \
-  eval '[ "$(jq -r ".steps // empty" <<<"$out")" = 4 ] && [ "$(jq -r ".sigmas[3] // empty" <<<"$out")" = 0.008928572 ]'
+check "the shipped PeRFlow student samples its 4-step shift-2 grid ($(jq -r ".sigmas[1] // empty" <<<"$out"))" \
+  eval '[ "$(jq -r ".steps // empty" <<<"$out")" = 4 ] && [ "$(jq -r ".sigmas[1] // empty" <<<"$out")" = 0.85714287 ]'
 fs-sample --checkpoint "$MODELS/student-flowsteer-4.safetensors" --steps 4 --seeds 0-9 --png grid.png >/dev/null 2>"$W/err.txt"; rc=$?
 check "the README's sample command works (exit $rc) and writes grid.png" eval '[ "$rc" -eq 0 ] && [ -s grid.png ]'
 check "  ... without creating ./flowsteer.db, and says so" eval '[ ! -e flowsteer.db ] && grep -q "no sample_set stored" "$W/err.txt"'

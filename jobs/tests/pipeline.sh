@@ -43,7 +43,7 @@ check "a second run succeeds (exit $rc) and resumes instead of retraining ($befo
   eval '[ "$rc" -eq 0 ] && [ "$before" -eq "$after" ]'
 # the shipped students (issue 7 §4): importable with fs-store import, 4 steps on the grid their file records
 fs-store init --store "$W/shipped.db" >/dev/null
-for m in student-flowsteer-4 student-perflow-4; do
+for m in student-flowsteer-4 student-perflow-4 student-reflow-4 student-pcm-4 student-flowsteer-4-tuned; do
   check "models/$m.safetensors imports with fs-store import" \
     eval 'fs-store import "$FS_ROOT/models/$m.safetensors" --store "$W/shipped.db" --name "$m" >/dev/null'
   check "$m samples 4 steps of 20 seeds into a PNG" \
