@@ -226,8 +226,8 @@ func layerNormModulateBackwardRow(_ g: UnsafePointer<Float>, _ y: UnsafePointer<
 func layerNormModulateBackwardRow8(_ gr: UnsafePointer<Float>, _ yr: UnsafePointer<Float>, _ d: Int, scale cr: UnsafePointer<Float>,
                                    dshift: UnsafeMutablePointer<Float>?, dscale: UnsafeMutablePointer<Float>?, rstd: Float?,
                                    dx: UnsafeMutablePointer<Float>?) {
-    if let h = dshift { accumulateRow(h, gr, times: nil, d) }
-    if let c = dscale { accumulateRow(c, gr, times: yr, d) }
+    if let h = dshift { accumulateRow8(h, gr, times: nil, d) }
+    if let c = dscale { accumulateRow8(c, gr, times: yr, d) }
     guard let o = dx, let rs = rstd else { return }
     var sg = F8(repeating: 0), sgy = F8(repeating: 0)
     var j = 0
