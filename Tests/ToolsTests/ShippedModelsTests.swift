@@ -21,6 +21,7 @@ import Train
         ("student-reflow-4", "unet", "f902802767d3c5b9e04b96088a2ea288d34774a373ccb50e206641d542b1394e"),
         ("student-pcm-4", "unet", "b9598cd270c546f117f873a4d98395d38359740faf3fd15c1a1252a9c2591a9b"),
         ("teacher-dit-mnist", "dit", "32d64c56e8ee5b7a9a1e0a8fc439304e8be9d5c8f9f235eb1276fb4173dad127"),
+        ("student-flowsteer-4-dit-lora16", "dit", "c6172522f1672d19d551ddec77036e339334bbb5b9a0ee1cc181d16e0c54cccc"),
     ]
 
     static var modelsDirectory: URL {
