@@ -44,20 +44,6 @@ def model_from_metadata(meta):
     return m, f"UNet(channels={m.channels})", 1, reference_unet.NULL_LABEL
 
 
-@torch.no_grad()
-def sample(model, noise, labels, sigmas, cfg, null_label):
-    """Euler from sigmas[0] to sigmas[-1], v = v_null + w (v_cond - v_null) (w == 1: one pass), as fs-sample."""
-    x = noise.clone()
-    for s, s_next in zip(sigmas[:-1], sigmas[1:]):
-        sigma = torch.full((x.shape[0],), s, dtype=x.dtype)
-        v = model(x, sigma, labels)
-        if cfg != 1.0:
-            v_null = model(x, sigma, torch.full_like(labels, null_label))
-            v = v_null + cfg * (v - v_null)
-        x = x + (s_next - s) * v
-    return x
-
-
 def fail_input(msg):
     print(f"error: {msg}", file=sys.stderr)
     sys.exit(3)
@@ -120,7 +106,7 @@ def main():
     sigmas = [float(x) for x in sigmas]
 
     t0 = time.time()
-    outs = [sample(model, noise[i:i + args.batch], labels[i:i + args.batch], sigmas, cfg, null_label)
+    outs = [reference_unet.sample(model, noise[i:i + args.batch], labels[i:i + args.batch], sigmas, cfg, null_label)
             for i in range(0, noise.shape[0], args.batch)]
     ref = torch.cat(outs)
     diff = (ref - samples).abs()

@@ -124,17 +124,18 @@ class UNet(nn.Module):
         return self.conv_out(h)
 
 
-def cfg_velocity(model, x, sigma, labels, cfg: float):
-    """diffusers-style classifier-free guidance: v = v_null + w (v_cond - v_null); w == 1 is 1 NFE."""
+def cfg_velocity(model, x, sigma, labels, cfg: float, null_label: int = NULL_LABEL):
+    """diffusers-style classifier-free guidance: v = v_null + w (v_cond - v_null); w == 1 is 1 NFE.
+    Any network with forward(x, sigma, labels) works (the DiT's null label is its num_classes)."""
     v_cond = model(x, sigma, labels)
     if cfg == 1.0:
         return v_cond
-    v_null = model(x, sigma, torch.full_like(labels, NULL_LABEL))
+    v_null = model(x, sigma, torch.full_like(labels, null_label))
     return v_null + cfg * (v_cond - v_null)
 
 
 @torch.no_grad()
-def sample(model, noise, labels, sigmas, cfg: float = 1.0):
+def sample(model, noise, labels, sigmas, cfg: float = 1.0, null_label: int = NULL_LABEL):
     """Euler sampling from sigmas[0] (normally 1) to sigmas[-1] (normally 0).
 
     x_next = x + (sigma_next - sigma) * v, with v from cfg_velocity. Conditional and null passes are
@@ -144,7 +145,7 @@ def sample(model, noise, labels, sigmas, cfg: float = 1.0):
     sig = [float(s) for s in sigmas]
     for s, s_next in zip(sig[:-1], sig[1:]):
         sigma = torch.full((B,), s, dtype=x.dtype)
-        v = cfg_velocity(model, x, sigma, labels, cfg)
+        v = cfg_velocity(model, x, sigma, labels, cfg, null_label)
         x = x + (s_next - s) * v
     return x
 

@@ -18,8 +18,8 @@ struct FSEval: ParsableCommand {
         they cover: not the training seed).
         Results are stored as an eval_result artifact whose parent is the checkpoint
         or sample set, and as metrics of run eval/<model>; a .safetensors checkpoint
-        needs no store (without --store, $FS_STORE or ./flowsteer.db nothing is stored). Samples stream through
-        the feature network in chunks; a --num-samples whose features cannot fit in memory
+        needs no store (without --store, $FS_STORE or ./flowsteer.db nothing is
+        stored). Samples stream through the feature network in chunks; a --num-samples whose features cannot fit in memory
         is refused up front (exit 2, saying what fits). A student's recorded
         grid is its default. MNIST and Fashion-MNIST are read from $FS_DATA_DIR
         (holding mnist/ or fashion-mnist/), else from data/<name> above the current
