@@ -71,6 +71,12 @@ check "--check: the page is current (exit $rc)" [ "$rc" -eq 0 ]
 sed -i 's/^| student, 2 steps .*/| edited |/' "$P"
 report --check > /dev/null 2>&1; rc=$?
 check "--check: an edited block is out of date (exit $rc)" [ "$rc" -eq 1 ]
+report --blocks img/fid-vs-nfe.png > "$W/r.log" 2>&1; rc=$?
+check "--blocks rewrites only the named block, the edited table is kept (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q '^| edited |' '$P' && grep -q '1 blocks rewritten\|1 blocks already current' '$W/r.log'"
+report --check --blocks abl > /dev/null 2>&1; rc=$?
+check "--check --blocks abl: the edited table is out of date (exit $rc)" [ "$rc" -eq 1 ]
+report --blocks abl,nosuch > "$W/r.log" 2>&1; rc=$?
+check "--blocks naming no block of the page exits 3 naming it, the page unchanged (exit $rc)" bash -c "[ $rc -eq 3 ] && grep -q 'nosuch' '$W/r.log' && grep -q '^| edited |' '$P'"
 cp "$P" "$W/before.md"
 printf '<!-- report:frobnicate -->\n<!-- /report -->\n' >> "$P"
 report > "$W/r.log" 2>&1; rc=$?

@@ -24,8 +24,12 @@ struct ReportCommand: ParsableCommand {
                             series=NAME attribute (of tables T, if given),
                             drawn by LinePlot into FILE (.png or .svg,
                             relative to PAGE), and linked
-        Rows not evaluated yet show dashes. Exit 3 for an unknown or unclosed
-        block, a table no row names, or a malformed row table.
+        Rows not evaluated yet show dashes. --blocks rewrites only the named
+        blocks and keeps the others as they are: a page whose sections were
+        rendered from different stores (runs made at different times) keeps
+        each section's numbers. Exit 3 for an unknown or unclosed block, a
+        --blocks name no block has, a table no row names, or a malformed row
+        table.
 
         Example:
           fs-store report --table jobs/tables/fashion-mnist.rows \\
@@ -38,6 +42,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Directory of the rows' grids (KEY, '/' as '_', .png).") var grids: String?
     @Flag(help: "Read the table's params with their --quick values.") var quick = false
     @Flag(help: "Exit 1 if the page would change; write nothing.") var check = false
+    @Option(help: ArgumentHelp("Rewrite only these blocks (comma-separated; a table or orderings NAME, a plot FILE).",
+                               valueName: "names"))
+    var blocks: String?
 
     func run() throws {
         try guarded {
@@ -49,7 +56,7 @@ struct ReportCommand: ParsableCommand {
             }
             let render = ReportRender(rows: rowTable.rows, claims: rowTable.claims, evals: evals, gridDirectory: grids,
                                       pageDirectory: (page as NSString).deletingLastPathComponent)
-            let (updated, blocks) = try rewrite(text, render)
+            let (updated, rewritten) = try rewrite(text, render)
             if check {
                 if updated != text { info("fs-store report: \(page) is out of date"); throw ExitCode(1) }
                 return
@@ -67,17 +74,23 @@ struct ReportCommand: ParsableCommand {
                 }
             }
             if options.json {
-                printJSON(.object([("page", .string(page)), ("blocks", OrderedJSON(blocks)), ("changed", .bool(updated != text))]))
+                printJSON(.object([("page", .string(page)), ("blocks", OrderedJSON(rewritten)), ("changed", .bool(updated != text))]))
             } else {
-                info("fs-store report: \(page): \(blocks) blocks \(updated != text ? "rewritten" : "already current")")
+                info("fs-store report: \(page): \(rewritten) blocks \(updated != text ? "rewritten" : "already current")")
             }
         }
     }
 
-    /// The page with every block replaced, and the number of blocks.
+    /// The names `--blocks` selects (nil: every block).
+    var selectedBlocks: Set<String>? {
+        blocks.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
+    }
+
+    /// The page with every selected block replaced, and the number of blocks replaced.
     func rewrite(_ text: String, _ render: ReportRender) throws -> (String, Int) {
         let lines = text.components(separatedBy: "\n")
-        var out: [String] = [], i = 0, blocks = 0
+        let selected = selectedBlocks
+        var out: [String] = [], i = 0, blocks = 0, named = Set<String>()
         while i < lines.count {
             let line = lines[i]
             out.append(line)
@@ -88,12 +101,20 @@ struct ReportCommand: ParsableCommand {
             guard i < lines.count else {
                 throw StoreError.badInput(file: "\(page):\(start)", reason: "'\(line)' has no closing <!-- /report -->")
             }
+            if selected != nil, spec.count > 1 { named.insert(spec[1]) }
+            if let selected, !(spec.count > 1 && selected.contains(spec[1])) {
+                out.append(contentsOf: lines[start..<i])   // not selected: kept as it is
+                continue
+            }
             do {
                 out.append(contentsOf: try body(spec, render).components(separatedBy: "\n"))
             } catch let e as ReportError {
                 throw StoreError.badInput(file: "\(page):\(start)", reason: e.description)
             }
             blocks += 1
+        }
+        if let missing = selected?.subtracting(named).sorted(), !missing.isEmpty {
+            throw StoreError.badInput(file: page, reason: "--blocks names no block of the page: \(missing.joined(separator: ", "))")
         }
         return (out.joined(separator: "\n"), blocks)
     }
