@@ -8,7 +8,8 @@ import Synchronization
 /// step; `CGEMM` reads the activation rows in place and packs only the weight-like operand, once per call.
 /// Every output element is one chain of multiply-adds over k in order, so a row's bits do not depend on
 /// the blocks or threads it is computed in (the same rule as OpenBLAS gave for a fixed call shape).
-/// On by default in fp32 when the CPU has AVX-512F; `FS_GEMM=openblas` (or `off`) forces OpenBLAS
+/// On by default in fp32 when the CPU has AVX-512F, or AVX2 and FMA (the same chains, so the same bits on
+/// either); `FS_GEMM=openblas` (or `off`) forces OpenBLAS
 /// (comparisons, tests). The bf16 mode keeps its own kernel (`gemm`).
 public enum FastGEMM {
     private static let on = Atomic<Bool>(cgemm_available() != 0 && !environmentSaysOff(ProcessInfo.processInfo.environment))
@@ -45,7 +46,7 @@ extension FastGEMM {
     public static func multiply(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                                 a: UnsafePointer<Float>, lda: Int? = nil, b: UnsafePointer<Float>, ldb: Int? = nil,
                                 c: UnsafeMutablePointer<Float>, ldc: Int? = nil) {
-        precondition(available && !(transA && transB), "FastGEMM.multiply: needs AVX-512F and not both transposed")
+        precondition(available && !(transA && transB), "FastGEMM.multiply: needs AVX-512F or AVX2+FMA, and not both transposed")
         var scratch = [Float](repeating: 0, count: tokenGemmScratch(n: n, k: k))
         scratch.withUnsafeMutableBufferPointer { sp in
             tokenGemm(scratch: sp.baseAddress!, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,

@@ -35,8 +35,12 @@ public enum ComputeThreads {
     @discardableResult
     public static func preferFastBLASKernels() -> String {
         _ = fs_prefer_haswell_blas_kernels()
-        return String(cString: openblas_get_corename())
+        return blasCoreName
     }
+
+    /// OpenBLAS's kernel set in use ("Haswell", "Zen", "Cooperlake", ...). Its sgemm's last bits differ
+    /// between sets, so results are bit-reproducible on one set, not across them.
+    public static var blasCoreName: String { String(cString: openblas_get_corename()) }
 
     /// The default: `SLURM_CPUS_PER_TASK` when set, else all online cores.
     public static var defaultCount: Int {

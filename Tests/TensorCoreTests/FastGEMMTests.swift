@@ -1,3 +1,4 @@
+import CGEMM
 import Foundation
 import Testing
 @testable import TensorCore
@@ -6,7 +7,7 @@ import TestSupport
 /// The package's fp32 GEMM (`CGEMM`, session 15): against a double-precision product on edge shapes and
 /// strides, bits independent of how rows, columns and (for gᵀ x) the reduction rows are split, the layers on
 /// it against OpenBLAS, their gradients by finite differences, and the `FS_GEMM` switch.
-@Suite(.serialized, .enabled(if: FastGEMM.available, "needs AVX-512F"))
+@Suite(.serialized, .enabled(if: FastGEMM.available, "needs AVX-512F, or AVX2 and FMA"))
 struct FastGEMMTests {
     /// op(A) op(B) in Double, and sum |a b| per element (the scale of fp32 rounding).
     static func reference(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: [Float], lda: Int, _ b: [Float], ldb: Int)
@@ -60,6 +61,29 @@ struct FastGEMMTests {
             let one = Self.run(ta, false, 30, 20, 40, a, lda: ta ? 30 : 40, b, ldb: 20)
             let half = Self.run(ta, false, 30, 20, 40, alpha: 0.5, a, lda: ta ? 30 : 40, b, ldb: 20)
             #expect(zip(one, half).allSatisfy { $0 * 0.5 == $1 })
+        }
+    }
+
+    /// The contract that makes bits the same on every CPU: each C[i][j] is one fused multiply-add chain over
+    /// p = 0..<k from 0, then times alpha, exactly as a scalar `addingProduct` loop computes it. The AVX-512
+    /// kernels and the AVX2 + FMA kernels (CPUs without AVX-512F) must both match it bit for bit.
+    @Test func bitsEqualAScalarFusedChain() {
+        for (s, (m, n, k)) in [(1, 1, 1), (13, 33, 17), (5, 70, 200), (4, 40, 300), (25, 8, 129)].enumerated() {
+            for (ta, tb) in [(false, false), (false, true), (true, false)] {
+                let (ra, ca) = ta ? (k, m) : (m, k), (rb, cb) = tb ? (n, k) : (k, n)
+                let (lda, ldb) = (ca + 1, cb + 2)
+                let a = randomTensor([ra * lda], seed: UInt64(20 * s + 1)).data, b = randomTensor([rb * ldb], seed: UInt64(20 * s + 2)).data
+                let alpha: Float = ta ? 1 : 0.75
+                let got = Self.run(ta, tb, m, n, k, alpha: alpha, a, lda: lda, b, ldb: ldb)
+                var mismatches = 0
+                for i in 0..<m { for j in 0..<n {
+                    var acc: Float = 0
+                    for q in 0..<k { acc = acc.addingProduct(ta ? a[q * lda + i] : a[i * lda + q], tb ? b[j * ldb + q] : b[q * ldb + j]) }
+                    if alpha != 1 { acc = acc * alpha }
+                    if acc.bitPattern != got[i * n + j].bitPattern { mismatches += 1 }
+                } }
+                #expect(mismatches == 0, "m \(m) n \(n) k \(k) ta \(ta) tb \(tb): \(mismatches) of \(m * n) differ")
+            }
         }
     }
 
@@ -152,7 +176,7 @@ struct FastGEMMTests {
 
     /// Session 16: GELU and its pullback on AVX-512 (`cgelu_*`) give the 8-lane Swift kernels' bits on every
     /// input, including tails of any length, the exp clamp's edges, signed zeros, infinities and NaN.
-    @Test func geluKernelsKeepSwiftBits() {
+    @Test(.enabled(if: cgemm_avx512() != 0, "the AVX-512 row passes; other CPUs run the Swift rows")) func geluKernelsKeepSwiftBits() {
         var x = randomTensor([10_007], seed: 97, scale: 4).data
         x += [0, -0.0, 1e-30, -1e-30, 30, -30, 44, -44, 87.3, -87.3, 200, -200, .infinity, -.infinity, .nan, .greatestFiniteMagnitude]
         let g = randomTensor([x.count], seed: 98).data
@@ -173,7 +197,7 @@ struct FastGEMMTests {
 
     /// Session 16: attention's exp rows on AVX-512 (`cexp_row`) give `expRow8`'s exps, max and sum bit for bit,
     /// at row lengths around the 8- and 16-lane chunks and the DiT's 196.
-    @Test func expRowKeepsSwiftBits() {
+    @Test(.enabled(if: cgemm_avx512() != 0, "the AVX-512 row passes; other CPUs run the Swift rows")) func expRowKeepsSwiftBits() {
         for (i, n) in [1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 196, 257].enumerated() {
             let row = randomTensor([n], seed: UInt64(100 + i), scale: 6).data
             var (c, swift) = (row, row)
@@ -185,7 +209,7 @@ struct FastGEMMTests {
 
     /// Session 17: the LayerNorm-modulate rows on AVX-512 (clayernorm.c) give the 8-lane Swift rows' bits: output,
     /// x̂ and 1/std forward; dx, d shift and d scale backward; at widths around the 8- and 16-lane chunks and 192.
-    @Test func layerNormModulateRowsKeepSwiftBits() {
+    @Test(.enabled(if: cgemm_avx512() != 0, "the AVX-512 row passes; other CPUs run the Swift rows")) func layerNormModulateRowsKeepSwiftBits() {
         for (i, d) in [1, 5, 8, 9, 12, 15, 16, 17, 20, 24, 31, 33, 192, 200].enumerated() {
             let x = randomTensor([d], seed: UInt64(300 + i), scale: 3).data.map { $0 + 0.5 }
             let (sc, sh, g) = (randomTensor([d], seed: UInt64(400 + i)).data, randomTensor([d], seed: UInt64(500 + i)).data,
@@ -207,7 +231,7 @@ struct FastGEMMTests {
     }
 
     /// Session 17: attention's dS pass on AVX-512 (cattention.c) gives the Swift pass's bits (tails of 1-15 lanes).
-    @Test func softmaxPullbackKeepsSwiftBits() {
+    @Test(.enabled(if: cgemm_avx512() != 0, "the AVX-512 row passes; other CPUs run the Swift rows")) func softmaxPullbackKeepsSwiftBits() {
         for (i, t) in [1, 7, 8, 15, 16, 17, 33, 196].enumerated() {
             let p = randomTensor([t * t], seed: UInt64(700 + i)).data, dot = randomTensor([t], seed: UInt64(800 + i)).data
             var c = randomTensor([t * t], seed: UInt64(900 + i)).data, swift = c
@@ -218,7 +242,7 @@ struct FastGEMMTests {
     }
 
     /// Session 17: the element-wise row helpers on AVX-512 (crows.c) give the 8-lane Swift loops' bits.
-    @Test func rowHelpersKeepSwiftBits() {
+    @Test(.enabled(if: cgemm_avx512() != 0, "the AVX-512 row passes; other CPUs run the Swift rows")) func rowHelpersKeepSwiftBits() {
         for (i, n) in [1, 7, 8, 15, 16, 17, 33, 192, 196].enumerated() {
             let (a, b, r) = (randomTensor([n], seed: UInt64(1000 + i)).data, randomTensor([n], seed: UInt64(1100 + i)).data,
                              randomTensor([n], seed: UInt64(1200 + i)).data)

@@ -35,7 +35,8 @@ static void pack_b_scalar(int transB, int n, int k, const float *b, int ldb, flo
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 
-int cgemm_available(void) { return ccpu_has(CCPU_AVX512F); }
+int cgemm_avx512(void) { return ccpu_has(CCPU_AVX512F); }
+int cgemm_available(void) { return ccpu_has(CCPU_AVX512F) || ccpu_has(CCPU_AVX2 | CCPU_FMA); }
 
 #define KERNEL __attribute__((target("avx512f")))
 #define TILE static inline __attribute__((target("avx512f"), always_inline))
@@ -151,7 +152,7 @@ KERNEL static void pack_b_transposed(int n, int k, const float *b, int ldb, floa
 }
 
 void cgemm_pack_b(int transB, int n, int k, const float *b, int ldb, float *dst) {
-    if (transB && cgemm_available()) pack_b_transposed(n, k, b, ldb, dst);
+    if (transB && cgemm_avx512()) pack_b_transposed(n, k, b, ldb, dst);
     else pack_b_scalar(transB, n, k, b, ldb, dst);
 }
 
@@ -164,7 +165,7 @@ void cgemm_pack_b(int transB, int n, int k, const float *b, int ldb, float *dst)
 // ... and a compile-time column-half count (a last panel of <= 16 columns does half the multiplies).
 #define TILE_SWITCH(mr, w, CALL) if ((w) > 16) { ROWS_SWITCH(mr, 2, CALL) } else { ROWS_SWITCH(mr, 1, CALL) }
 
-KERNEL void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+KERNEL static void packed_avx512(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
                          const float *bias, float *c, int ldc) {
     int panels = (n + NR - 1) / NR;
     for (int i0 = 0; i0 < m; i0 += MR) {
@@ -190,7 +191,7 @@ KERNEL void cgemm_packed(int m, int n, int k, float alpha, const float *a, int l
     }
 }
 
-KERNEL void cgemm_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+KERNEL static void nn_avx512(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
     int panels = (n + NR - 1) / NR;
     for (int i0 = 0; i0 < m; i0 += MR) {
         int mr = m - i0 < MR ? m - i0 : MR;
@@ -213,7 +214,7 @@ KERNEL void cgemm_nn(int m, int n, int k, float alpha, const float *a, int lda, 
     }
 }
 
-KERNEL void cgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+KERNEL static void tn_avx512(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                      int accumulate) {
     // Blocks of KC rows: both operands' block stays in L2 while every tile of C passes over it; each
     // tile's chain continues from C between blocks (an exact fp32 store and load), so the order is p = 0..k-1.
@@ -232,7 +233,111 @@ KERNEL void cgemm_tn(int m, int n, int k, const float *a, int lda, const float *
     }
 }
 
+#pragma STDC FP_CONTRACT OFF
+// The same products on AVX2 + FMA (CPUs without AVX-512F): a 3 x 32 tile of fp32 accumulators in four
+// 8-lane vectors a row. Every C[i][j] is the same chain as above (fused multiply-adds over p in order
+// from 0 or from C, then alpha, then bias), so the bits equal the AVX-512 kernels' on any CPU.
+#define FMA_KERNEL static __attribute__((target("avx2,fma")))
+enum { FR = 3 };
+
+// B's row p as 32 floats: the packed panel's row, or (`w` < 32 columns read in place) a zero-padded copy.
+FMA_KERNEL inline const float *fma_brow(const float *br, int w, int inplace, float *tmp) {
+    if (!inplace || w >= NR) return br;
+    for (int j = 0; j < NR; j++) tmp[j] = j < w ? br[j] : 0.0f;
+    return tmp;
+}
+
+FMA_KERNEL void fma_tile(int mr, int k, float alpha, const float *a, long lda, const float *b, long bs, int w,
+                         int inplace, const float *bias, float *c, long ldc) {
+    __m256 x[FR][4];
+    float tmp[NR] __attribute__((aligned(32)));
+    for (int r = 0; r < FR; r++) for (int q = 0; q < 4; q++) x[r][q] = _mm256_setzero_ps();
+    for (int p = 0; p < k; p++) {
+        const float *br = fma_brow(b + (long)p * bs, w, inplace, tmp);
+        __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps(br + 8), b2 = _mm256_loadu_ps(br + 16), b3 = _mm256_loadu_ps(br + 24);
+        for (int r = 0; r < mr; r++) {
+            __m256 av = _mm256_set1_ps(a[r * lda + p]);
+            x[r][0] = _mm256_fmadd_ps(av, b0, x[r][0]); x[r][1] = _mm256_fmadd_ps(av, b1, x[r][1]);
+            x[r][2] = _mm256_fmadd_ps(av, b2, x[r][2]); x[r][3] = _mm256_fmadd_ps(av, b3, x[r][3]);
+        }
+    }
+    for (int r = 0; r < mr; r++) {
+        float out[NR] __attribute__((aligned(32)));
+        for (int q = 0; q < 4; q++) {
+            __m256 v = x[r][q];
+            if (alpha != 1) v = _mm256_mul_ps(v, _mm256_set1_ps(alpha));
+            _mm256_store_ps(out + 8 * q, v);
+        }
+        for (int j = 0; j < w; j++) { float v = out[j]; if (bias) v = v + bias[j]; c[r * ldc + j] = v; }
+    }
+}
+
+FMA_KERNEL void packed_fma(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                           const float *bias, float *c, int ldc) {
+    for (int i0 = 0; i0 < m; i0 += FR)
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
+            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, packed + (long)(j0 / NR) * k * NR, NR, w, 0,
+                     bias ? bias + j0 : NULL, c + (long)i0 * ldc + j0, ldc);
+        }
+}
+
+FMA_KERNEL void nn_fma(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+    for (int i0 = 0; i0 < m; i0 += FR)
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
+            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, b + j0, ldb, w, 1, NULL, c + (long)i0 * ldc + j0, ldc);
+        }
+}
+
+FMA_KERNEL void tn_fma(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+                       int accumulate) {
+    float tmp[NR] __attribute__((aligned(32)));
+    for (int i0 = 0; i0 < m; i0 += FR)
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
+            __m256 x[FR][4];
+            for (int r = 0; r < FR; r++) {
+                float start[NR] __attribute__((aligned(32)));
+                for (int j = 0; j < NR; j++) start[j] = accumulate && r < mr && j < w ? c[(long)(i0 + r) * ldc + j0 + j] : 0.0f;
+                for (int q = 0; q < 4; q++) x[r][q] = _mm256_load_ps(start + 8 * q);
+            }
+            for (int p = 0; p < k; p++) {
+                const float *br = fma_brow(b + (long)p * ldb + j0, w, 1, tmp), *ar = a + (long)p * lda + i0;
+                __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps(br + 8), b2 = _mm256_loadu_ps(br + 16), b3 = _mm256_loadu_ps(br + 24);
+                for (int r = 0; r < mr; r++) {
+                    __m256 av = _mm256_set1_ps(ar[r]);
+                    x[r][0] = _mm256_fmadd_ps(av, b0, x[r][0]); x[r][1] = _mm256_fmadd_ps(av, b1, x[r][1]);
+                    x[r][2] = _mm256_fmadd_ps(av, b2, x[r][2]); x[r][3] = _mm256_fmadd_ps(av, b3, x[r][3]);
+                }
+            }
+            for (int r = 0; r < mr; r++) {
+                float out[NR] __attribute__((aligned(32)));
+                for (int q = 0; q < 4; q++) _mm256_store_ps(out + 8 * q, x[r][q]);
+                for (int j = 0; j < w; j++) c[(long)(i0 + r) * ldc + j0 + j] = out[j];
+            }
+        }
+}
+
+void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
+                  const float *bias, float *c, int ldc) {
+    if (cgemm_avx512()) packed_avx512(m, n, k, alpha, a, lda, packed, bias, c, ldc);
+    else packed_fma(m, n, k, alpha, a, lda, packed, bias, c, ldc);
+}
+
+void cgemm_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
+    if (cgemm_avx512()) nn_avx512(m, n, k, alpha, a, lda, b, ldb, c, ldc);
+    else nn_fma(m, n, k, alpha, a, lda, b, ldb, c, ldc);
+}
+
+void cgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
+              int accumulate) {
+    if (cgemm_avx512()) tn_avx512(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    else tn_fma(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
 #else
+int cgemm_avx512(void) { return 0; }
 int cgemm_available(void) { return 0; }
 void cgemm_pack_b(int transB, int n, int k, const float *b, int ldb, float *dst) { pack_b_scalar(transB, n, k, b, ldb, dst); }
 void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,

@@ -45,7 +45,7 @@ func accumulateRow(_ o: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, 
 /// `CGEMM`'s AVX-512 copies (clayernorm.h, cattention.h, crows.h): the same operations per element and the
 /// same partial sums, so the same bits; the 8-lane Swift loops' per-chunk bookkeeping (a partial-chunk check
 /// every eight values) was most of these passes' time.
-let rowPassesInC = cgemm_available() != 0
+let rowPassesInC = cgemm_avx512() != 0
 
 /// `accumulateRow` in 8-lane Swift (no AVX-512; the C copy's reference).
 @inline(__always)
@@ -366,7 +366,7 @@ func gelu8(_ v: F8) -> F8 {
 
 /// Whether GELU, its pullback and attention's exp rows run on `CGEMM`'s AVX-512 copies of `gelu8` /
 /// `geluGrad8` / `expRow` (same bits; the 8-lane code ran out of registers: ~3% of a DiT step for GELU).
-let geluInC = cgemm_available() != 0
+let geluInC = cgemm_avx512() != 0
 
 /// y = gelu(x) over `range` (out may be x).
 @inline(__always)

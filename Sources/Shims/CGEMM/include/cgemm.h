@@ -1,6 +1,6 @@
 #pragma once
 
-/// fp32 GEMM kernels on AVX-512F for the row-wise linear layers (DiT): a 12 x 32 register tile of fp32
+/// fp32 GEMM kernels on AVX-512F (or AVX2 + FMA) for the row-wise linear layers (DiT): a 12 x 32 register tile of fp32
 /// accumulators that reads A's rows where they are (no packing copy of the activations) and B either
 /// packed once into 32-column panels (the weights) or in place (dW's second operand).
 ///
@@ -9,8 +9,12 @@
 /// op(B) and k only: never on m, n, the tile an element falls in or how rows are split over calls, so a
 /// row's bits are the same alone, in any block and at any thread count.
 
-/// 1 when this CPU and OS can run the kernels (AVX-512F with zmm state saved), else 0.
+/// 1 when this CPU and OS can run the kernels (AVX-512F with zmm state saved, or AVX2 and FMA with ymm
+/// state saved: the same chains, so the same bits), else 0.
 int cgemm_available(void);
+
+/// 1 when the AVX-512F kernels run (the other CGEMM row passes need it), else 0.
+int cgemm_avx512(void);
 
 /// Floats of a packed op(B) [k, n]: ceil(n / 32) panels of k x 32 (zero columns past n).
 long cgemm_packed_floats(int n, int k);
