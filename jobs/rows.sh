@@ -22,8 +22,10 @@
 #                              quick=no: left out of --quick runs (and pages)
 #   select NAME PREFIX CHOICE...
 #                              model selection: NAME = the CHOICE (each a param) whose evaluation
-#                              PREFIX<CHOICE> has the lowest FID, NAME_ARGS = that param's value
-#                              (before the evaluations exist, and in --dry-run: the first CHOICE)
+#                              PREFIX<CHOICE> has the lowest FID, NAME_ARGS = that param's value;
+#                              NAME=CHOICE in the environment fixes it. In --dry-run, and in a section
+#                              --only leaves out whose evaluations are missing, it is the first CHOICE,
+#                              and a row that would run with it exits 2 (name the choice instead)
 #   compare TABLE TEXT WORSE BETTER / target TABLE WHO KEY REFERENCE RATIO
 #                              claims `fs-store report` decides (ignored here)
 # Relative paths (in the table, STORE) are relative to the repository root.
@@ -34,7 +36,7 @@ set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 FS_JOB=rows
 
-usage() { sed -n "2,32p" "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n "2,34p" "$0" | sed 's/^# \{0,1\}//'; }
 QUICK=0 ONLY="" DRY=0 TABLE=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -96,18 +98,29 @@ done_already() {
 }
 
 # choose NAME PREFIX CHOICE...: set NAME (and NAME_ARGS) to the CHOICE whose stored evaluation PREFIX<CHOICE>
-# has the lowest FID; pass 1 and --dry-run take the first CHOICE (the evaluations may not exist yet).
+# has the lowest FID, or to NAME's value in the environment; pass 1 and --dry-run take the first CHOICE (the
+# evaluations may not exist yet). A choice that could not be made is PROVISIONAL: rows that use it stop.
+declare -A FROM_ENV=() PROVISIONAL=()
 choose() {
   local name=$1 prefix=$2; shift 2
   local c best=$1 fid best_fid="" summary=""
   for c in "$@"; do [ -n "${!c+x}" ] || bad "select: choice '$c' is not a param"; done
-  if [ "$PASS" = 2 ] && [ "$DRY" = 0 ]; then
+  if [ "$PASS" = 1 ] && [ -n "${!name+x}" ] && [ -z "${FROM_ENV[$name]+x}" ]; then
+    has "${!name}" "$@" || bad "select $name: the environment's $name='${!name}' is not one of its choices ($*)"
+    FROM_ENV[$name]=${!name}
+  fi
+  if [ -n "${FROM_ENV[$name]+x}" ]; then
+    best=${FROM_ENV[$name]}
+    [ "$PASS" = 1 ] || fs_log "select $name = $best (set in the environment)"
+  elif [ "$PASS" = 2 ] && [ "$DRY" = 0 ]; then
     for c in "$@"; do
       fid=$(fs-store show --store "$STORE" --json "eval_result:$prefix$c" 2>/dev/null | jq -r '.metadata.fid // empty') || true
       if [ -z "$fid" ]; then
-        # a section left out by --only whose evaluations are missing: its rows do not run either
+        # a section left out by --only whose evaluations are missing: its rows do not run, nor may any that use NAME
         [ "$SKIPPED" = 1 ] || bad "select $name: evaluation '$prefix$c' is not stored (run its section first)"
-        best=$1 summary=" (not evaluated yet)"; break
+        best=$1 summary=" not stored; provisional, no row may use it"
+        PROVISIONAL[$name]="'select $name' (section $SECTION_T, left out by --only) has no stored evaluation $prefix$c: run that section first, or name the choice in the environment ($name=CHOICE, one of: $*)"
+        break
       fi
       summary+=" $c $fid"
       if [ -z "$best_fid" ] || awk -v a="$fid" -v b="$best_fid" 'BEGIN { exit !(a < b) }'; then best=$c best_fid=$fid; fi
@@ -139,10 +152,11 @@ declare -A SET_BY_ENV=()
 # included file's default); `include FILE` reads FILE, relative to the including file, in place.
 run_table() { PASS=$1 SECTION_T=""; read_file "$TABLE" 0; }
 read_file() {  # read_file FILE DEPTH
-  local file=$1 depth=$2 n=0 line w kind
+  local file=$1 depth=$2 n=0 line raw w kind
   while IFS= read -r line || [ -n "$line" ]; do
     n=$((n + 1)); FILE_T=$file LINENO_T=$n
     [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+    raw=$line
     line=$(expand "$line") || exit 2
     printf '%s\n' "$line" | xargs printf '' 2>/dev/null || bad "unbalanced quotes"
     w=(); while IFS= read -r -d '' x; do w+=("$x"); done < <(words "$line")
@@ -174,6 +188,9 @@ read_file() {  # read_file FILE DEPTH
       import|run|row)
         [ "$PASS" = 2 ] || continue
         if [ -n "$ONLY" ] && [ -n "$SECTION_T" ] && [[ ",$ONLY," != *",$SECTION_T,"* ]]; then continue; fi
+        local p; for p in "${!PROVISIONAL[@]}"; do
+          [[ $raw == *"\${$p}"* || $raw == *"\${${p}_ARGS}"* ]] && bad "this row uses \${$p}, which cannot be chosen: ${PROVISIONAL[$p]}"
+        done
         case $kind in
           import) [ ${#w[@]} = 3 ] || bad "import NAME FILE"
                   if stored "${w[1]}"; then N_SKIP=$((N_SKIP + 1)); continue; fi

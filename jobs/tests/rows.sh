@@ -108,6 +108,30 @@ printf '<!-- report:table sel -->\n<!-- /report -->\n' > "$W/sel.md"
 fs-store report --store "$STORE" --table "$W/sel.rows" --page "$W/sel.md" > /dev/null 2>&1
 check "the report makes the same selection (its label reads 'selected: FOUR')" grep -q '| selected: FOUR |' "$W/sel.md"
 
+# a select whose section --only leaves out, with its evaluations missing, cannot choose: a row that uses its
+# choice exits 2 naming the select, and runs once the choice is named in the environment
+cat > "$W/prov.rows" <<'ROWS'
+param EVAL "--num-samples 24 --seed 500000"
+param ONE  "--steps 1"
+param TWO  "--steps 2"
+import teacher models/teacher-mnist.safetensors
+section val
+row prov 1 "one step" fs-eval --checkpoint teacher ${ONE} --schedule fixed ${EVAL} --name t/prov/ONE
+row prov 2 "two steps" fs-eval --checkpoint teacher ${TWO} --schedule fixed ${EVAL} --name t/prov/TWO
+select PICK t/prov/ ONE TWO
+section test
+row prov 3 "picked: ${PICK}" fs-eval --checkpoint teacher ${PICK_ARGS} --schedule fixed ${EVAL} --name t/prov/pick
+ROWS
+bash jobs/rows.sh --only test "$W/prov.rows" > "$W/prov.log" 2>&1; rc=$?
+check "a row using a select that --only left unevaluated exits 2 naming it (exit $rc)" \
+  bash -c "[ $rc -eq 2 ] && grep -q 'prov.rows:10: .*uses \${PICK}.*select PICK.*section val.*t/prov/ONE' '$W/prov.log' && ! fs-store show --store '$STORE' eval_result:t/prov/pick >/dev/null 2>&1"
+PICK=TWO bash jobs/rows.sh --only test "$W/prov.rows" > "$W/prov2.log" 2>&1; rc=$?
+check "PICK=TWO in the environment names the choice and the row runs with it (exit $rc)" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'select PICK = TWO (set in the environment)' '$W/prov2.log' && grep -q -- 'fs-eval --checkpoint teacher --steps 2 .*--name t/prov/pick' '$W/prov2.log'"
+PICK=THREE bash jobs/rows.sh --dry-run "$W/prov.rows" > "$W/prov3.log" 2>&1; rc=$?
+check "a choice from the environment that is not one of the select's exits 2 (exit $rc)" \
+  bash -c "[ $rc -eq 2 ] && grep -q \"PICK='THREE' is not one of its choices (ONE TWO)\" '$W/prov3.log'"
+
 # include: a table reads a shared file in place (its path relative to the including table); the first definition of
 # a param holds, so the including table overrides the shared file's default; the report reads the same rows
 mkdir -p "$W/inc"
