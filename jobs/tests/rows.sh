@@ -128,6 +128,9 @@ check "a row using a select that --only left unevaluated exits 2 naming it (exit
 PICK=TWO bash jobs/rows.sh --only test "$W/prov.rows" > "$W/prov2.log" 2>&1; rc=$?
 check "PICK=TWO in the environment names the choice and the row runs with it (exit $rc)" \
   bash -c "[ $rc -eq 0 ] && grep -q 'select PICK = TWO (set in the environment)' '$W/prov2.log' && grep -q -- 'fs-eval --checkpoint teacher --steps 2 .*--name t/prov/pick' '$W/prov2.log'"
+printf '<!-- report:table prov -->\n<!-- /report -->\n' > "$W/prov.md"
+PICK=TWO fs-store report --store "$STORE" --table "$W/prov.rows" --page "$W/prov.md" > /dev/null 2>&1
+check "the report takes the same named choice (its label reads 'picked: TWO')" grep -q '| picked: TWO |' "$W/prov.md"
 PICK=THREE bash jobs/rows.sh --dry-run "$W/prov.rows" > "$W/prov3.log" 2>&1; rc=$?
 check "a choice from the environment that is not one of the select's exits 2 (exit $rc)" \
   bash -c "[ $rc -eq 2 ] && grep -q \"PICK='THREE' is not one of its choices (ONE TWO)\" '$W/prov3.log'"

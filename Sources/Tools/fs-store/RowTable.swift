@@ -30,8 +30,8 @@ struct RowTable {
     var params: [String: String] = [:]
 
     /// Reads `path`; `quick` picks params' QUICK values; the environment overrides params as in rows.sh.
-    /// `fid` gives a stored evaluation's FID, for `select` (the CHOICE of lowest FID; the first CHOICE
-    /// while any is not evaluated, as rows.sh does before the evaluations exist).
+    /// `fid` gives a stored evaluation's FID, for `select` (the CHOICE of lowest FID, or NAME=CHOICE from the
+    /// environment; the first CHOICE while any is not evaluated, as rows.sh does before the evaluations exist).
     init(path: String, quick: Bool, environment: [String: String] = ProcessInfo.processInfo.environment,
          fid: (String) -> Double? = { _ in nil }) throws {
         try read(path, depth: 0, quick: quick, environment: environment, fid: fid)
@@ -89,10 +89,17 @@ struct RowTable {
                 guard w.count >= 4 else { throw bad("select NAME PREFIX CHOICE...") }
                 let choices = Array(w[3...])
                 for c in choices where params[c] == nil && environment[c] == nil { throw bad("select: choice '\(c)' is not a param") }
-                let fids = choices.map { fid(w[2] + $0) }
                 var best = 0
-                if fids.allSatisfy({ $0 != nil }) {
-                    for k in fids.indices where fids[k]! < fids[best]! { best = k }
+                if let named = environment[w[1]] {   // NAME=CHOICE in the environment fixes it, as in rows.sh
+                    guard let k = choices.firstIndex(of: named) else {
+                        throw bad("select \(w[1]): the environment's \(w[1])='\(named)' is not one of its choices (\(choices.joined(separator: " ")))")
+                    }
+                    best = k
+                } else {
+                    let fids = choices.map { fid(w[2] + $0) }
+                    if fids.allSatisfy({ $0 != nil }) {
+                        for k in fids.indices where fids[k]! < fids[best]! { best = k }
+                    }
                 }
                 params[w[1]] = choices[best]
                 params[w[1] + "_ARGS"] = params[choices[best]] ?? environment[choices[best]]
