@@ -247,16 +247,22 @@ FMA_KERNEL inline const float *fma_brow(const float *br, int w, int inplace, flo
     return tmp;
 }
 
-FMA_KERNEL void fma_tile(int mr, int k, float alpha, const float *a, long lda, const float *b, long bs, int w,
-                         int inplace, const float *bias, float *c, long ldc) {
+// One 3 x 32 tile: C[r][j] = alpha * (start + sum over p of A(r, p) B[p][j]) + bias[j], A(r, p) = a[r * ars + p * aps]
+// (ars = lda, aps = 1 for A as stored; ars = 1, aps = lda for A transposed), start = C's value (accumulate) or 0.
+FMA_KERNEL void fma_tile(int mr, int k, float alpha, const float *a, long ars, long aps, const float *b, long bs, int w,
+                         int inplace, int accumulate, const float *bias, float *c, long ldc) {
     __m256 x[FR][4];
     float tmp[NR] __attribute__((aligned(32)));
-    for (int r = 0; r < FR; r++) for (int q = 0; q < 4; q++) x[r][q] = _mm256_setzero_ps();
+    for (int r = 0; r < FR; r++) {
+        float start[NR] __attribute__((aligned(32)));
+        for (int j = 0; j < NR; j++) start[j] = accumulate && r < mr && j < w ? c[r * ldc + j] : 0.0f;
+        for (int q = 0; q < 4; q++) x[r][q] = _mm256_load_ps(start + 8 * q);
+    }
     for (int p = 0; p < k; p++) {
-        const float *br = fma_brow(b + (long)p * bs, w, inplace, tmp);
+        const float *br = fma_brow(b + (long)p * bs, w, inplace, tmp), *ap = a + (long)p * aps;
         __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps(br + 8), b2 = _mm256_loadu_ps(br + 16), b3 = _mm256_loadu_ps(br + 24);
         for (int r = 0; r < mr; r++) {
-            __m256 av = _mm256_set1_ps(a[r * lda + p]);
+            __m256 av = _mm256_set1_ps(ap[r * ars]);
             x[r][0] = _mm256_fmadd_ps(av, b0, x[r][0]); x[r][1] = _mm256_fmadd_ps(av, b1, x[r][1]);
             x[r][2] = _mm256_fmadd_ps(av, b2, x[r][2]); x[r][3] = _mm256_fmadd_ps(av, b3, x[r][3]);
         }
@@ -277,7 +283,7 @@ FMA_KERNEL void packed_fma(int m, int n, int k, float alpha, const float *a, int
     for (int i0 = 0; i0 < m; i0 += FR)
         for (int j0 = 0; j0 < n; j0 += NR) {
             int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
-            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, packed + (long)(j0 / NR) * k * NR, NR, w, 0,
+            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, 1, packed + (long)(j0 / NR) * k * NR, NR, w, 0, 0,
                      bias ? bias + j0 : NULL, c + (long)i0 * ldc + j0, ldc);
         }
 }
@@ -286,36 +292,16 @@ FMA_KERNEL void nn_fma(int m, int n, int k, float alpha, const float *a, int lda
     for (int i0 = 0; i0 < m; i0 += FR)
         for (int j0 = 0; j0 < n; j0 += NR) {
             int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
-            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, b + j0, ldb, w, 1, NULL, c + (long)i0 * ldc + j0, ldc);
+            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, 1, b + j0, ldb, w, 1, 0, NULL, c + (long)i0 * ldc + j0, ldc);
         }
 }
 
 FMA_KERNEL void tn_fma(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                        int accumulate) {
-    float tmp[NR] __attribute__((aligned(32)));
     for (int i0 = 0; i0 < m; i0 += FR)
         for (int j0 = 0; j0 < n; j0 += NR) {
             int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
-            __m256 x[FR][4];
-            for (int r = 0; r < FR; r++) {
-                float start[NR] __attribute__((aligned(32)));
-                for (int j = 0; j < NR; j++) start[j] = accumulate && r < mr && j < w ? c[(long)(i0 + r) * ldc + j0 + j] : 0.0f;
-                for (int q = 0; q < 4; q++) x[r][q] = _mm256_load_ps(start + 8 * q);
-            }
-            for (int p = 0; p < k; p++) {
-                const float *br = fma_brow(b + (long)p * ldb + j0, w, 1, tmp), *ar = a + (long)p * lda + i0;
-                __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps(br + 8), b2 = _mm256_loadu_ps(br + 16), b3 = _mm256_loadu_ps(br + 24);
-                for (int r = 0; r < mr; r++) {
-                    __m256 av = _mm256_set1_ps(ar[r]);
-                    x[r][0] = _mm256_fmadd_ps(av, b0, x[r][0]); x[r][1] = _mm256_fmadd_ps(av, b1, x[r][1]);
-                    x[r][2] = _mm256_fmadd_ps(av, b2, x[r][2]); x[r][3] = _mm256_fmadd_ps(av, b3, x[r][3]);
-                }
-            }
-            for (int r = 0; r < mr; r++) {
-                float out[NR] __attribute__((aligned(32)));
-                for (int q = 0; q < 4; q++) _mm256_store_ps(out + 8 * q, x[r][q]);
-                for (int j = 0; j < w; j++) c[(long)(i0 + r) * ldc + j0 + j] = out[j];
-            }
+            fma_tile(mr, k, 1, a + i0, 1, lda, b + j0, ldb, w, 1, accumulate, NULL, c + (long)i0 * ldc + j0, ldc);
         }
 }
 
