@@ -247,34 +247,53 @@ FMA_KERNEL inline const float *fma_brow(const float *br, int w, int inplace, flo
     return tmp;
 }
 
-// One 3 x 32 tile: C[r][j] = alpha * (start + sum over p of A(r, p) B[p][j]) + bias[j], A(r, p) = a[r * ars + p * aps]
-// (ars = lda, aps = 1 for A as stored; ars = 1, aps = lda for A transposed), start = C's value (accumulate) or 0.
+// One mr x 32 tile (mr <= 3, a compile-time constant in each copy): C[r][j] = alpha * (start + sum over p of
+// A(r, p) B[p][j]) + bias[j], A(r, p) = a[r * ars + p * aps] (ars = lda, aps = 1 for A as stored; ars = 1, aps = lda
+// for A transposed), start = C's value (accumulate) or 0. The 12 accumulators are named variables so that they
+// stay in registers: with B's row taken in two 16-column halves and one broadcast of A, 15 of the 16 ymm registers.
+#define FMA_TILE static inline __attribute__((target("avx2,fma"), always_inline))
+#define FMA2(r, q) x##r##q = _mm256_fmadd_ps(av, b0, x##r##q); x##r##q##n = _mm256_fmadd_ps(av, b1, x##r##q##n)
+#define FMA_STEP(br, ap) do { \
+        __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps((br) + 8), av = _mm256_broadcast_ss(ap); FMA2(0, 0); \
+        if (mr > 1) { av = _mm256_broadcast_ss((ap) + ars); FMA2(1, 0); } \
+        if (mr > 2) { av = _mm256_broadcast_ss((ap) + 2 * ars); FMA2(2, 0); } \
+        b0 = _mm256_loadu_ps((br) + 16); b1 = _mm256_loadu_ps((br) + 24); av = _mm256_broadcast_ss(ap); FMA2(0, 2); \
+        if (mr > 1) { av = _mm256_broadcast_ss((ap) + ars); FMA2(1, 2); } \
+        if (mr > 2) { av = _mm256_broadcast_ss((ap) + 2 * ars); FMA2(2, 2); } \
+    } while (0)
+FMA_TILE void fma_tile_r(const int mr, int k, float alpha, const float *a, long ars, long aps, const float *b, long bs,
+                         int w, int inplace, int accumulate, const float *bias, float *c, long ldc) {
+    float buf[FR][NR] __attribute__((aligned(32)));
+    for (int r = 0; r < FR; r++)
+        for (int j = 0; j < NR; j++) buf[r][j] = accumulate && r < mr && j < w ? c[r * ldc + j] : 0.0f;
+    __m256 x00 = _mm256_load_ps(buf[0]), x00n = _mm256_load_ps(buf[0] + 8), x02 = _mm256_load_ps(buf[0] + 16), x02n = _mm256_load_ps(buf[0] + 24);
+    __m256 x10 = _mm256_load_ps(buf[1]), x10n = _mm256_load_ps(buf[1] + 8), x12 = _mm256_load_ps(buf[1] + 16), x12n = _mm256_load_ps(buf[1] + 24);
+    __m256 x20 = _mm256_load_ps(buf[2]), x20n = _mm256_load_ps(buf[2] + 8), x22 = _mm256_load_ps(buf[2] + 16), x22n = _mm256_load_ps(buf[2] + 24);
+    if (inplace && w < NR) {
+        float tmp[NR] __attribute__((aligned(32)));
+        for (int p = 0; p < k; p++) { const float *br = fma_brow(b + (long)p * bs, w, 1, tmp); FMA_STEP(br, a + (long)p * aps); }
+    } else {
+        for (int p = 0; p < k; p++) FMA_STEP(b + (long)p * bs, a + (long)p * aps);
+    }
+    __m256 xs[FR][4] = {{x00, x00n, x02, x02n}, {x10, x10n, x12, x12n}, {x20, x20n, x22, x22n}};
+    for (int r = 0; r < mr; r++) {
+        for (int q = 0; q < 4; q++) {
+            __m256 v = xs[r][q];
+            if (alpha != 1) v = _mm256_mul_ps(v, _mm256_set1_ps(alpha));
+            _mm256_store_ps(buf[r] + 8 * q, v);
+        }
+        for (int j = 0; j < w; j++) { float v = buf[r][j]; if (bias) v = v + bias[j]; c[r * ldc + j] = v; }
+    }
+}
+#undef FMA_STEP
+#undef FMA2
+
 FMA_KERNEL void fma_tile(int mr, int k, float alpha, const float *a, long ars, long aps, const float *b, long bs, int w,
                          int inplace, int accumulate, const float *bias, float *c, long ldc) {
-    __m256 x[FR][4];
-    float tmp[NR] __attribute__((aligned(32)));
-    for (int r = 0; r < FR; r++) {
-        float start[NR] __attribute__((aligned(32)));
-        for (int j = 0; j < NR; j++) start[j] = accumulate && r < mr && j < w ? c[r * ldc + j] : 0.0f;
-        for (int q = 0; q < 4; q++) x[r][q] = _mm256_load_ps(start + 8 * q);
-    }
-    for (int p = 0; p < k; p++) {
-        const float *br = fma_brow(b + (long)p * bs, w, inplace, tmp), *ap = a + (long)p * aps;
-        __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps(br + 8), b2 = _mm256_loadu_ps(br + 16), b3 = _mm256_loadu_ps(br + 24);
-        for (int r = 0; r < mr; r++) {
-            __m256 av = _mm256_set1_ps(ap[r * ars]);
-            x[r][0] = _mm256_fmadd_ps(av, b0, x[r][0]); x[r][1] = _mm256_fmadd_ps(av, b1, x[r][1]);
-            x[r][2] = _mm256_fmadd_ps(av, b2, x[r][2]); x[r][3] = _mm256_fmadd_ps(av, b3, x[r][3]);
-        }
-    }
-    for (int r = 0; r < mr; r++) {
-        float out[NR] __attribute__((aligned(32)));
-        for (int q = 0; q < 4; q++) {
-            __m256 v = x[r][q];
-            if (alpha != 1) v = _mm256_mul_ps(v, _mm256_set1_ps(alpha));
-            _mm256_store_ps(out + 8 * q, v);
-        }
-        for (int j = 0; j < w; j++) { float v = out[j]; if (bias) v = v + bias[j]; c[r * ldc + j] = v; }
+    switch (mr) {
+    case 3: fma_tile_r(3, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); break;
+    case 2: fma_tile_r(2, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); break;
+    default: fma_tile_r(1, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); break;
     }
 }
 
@@ -298,11 +317,19 @@ FMA_KERNEL void nn_fma(int m, int n, int k, float alpha, const float *a, int lda
 
 FMA_KERNEL void tn_fma(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                        int accumulate) {
-    for (int i0 = 0; i0 < m; i0 += FR)
+    // Blocks of KC rows, as tn_avx512: a 32-column strip of the block's B stays in L1 while every row tile
+    // passes over it; each chain continues from C between blocks (an exact store and load).
+    for (int p0 = 0; p0 < k; p0 += KC) {
+        int kc = k - p0 < KC ? k - p0 : KC, acc = accumulate || p0 > 0;
         for (int j0 = 0; j0 < n; j0 += NR) {
-            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
-            fma_tile(mr, k, 1, a + i0, 1, lda, b + j0, ldb, w, 1, accumulate, NULL, c + (long)i0 * ldc + j0, ldc);
+            int w = n - j0 < NR ? n - j0 : NR;
+            for (int i0 = 0; i0 < m; i0 += FR) {
+                int mr = m - i0 < FR ? m - i0 : FR;
+                fma_tile(mr, kc, 1, a + (long)p0 * lda + i0, 1, lda, b + (long)p0 * ldb + j0, ldb, w, 1, acc, NULL,
+                         c + (long)i0 * ldc + j0, ldc);
+            }
         }
+    }
 }
 
 void cgemm_packed(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
