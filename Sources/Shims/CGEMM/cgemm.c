@@ -234,50 +234,50 @@ KERNEL static void tn_avx512(int m, int n, int k, const float *a, int lda, const
 }
 
 #pragma STDC FP_CONTRACT OFF
-// The same products on AVX2 + FMA (CPUs without AVX-512F): a 3 x 32 tile of fp32 accumulators in four
-// 8-lane vectors a row. Every C[i][j] is the same chain as above (fused multiply-adds over p in order
-// from 0 or from C, then alpha, then bias), so the bits equal the AVX-512 kernels' on any CPU.
+// The same products on AVX2 + FMA (CPUs without AVX-512F): a 6 x 16 tile of fp32 accumulators, two 8-lane
+// vectors a row. Every C[i][j] is the same chain as above (fused multiply-adds over p in order from 0 or from C,
+// then alpha, then bias), so the bits equal the AVX-512 kernels' on any CPU. The 12 accumulators are named
+// variables so that they stay in registers; with B's 16 columns (2) and one broadcast of A, 15 of the 16 ymm
+// registers. Six rows share each load of B: a 3 x 32 tile moved twice B's bytes per multiply-add from L2.
 #define FMA_KERNEL static __attribute__((target("avx2,fma")))
-enum { FR = 3 };
+#define FMA_TILE static inline __attribute__((target("avx2,fma"), always_inline))
+enum { FR = 6, FW = 16 };
 
-// B's row p as 32 floats: the packed panel's row, or (`w` < 32 columns read in place) a zero-padded copy.
-FMA_KERNEL inline const float *fma_brow(const float *br, int w, int inplace, float *tmp) {
-    if (!inplace || w >= NR) return br;
-    for (int j = 0; j < NR; j++) tmp[j] = j < w ? br[j] : 0.0f;
+// B's row p as 16 floats: in place, or (`w` < 16 columns read in place) a zero-padded copy.
+FMA_TILE const float *fma_brow(const float *br, int w, float *tmp) {
+    for (int j = 0; j < FW; j++) tmp[j] = j < w ? br[j] : 0.0f;
     return tmp;
 }
 
-// One mr x 32 tile (mr <= 3, a compile-time constant in each copy): C[r][j] = alpha * (start + sum over p of
-// A(r, p) B[p][j]) + bias[j], A(r, p) = a[r * ars + p * aps] (ars = lda, aps = 1 for A as stored; ars = 1, aps = lda
-// for A transposed), start = C's value (accumulate) or 0. The 12 accumulators are named variables so that they
-// stay in registers: with B's row taken in two 16-column halves and one broadcast of A, 15 of the 16 ymm registers.
-#define FMA_TILE static inline __attribute__((target("avx2,fma"), always_inline))
-#define FMA2(r, q) x##r##q = _mm256_fmadd_ps(av, b0, x##r##q); x##r##q##n = _mm256_fmadd_ps(av, b1, x##r##q##n)
+#define FMA2(r) x##r##0 = _mm256_fmadd_ps(av, b0, x##r##0); x##r##1 = _mm256_fmadd_ps(av, b1, x##r##1)
 #define FMA_STEP(br, ap) do { \
-        __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps((br) + 8), av = _mm256_broadcast_ss(ap); FMA2(0, 0); \
-        if (mr > 1) { av = _mm256_broadcast_ss((ap) + ars); FMA2(1, 0); } \
-        if (mr > 2) { av = _mm256_broadcast_ss((ap) + 2 * ars); FMA2(2, 0); } \
-        b0 = _mm256_loadu_ps((br) + 16); b1 = _mm256_loadu_ps((br) + 24); av = _mm256_broadcast_ss(ap); FMA2(0, 2); \
-        if (mr > 1) { av = _mm256_broadcast_ss((ap) + ars); FMA2(1, 2); } \
-        if (mr > 2) { av = _mm256_broadcast_ss((ap) + 2 * ars); FMA2(2, 2); } \
+        __m256 b0 = _mm256_loadu_ps(br), b1 = _mm256_loadu_ps((br) + 8), av = _mm256_broadcast_ss(ap); FMA2(0); \
+        if (mr > 1) { av = _mm256_broadcast_ss((ap) + ars); FMA2(1); } \
+        if (mr > 2) { av = _mm256_broadcast_ss((ap) + 2 * ars); FMA2(2); } \
+        if (mr > 3) { av = _mm256_broadcast_ss((ap) + 3 * ars); FMA2(3); } \
+        if (mr > 4) { av = _mm256_broadcast_ss((ap) + 4 * ars); FMA2(4); } \
+        if (mr > 5) { av = _mm256_broadcast_ss((ap) + 5 * ars); FMA2(5); } \
     } while (0)
+// One mr x 16 tile (mr <= 6, a compile-time constant in each copy): C[r][j] = alpha * (start + sum over p of
+// A(r, p) B[p][j]) + bias[j] for j < w, A(r, p) = a[r * ars + p * aps] (ars = lda, aps = 1 for A as stored;
+// ars = 1, aps = lda for A transposed), B's row p at b + p * bs, start = C's value (accumulate) or 0.
 FMA_TILE void fma_tile_r(const int mr, int k, float alpha, const float *a, long ars, long aps, const float *b, long bs,
                          int w, int inplace, int accumulate, const float *bias, float *c, long ldc) {
-    float buf[FR][NR] __attribute__((aligned(32)));
+    float buf[FR][FW] __attribute__((aligned(32)));
     for (int r = 0; r < FR; r++)
-        for (int j = 0; j < NR; j++) buf[r][j] = accumulate && r < mr && j < w ? c[r * ldc + j] : 0.0f;
-    __m256 x00 = _mm256_load_ps(buf[0]), x00n = _mm256_load_ps(buf[0] + 8), x02 = _mm256_load_ps(buf[0] + 16), x02n = _mm256_load_ps(buf[0] + 24);
-    __m256 x10 = _mm256_load_ps(buf[1]), x10n = _mm256_load_ps(buf[1] + 8), x12 = _mm256_load_ps(buf[1] + 16), x12n = _mm256_load_ps(buf[1] + 24);
-    __m256 x20 = _mm256_load_ps(buf[2]), x20n = _mm256_load_ps(buf[2] + 8), x22 = _mm256_load_ps(buf[2] + 16), x22n = _mm256_load_ps(buf[2] + 24);
-    if (inplace && w < NR) {
-        float tmp[NR] __attribute__((aligned(32)));
-        for (int p = 0; p < k; p++) { const float *br = fma_brow(b + (long)p * bs, w, 1, tmp); FMA_STEP(br, a + (long)p * aps); }
+        for (int j = 0; j < FW; j++) buf[r][j] = accumulate && r < mr && j < w ? c[r * ldc + j] : 0.0f;
+    __m256 x00 = _mm256_load_ps(buf[0]), x01 = _mm256_load_ps(buf[0] + 8), x10 = _mm256_load_ps(buf[1]), x11 = _mm256_load_ps(buf[1] + 8);
+    __m256 x20 = _mm256_load_ps(buf[2]), x21 = _mm256_load_ps(buf[2] + 8), x30 = _mm256_load_ps(buf[3]), x31 = _mm256_load_ps(buf[3] + 8);
+    __m256 x40 = _mm256_load_ps(buf[4]), x41 = _mm256_load_ps(buf[4] + 8), x50 = _mm256_load_ps(buf[5]), x51 = _mm256_load_ps(buf[5] + 8);
+    if (inplace && w < FW) {
+        float tmp[FW] __attribute__((aligned(32)));
+        for (int p = 0; p < k; p++) { const float *br = fma_brow(b + (long)p * bs, w, tmp); FMA_STEP(br, a + (long)p * aps); }
     } else {
         for (int p = 0; p < k; p++) FMA_STEP(b + (long)p * bs, a + (long)p * aps);
     }
-    __m256 xs[FR][4] = {{x00, x00n, x02, x02n}, {x10, x10n, x12, x12n}, {x20, x20n, x22, x22n}};
+    __m256 xs[FR][2] = {{x00, x01}, {x10, x11}, {x20, x21}, {x30, x31}, {x40, x41}, {x50, x51}};
     for (int r = 0; r < mr; r++) {
-        for (int q = 0; q < 4; q++) {
+        for (int q = 0; q < 2; q++) {
             __m256 v = xs[r][q];
             if (alpha != 1) v = _mm256_mul_ps(v, _mm256_set1_ps(alpha));
             _mm256_store_ps(buf[r] + 8 * q, v);
@@ -290,43 +290,55 @@ FMA_TILE void fma_tile_r(const int mr, int k, float alpha, const float *a, long 
 
 FMA_KERNEL void fma_tile(int mr, int k, float alpha, const float *a, long ars, long aps, const float *b, long bs, int w,
                          int inplace, int accumulate, const float *bias, float *c, long ldc) {
-    switch (mr) {
-    case 3: fma_tile_r(3, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); break;
-    case 2: fma_tile_r(2, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); break;
-    default: fma_tile_r(1, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); break;
-    }
+#define T(R) case R: fma_tile_r(R, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); break;
+    switch (mr) { T(6) T(5) T(4) T(3) T(2) default: fma_tile_r(1, k, alpha, a, ars, aps, b, bs, w, inplace, accumulate, bias, c, ldc); }
+#undef T
 }
 
 FMA_KERNEL void packed_fma(int m, int n, int k, float alpha, const float *a, int lda, const float *packed,
                            const float *bias, float *c, int ldc) {
     for (int i0 = 0; i0 < m; i0 += FR)
-        for (int j0 = 0; j0 < n; j0 += NR) {
-            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
-            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, 1, packed + (long)(j0 / NR) * k * NR, NR, w, 0, 0,
-                     bias ? bias + j0 : NULL, c + (long)i0 * ldc + j0, ldc);
+        for (int j0 = 0; j0 < n; j0 += FW) {
+            // The 16 columns at j0 within their 32-column panel (zero-padded, so a last half reads no further).
+            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < FW ? n - j0 : FW;
+            const float *bp = packed + (long)(j0 / NR) * k * NR + j0 % NR;
+            fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, 1, bp, NR, w, 0, 0, bias ? bias + j0 : NULL, c + (long)i0 * ldc + j0, ldc);
         }
 }
 
 FMA_KERNEL void nn_fma(int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb, float *c, int ldc) {
     for (int i0 = 0; i0 < m; i0 += FR)
-        for (int j0 = 0; j0 < n; j0 += NR) {
-            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < NR ? n - j0 : NR;
+        for (int j0 = 0; j0 < n; j0 += FW) {
+            int mr = m - i0 < FR ? m - i0 : FR, w = n - j0 < FW ? n - j0 : FW;
             fma_tile(mr, k, alpha, a + (long)i0 * lda, lda, 1, b + j0, ldb, w, 1, 0, NULL, c + (long)i0 * ldc + j0, ldc);
         }
 }
 
 FMA_KERNEL void tn_fma(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                        int accumulate) {
-    // Blocks of KC rows, as tn_avx512: a 32-column strip of the block's B stays in L1 while every row tile
-    // passes over it; each chain continues from C between blocks (an exact store and load).
+    // Blocks of KC rows, as tn_avx512. A's block is copied, 96 columns at a time, into 6-column panels (p-major),
+    // so that a tile reads its 6 values of row p contiguously (in place they were 6 of a 64-byte line lda apart),
+    // while a 16-column strip of B's block stays in L1 for every row tile. Each chain continues from C between
+    // blocks (an exact store and load).
+    enum { GROUP = 16 * FR };
+    float ap[GROUP * KC] __attribute__((aligned(32)));
     for (int p0 = 0; p0 < k; p0 += KC) {
         int kc = k - p0 < KC ? k - p0 : KC, acc = accumulate || p0 > 0;
-        for (int j0 = 0; j0 < n; j0 += NR) {
-            int w = n - j0 < NR ? n - j0 : NR;
-            for (int i0 = 0; i0 < m; i0 += FR) {
-                int mr = m - i0 < FR ? m - i0 : FR;
-                fma_tile(mr, kc, 1, a + (long)p0 * lda + i0, 1, lda, b + (long)p0 * ldb + j0, ldb, w, 1, acc, NULL,
-                         c + (long)i0 * ldc + j0, ldc);
+        for (int g0 = 0; g0 < m; g0 += GROUP) {
+            int gm = m - g0 < GROUP ? m - g0 : GROUP;
+            for (int i0 = 0; i0 < gm; i0 += FR) {
+                int mr = gm - i0 < FR ? gm - i0 : FR;
+                float *d = ap + (long)i0 * kc;
+                for (int p = 0; p < kc; p++)
+                    for (int r = 0; r < FR; r++) d[p * FR + r] = r < mr ? a[(long)(p0 + p) * lda + g0 + i0 + r] : 0.0f;
+            }
+            for (int j0 = 0; j0 < n; j0 += FW) {
+                int w = n - j0 < FW ? n - j0 : FW;
+                for (int i0 = 0; i0 < gm; i0 += FR) {
+                    int mr = gm - i0 < FR ? gm - i0 : FR;
+                    fma_tile(mr, kc, 1, ap + (long)i0 * kc, 1, FR, b + (long)p0 * ldb + j0, ldb, w, 1, acc, NULL,
+                             c + (long)(g0 + i0) * ldc + j0, ldc);
+                }
             }
         }
     }
