@@ -68,7 +68,7 @@ struct FastGEMMTests {
     /// p = 0..<k from 0, then times alpha, exactly as a scalar `addingProduct` loop computes it. The AVX-512
     /// kernels and the AVX2 + FMA kernels (CPUs without AVX-512F) must both match it bit for bit.
     @Test func bitsEqualAScalarFusedChain() {
-        for (s, (m, n, k)) in [(1, 1, 1), (13, 33, 17), (5, 70, 200), (4, 40, 300), (25, 8, 129)].enumerated() {
+        for (s, (m, n, k)) in [(1, 1, 1), (13, 33, 17), (5, 70, 200), (4, 40, 300), (25, 8, 129), (100, 21, 131)].enumerated() {
             for (ta, tb) in [(false, false), (false, true), (true, false)] {
                 let (ra, ca) = ta ? (k, m) : (m, k), (rb, cb) = tb ? (n, k) : (k, n)
                 let (lda, ldb) = (ca + 1, cb + 2)
