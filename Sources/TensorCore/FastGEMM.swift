@@ -17,6 +17,9 @@ public enum FastGEMM {
     /// Whether this CPU and OS can run the kernels (cpuid), whatever `enabled` says.
     public static var available: Bool { cgemm_available() != 0 }
 
+    /// Whether they run as the AVX-512F kernels (else AVX2 + FMA, the same bits).
+    public static var avx512: Bool { cgemm_avx512() != 0 }
+
     /// True when the kernels run. Setting it true on a CPU without them has no effect.
     public static var enabled: Bool {
         get { on.load(ordering: .relaxed) }

@@ -22,6 +22,37 @@ extension FSBench {
         return 2 * Double(n * n * n) / s / 1e9
     }
 
+    /// GFLOP/s of one thread on the DiT reference workload's products (a 1568-row slab: an eighth of its 12544
+    /// token rows), on `CGEMM` (the kernels the layers use) and on OpenBLAS's sgemm, the same operands.
+    func ditGemmGflops() -> [String: [String: Double]] {
+        // name: (transA, transB, m, n, k): x Wᵀ (qkv, fc1, fc2), g W (dx of fc1), gᵀ x (dW of fc1), attention's P V.
+        let shapes: [(String, Bool, Bool, Int, Int, Int)] = [
+            ("x_wt_qkv_1568x576x192", false, true, 1568, 576, 192), ("x_wt_fc1_1568x768x192", false, true, 1568, 768, 192),
+            ("x_wt_fc2_1568x192x768", false, true, 1568, 192, 768), ("g_w_fc1_dx_1568x192x768", false, false, 1568, 192, 768),
+            ("gt_x_fc1_dw_768x192x3136", true, false, 768, 192, 3136), ("p_v_196x64x196", false, false, 196, 64, 196)]
+        var g = SplitMix64(seed: 5)
+        var out: [String: [String: Double]] = [:]
+        for (name, ta, tb, m, n, k) in shapes {
+            let a = g.normals(m * k), b = g.normals(k * n)
+            var c = [Float](repeating: 0, count: m * n)
+            let flops = 2 * Double(m * n * k)
+            var row: [String: Double] = [:]
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                let (lda, ldb) = (ta ? m : k, tb ? k : n)
+                if FastGEMM.available {
+                    row["cgemm"] = flops / median {
+                        FastGEMM.multiply(transA: ta, transB: tb, m: m, n: n, k: k, a: ap.baseAddress!, b: bp.baseAddress!, c: cp.baseAddress!)
+                    } / 1e9
+                }
+                row["openblas"] = flops / median {
+                    sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, c: cp.baseAddress!)
+                } / 1e9
+            }}}
+            out[name] = row
+        }
+        return out
+    }
+
     func convTimings() -> (forward: Double, backward: Double) {
         var g = SplitMix64(seed: 1)
         let x = Tensor(shape: [batch, 32, Reference.side, Reference.side], data: g.normals(batch * 32 * Reference.side * Reference.side))
