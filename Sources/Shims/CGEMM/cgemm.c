@@ -3,7 +3,7 @@
 // was 11-12% of a training step. Here A's rows are read in place (a 12-row block's k-slice, k <= 768,
 // stays in L1/L2 while it meets every panel of B), the weights are packed once per call into 32-column
 // panels, and the weight gradient reads both operands in place in blocks of rows. Only the kernels carry
-// the AVX-512 target attribute; Swift calls them after cgemm_available() (cpuid) said yes.
+// the AVX-512 (or, below, AVX2 + FMA) target attribute; Swift calls them after cgemm_available() (cpuid) said yes.
 #include "cgemm.h"
 #include "ccpu.h"
 #include <string.h>

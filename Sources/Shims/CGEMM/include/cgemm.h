@@ -1,7 +1,7 @@
 #pragma once
 
 /// fp32 GEMM kernels on AVX-512F (or AVX2 + FMA) for the row-wise linear layers (DiT): a 12 x 32 register tile of fp32
-/// accumulators that reads A's rows where they are (no packing copy of the activations) and B either
+/// accumulators (6 x 16 on AVX2) that reads A's rows where they are (no packing copy of the activations) and B either
 /// packed once into 32-column panels (the weights) or in place (dW's second operand).
 ///
 /// Summation order: every C[i][j] is one chain of fused multiply-adds over p = 0, 1, ..., k - 1, started
