@@ -34,6 +34,13 @@ for k in dit_train_images_per_second dit_forward_images_per_second peak_rss_mb; 
   v=$(jq -r --arg k "$k" '.[$k] // empty' <<<"$out")
   check "dit: $k is a positive number ($v)" awk -v v="$v" 'BEGIN { exit !(v != "" && v + 0 > 0) }'
 done
+# --only gemm: each DiT product timed on CGEMM (when this CPU runs it) and on OpenBLAS.
+out=$(fs-bench --only gemm --iterations 1 --threads 1 --json 2>/dev/null); rc=$?
+check "fs-bench --only gemm exits 0 (exit $rc)" [ "$rc" -eq 0 ]
+kern=$(jq -r '.cgemm_kernels // empty' <<<"$out")
+check "it names the CGEMM kernels ($kern)" bash -c "[[ '$kern' =~ ^(avx512f|avx2\+fma|none)$ ]]"
+check "six products, each with a positive OpenBLAS rate (and CGEMM's unless none)" \
+  jq -e --arg k "$kern" '.dit_gemm_gflops_one_thread | length == 6 and all(.[]; .openblas > 0 and ($k == "none" or .cgemm > 0))' <<<"$out" >/dev/null
 fs-bench --model bogus >/dev/null 2>&1; rc=$?
 check "a bad --model is a usage error, exit 2 (exit $rc)" [ "$rc" -eq 2 ]
 
