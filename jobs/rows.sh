@@ -100,9 +100,10 @@ done_already() {
 # choose NAME PREFIX CHOICE...: set NAME (and NAME_ARGS) to the CHOICE whose stored evaluation PREFIX<CHOICE>
 # has the lowest FID, or to NAME's value in the environment; pass 1 and --dry-run take the first CHOICE (the
 # evaluations may not exist yet). A choice that could not be made is PROVISIONAL: rows that use it stop.
-declare -A FROM_ENV=() PROVISIONAL=()
+declare -A FROM_ENV=() PROVISIONAL=() SELECTS=()
 choose() {
   local name=$1 prefix=$2; shift 2
+  SELECTS[$name]=1
   local c best=$1 fid best_fid="" summary=""
   for c in "$@"; do [ -n "${!c+x}" ] || bad "select: choice '$c' is not a param"; done
   if [ "$PASS" = 1 ] && [ -n "${!name+x}" ] && [ -z "${FROM_ENV[$name]+x}" ]; then
@@ -165,6 +166,10 @@ read_file() {  # read_file FILE DEPTH
       param)
         [ ${#w[@]} -ge 3 ] && [ ${#w[@]} -le 4 ] || bad "param NAME FULL [QUICK]"
         [[ ${w[1]} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || bad "param name '${w[1]}'"
+        # params are set in pass 1, before any selection is made: one holding a choice would keep the first
+        local q; for q in "${!SELECTS[@]}"; do
+          [[ $raw == *"\${$q}"* || $raw == *"\${${q}_ARGS}"* ]] && bad "param ${w[1]} uses \${$q}, a select's choice: params are fixed before selections are made (use it in the rows)"
+        done
         if [ "$PASS" = 1 ]; then
           if [ -n "${!w[1]+x}" ] && [ -z "${SET_BY_TABLE[${w[1]}]+x}" ]; then SET_BY_ENV[${w[1]}]=1; fi
           if [ -z "${SET_BY_ENV[${w[1]}]+x}" ] && [ -z "${SET_BY_TABLE[${w[1]}]+x}" ]; then

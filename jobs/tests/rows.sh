@@ -170,6 +170,9 @@ bad "a row that is not fs-eval" 'row abl 1 "x" fs-sample --checkpoint teacher' "
 bad "unbalanced quotes" 'row abl 1 "x fs-eval' "unbalanced quotes"
 bad "a non-tool command" 'run rm -rf /' "not a FlowSteer tool"
 bad "a select whose choice is not a param" 'select S t/ X Q' "choice .Q. is not a param"
+printf 'param X 1\nselect S t/ X\nparam Y "${S_ARGS}"\n' > "$W/bad.rows"
+bash jobs/rows.sh --dry-run "$W/bad.rows" > "$W/bad.log" 2>&1; rc=$?
+check "a param that uses a select's choice: exit 2 (exit $rc) naming line 3" bash -c "[ $rc -eq 2 ] && grep -q 'bad.rows:3: param Y uses .{S}, a select' '$W/bad.log'"
 bad "an include of a missing file" 'include no-such.rows' "include: no file .no-such.rows."
 
 echo "$passed passed, $failed failed"
