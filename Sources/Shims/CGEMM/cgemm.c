@@ -263,26 +263,32 @@ FMA_TILE const float *fma_brow(const float *br, int w, float *tmp) {
 // ars = 1, aps = lda for A transposed), B's row p at b + p * bs, start = C's value (accumulate) or 0.
 FMA_TILE void fma_tile_r(const int mr, int k, float alpha, const float *a, long ars, long aps, const float *b, long bs,
                          int w, int inplace, int accumulate, const float *bias, float *c, long ldc) {
+    // The start: C's rows (accumulate) or zeros; a tile of fewer than 16 columns goes through a zero-padded copy.
     float buf[FR][FW] __attribute__((aligned(32)));
-    for (int r = 0; r < FR; r++)
-        for (int j = 0; j < FW; j++) buf[r][j] = accumulate && r < mr && j < w ? c[r * ldc + j] : 0.0f;
-    __m256 x00 = _mm256_load_ps(buf[0]), x01 = _mm256_load_ps(buf[0] + 8), x10 = _mm256_load_ps(buf[1]), x11 = _mm256_load_ps(buf[1] + 8);
-    __m256 x20 = _mm256_load_ps(buf[2]), x21 = _mm256_load_ps(buf[2] + 8), x30 = _mm256_load_ps(buf[3]), x31 = _mm256_load_ps(buf[3] + 8);
-    __m256 x40 = _mm256_load_ps(buf[4]), x41 = _mm256_load_ps(buf[4] + 8), x50 = _mm256_load_ps(buf[5]), x51 = _mm256_load_ps(buf[5] + 8);
+    int full = w == FW;
+    if (accumulate && !full)
+        for (int r = 0; r < mr; r++) for (int j = 0; j < FW; j++) buf[r][j] = j < w ? c[r * ldc + j] : 0.0f;
+#define START(r, q) (r < mr && accumulate ? (full ? _mm256_loadu_ps(c + r * ldc + 8 * q) : _mm256_load_ps(buf[r] + 8 * q)) : _mm256_setzero_ps())
+    __m256 x00 = START(0, 0), x01 = START(0, 1), x10 = START(1, 0), x11 = START(1, 1), x20 = START(2, 0), x21 = START(2, 1);
+    __m256 x30 = START(3, 0), x31 = START(3, 1), x40 = START(4, 0), x41 = START(4, 1), x50 = START(5, 0), x51 = START(5, 1);
+#undef START
     if (inplace && w < FW) {
         float tmp[FW] __attribute__((aligned(32)));
         for (int p = 0; p < k; p++) { const float *br = fma_brow(b + (long)p * bs, w, tmp); FMA_STEP(br, a + (long)p * aps); }
     } else {
         for (int p = 0; p < k; p++) FMA_STEP(b + (long)p * bs, a + (long)p * aps);
     }
+    // The end: times alpha, plus the bias, into C's rows (a narrow tile's first w columns only).
     __m256 xs[FR][2] = {{x00, x01}, {x10, x11}, {x20, x21}, {x30, x31}, {x40, x41}, {x50, x51}};
     for (int r = 0; r < mr; r++) {
         for (int q = 0; q < 2; q++) {
             __m256 v = xs[r][q];
             if (alpha != 1) v = _mm256_mul_ps(v, _mm256_set1_ps(alpha));
-            _mm256_store_ps(buf[r] + 8 * q, v);
+            if (full && !bias) _mm256_storeu_ps(c + r * ldc + 8 * q, v);
+            else if (full) _mm256_storeu_ps(c + r * ldc + 8 * q, _mm256_add_ps(v, _mm256_loadu_ps(bias + 8 * q)));
+            else _mm256_store_ps(buf[r] + 8 * q, v);
         }
-        for (int j = 0; j < w; j++) { float v = buf[r][j]; if (bias) v = v + bias[j]; c[r * ldc + j] = v; }
+        if (!full) for (int j = 0; j < w; j++) { float v = buf[r][j]; if (bias) v = v + bias[j]; c[r * ldc + j] = v; }
     }
 }
 #undef FMA_STEP
