@@ -4,7 +4,7 @@
 #   fs-train   (preset tiny)                                   -> checkpoint content hash, exported bytes
 #   fs-rollout (a small bank of that teacher)                  -> bank content hash, exported bytes
 #   fs-distill (FlowSteer + OTA + adversarial, from that bank) -> checkpoint content hash, exported bytes
-#   fs-eval    (that student, 300 samples, bootstrap B=50)      -> fid, kid and their 95% intervals
+#   fs-eval    (that student, 300 samples, bootstrap B=50, --teacher) -> fid, kid, 95% intervals, trajectory MSE
 # and requires every one identical across the thread counts; then resumes a teacher run at another thread
 # count than it started with and requires the uninterrupted run's bytes. Prints "N passed, M failed".
 #
@@ -33,6 +33,7 @@ rollout=(--teacher t --name bank --seeds 0-23 --segments 2 --substeps 2 --schedu
 distill=(--run s --teacher t --bank bank --method flowsteer --ota --adversarial --lambda-adv 0.1 --lambda-fm 0.1
          --segments 2 --schedule fixed --steps 6 --preset tiny --quiet)
 th=() bh=() sh=() tf=() bf=() sf=() ev=()
+eval_fields='[.fid, .fid_ci95[0], .fid_ci95[1], .kid, .kid_ci95[0], .kid_ci95[1], .trajectory_mse] | map(tostring) | join(",")'
 for n in $THREAD_COUNTS; do
   db="$W/t$n.db"
   rc=0
@@ -46,8 +47,8 @@ for n in $THREAD_COUNTS; do
   fs-store export --store "$db" s@6 -o "$W/student$n.safetensors" > /dev/null
   th+=("$(hash_of "$db" t@20)"); bh+=("$(hash_of "$db" bank)"); sh+=("$(hash_of "$db" s@6)")
   tf+=("$W/teacher$n.safetensors"); bf+=("$W/bank$n.safetensors"); sf+=("$W/student$n.safetensors")
-  e=$(fs-eval --store "$db" --checkpoint s@6 --num-samples 300 --seed 7 --bootstrap 50 --threads "$n" --json 2>/dev/null)
-  ev+=("$(jq -r '[.fid, .fid_ci95[0], .fid_ci95[1], .kid, .kid_ci95[0], .kid_ci95[1]] | map(tostring) | join(",")' <<<"$e")")
+  e=$(fs-eval --store "$db" --checkpoint s@6 --num-samples 300 --seed 7 --bootstrap 50 --teacher t --threads "$n" --json 2>/dev/null)
+  ev+=("$(jq -r "$eval_fields" <<<"$e")")
   echo "     --threads $n: teacher ${th[-1]:0:12}  bank ${bh[-1]:0:12}  student ${sh[-1]:0:12}  eval ${ev[-1]}"
 done
 check "fs-train: checkpoint content hashes identical across --threads $THREAD_COUNTS" all_equal "${th[@]}"
@@ -56,7 +57,13 @@ check "fs-rollout: bank content hashes identical" all_equal "${bh[@]}"
 check "fs-rollout: exported banks byte-identical" same "${bf[@]}"
 check "fs-distill: checkpoint content hashes identical" all_equal "${sh[@]}"
 check "fs-distill: exported safetensors byte-identical" same "${sf[@]}"
-check "fs-eval: fid, kid and their bootstrap intervals identical" eval 'all_equal "${ev[@]}" && [[ ",${ev[0]}" != *",,"* ]]'
+check "fs-eval: fid, kid, their bootstrap intervals and trajectory MSE identical" eval 'all_equal "${ev[@]}" && [[ ",${ev[0]}," != *",,"* ]]'
+# The teacher's samples for trajectory MSE were kept in the store: a second evaluation (another thread count)
+# reads them and gives the same numbers.
+set -- $THREAD_COUNTS
+e=$(fs-eval --store "$W/t$1.db" --checkpoint s@6 --num-samples 300 --seed 7 --bootstrap 50 --teacher t --threads "${!#}" --json 2> "$W/cached.err")
+check "fs-eval --teacher again: the teacher's samples come from the store, same numbers" \
+  eval 'grep -q "teacher samples of seeds 7-306 from the store" "$W/cached.err" && all_equal "$(jq -r "$eval_fields" <<<"$e")" "${ev[0]}"'
 
 # Resume across thread counts: 10 steps at the first count, the rest at the last; same bytes as uninterrupted.
 set -- $THREAD_COUNTS; first=$1; last=${!#}

@@ -23,7 +23,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "First seed: sample i uses seed X+i.") var seed: UInt64 = 0
     @OptionGroup(title: "Reference (default: the test split of the model's dataset)") var data: DataOptions
     @Option(help: "Feature network: mnist | fashion-mnist (embedded), a .safetensors file, a feature_network artifact, or inception:FILE (pytorch-fid weights, docs/eval.md) (default: the dataset's).") var features: String?
-    @Option(help: "Teacher for trajectory MSE: its samples from the same seeds and labels.") var teacher: String?
+    @Option(help: "Teacher for trajectory MSE: its samples from the same seeds and labels (kept in the store as a sample_set and reused by later evaluations with the same teacher, steps, guidance and seeds).") var teacher: String?
     @Option(help: "Teacher steps for trajectory MSE (fixed schedule).") var teacherSteps: Int = 32
     @Option(help: "Teacher guidance for trajectory MSE (default: its recommended_cfg).") var teacherCfg: Float?
     @Option(help: "Bootstrap resamples of the samples for the 95% FID/KID intervals (0 = none).")
@@ -90,8 +90,10 @@ struct Evaluate: ParsableCommand {
             let sched = try SampleGeneration.schedule(for: loaded.manifest, steps: steps, kind: schedule, shift: shift, sigmas: nil)
             let plan = SamplingPlan(sigmas: sched.sigmas, guidance: cfg ?? loaded.recommendedCFG)
             let teacherModel = try teacher.map { try LoadedModel.load($0, store: requiredStore) }
-            let teacherPlan = teacherModel.map { t in
-                SamplingPlan(sigmas: SigmaSchedule.make(.fixed, steps: teacherSteps, shift: t.shift).sigmas, guidance: teacherCfg ?? t.recommendedCFG)
+            let teacherSamples = teacherModel.map { t in
+                TeacherSamples(teacher: t, plan: SamplingPlan(sigmas: SigmaSchedule.make(.fixed, steps: teacherSteps, shift: t.shift).sigmas,
+                                                              guidance: teacherCfg ?? t.recommendedCFG),
+                               store: store, log: common.log)
             }
             labels = SampleGeneration.balancedLabels(count: numSamples, classes: loaded.config.numClasses)
             let progress = common.progress("fs-eval sample", total: numSamples, unit: "img")
@@ -104,11 +106,7 @@ struct Evaluate: ParsableCommand {
                                                            batchSize: 256, modelName: "checkpoint \(loaded.displayName)",
                                                            afterGroup: Interruption.checkSampling,
                                                            onBatch: { progress.update(completed: first + $0) }).samples
-                let reference = try teacherModel.map { t in
-                    try SampleGeneration.generate(t.model, seeds: chunkSeeds, labels: chunkLabels, plan: teacherPlan!,
-                                                  batchSize: 256, modelName: "teacher \(t.displayName)",
-                                                  afterGroup: Interruption.checkSampling).samples
-                }
+                let reference = try teacherSamples?.samples(seeds: chunkSeeds, labels: chunkLabels)
                 try m.add(images, teacher: reference)
             }
             progress.finish()
