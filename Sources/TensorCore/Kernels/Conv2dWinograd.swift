@@ -426,17 +426,17 @@ func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
                            _ w: WinogradPlan, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     let g = w.g
     let (cin, cout, hw, nt, np) = (g.cin, g.cout, g.h * g.w, w.tiles, w.positions)
-    if VectorConvKernels.enabled {
+    if let k = VectorConvKernels.winogradKernels {
         let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * nt)
         let mm = UnsafeMutablePointer<Float>.allocate(capacity: np * cout * nt)
         defer { v.deallocate(); mm.deallocate() }
         let (h, wd, m) = (Int32(g.h), Int32(g.w), Int32(w.m))
         for img in range {
-            cwino_input(x + img * cin * hw, Int32(cin), h, wd, m, v, cin * nt, nt, 0)
+            k.input(x + img * cin * hw, Int32(cin), h, wd, m, v, cin * nt, nt, 0)
             for xi in 0..<np {
                 winogradGemm(w, m: cout, n: nt, k: cin, a: u + xi * cout * cin, b: v + xi * cin * nt, c: mm + xi * cout * nt)
             }
-            cwino_output(mm, Int32(cout), h, wd, m, cout * nt, bias, bias == nil ? nil : sampleBias.map { $0 + img * cout },
+            k.output(mm, Int32(cout), h, wd, m, cout * nt, bias, bias == nil ? nil : sampleBias.map { $0 + img * cout },
                          bias == nil ? nil : residual.map { $0 + img * cout * hw }, out + img * cout * hw)
         }
         return
@@ -495,14 +495,14 @@ func conv2dWinogradWeightChunk(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Fl
     let g = w.g
     let (cin, cout, hw, nt, np) = (g.cin, g.cout, g.h * g.w, w.tiles, w.positions)
     let kcols = range.count * nt
-    if VectorConvKernels.enabled {
+    if let k = VectorConvKernels.winogradKernels {
         let v = UnsafeMutablePointer<Float>.allocate(capacity: np * cin * kcols)
         let dt = UnsafeMutablePointer<Float>.allocate(capacity: np * cout * kcols)
         defer { v.deallocate(); dt.deallocate() }
         let (h, wd, m) = (Int32(g.h), Int32(g.w), Int32(w.m))
         for (i, img) in range.enumerated() {
-            cwino_input(x + img * cin * hw, Int32(cin), h, wd, m, v, cin * kcols, kcols, i * nt)
-            cwino_grad(dy + img * cout * hw, Int32(cout), h, wd, m, dt, cout * kcols, kcols, i * nt)
+            k.input(x + img * cin * hw, Int32(cin), h, wd, m, v, cin * kcols, kcols, i * nt)
+            k.grad(dy + img * cout * hw, Int32(cout), h, wd, m, dt, cout * kcols, kcols, i * nt)
         }
         for xi in 0..<np {
             winogradGemm(w, transB: true, m: cout, n: cin, k: kcols, a: dt + xi * cout * kcols, b: v + xi * cin * kcols,

@@ -19,12 +19,45 @@ public enum VectorConvKernels {
         set { on.store(newValue && cconv_available() != 0, ordering: .relaxed) }
     }
 
-    /// Reads `FS_CONV_AVX512` (`off`/`0`/`no` or `on`/`1`/`yes`); other values leave the choice as it is.
+    /// Reads `FS_CONV_AVX512` and `FS_CONV_AVX2` (`off`/`0`/`no` or `on`/`1`/`yes`); other values leave the choice as it is.
     public static func applyEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) {
         switch env["FS_CONV_AVX512"]?.lowercased() {
         case "off", "0", "no": enabled = false
         case "on", "1", "yes": enabled = true
         default: break
         }
+        switch env["FS_CONV_AVX2"]?.lowercased() {
+        case "off", "0", "no": winogradAVX2 = false
+        case "on", "1", "yes": winogradAVX2 = true
+        default: break
+        }
     }
+
+    private static let avx2 = Atomic<Bool>(cwino2_available() != 0)
+
+    /// Whether Winograd's data transforms run in CConv's AVX2 kernels when the AVX-512 ones are off (a CPU
+    /// without AVX-512, or `enabled` false): the same bits as the Swift transforms (WinogradTransformsTests).
+    /// On by default where the CPU has AVX2; `FS_CONV_AVX2=off` turns it off for comparisons.
+    public static var winogradAVX2: Bool {
+        get { avx2.load(ordering: .relaxed) }
+        set { avx2.store(newValue && cwino2_available() != 0, ordering: .relaxed) }
+    }
+
+    /// Whether this CPU and OS can run the AVX2 transforms.
+    public static var winogradAVX2Available: Bool { cwino2_available() != 0 }
+
+    /// The Winograd transform kernels that run now: AVX-512, else AVX2, else nil (the Swift transforms).
+    static var winogradKernels: WinogradKernels? {
+        if enabled { return WinogradKernels(input: cwino_input, output: cwino_output, grad: cwino_grad) }
+        if winogradAVX2 { return WinogradKernels(input: cwino2_input, output: cwino2_output, grad: cwino2_grad) }
+        return nil
+    }
+}
+
+/// One set of CConv's Winograd transforms (cconv.h: same contracts, same bits).
+struct WinogradKernels {
+    let input: @convention(c) (UnsafePointer<Float>?, Int32, Int32, Int32, Int32, UnsafeMutablePointer<Float>?, Int, Int, Int) -> Void
+    let output: @convention(c) (UnsafePointer<Float>?, Int32, Int32, Int32, Int32, Int, UnsafePointer<Float>?,
+                                UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+    let grad: @convention(c) (UnsafePointer<Float>?, Int32, Int32, Int32, Int32, UnsafeMutablePointer<Float>?, Int, Int, Int) -> Void
 }

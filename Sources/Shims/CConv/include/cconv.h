@@ -39,3 +39,15 @@ void cconv_norm_silu_row(const float *x, float *o, long count, float a, float b)
 /// `siluGradRow` (bit-identical). Only call when cconv_available() is 1.
 void cconv_silu_grad_row(const float *x, const float *dy, float *dz, long count, float mean, float rstd,
                          float gamma, float beta);
+
+/// 1 when this CPU and OS run AVX2 code, else 0.
+int cwino2_available(void);
+
+/// cwino_input, cwino_output and cwino_grad in AVX2 (winograd_avx2.c): the same contracts and the same bits.
+/// Only call when cwino2_available() is 1.
+void cwino2_input(const float *x, int channels, int h, int w, int m,
+                  float *v, long xiStride, long ld, long col0);
+void cwino2_output(const float *mm, int channels, int h, int w, int m, long xiStride,
+                   const float *bias, const float *sampleBias, const float *residual, float *out);
+void cwino2_grad(const float *dy, int channels, int h, int w, int m,
+                 float *out, long xiStride, long ld, long col0);
