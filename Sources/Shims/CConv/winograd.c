@@ -35,6 +35,8 @@ KI V sub(V a, V b) { return _mm512_sub_ps(a, b); }
 KI V mul(float s, V a) { return _mm512_mul_ps(_mm512_set1_ps(s), a); }
 KI V neg(V a) { return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a), _mm512_set1_epi32((int)0x80000000u))); }
 
+#include "winograd_transforms.h"
+
 // Lane l holds element (step * l + c) of the 32 floats lo:hi.
 KI V pick(V lo, V hi, int step, int c) {
     int ix[16];
@@ -51,23 +53,6 @@ KI void load_row(const float *plane, int h, int w, int y, int c0, V r[2]) {
 }
 
 // MARK: input (Bᵀ d B)
-
-// Bᵀ d, F(4, 3) (winogradBT6).
-KI void bt6(const V d[6], V o[6]) {
-    o[0] = add(sub(d[4], mul(5, d[2])), mul(4, d[0]));
-    V p = sub(d[4], mul(4, d[2])), q = sub(d[3], mul(4, d[1]));
-    o[1] = add(p, q);
-    o[2] = sub(p, q);
-    V u = sub(d[4], d[2]), v = mul(2, sub(d[3], d[1]));
-    o[3] = add(u, v);
-    o[4] = sub(u, v);
-    o[5] = add(sub(d[5], mul(5, d[3])), mul(4, d[1]));
-}
-
-// Bᵀ d, F(2, 3) (winogradBT4).
-KI void bt4(const V d[4], V o[4]) {
-    o[0] = sub(d[0], d[2]); o[1] = add(d[1], d[2]); o[2] = sub(d[2], d[1]); o[3] = sub(d[1], d[3]);
-}
 
 // Tile rows of at most 8 tiles (the UNet's 28x28, 14x14 and 7x7 planes: 7, 7 and 4 tiles) go G = 16 / tw at a
 // time (at most 4) through the row pass, each in its own lanes: gather[g][c] picks tile column c of tile row g
@@ -156,21 +141,6 @@ KI void input_tiles(const float *x, int channels, int h, int w, int m, float *v,
 }
 
 // MARK: output (Aᵀ M A) and the epilogue
-
-// Aᵀ y, F(4, 3) (winogradAT6).
-KI void at6(const V d[6], V o[4]) {
-    V p = add(d[1], d[2]), q = sub(d[1], d[2]), r = add(d[3], d[4]), t = sub(d[3], d[4]);
-    o[0] = add(add(d[0], p), r);
-    o[1] = add(q, mul(2, t));
-    o[2] = add(p, mul(4, r));
-    o[3] = add(add(q, mul(8, t)), d[5]);
-}
-
-// Aᵀ y, F(2, 3) (winogradAT4).
-KI void at4(const V d[4], V o[2]) {
-    o[0] = add(add(d[0], d[1]), d[2]);
-    o[1] = sub(sub(d[1], d[2]), d[3]);
-}
 
 // The conv epilogue of Conv2dWinograd.swift, same rounding.
 KI V epilogue(V s, const float *bias, V b, const float *sampleBias, V e, const float *res, __mmask16 mk) {
@@ -298,17 +268,6 @@ KI void output_tiles(const float *mm, int channels, int h, int w, int m, long xs
 }
 
 // MARK: output gradient (A dy Aᵀ)
-
-// A y, F(4, 3) (winogradA6).
-KI void a6(const V d[4], V o[6]) {
-    V e = add(d[0], d[2]), f = add(d[1], d[3]), e4 = add(d[0], mul(4, d[2])), f8 = add(mul(2, d[1]), mul(8, d[3]));
-    o[0] = d[0]; o[1] = add(e, f); o[2] = sub(e, f); o[3] = add(e4, f8); o[4] = sub(e4, f8); o[5] = d[3];
-}
-
-// A y, F(2, 3) (winogradA4).
-KI void a4(const V d[2], V o[4]) {
-    o[0] = d[0]; o[1] = add(d[0], d[1]); o[2] = sub(d[0], d[1]); o[3] = neg(d[1]);
-}
 
 // Tile rows of at most 8 tiles, G at a time (as `input_grouped`).
 KI void grad_grouped(const float *dy, int channels, int h, int w, int m, float *out, long xs, long ld, long col0) {

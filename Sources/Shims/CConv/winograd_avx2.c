@@ -18,22 +18,24 @@
 int cwino2_available(void) { return ccpu_has(CCPU_AVX2); }
 
 #define K2 __attribute__((target("avx2")))
-#define KI2 __attribute__((target("avx2"), always_inline)) static inline
-typedef __m256 W;
+#define KI __attribute__((target("avx2"), always_inline)) static inline
+typedef __m256 V;
 
-KI2 W add(W a, W b) { return _mm256_add_ps(a, b); }
-KI2 W sub(W a, W b) { return _mm256_sub_ps(a, b); }
-KI2 W mul(float s, W a) { return _mm256_mul_ps(_mm256_set1_ps(s), a); }
-KI2 W neg(W a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+KI V add(V a, V b) { return _mm256_add_ps(a, b); }
+KI V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+KI V mul(float s, V a) { return _mm256_mul_ps(_mm256_set1_ps(s), a); }
+KI V neg(V a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+
+#include "winograd_transforms.h"
 
 // Lanes 0 ..< n (n clamped to 0...8) as a maskload/maskstore mask.
-KI2 __m256i lanes(int n) {
+KI __m256i lanes(int n) {
     if (n > 8) n = 8;
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // The first n lanes (1...8) of v at p, in plain stores: vmaskmovps stores are microcoded and slow on AMD's cores.
-KI2 void store_n(float *p, W v, int n) {
+KI void store_n(float *p, V v, int n) {
     if (n >= 8) { _mm256_storeu_ps(p, v); return; }
     __m128 lo = _mm256_castps256_ps128(v);
     if (n & 4) { _mm_storeu_ps(p, lo); p += 4; lo = _mm256_extractf128_ps(v, 1); }
@@ -41,49 +43,12 @@ KI2 void store_n(float *p, W v, int n) {
     if (n & 1) _mm_store_ss(p, lo);
 }
 
-// Bᵀ d, F(4, 3) / F(2, 3) (winogradBT6 / winogradBT4).
-KI2 void bt6(const W d[6], W o[6]) {
-    o[0] = add(sub(d[4], mul(5, d[2])), mul(4, d[0]));
-    W p = sub(d[4], mul(4, d[2])), q = sub(d[3], mul(4, d[1]));
-    o[1] = add(p, q);
-    o[2] = sub(p, q);
-    W u = sub(d[4], d[2]), v = mul(2, sub(d[3], d[1]));
-    o[3] = add(u, v);
-    o[4] = sub(u, v);
-    o[5] = add(sub(d[5], mul(5, d[3])), mul(4, d[1]));
-}
-KI2 void bt4(const W d[4], W o[4]) {
-    o[0] = sub(d[0], d[2]); o[1] = add(d[1], d[2]); o[2] = sub(d[2], d[1]); o[3] = sub(d[1], d[3]);
-}
-
-// Aᵀ y, F(4, 3) / F(2, 3) (winogradAT6 / winogradAT4).
-KI2 void at6(const W d[6], W o[4]) {
-    W p = add(d[1], d[2]), q = sub(d[1], d[2]), r = add(d[3], d[4]), t = sub(d[3], d[4]);
-    o[0] = add(add(d[0], p), r);
-    o[1] = add(q, mul(2, t));
-    o[2] = add(p, mul(4, r));
-    o[3] = add(add(q, mul(8, t)), d[5]);
-}
-KI2 void at4(const W d[4], W o[2]) {
-    o[0] = add(add(d[0], d[1]), d[2]);
-    o[1] = sub(sub(d[1], d[2]), d[3]);
-}
-
-// A y, F(4, 3) / F(2, 3) (winogradA6 / winogradA4).
-KI2 void a6(const W d[4], W o[6]) {
-    W e = add(d[0], d[2]), f = add(d[1], d[3]), e4 = add(d[0], mul(4, d[2])), f8 = add(mul(2, d[1]), mul(8, d[3]));
-    o[0] = d[0]; o[1] = add(e, f); o[2] = sub(e, f); o[3] = add(e4, f8); o[4] = sub(e4, f8); o[5] = d[3];
-}
-KI2 void a4(const W d[2], W o[4]) {
-    o[0] = d[0]; o[1] = add(d[0], d[1]); o[2] = sub(d[0], d[1]); o[3] = neg(d[1]);
-}
-
 // Rows of `n` floats, 8-float vectors (the buffers have 8 floats of slack past their last row).
 static long round8(long n) { return (n + 7) & ~7L; }
 
 // One image row s[0 ..< w] into a phase-split row: column x = j + off at d[(x % m) * q + x / m]. Columns with
 // x % m == 0 go 8 at a time through 128-bit shuffles (the scalar scatter was a third of the input transform).
-KI2 void spread_row(const float *s, int w, float *d, int m, int off, int q) {
+KI void spread_row(const float *s, int w, float *d, int m, int off, int q) {
     int j = 0;
     for (; j < w && (j + off) % m != 0; j++) d[((j + off) % m) * q + (j + off) / m] = s[j];
     for (; j + 8 <= w; j += 8) {
@@ -108,7 +73,7 @@ KI2 void spread_row(const float *s, int w, float *d, int m, int off, int q) {
 // Planes of at most 7 tiles per row (the UNet's: 28x28 with m = 4, 14x14 and 7x7 with m = 2): runs of 8, one
 // register each, so both passes stay in registers (a band stored by the column pass and reloaded at unaligned
 // offsets by the row pass stalled on store forwarding); tile column c >= m is run c - m moved down one lane.
-KI2 void input_narrow(const float *x, int channels, int h, int w, int m, float *v, long xs, long ld, long col0,
+KI void input_narrow(const float *x, int channels, int h, int w, int m, float *v, long xs, long ld, long col0,
                       float *pad) {
     const int a = m + 2, th = (h + m - 1) / m, tw = (w + m - 1) / m;
     const long pw = 8L * m;
@@ -118,16 +83,16 @@ KI2 void input_narrow(const float *x, int channels, int h, int w, int m, float *
         for (int r = 0; r < h; r++) spread_row(plane + (long)r * w, w, pad + (long)(r + 1) * pw, m, 1, 8);
         for (int ty = 0; ty < th; ty++) {
             const float *rows = pad + (long)ty * m * pw;
-            W b[6][4];
+            V b[6][4];
             for (int r = 0; r < m; r++) {                          // column pass, run by run
-                W d[6], o[6];
+                V d[6], o[6];
                 for (int k = 0; k < a; k++) d[k] = _mm256_loadu_ps(rows + k * pw + 8 * r);
                 if (m == 4) bt6(d, o); else bt4(d, o);
                 for (int i = 0; i < a; i++) b[i][r] = o[i];
             }
             float *dst = v + (long)ch * ld + col0 + (long)ty * tw;
             for (int i = 0; i < a; i++) {                          // row pass, the tiles in the lanes
-                W d[6], o[6];
+                V d[6], o[6];
                 for (int c = 0; c < a; c++) d[c] = c < m ? b[i][c] : _mm256_permutevar8x32_ps(b[i][c - m], down);
                 if (m == 4) bt6(d, o); else bt4(d, o);
                 for (int j = 0; j < a; j++) store_n(dst + (long)(i * a + j) * xs, o[j], tw);
@@ -136,7 +101,7 @@ KI2 void input_narrow(const float *x, int channels, int h, int w, int m, float *
     }
 }
 
-KI2 void input_tiles(const float *x, int channels, int h, int w, int m, float *v, long xs, long ld, long col0,
+KI void input_tiles(const float *x, int channels, int h, int w, int m, float *v, long xs, long ld, long col0,
                      float *pad, float *band) {
     const int a = m + 2, th = (h + m - 1) / m, tw = (w + m - 1) / m, qw = tw + 1;
     const long pw = round8((long)m * qw);   // padded row: m runs of qw, padded column x at (x % m) * qw + x / m
@@ -148,7 +113,7 @@ KI2 void input_tiles(const float *x, int channels, int h, int w, int m, float *v
         for (int ty = 0; ty < th; ty++) {
             const float *rows = pad + (long)ty * m * pw;
             for (long x0 = 0; x0 < pw; x0 += 8) {                 // column pass over whole rows
-                W d[6], o[6];
+                V d[6], o[6];
                 for (int k = 0; k < a; k++) d[k] = _mm256_loadu_ps(rows + k * pw + x0);
                 if (m == 4) bt6(d, o); else bt4(d, o);
                 for (int i = 0; i < a; i++) _mm256_storeu_ps(band + i * pw + x0, o[i]);
@@ -158,7 +123,7 @@ KI2 void input_tiles(const float *x, int channels, int h, int w, int m, float *v
                 const int n = tw - tx;
                 for (int i = 0; i < a; i++) {
                     const float *b = band + i * pw + tx;
-                    W d[6], o[6];
+                    V d[6], o[6];
                     for (int c = 0; c < a; c++) d[c] = _mm256_loadu_ps(b + (c % m) * qw + c / m);
                     if (m == 4) bt6(d, o); else bt4(d, o);
                     for (int j = 0; j < a; j++) store_n(dst + (long)(i * a + j) * xs + tx, o[j], n);
@@ -187,35 +152,35 @@ void cwino2_input(const float *x, int channels, int h, int w, int m, float *v, l
 // MARK: output (Aᵀ M A) and the epilogue
 
 // The conv epilogue of Conv2dWinograd.swift, same rounding (res: NULL or its row, read under `mk`).
-KI2 W epilogue(W s, const float *bias, W b, const float *sampleBias, W e, const float *res, __m256i mk) {
+KI V epilogue(V s, const float *bias, V b, const float *sampleBias, V e, const float *res, __m256i mk) {
     if (!bias) return s;
     if (sampleBias) {
-        W d = add(add(s, b), e);
+        V d = add(add(s, b), e);
         return res ? add(_mm256_maskload_ps(res, mk), d) : d;
     }
     if (res) return add(_mm256_maskload_ps(res, mk), add(s, b));
     return add(s, b);
 }
 
-KI2 void output_tiles(const float *mm, int channels, int h, int w, int m, long xs, const float *bias,
+KI void output_tiles(const float *mm, int channels, int h, int w, int m, long xs, const float *bias,
                       const float *sampleBias, const float *residual, float *out) {
     const int a = m + 2, th = (h + m - 1) / m, tw = (w + m - 1) / m, nt = th * tw;
     float row[32];
     for (int ch = 0; ch < channels; ch++) {
-        W b = _mm256_set1_ps(bias ? bias[ch] : 0), e = _mm256_set1_ps(sampleBias ? sampleBias[ch] : 0);
+        V b = _mm256_set1_ps(bias ? bias[ch] : 0), e = _mm256_set1_ps(sampleBias ? sampleBias[ch] : 0);
         float *plane = out + (long)ch * h * w;
         const float *rplane = residual ? residual + (long)ch * h * w : 0;
         for (int ty = 0; ty < th; ty++) {
             for (int tx = 0; tx < tw; tx += 8) {
                 __m256i keep = lanes(tw - tx);
                 const float *s = mm + (long)ch * nt + (long)ty * tw + tx;
-                W p[6][4], d[6];
+                V p[6][4], d[6];
                 for (int i = 0; i < a; i++) {                 // along each row of the tile (the Swift band)
                     for (int k = 0; k < a; k++) d[k] = _mm256_maskload_ps(s + (long)(i * a + k) * xs, keep);
                     if (m == 4) at6(d, p[i]); else at4(d, p[i]);
                 }
                 for (int jj = 0; jj < m; jj++) {              // along the columns
-                    W o[4];
+                    V o[4];
                     for (int i = 0; i < a; i++) d[i] = p[i][jj];
                     if (m == 4) at6(d, o); else at4(d, o);
                     for (int r = 0; r < m; r++) p[r][jj] = o[r];
@@ -226,16 +191,16 @@ KI2 void output_tiles(const float *mm, int channels, int h, int w, int m, long x
                     if (y >= h) break;
                     // interleave: lane t of p[r][jj] is column m * t + jj
                     if (m == 4) {
-                        W t0 = _mm256_unpacklo_ps(p[r][0], p[r][2]), t1 = _mm256_unpacklo_ps(p[r][1], p[r][3]);
-                        W t2 = _mm256_unpackhi_ps(p[r][0], p[r][2]), t3 = _mm256_unpackhi_ps(p[r][1], p[r][3]);
-                        W u0 = _mm256_unpacklo_ps(t0, t1), u1 = _mm256_unpackhi_ps(t0, t1);
-                        W u2 = _mm256_unpacklo_ps(t2, t3), u3 = _mm256_unpackhi_ps(t2, t3);
+                        V t0 = _mm256_unpacklo_ps(p[r][0], p[r][2]), t1 = _mm256_unpacklo_ps(p[r][1], p[r][3]);
+                        V t2 = _mm256_unpackhi_ps(p[r][0], p[r][2]), t3 = _mm256_unpackhi_ps(p[r][1], p[r][3]);
+                        V u0 = _mm256_unpacklo_ps(t0, t1), u1 = _mm256_unpackhi_ps(t0, t1);
+                        V u2 = _mm256_unpacklo_ps(t2, t3), u3 = _mm256_unpackhi_ps(t2, t3);
                         _mm256_storeu_ps(row, _mm256_permute2f128_ps(u0, u1, 0x20));
                         _mm256_storeu_ps(row + 8, _mm256_permute2f128_ps(u2, u3, 0x20));
                         _mm256_storeu_ps(row + 16, _mm256_permute2f128_ps(u0, u1, 0x31));
                         _mm256_storeu_ps(row + 24, _mm256_permute2f128_ps(u2, u3, 0x31));
                     } else {
-                        W lo = _mm256_unpacklo_ps(p[r][0], p[r][1]), hi = _mm256_unpackhi_ps(p[r][0], p[r][1]);
+                        V lo = _mm256_unpacklo_ps(p[r][0], p[r][1]), hi = _mm256_unpackhi_ps(p[r][0], p[r][1]);
                         _mm256_storeu_ps(row, _mm256_permute2f128_ps(lo, hi, 0x20));
                         _mm256_storeu_ps(row + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
                     }
@@ -243,7 +208,7 @@ KI2 void output_tiles(const float *mm, int channels, int h, int w, int m, long x
                     const float *rr = rplane ? rplane + (long)y * w + c0 : 0;
                     for (int j = 0; j < cols; j += 8) {
                         __m256i mk = lanes(cols - j);
-                        W v = epilogue(_mm256_loadu_ps(row + j), bias, b, sampleBias, e, rr ? rr + j : 0, mk);
+                        V v = epilogue(_mm256_loadu_ps(row + j), bias, b, sampleBias, e, rr ? rr + j : 0, mk);
                         store_n(dr + j, v, cols - j);
                     }
                 }
@@ -269,7 +234,7 @@ void cwino2_output(const float *mm, int channels, int h, int w, int m, long xiSt
 // MARK: output gradient (A dy Aᵀ)
 
 // At most 8 tiles per row: runs of 8, one register each (as input_narrow; no run is shifted here).
-KI2 void grad_narrow(const float *dy, int channels, int h, int w, int m, float *out, long xs, long ld, long col0,
+KI void grad_narrow(const float *dy, int channels, int h, int w, int m, float *out, long xs, long ld, long col0,
                      float *grid) {
     const int a = m + 2, th = (h + m - 1) / m, tw = (w + m - 1) / m;
     const long gw = 8L * m;
@@ -278,16 +243,16 @@ KI2 void grad_narrow(const float *dy, int channels, int h, int w, int m, float *
         for (int r = 0; r < h; r++) spread_row(plane + (long)r * w, w, grid + (long)r * gw, m, 0, 8);
         for (int ty = 0; ty < th; ty++) {
             const float *rows = grid + (long)ty * m * gw;
-            W b[6][4];
+            V b[6][4];
             for (int c = 0; c < m; c++) {                          // column pass, run by run
-                W d[4], o[6];
+                V d[4], o[6];
                 for (int k = 0; k < m; k++) d[k] = _mm256_loadu_ps(rows + k * gw + 8 * c);
                 if (m == 4) a6(d, o); else a4(d, o);
                 for (int i = 0; i < a; i++) b[i][c] = o[i];
             }
             float *dst = out + (long)ch * ld + col0 + (long)ty * tw;
             for (int i = 0; i < a; i++) {                          // row pass, the tiles in the lanes
-                W o[6];
+                V o[6];
                 if (m == 4) a6(b[i], o); else a4(b[i], o);
                 for (int j = 0; j < a; j++) store_n(dst + (long)(i * a + j) * xs, o[j], tw);
             }
@@ -295,7 +260,7 @@ KI2 void grad_narrow(const float *dy, int channels, int h, int w, int m, float *
     }
 }
 
-KI2 void grad_tiles(const float *dy, int channels, int h, int w, int m, float *out, long xs, long ld, long col0,
+KI void grad_tiles(const float *dy, int channels, int h, int w, int m, float *out, long xs, long ld, long col0,
                     float *grid, float *band) {
     const int a = m + 2, th = (h + m - 1) / m, tw = (w + m - 1) / m;
     const long gw = round8((long)m * tw);   // grid row: m runs of tw, column x at (x % m) * tw + x / m
@@ -307,7 +272,7 @@ KI2 void grad_tiles(const float *dy, int channels, int h, int w, int m, float *o
         for (int ty = 0; ty < th; ty++) {
             const float *rows = grid + (long)ty * m * gw;
             for (long x0 = 0; x0 < gw; x0 += 8) {                 // column pass
-                W d[4], o[6];
+                V d[4], o[6];
                 for (int k = 0; k < m; k++) d[k] = _mm256_loadu_ps(rows + k * gw + x0);
                 if (m == 4) a6(d, o); else a4(d, o);
                 for (int i = 0; i < a; i++) _mm256_storeu_ps(band + i * gw + x0, o[i]);
@@ -317,7 +282,7 @@ KI2 void grad_tiles(const float *dy, int channels, int h, int w, int m, float *o
                 const int n = tw - tx;
                 for (int i = 0; i < a; i++) {
                     const float *b = band + i * gw + tx;
-                    W d[4], o[6];
+                    V d[4], o[6];
                     for (int c = 0; c < m; c++) d[c] = _mm256_loadu_ps(b + c * tw);
                     if (m == 4) a6(d, o); else a4(d, o);
                     for (int j = 0; j < a; j++) store_n(dst + (long)(i * a + j) * xs + tx, o[j], n);
