@@ -125,6 +125,10 @@ ROWS
 bash jobs/rows.sh --only test "$W/prov.rows" > "$W/prov.log" 2>&1; rc=$?
 check "a row using a select that --only left unevaluated exits 2 naming it (exit $rc)" \
   bash -c "[ $rc -eq 2 ] && grep -q 'prov.rows:10: .*uses \${PICK}.*select PICK.*section val.*t/prov/ONE' '$W/prov.log' && ! fs-store show --store '$STORE' eval_result:t/prov/pick >/dev/null 2>&1"
+printf '<!-- report:table prov -->\n<!-- /report -->\n' > "$W/prov.md"
+fs-store report --store "$STORE" --table "$W/prov.rows" --page "$W/prov.md" > /dev/null 2>&1
+check "while the trials are not evaluated the report names no choice (label 'picked: unselected', no FID)" \
+  grep -q '| picked: unselected | `t/prov/pick` | – |' "$W/prov.md"
 PICK=TWO bash jobs/rows.sh --only test "$W/prov.rows" > "$W/prov2.log" 2>&1; rc=$?
 check "PICK=TWO in the environment names the choice and the row runs with it (exit $rc)" \
   bash -c "[ $rc -eq 0 ] && grep -q 'select PICK = TWO (set in the environment)' '$W/prov2.log' && grep -q -- 'fs-eval --checkpoint teacher --steps 2 .*--name t/prov/pick' '$W/prov2.log'"

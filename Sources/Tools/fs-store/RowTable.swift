@@ -31,11 +31,15 @@ struct RowTable {
 
     /// Reads `path`; `quick` picks params' QUICK values; the environment overrides params as in rows.sh.
     /// `fid` gives a stored evaluation's FID, for `select` (the CHOICE of lowest FID, or NAME=CHOICE from the
-    /// environment; the first CHOICE while any is not evaluated, as rows.sh does before the evaluations exist).
+    /// environment; `unselected` while any is not evaluated).
     init(path: String, quick: Bool, environment: [String: String] = ProcessInfo.processInfo.environment,
          fid: (String) -> Double? = { _ in nil }) throws {
         try read(path, depth: 0, quick: quick, environment: environment, fid: fid)
     }
+
+    /// What a select's NAME and NAME_ARGS read while some of its trials are not evaluated (labels show it; a
+    /// row whose command uses it names no stored evaluation, so it shows dashes).
+    static let unselected = "unselected"
 
     /// Includes nest at most this deep (a deeper chain is a loop).
     static let maxIncludeDepth = 8
@@ -97,9 +101,12 @@ struct RowTable {
                     best = k
                 } else {
                     let fids = choices.map { fid(w[2] + $0) }
-                    if fids.allSatisfy({ $0 != nil }) {
-                        for k in fids.indices where fids[k]! < fids[best]! { best = k }
+                    guard fids.allSatisfy({ $0 != nil }) else {
+                        // Not every trial is evaluated: no choice, and the page says so rather than naming a guess.
+                        (params[w[1]], params[w[1] + "_ARGS"]) = (Self.unselected, Self.unselected)
+                        continue
                     }
+                    for k in fids.indices where fids[k]! < fids[best]! { best = k }
                 }
                 params[w[1]] = choices[best]
                 params[w[1] + "_ARGS"] = params[choices[best]] ?? environment[choices[best]]
