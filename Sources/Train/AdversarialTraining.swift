@@ -15,6 +15,29 @@ extension DistillTrainer {
                        sampleShape: data.teacher.sampleShape)
     }
 
+    /// The sigma D judges each adversarial pair at (`--adv-state`): the segment's end, or 0 (clean).
+    func judgedSigmas(_ ap: SegmentPairs) -> [Float] {
+        config.advState == .clean ? [Float](repeating: 0, count: ap.count) : ap.segments.map { grid.end($0) }
+    }
+
+    /// The teacher's side of D's comparison at `judgedSigmas`: the segment end z_{k+1}, or (clean) the segment's
+    /// line z_k + (0 - sigma_k) v* carried on to sigma 0, with v* = (z_{k+1} - z_k) / (sigma_{k+1} - sigma_k).
+    func teacherJudgedStates(_ ap: SegmentPairs) -> Tensor {
+        guard config.advState == .clean else { return ap.tensor(ap.ends) }
+        let f = ap.sampleFloats
+        var out = ap.ends
+        for i in 0..<ap.count {
+            let sk = grid.start(ap.segments[i]), c = -sk / (grid.end(ap.segments[i]) - sk)
+            for q in (i * f)..<((i + 1) * f) { out[q] = ap.starts[q] + c * (ap.ends[q] - ap.starts[q]) }
+        }
+        return ap.tensor(out)
+    }
+
+    /// What D takes as real at `judgedSigmas`: the teacher's side, or (`--adv-real data`) a training image there.
+    func discriminatorReals(_ ap: SegmentPairs, teacher: Tensor, step s: Int, first: Int) -> Tensor {
+        config.advReal == .data ? ap.tensor(data.realStates(ap, step: s, first: first, sigmas: judgedSigmas(ap))) : teacher
+    }
+
     /// Most D rounds per step (`--d-steps`); it spaces the draw indices of the rounds.
     public static let maxDiscSteps = 16
 
@@ -73,14 +96,14 @@ extension DistillTrainer {
         guard !advPart.isEmpty else { GradientChunks.appendZeros(like: weights, to: &row); return row }
         let ap = data.adversarialPairs(step: s, samples: advPart, round: round)
         let zk = ap.tensor(config.advFake == .rollout ? rolloutStarts(student, ap) : ap.starts)
-        let sk = ap.segments.map { grid.start($0) }, sk1 = ap.segments.map { grid.end($0) }
+        let sk = ap.segments.map { grid.start($0) }, sj = judgedSigmas(ap)
         var fake = zk
-        fake.add(studentVelocity(student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(zip(sk1, sk).map { $0 - $1 }))
-        let real = config.advReal == .data ? ap.tensor(data.realStates(ap, step: s, first: advPart.lowerBound)) : ap.tensor(ap.ends)
+        fake.add(studentVelocity(student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(zip(sj, sk).map { $0 - $1 }))
+        let real = discriminatorReals(ap, teacher: teacherJudgedStates(ap), step: s, first: advPart.lowerBound)
         let base = ((s - 1) * Self.maxDiscSteps + round) * config.advBatchSize + advPart.lowerBound
-        return discriminatorRow(disc, weights: weights, real: real, fake: fake, sigmas: sk1, labels: ap.labels,
+        return discriminatorRow(disc, weights: weights, real: real, fake: fake, sigmas: sj, labels: ap.labels,
                                 share: GradientChunks.share(advPart.count, of: config.advBatchSize),
-                                renoise: renoise(step: s, round: round, first: advPart.lowerBound, sigmas: sk1),
+                                renoise: renoise(step: s, round: round, first: advPart.lowerBound, sigmas: sj),
                                 r1Seed: { DistillStream.seed(config.seed, DistillStream.r1, base + $0) }).row
     }
 

@@ -34,6 +34,16 @@ public enum AdversarialReal: String, CaseIterable, Codable, Sendable {
     case data
 }
 
+/// Where the discriminator judges a segment (beyond the paper, which judges the state at the segment end).
+public enum AdversarialState: String, CaseIterable, Codable, Sendable {
+    /// The state z_{k+1} at the segment end sigma_{k+1}: the teacher's for the real, the student's step for the fake.
+    case end
+    /// The segment's straight line carried on to sigma 0, z_k - sigma_k v: the clean image the step points at (v* for
+    /// the real, v_theta for the fake). A velocity error shows there sigma_k / (sigma_k - sigma_{k+1}) times larger
+    /// than in the end state (10x on the first segment of the shift-3 grid) and free of the end state's noise.
+    case clean
+}
+
 /// How the distillation loss weighs its segments (beyond the paper).
 public enum DistillWeight: String, CaseIterable, Codable, Sendable {
     /// Every sample's velocity MSE counts the same (PeRFlow's loss).
@@ -139,6 +149,8 @@ public struct DistillConfig: Codable, Equatable, Sendable {
     public var disc: DiscriminatorKind?
     public var r1Gamma: Float?
     public var discSteps: Int?
+    /// Where D judges a segment (nil: `.end`, the paper's); optional so configs stored before it still decode.
+    public var advState: AdversarialState?
 
     /// The adversarial segment probabilities in use.
     public var adversarialProbabilities: [Double] { advProbs ?? SegmentSampling.adversarial(segments) }
@@ -158,7 +170,7 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         case startShare = "start_share", distStart = "dist_start", cosineDecay = "cosine_decay"
         case advReal = "adv_real", distWeight = "dist_weight", advProbs = "adv_probs", gradientChunks = "gradient_chunks"
         case discBlocks = "disc_blocks"
-        case disc, r1Gamma = "r1_gamma", discSteps = "d_steps"
+        case disc, r1Gamma = "r1_gamma", discSteps = "d_steps", advState = "adv_state"
     }
 
     /// Named presets. `mnist` holds the PyTorch pilot's settings (docs pilot.md): AdamW 3e-4, warm-up 100,
@@ -243,7 +255,9 @@ public struct DistillConfig: Codable, Equatable, Sendable {
         }
         guard online || startSource != .interpolated || pairs >= 1 else { throw fail("--pairs must be at least 1 (or use --online)") }
         if advReal == .data && !adversarial { throw fail("--adv-real data needs --adversarial") }
-        if !adversarial && (disc != nil || r1Gamma != nil || discSteps != nil) { throw fail("--disc, --r1 and --d-steps need --adversarial") }
+        if !adversarial && (disc != nil || r1Gamma != nil || discSteps != nil || advState != nil) {
+            throw fail("--disc, --r1, --d-steps and --adv-state need --adversarial")
+        }
         if let g = r1Gamma, !(g >= 0 && g.isFinite) { throw fail("--r1 must be a finite number >= 0, got \(g)") }
         if let n = discSteps, !(1...DistillTrainer.maxDiscSteps).contains(n) {
             throw fail("--d-steps must be 1 to \(DistillTrainer.maxDiscSteps), got \(n)")

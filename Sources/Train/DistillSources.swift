@@ -162,7 +162,7 @@ public struct DistillData: Sendable {
     /// training image x0 of label y_i, noised to the end sigma of its segment, (1 - sigma) x0 + sigma eps,
     /// with eps and the image drawn from the sample's own stream.
     /// `first` is the index of `pairs`' first sample in the adversarial batch (a gradient chunk's offset).
-    public func realStates(_ pairs: SegmentPairs, step: Int, first: Int = 0) -> [Float] {
+    public func realStates(_ pairs: SegmentPairs, step: Int, first: Int = 0, sigmas: [Float]? = nil) -> [Float] {
         guard let images else { preconditionFailure("DistillData.realStates: no training images loaded") }
         let f = pairs.sampleFloats
         var out: [Float] = []
@@ -174,7 +174,7 @@ public struct DistillData: Sendable {
             let img = candidates[rng.below(candidates.count)]
             let eps = rng.normals(f)
             out += SegmentTarget.interpolate(image: images.images.data[(img * f)..<((img + 1) * f)], noise: eps[...],
-                                             sigma: grid.end(pairs.segments[i]))
+                                             sigma: sigmas?[i] ?? grid.end(pairs.segments[i]))
         }
         return out
     }

@@ -313,14 +313,15 @@ public struct DistillTrainer: Sendable {
                 let advShare = GradientChunks.share(advPart.count, of: config.advBatchSize)
                 let ap = data.adversarialPairs(step: s, samples: advPart)
                 let zk = ap.tensor(config.advFake == .rollout ? rolloutStarts(state.student, ap) : ap.starts)
-                let sk = ap.segments.map { grid.start($0) }, sk1 = ap.segments.map { grid.end($0) }
-                let dsig = zip(sk1, sk).map { $0 - $1 }
-                let real = ap.tensor(ap.ends)
+                // D judges at sj: the segment's end sigma, or 0 (`--adv-state clean`).
+                let sk = ap.segments.map { grid.start($0) }, sj = judgedSigmas(ap)
+                let dsig = zip(sj, sk).map { $0 - $1 }
+                let real = teacherJudgedStates(ap)
                 let fake: Tensor
-                let rn = renoise(step: s, round: 0, first: advPart.lowerBound, sigmas: sk1)
+                let rn = renoise(step: s, round: 0, first: advPart.lowerBound, sigmas: sj)
                 if config.lambdaAdv > 0 || config.lambdaFM > 0 {
                     let g = generatorAdversarialTerms(disc, disc: tape.bind(state.disc, trainable: false), student: p, start: zk,
-                                                      sigmas: sk, nextSigmas: sk1, labels: ap.labels, real: real, renoise: rn)
+                                                      sigmas: sk, nextSigmas: sj, labels: ap.labels, real: real, renoise: rn)
                     if let la = g.adv?.scaled(by: advShare) {
                         scalars[2] = la.value.scalar
                         total = total + la * config.lambdaAdv
@@ -335,10 +336,9 @@ public struct DistillTrainer: Sendable {
                     f.add(studentVelocity(state.student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(dsig))
                     fake = f
                 }
-                let dRealStates = config.advReal == .data
-                    ? ap.tensor(data.realStates(ap, step: s, first: advPart.lowerBound)) : real
+                let dRealStates = discriminatorReals(ap, teacher: real, step: s, first: advPart.lowerBound)
                 let base = (s - 1) * Self.maxDiscSteps * config.advBatchSize + advPart.lowerBound
-                let d = discriminatorRow(disc, weights: state.disc, real: dRealStates, fake: fake, sigmas: sk1, labels: ap.labels,
+                let d = discriminatorRow(disc, weights: state.disc, real: dRealStates, fake: fake, sigmas: sj, labels: ap.labels,
                                          share: advShare, renoise: rn,
                                          r1Seed: { DistillStream.seed(config.seed, DistillStream.r1, base + $0) })
                 discRow += d.row

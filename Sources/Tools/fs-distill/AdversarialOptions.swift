@@ -21,6 +21,8 @@ struct AdversarialOptions: ParsableArguments {
     var disc: DiscriminatorKind?
     @Option(help: "R1 penalty weight gamma on D's real inputs (finite-difference estimate; default 0: none).") var r1: Float?
     @Option(help: "D's AdamW steps per student step (default 1; the extra ones on fresh adversarial draws).") var dSteps: Int?
+    @Option(help: "Where D judges a segment: end (the state at the segment's end sigma, the paper's) or clean (the segment's line carried on to sigma 0, z_k - sigma_k v: a clean image, where a velocity error shows larger and without noise).")
+    var advState: AdversarialState?
     @Option(help: "DiT teachers: the teacher's first N blocks make the discriminator (default: half).")
     var discBlocks: Int?
 
@@ -40,8 +42,8 @@ struct AdversarialOptions: ParsableArguments {
     /// A new run takes these options only with --adversarial (a resumed one has it recorded).
     func checkNeedsAdversarial() throws {
         if !adversarial && (lambdaAdv != nil || lambdaFm != nil || advFake != nil || advReal != nil || advProbs != nil || advWarmup != nil
-                            || discBlocks != nil || disc != nil || r1 != nil || dSteps != nil) {
-            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-probs/--adv-warmup/--disc-blocks/--disc/--r1/--d-steps need --adversarial")
+                            || discBlocks != nil || disc != nil || r1 != nil || dSteps != nil || advState != nil) {
+            throw ToolError.usage("--lambda-adv/--lambda-fm/--adv-fake/--adv-real/--adv-state/--adv-probs/--adv-warmup/--disc-blocks/--disc/--r1/--d-steps need --adversarial")
         }
     }
 
@@ -68,6 +70,7 @@ struct AdversarialOptions: ParsableArguments {
         if let disc { c.disc = disc }
         if let r1 { c.r1Gamma = r1 }
         if let dSteps { c.discSteps = dSteps }
+        if let advState { c.advState = advState }
     }
 
     /// --adv-warmup, after --steps is set: a new run defaults to 30% of its steps (the tiny preset keeps

@@ -70,6 +70,6 @@ extension FSDistill {
         "seed": "--seed", "start_share": "--start-share", "dist_start": "--dist-start", "cosine_decay": "--cosine-decay",
         "adv_real": "--adv-real", "dist_weight": "--dist-weight", "adv_probs": "--adv-probs",
         "disc_blocks": "--disc-blocks",
-        "disc": "--disc", "r1_gamma": "--r1", "d_steps": "--d-steps",
+        "disc": "--disc", "r1_gamma": "--r1", "d_steps": "--d-steps", "adv_state": "--adv-state",
     ]
 }

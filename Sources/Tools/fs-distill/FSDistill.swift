@@ -7,6 +7,7 @@ extension DistillMethod: ExpressibleByArgument {}
 extension AdversarialFake: ExpressibleByArgument {}
 extension DistillStart: ExpressibleByArgument {}
 extension AdversarialReal: ExpressibleByArgument {}
+extension AdversarialState: ExpressibleByArgument {}
 extension DistillWeight: ExpressibleByArgument {}
 extension DiscriminatorKind: ExpressibleByArgument {}
 extension DistillConfigError: ToolExitCoded { public var toolExitCode: ExitCode { .usage } }
