@@ -159,7 +159,7 @@ public struct DistillData: Sendable {
     }
 
     /// D's real states for the adversarial batch `pairs` of step `step` under --adv-real data: for sample i a
-    /// training image x0 of label y_i, noised to the end sigma of its segment, (1 - sigma) x0 + sigma eps,
+    /// training image x0 of label y_i, noised to the end sigma of its segment (or to `sigmas[i]`), (1 - sigma) x0 + sigma eps,
     /// with eps and the image drawn from the sample's own stream.
     /// `first` is the index of `pairs`' first sample in the adversarial batch (a gradient chunk's offset).
     public func realStates(_ pairs: SegmentPairs, step: Int, first: Int = 0, sigmas: [Float]? = nil) -> [Float] {

@@ -193,7 +193,8 @@ public struct DistillTrainer: Sendable {
         return total!
     }
 
-    /// The generator's adversarial terms on the student's tape: fake = z_k + (sigma_{k+1} - sigma_k) v_theta(z_k),
+    /// The generator's adversarial terms on the student's tape: fake = z_k + (s - sigma_k) v_theta(z_k) at the judged
+    /// sigma s = `nextSigmas` (sigma_{k+1}, or 0 under `--adv-state clean`),
     /// L_adv = -mean D(fake) (when lambda_adv > 0) and L_fm against D's features of `real` (when lambda_fm > 0).
     /// `disc` must be D's weights bound as constants on the student's tape (`tape.bind(w, trainable: false)`),
     /// so backpropagation reaches the student's parameters (through the fake state) and nothing of D.
