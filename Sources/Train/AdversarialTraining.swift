@@ -20,22 +20,23 @@ extension DistillTrainer {
         config.advState == .clean ? [Float](repeating: 0, count: ap.count) : ap.segments.map { grid.end($0) }
     }
 
-    /// The teacher's side of D's comparison at `judgedSigmas`: the segment end z_{k+1}, or (clean) the segment's
-    /// line z_k + (0 - sigma_k) v* carried on to sigma 0, with v* = (z_{k+1} - z_k) / (sigma_{k+1} - sigma_k).
+    /// The teacher's side of D's comparison at `judgedSigmas`: the segment end z_{k+1}, or (clean) the point at
+    /// sigma 0 of the segment's straight line (`SegmentTarget`), z_k - sigma_k v*.
     func teacherJudgedStates(_ ap: SegmentPairs) -> Tensor {
         guard config.advState == .clean else { return ap.tensor(ap.ends) }
-        let f = ap.sampleFloats
-        var out = ap.ends
+        var out: [Float] = []
+        out.reserveCapacity(ap.ends.count)
         for i in 0..<ap.count {
-            let sk = grid.start(ap.segments[i]), c = -sk / (grid.end(ap.segments[i]) - sk)
-            for q in (i * f)..<((i + 1) * f) { out[q] = ap.starts[q] + c * (ap.ends[q] - ap.starts[q]) }
+            let (s0, s1) = (grid.start(ap.segments[i]), grid.end(ap.segments[i]))
+            let v = SegmentTarget.velocity(start: ap.start(i), end: ap.end(i), sigmaStart: s0, sigmaEnd: s1)
+            out += SegmentTarget.point(start: ap.start(i), velocity: v, sigmaStart: s0, sigma: 0)
         }
         return ap.tensor(out)
     }
 
-    /// What D takes as real at `judgedSigmas`: the teacher's side, or (`--adv-real data`) a training image there.
-    func discriminatorReals(_ ap: SegmentPairs, teacher: Tensor, step s: Int, first: Int) -> Tensor {
-        config.advReal == .data ? ap.tensor(data.realStates(ap, step: s, first: first, sigmas: judgedSigmas(ap))) : teacher
+    /// What D takes as real at the judged `sigmas`: the teacher's side, or (`--adv-real data`) a training image there.
+    func discriminatorReals(_ ap: SegmentPairs, sigmas: [Float], teacher: @autoclosure () -> Tensor, step s: Int, first: Int) -> Tensor {
+        config.advReal == .data ? ap.tensor(data.realStates(ap, step: s, first: first, sigmas: sigmas)) : teacher()
     }
 
     /// Most D rounds per step (`--d-steps`); it spaces the draw indices of the rounds.
@@ -99,7 +100,7 @@ extension DistillTrainer {
         let sk = ap.segments.map { grid.start($0) }, sj = judgedSigmas(ap)
         var fake = zk
         fake.add(studentVelocity(student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(zip(sj, sk).map { $0 - $1 }))
-        let real = discriminatorReals(ap, teacher: teacherJudgedStates(ap), step: s, first: advPart.lowerBound)
+        let real = discriminatorReals(ap, sigmas: sj, teacher: teacherJudgedStates(ap), step: s, first: advPart.lowerBound)
         let base = ((s - 1) * Self.maxDiscSteps + round) * config.advBatchSize + advPart.lowerBound
         return discriminatorRow(disc, weights: weights, real: real, fake: fake, sigmas: sj, labels: ap.labels,
                                 share: GradientChunks.share(advPart.count, of: config.advBatchSize),

@@ -337,7 +337,7 @@ public struct DistillTrainer: Sendable {
                     f.add(studentVelocity(state.student, zk, sigmas: sk, labels: ap.labels).scaledPerSample(dsig))
                     fake = f
                 }
-                let dRealStates = discriminatorReals(ap, teacher: real, step: s, first: advPart.lowerBound)
+                let dRealStates = discriminatorReals(ap, sigmas: sj, teacher: real, step: s, first: advPart.lowerBound)
                 let base = (s - 1) * Self.maxDiscSteps * config.advBatchSize + advPart.lowerBound
                 let d = discriminatorRow(disc, weights: state.disc, real: dRealStates, fake: fake, sigmas: sj, labels: ap.labels,
                                          share: advShare, renoise: rn,
