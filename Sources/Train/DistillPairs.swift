@@ -33,6 +33,11 @@ public struct SegmentPairs: Sendable, Equatable {
         if other.hasNoise { noises += other.noise(i) }
     }
 
+    /// Appends every pair of `other`, in order.
+    public mutating func append(contentsOf other: SegmentPairs) {
+        for i in 0..<other.count { append(other, i) }
+    }
+
     /// The pairs at `indices`, in that order.
     public func subset(_ indices: [Int]) -> SegmentPairs {
         var out = SegmentPairs(sampleShape: sampleShape)

@@ -145,22 +145,45 @@ public struct DistillTrainer: Sendable {
         return network(t.constant(x), sigmas: sigmas, labels: labels, studentParameters(t, weights, trainable: false).forward).value
     }
 
-    /// The student's own Euler rollout from each pair's noise to the start of its segment (no gradients).
+    /// The student's own Euler rollout from each pair's noise to the start of its segment (no gradients): the
+    /// student as a `VelocityModel` (LoRA merged once), whose row groups give every row the same bits whatever
+    /// rows share its call, so a rollout of several chunks at once equals each chunk's own.
     public func rolloutStarts(_ weights: StateDict, _ pairs: SegmentPairs) -> [Float] {
         precondition(pairs.hasNoise, "rolloutStarts: pairs without trajectory noise")
         let f = pairs.sampleFloats
         var x = pairs.noises
         let longest = pairs.segments.max() ?? 0
+        guard longest > 0 else { return x }
+        let merged = lora?.merged(base: teacherWeights, adapters: weights) ?? weights
+        // (cannot throw: the student's weights fit its network, checked when the run was set up)
+        let student = try! VelocityModel(config: network.modelConfig, weights: merged, sampleShape: pairs.sampleShape)
         for j in 0..<longest {
             let active = (0..<pairs.count).filter { pairs.segments[$0] > j }
             var rows: [Float] = []; rows.reserveCapacity(active.count * f)
             for i in active { rows += x[(i * f)..<((i + 1) * f)] }
-            let v = studentVelocity(weights, pairs.tensor(rows), sigmas: active.map { _ in grid.start(j) },
-                                    labels: active.map { pairs.labels[$0] })
+            let v = student.evaluate(pairs.tensor(rows), sigmas: active.map { _ in grid.start(j) },
+                                     labels: active.map { pairs.labels[$0] })
             let d = grid.end(j) - grid.start(j)
             for (a, i) in active.enumerated() { for q in 0..<f { x[i * f + q] += d * v.data[a * f + q] } }
         }
         return x
+    }
+
+    /// `--dist-start rollout`'s starts for each of this rank's chunks at step `s`, from one rollout of all their
+    /// pairs (equal to rolling each chunk out alone: `rolloutStarts`), so the threads get whole groups of rows (a
+    /// chunk's later rollout steps hold only a few) and the LoRA merge is done once a step.
+    func rolloutStartsByChunk(_ weights: StateDict, step s: Int, chunks: Range<Int>) -> [[Float]] {
+        let parts = chunks.map { data.distillationPairs(step: s, samples: GradientChunks.samples($0, of: config.batchSize, chunks: config.chunks)).pairs }
+        guard let first = parts.first else { return [] }
+        var all = SegmentPairs(sampleShape: first.sampleShape)
+        for part in parts { all.append(contentsOf: part) }
+        let starts = rolloutStarts(weights, all)
+        var out: [[Float]] = [], offset = 0
+        for part in parts {
+            out.append(Array(starts[offset..<(offset + part.starts.count)]))
+            offset += part.starts.count
+        }
+        return out
     }
 
     /// L_dist with gradients through the student's own rollout (`--dist-start backprop`). The pairs are grouped by
@@ -232,8 +255,10 @@ public struct DistillTrainer: Sendable {
         let advOn = discriminator != nil && adversarialActive(step: s)
         let length = state.student.parameterCount + (advOn ? state.disc.parameterCount : 0) + Self.scalarCount
         var rows: [Float] = []
-        for c in communicator.ownedChunks(of: config.chunks) {
-            rows += chunkRow(state, step: s, chunk: c, adversarial: advOn)
+        let owned = communicator.ownedChunks(of: config.chunks)
+        let rolled = config.distStart == .rollout ? rolloutStartsByChunk(state.student, step: s, chunks: owned) : nil
+        for (n, c) in owned.enumerated() {
+            rows += chunkRow(state, step: s, chunk: c, adversarial: advOn, starts: rolled?[n])
         }
         let sum = try communicator.orderedChunkSum(rows, length: length, totalChunks: config.chunks)
         var offset = 0
@@ -277,12 +302,13 @@ public struct DistillTrainer: Sendable {
 
     /// Chunk `c`'s row: the student's gradient of its share of the generator objective (parameters in key
     /// order), D's gradient of its share of the hinge loss (when `adversarial`), then `scalarCount` scalars.
-    func chunkRow(_ state: DistillState, step s: Int, chunk c: Int, adversarial advOn: Bool) -> [Float] {
+    /// `starts`: the chunk's `--dist-start rollout` starts when already rolled out (`rolloutStartsByChunk`).
+    func chunkRow(_ state: DistillState, step s: Int, chunk c: Int, adversarial advOn: Bool, starts: [Float]?) -> [Float] {
         if config.method == .pcm { return consistencyRow(state, step: s, chunk: c) }
         let part = GradientChunks.samples(c, of: config.batchSize, chunks: config.chunks)
         let share = GradientChunks.share(part.count, of: config.batchSize)
         var (pairs, u) = data.distillationPairs(step: s, samples: part)
-        if config.distStart == .rollout { pairs.starts = rolloutStarts(state.student, pairs) }
+        if config.distStart == .rollout { pairs.starts = starts ?? rolloutStarts(state.student, pairs) }
         var scalars = [Float](repeating: 0, count: Self.scalarCount)
 
         let tape = Tape()

@@ -209,6 +209,34 @@ struct DistillCase: CustomStringConvertible, Sendable {
         #expect(throws: DistillConfigError.self) { try bad.validate() }
     }
 
+    /// --dist-start rollout rolls out all of a rank's chunks at once (`rolloutStartsByChunk`): every chunk's starts
+    /// equal its own rollout bit for bit, for the tiny UNet and a tiny DiT, each a LoRA student moved off the
+    /// teacher, with chunks whose later rollout steps hold a few rows or none, at 1 and 2 threads.
+    @Test(arguments: [false, true])
+    func rolloutOfAllChunksAtOnceEqualsEachChunkAlone(dit: Bool) throws {
+        let teacher = dit ? DiTDiscriminatorTests.teacher() : Self.teacher
+        var c = DistillFixtures.tinyConfig(.flowsteer, ota: true, segments: 4, steps: 1)
+        c.batchSize = 12; c.gradientChunks = 4; c.distStart = .rollout
+        c.lora = LoRAConfig(rank: 2, targets: dit ? LoRAConfig.ditTargets : LoRAConfig.unetTargets)
+        try c.validate()
+        let tr = try DistillFixtures.trainer(c, teacher: teacher)
+        var w = tr.initialState().student
+        for (i, (k, t)) in w.items.enumerated() { w[k] = t + randomTensor(t.shape, seed: UInt64(70 + i), scale: 0.2) }
+        for step in [1, 2] {
+            let chunks = (0..<4).map { tr.data.distillationPairs(step: step, samples: GradientChunks.samples($0, of: 12, chunks: 4)).pairs }
+            let alone = chunks.map { tr.rolloutStarts(w, $0) }
+            #expect(Set(chunks.flatMap(\.segments)).count > 2, "the batch should hold most segments")
+            #expect(zip(alone, chunks).contains { $0 != $1.starts }, "the rollout should move the starts")
+            for threads in [1, 2] {
+                let saved = ComputeThreads.count
+                ComputeThreads.set(threads)
+                defer { ComputeThreads.set(saved) }
+                #expect(tr.rolloutStartsByChunk(w, step: step, chunks: 0..<4) == alone, "step \(step), \(threads) threads")
+                #expect(tr.rolloutStartsByChunk(w, step: step, chunks: 2..<4) == Array(alone[2...]))
+            }
+        }
+    }
+
     /// --dist-start backprop: the loss value is --dist-start rollout's (start share 1), but its gradient is the total
     /// derivative through the rollout: central differences of the loss (rollout recomputed under the perturbed
     /// weights) match it where it differs most from rollout's partial gradient, which holds the starts fixed.
