@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "CGEMM", dependencies: ["CCPU"], path: "Sources/Shims/CGEMM", cSettings: [.unsafeFlags(["-O3"])]),
 
         // Layering (downward only): TensorCore -> NN -> {Train, Eval}; Store -> NN; Tools -> all.
-        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16", "CConv", "CGEMM"], swiftSettings: fast),
+        .target(name: "TensorCore", dependencies: ["COpenBLAS", "CSHA256", "CBF16", "CConv", "CGEMM", "CCPU"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["TensorCore"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["TensorCore", "CArchive", "ImageIO"],
                 resources: [.copy("Resources")], swiftSettings: fast),

@@ -30,12 +30,12 @@ struct FSBench: ParsableCommand {
     @Option(help: "DiT heads.") var ditHeads: Int = 3
     @Option(help: "DiT patch size.") var ditPatch: Int = 2
     @Option(help: "Timed iterations per measurement (median reported).") var iterations: Int = 5
-    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs vs Winograd F(2x2) and F(4x4) per UNet conv shape) norm (GroupNorm+SiLU per UNet shape) latency (forward ms at batch 1, 8, 64, 256; bench/peer_torch.py --latency) or gemm (one thread's GFLOP/s on the DiT reference's products, CGEMM beside OpenBLAS).")
+    @Option(help: "What to time: all, train, forward (these two skip the kernel micro-benchmarks; for profiling) conv (im2col vs tap GEMMs vs Winograd F(2x2) and F(4x4) per UNet conv shape) norm (GroupNorm+SiLU per UNet shape) latency (forward ms at batch 1, 8, 64, 256; bench/peer_torch.py --latency) gemm (one thread's GFLOP/s on the DiT reference's products, CGEMM beside OpenBLAS) or peak (one core's measured FMA peak, GFLOP/s, per instruction set: the roofline's ceiling).")
     var only: String = "all"
     @Option(help: "Matrix products: fp32 or bf16 (bfloat16 operands, fp32 sums; AVX512_BF16).") var precision: String = "fp32"
     @Flag(help: "Print JSON (the only output format; kept for CLI symmetry).") var json = false
 
-    static let choices = ["all", "train", "forward", "conv", "norm", "latency", "gemm"]
+    static let choices = ["all", "train", "forward", "conv", "norm", "latency", "gemm", "peak"]
 
     /// Usage errors (exit 2) before any timing: a bench of zero iterations or zero channels would divide
     /// by zero or build no network.
@@ -48,8 +48,8 @@ struct FSBench: ParsableCommand {
             throw ValidationError("--only '\(only)' is not one of \(Self.choices.joined(separator: ", "))")
         }
         guard ["unet", "dit"].contains(model) else { throw ValidationError("--model '\(model)' is not one of unet, dit") }
-        if model == "dit", !["all", "train", "forward", "gemm"].contains(only) {  // latency, conv, norm: the UNet reference's
-            throw ValidationError("--model dit: --only all, train, forward or gemm")
+        if model == "dit", !["all", "train", "forward", "gemm", "peak"].contains(only) {  // latency, conv, norm: the UNet reference's
+            throw ValidationError("--model dit: --only all, train, forward, gemm or peak")
         }
         let parts = channels.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! > 0 && $0! % 8 == 0 }) else {
@@ -73,6 +73,12 @@ struct FSBench: ParsableCommand {
         var out: [String: Any] = ["threads": t, "batch": batch, "blas_core": core, "precision": precision,
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",
                                   "winograd": "\(WinogradSelection.mode)"]
+        if only == "peak" {   // one core: the FMA units' ceiling for the GEMM kernels' GFLOP/s
+            out["fma_peak_gflops_one_thread"] = FMAPeak.measure()
+            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
         if only == "gemm" {
             out["cgemm_kernels"] = !FastGEMM.available ? "none" : FastGEMM.avx512 ? "avx512f" : "avx2+fma"
             out["dit_gemm_gflops_one_thread"] = ditGemmGflops()

@@ -14,3 +14,11 @@ unsigned ccpu_features(void);
 
 /// 1 when every bit of `mask` is in ccpu_features().
 static inline int ccpu_has(unsigned mask) { return (ccpu_features() & mask) == mask; }
+
+/// The FMA peak probes (cpeak.c; `fs-bench --only peak`): `rounds` rounds of independent multiply-add chains held
+/// in registers, returning the floating-point operations done (a multiply-add counts 2). Call each only when
+/// ccpu_has says its instructions run: AVX2 + FMA (12 chains of 8 fp32 lanes), AVX-512F (24 chains of 16), and
+/// AVX512_BF16's vdpbf16ps (24 chains of 16 lanes, 2 bf16 products each). 0 on other architectures.
+double ccpu_fma_rounds_avx2(long rounds);
+double ccpu_fma_rounds_avx512(long rounds);
+double ccpu_dpbf16_rounds(long rounds);
