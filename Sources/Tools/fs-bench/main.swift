@@ -75,15 +75,13 @@ struct FSBench: ParsableCommand {
                                   "winograd": "\(WinogradSelection.mode)"]
         if only == "peak" {   // one core: the FMA units' ceiling for the GEMM kernels' GFLOP/s
             out["fma_peak_gflops_one_thread"] = FMAPeak.measure()
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(out)
             return
         }
         if only == "gemm" {
             out["cgemm_kernels"] = !FastGEMM.available ? "none" : FastGEMM.avx512 ? "avx512f" : "avx2+fma"
             out["dit_gemm_gflops_one_thread"] = ditGemmGflops()
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(out)
             return
         }
         if model == "dit" {
@@ -95,22 +93,19 @@ struct FSBench: ParsableCommand {
             if let train { out["dit_train_images_per_second"] = train; out["dit_train_step_ms"] = 1000 * Double(batch) / train }
             if let fwd { out["dit_forward_images_per_second"] = fwd; out["dit_forward_ms"] = 1000 * Double(batch) / fwd }
             out["peak_rss_mb"] = peakResidentMegabytes()
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(out)
             return
         }
         out["channels"] = channels
         if only == "latency" {
             let c = channels.split(separator: ",").compactMap { Int($0) }
             out["forward_latency_ms"] = forwardLatency(.unet(UNetConfig(channels: c)))
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(out)
             return
         }
         if only == "conv" || only == "norm" {
             out[only == "conv" ? "conv_shapes_ms" : "norm_shapes_ms"] = only == "conv" ? convAlgorithmTimings() : normTimings()
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(out)
             return
         }
         if only == "all" {
@@ -123,6 +118,11 @@ struct FSBench: ParsableCommand {
         if let train { out["unet_train_images_per_second"] = train }
         if let fwd { out["unet_forward_images_per_second"] = fwd }
         out["peak_rss_mb"] = peakResidentMegabytes()
+        try printJSON(out)
+    }
+
+    /// Prints `out` as one JSON object, keys sorted (every measurement's output).
+    func printJSON(_ out: [String: Any]) throws {
         let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
