@@ -4,6 +4,18 @@ import Glibc
 import Darwin
 #endif
 
+/// One tensor's place in a safetensors file, described without its bytes.
+public struct SafetensorsSlot: Sendable, Equatable {
+    public var name: String
+    public var dtype: SafetensorsDType
+    public var shape: [Int]
+    public var nbytes: Int
+
+    public init(name: String, dtype: SafetensorsDType, shape: [Int], nbytes: Int) {
+        (self.name, self.dtype, self.shape, self.nbytes) = (name, dtype, shape, nbytes)
+    }
+}
+
 extension Safetensors {
     /// Entries in the order the Python package writes them: larger dtypes first (its `Dtype` enum
     /// order, descending), then by name bytewise.
@@ -19,12 +31,8 @@ extension Safetensors {
     /// match the shape.
     public static func encodeHeader(_ file: SafetensorsFile, destination: String = "<memory>") throws -> [UInt8] {
         func fail(_ reason: String) -> SafetensorsError { SafetensorsError(file: destination, reason: reason) }
-        var pairs: [(String, OrderedJSON)] = []
-        if let m = file.metadata {
-            pairs.append(("__metadata__", .object(m.map { ($0.key, OrderedJSON.string($0.value)) })))
-        }
         var names = Set<String>()
-        var offset = 0
+        var slots: [SafetensorsSlot] = []
         for e in file.entries {
             guard e.name != "__metadata__", names.insert(e.name).inserted else {
                 throw fail("duplicate or reserved tensor name '\(e.name)'")
@@ -33,12 +41,27 @@ extension Safetensors {
             guard e.shape.allSatisfy({ $0 >= 0 }), count * e.dtype.byteSize == e.bytes.count else {
                 throw fail("tensor '\(e.name)': shape \(e.shape) of \(e.dtype.rawValue) does not match \(e.bytes.count) bytes")
             }
+            slots.append(SafetensorsSlot(name: e.name, dtype: e.dtype, shape: e.shape, nbytes: e.bytes.count))
+        }
+        return header(metadata: file.metadata, slots: slots)
+    }
+
+    /// The header bytes for tensors laid out one after another in `slots` order, `metadata` first when
+    /// given: an 8-byte little-endian length, then the JSON, space-padded to a multiple of 8 bytes. It
+    /// checks nothing (`encodeHeader` does); the store streams payloads with it, their bytes never in memory.
+    public static func header(metadata: [(key: String, value: String)]? = nil, slots: [SafetensorsSlot]) -> [UInt8] {
+        var pairs: [(String, OrderedJSON)] = []
+        if let m = metadata {
+            pairs.append(("__metadata__", .object(m.map { ($0.key, OrderedJSON.string($0.value)) })))
+        }
+        var offset = 0
+        for e in slots {
             pairs.append((e.name, .object([
                 ("dtype", .string(e.dtype.rawValue)),
                 ("shape", .array(e.shape.map { OrderedJSON($0) })),
-                ("data_offsets", .array([OrderedJSON(offset), OrderedJSON(offset + e.bytes.count)])),
+                ("data_offsets", .array([OrderedJSON(offset), OrderedJSON(offset + e.nbytes)])),
             ])))
-            offset += e.bytes.count
+            offset += e.nbytes
         }
         var json = [UInt8]()
         OrderedJSON.object(pairs).write(to: &json)

@@ -42,12 +42,12 @@ final class EntryStream {
     }
 
     /// The payload's safetensors header: its tensors in data order, checked to tile the data exactly.
-    func header() throws -> [PayloadEntry] {
+    func header() throws -> [SafetensorsSlot] {
         func fail(_ r: String) -> StoreError { StoreError.badInput(file: source, reason: r) }
         let len = Int(try bytes(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) })
         guard len >= 2, len <= Safetensors.maxHeaderSize, len <= size - 8 else { throw fail("bad safetensors header length \(len)") }
         guard let pairs = (try? OrderedJSON.parse(try bytes(len)))?.objectValue else { throw fail("safetensors header is not a JSON object") }
-        var out: [(begin: Int, e: PayloadEntry)] = []
+        var out: [(begin: Int, e: SafetensorsSlot)] = []
         for (name, v) in pairs where name != "__metadata__" {
             guard let dt = v["dtype"]?.stringValue, let dtype = SafetensorsDType(rawValue: dt),
                   let shape = v["shape"]?.arrayValue?.compactMap(\.intValue), shape.allSatisfy({ $0 >= 0 }),
@@ -61,7 +61,7 @@ final class EntryStream {
                 count = m
             }
             guard offs[1] - offs[0] == count else { throw fail("tensor '\(name)': shape \(shape) does not match data_offsets \(offs)") }
-            out.append((offs[0], PayloadEntry(name: name, dtype: dtype, shape: shape, nbytes: count)))
+            out.append((offs[0], SafetensorsSlot(name: name, dtype: dtype, shape: shape, nbytes: count)))
         }
         out.sort { $0.begin < $1.begin }
         var cursor = 0
@@ -122,7 +122,7 @@ extension ArtifactStore {
         return (try artifact(id), true)
     }
 
-    private func restoreBank(_ s: EntryStream, _ entries: [PayloadEntry], like r: ArtifactRecord,
+    private func restoreBank(_ s: EntryStream, _ entries: [SafetensorsSlot], like r: ArtifactRecord,
                              parents: [ArtifactID]) throws -> (ArtifactRecord, added: Bool) {
         let names = entries.map(\.name)
         let dtypes: [SafetensorsDType] = [.I64, .U64, .I64, .F32, .F32]

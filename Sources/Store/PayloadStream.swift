@@ -1,36 +1,6 @@
 import NN
 import TensorCore
 
-/// One tensor of a payload file, described without its bytes.
-struct PayloadEntry {
-    var name: String
-    var dtype: SafetensorsDType
-    var shape: [Int]
-    var nbytes: Int
-}
-
-/// The safetensors header (length prefix + JSON, space-padded to 8 bytes) for `entries` laid out
-/// one after another and no `__metadata__`: the same bytes as `Safetensors.encodeHeader` of a file
-/// holding those tensors (a test checks this), built without the tensor bytes in memory.
-func safetensorsHeader(_ entries: [PayloadEntry]) -> [UInt8] {
-    var offset = 0
-    let pairs = entries.map { e -> (String, OrderedJSON) in
-        defer { offset += e.nbytes }
-        return (e.name, .object([
-            ("dtype", .string(e.dtype.rawValue)),
-            ("shape", .array(e.shape.map { OrderedJSON($0) })),
-            ("data_offsets", .array([OrderedJSON(offset), OrderedJSON(offset + e.nbytes)])),
-        ]))
-    }
-    var json = [UInt8]()
-    OrderedJSON.object(pairs).write(to: &json)
-    json += [UInt8](repeating: 32, count: (8 - json.count % 8) % 8)
-    var out = [UInt8]()
-    out.reserveCapacity(8 + json.count)
-    withUnsafeBytes(of: UInt64(json.count).littleEndian) { out += $0 }
-    return out + json
-}
-
 /// Streams one archive entry of a known size: bytes are gathered into 8 MB buffers; each full
 /// buffer is hashed (SHA-256) on a background thread while this thread hands it to the archive
 /// writer (zstd), so hashing and compression overlap and no payload is ever held whole in memory.
@@ -122,12 +92,12 @@ extension ArtifactStore {
             labels.append(Int64(cols.int64(2)).littleEndian); guidance.append(Float(cols.double(3)))
         }
         let n = samples.count
-        let entries = [PayloadEntry(name: "sample", dtype: .I64, shape: [n], nbytes: n * 8),
-                       PayloadEntry(name: "seed", dtype: .U64, shape: [n], nbytes: n * 8),
-                       PayloadEntry(name: "label", dtype: .I64, shape: [n], nbytes: n * 8),
-                       PayloadEntry(name: "guidance", dtype: .F32, shape: [n], nbytes: n * 4),
-                       PayloadEntry(name: "states", dtype: .F32, shape: [n, rf], nbytes: n * rf * 4)]
-        let header = safetensorsHeader(entries)
+        let entries = [SafetensorsSlot(name: "sample", dtype: .I64, shape: [n], nbytes: n * 8),
+                       SafetensorsSlot(name: "seed", dtype: .U64, shape: [n], nbytes: n * 8),
+                       SafetensorsSlot(name: "label", dtype: .I64, shape: [n], nbytes: n * 8),
+                       SafetensorsSlot(name: "guidance", dtype: .F32, shape: [n], nbytes: n * 4),
+                       SafetensorsSlot(name: "states", dtype: .F32, shape: [n, rf], nbytes: n * rf * 4)]
+        let header = Safetensors.header(slots: entries)
         let size = header.count + entries.reduce(0) { $0 + $1.nbytes }
         let sink = try HashingEntrySink(writer: w, name: file, size: size, mtime: mtime)
         try sink.append(header)
@@ -155,17 +125,17 @@ extension ArtifactStore {
     }
 
     private func archiveTensors(_ a: ArtifactRecord, file: String, to w: TarZstWriter, mtime: Int) throws -> (ArtifactRecord, sha256: String, bytes: Int) {
-        var entries: [PayloadEntry] = [], ordinals: [Int] = []
+        var entries: [SafetensorsSlot] = [], ordinals: [Int] = []
         let st = try db.prepare("SELECT ordinal, name, dtype, shape, nbytes FROM blob WHERE artifact = ? ORDER BY ordinal")
         try st.bind(1, a.id)
         while try st.step() {
             guard let dtype = SafetensorsDType(rawValue: st.string(2)), let shape = parseShape(st.string(3)) else {
                 throw StoreError.corrupt(path: path, reason: "artifact \(a.id) tensor '\(st.string(1))': bad dtype or shape")
             }
-            entries.append(PayloadEntry(name: st.string(1), dtype: dtype, shape: shape, nbytes: st.int(4)))
+            entries.append(SafetensorsSlot(name: st.string(1), dtype: dtype, shape: shape, nbytes: st.int(4)))
             ordinals.append(st.int(0))
         }
-        let header = safetensorsHeader(entries)
+        let header = Safetensors.header(slots: entries)
         let size = header.count + entries.reduce(0) { $0 + $1.nbytes }
         let sink = try HashingEntrySink(writer: w, name: file, size: size, mtime: mtime)
         try sink.append(header)
