@@ -3,6 +3,8 @@
 /// ~2 ms left a thread waiting at the join for whatever was left of the other's last block (half a block
 /// on average, more when another process held a core). On `FastGEMM` a row's bits do not depend on the
 /// call it is computed in, so only who computes which rows changes; OpenBLAS and bf16 keep whole blocks.
+/// A layer of one block (under 2048 rows, e.g. a DiT gradient chunk of 16 samples of 49 tokens) is split
+/// too: kept whole, it ran on one thread while the others waited at the join.
 /// Anything summed per block (the bias gradient's block sums) must still use `blocks`, never the items.
 struct LinearRowItems {
     let blocks: SampleBlocks
@@ -14,7 +16,7 @@ struct LinearRowItems {
 
     init(_ blocks: SampleBlocks, rowsPer: Int, fast: Bool, threads: Int = ComputeThreads.count) {
         self.blocks = blocks
-        let split = fast && threads > 1 ? min(blocks.count - 1, threads) : 0
+        let split = fast && threads > 1 ? min(max(1, blocks.count - 1), threads) : 0
         whole = blocks.count - max(0, split)
         tailStart = blocks.range(whole).lowerBound
         piece = max(1, (Self.minimumPieceRows + rowsPer - 1) / max(1, rowsPer))
