@@ -16,6 +16,15 @@ extension DistillConfig {
         }
     }
 
+    /// A recorded config with the defaults it was made under named: a run recorded without a discriminator kind
+    /// was made with the encoder (the default until 2026-12-07, when the tools' default became the frozen-teacher
+    /// heads), so a resume keeps that discriminator and `--disc encoder` repeats the recorded config.
+    public func namingRecordedDefaults() -> DistillConfig {
+        var c = self
+        if c.adversarial && c.disc == nil { c.disc = .encoder }
+        return c
+    }
+
     /// Networks a distillation step runs forward and backward per sample: student, teacher, discriminator
     /// (the memory estimate's unit).
     public static let networkPasses = 3.0

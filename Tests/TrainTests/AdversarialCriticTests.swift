@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import TensorCore
 import TestSupport
@@ -54,6 +55,23 @@ import Testing
         while sa.step < 3 { try a.step(&sa); try b.step(&sb) }
         #expect(sa == sb)
         #expect(plain.json == DistillFixtures.tinyConfig(.flowsteer, adversarial: true, steps: 3).json && !plain.json.contains("r1"))
+    }
+
+    @Test func aRecordedConfigWithoutDiscIsTheEncoderRun() throws {
+        // A config stored before `disc` existed (or before frozen-heads became the tools' default) decodes with
+        // disc nil; naming its defaults gives the encoder, which is the discriminator such a run trained.
+        let legacy = DistillFixtures.tinyConfig(.flowsteer, adversarial: true, steps: 3)
+        let stored = try JSONEncoder().encode(legacy)
+        #expect(!String(decoding: stored, as: UTF8.self).contains("\"disc\""))
+        let named = try JSONDecoder().decode(DistillConfig.self, from: stored).namingRecordedDefaults()
+        #expect(named.disc == .encoder)
+        var heads = legacy; heads.disc = .frozenHeads
+        #expect(heads.namingRecordedDefaults().disc == .frozenHeads)
+        #expect(DistillFixtures.tinyConfig(.flowsteer, adversarial: false, steps: 3).namingRecordedDefaults().disc == nil)
+        let a = try DistillFixtures.trainer(legacy, teacher: Self.teacher), b = try DistillFixtures.trainer(named, teacher: Self.teacher)
+        var sa = a.initialState(), sb = b.initialState()
+        try a.step(&sa); try b.step(&sb); try a.step(&sa); try b.step(&sb)
+        #expect(sa == sb && sa.disc.keys.contains("head.weight"))
     }
 
     @Test func renoisingFollowsTheForwardProcess() {

@@ -35,18 +35,19 @@ check "a UNet option with --model dit is a usage error (exit $rc)" [ "$rc" -eq 2
 # 2. roll out, distill 4-step students from the checkpoint alone
 fs-rollout --store "$S" --teacher t --name bank --seeds 0-15 --segments 4 --substeps 2 --quiet --threads 2 > /dev/null 2> "$W/rollout.err"; rc=$?
 check "fs-rollout reads the DiT from the checkpoint (exit $rc)" [ "$rc" -eq 0 ]
-fs-distill --store "$S" --run fs --teacher t --bank bank --method flowsteer --ota --adversarial --disc-blocks 1 \
+fs-distill --store "$S" --run fs --teacher t --bank bank --method flowsteer --ota --adversarial --disc encoder --disc-blocks 1 \
   --segments 4 --steps 4 --preset tiny --batch-size 4 --adv-batch-size 4 --quiet --threads 2 > /dev/null 2> "$W/distill.err"; rc=$?
-check "fs-distill flowsteer --ota --adversarial --disc-blocks 1 (exit $rc)" [ "$rc" -eq 0 ]
+check "fs-distill flowsteer --ota --adversarial --disc encoder --disc-blocks 1 (exit $rc)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || tail -5 "$W/distill.err"
 check "its discriminator holds block 0 only" \
   eval 'fs-store show --store "$S" fs@4 --json | grep -qF "disc.blocks.0.attn.qkv.weight" && ! fs-store show --store "$S" fs@4 --json | grep -qF "disc.blocks.1."'
-fs-distill --store "$S" --run lh --teacher t --bank bank --method flowsteer --ota --adversarial --disc frozen-heads \
+# no --disc: the default discriminator, the frozen teacher's heads (LADD)
+fs-distill --store "$S" --run lh --teacher t --bank bank --method flowsteer --ota --adversarial \
   --disc-blocks 2 --segments 4 --steps 4 --preset tiny --batch-size 4 --adv-batch-size 4 --quiet --threads 2 > /dev/null 2> "$W/heads.err"; rc=$?
-check "fs-distill --disc frozen-heads --disc-blocks 2 from the DiT teacher (exit $rc)" [ "$rc" -eq 0 ]
+check "fs-distill --adversarial --disc-blocks 2 (default --disc) from the DiT teacher (exit $rc)" [ "$rc" -eq 0 ]
 [ "$rc" -eq 0 ] || tail -5 "$W/heads.err"
-check "its discriminator is two token heads and no teacher copy" \
-  eval 'fs-store show --store "$S" lh@4 --json | grep -qF "disc.heads.1.fc.weight" && ! fs-store show --store "$S" lh@4 --json | grep -qF "\"disc.blocks."'
+check "its discriminator is the default frozen-heads: two token heads and no teacher copy, recorded in its config" \
+  eval 'fs-store show --store "$S" lh@4 --json | grep -qF "disc.heads.1.fc.weight" && ! fs-store show --store "$S" lh@4 --json | grep -qF "\"disc.blocks." && fs-store show --store "$S" lh@4 --json | grep -qE "disc[^a-z_]+frozen-heads"'
 fs-distill --store "$S" --run pf --teacher t --method perflow --segments 4 --steps 3 --preset tiny --pairs 16 --batch-size 4 \
   --quiet --threads 2 > /dev/null 2> "$W/perflow.err"; rc=$?
 check "fs-distill perflow from the DiT teacher (exit $rc)" [ "$rc" -eq 0 ]

@@ -17,7 +17,7 @@ struct AdversarialOptions: ParsableArguments {
     @Option(help: "Samples per step in the adversarial batch.") var advBatchSize: Int?
     @Option(name: [.customLong("disc-lr"), .customLong("d-lr")], help: "Discriminator learning rate (AdamW, betas 0.5, 0.999).")
     var discLr: Float?
-    @Option(help: "Discriminator: encoder (the teacher's encoder, trained whole) or frozen-heads (the frozen teacher's features at every depth, a trainable head each, states re-noised first; LADD).")
+    @Option(help: "Discriminator: frozen-heads (the default: the frozen teacher's features at every depth, a trainable head each, states re-noised first; LADD) or encoder (the paper's: the teacher's encoder, trained whole; the default of runs made before 2026-12-07).")
     var disc: DiscriminatorKind?
     @Option(help: "R1 penalty weight gamma on D's real inputs (finite-difference estimate; default 0: none).") var r1: Float?
     @Option(help: "D's AdamW steps per student step (default 1; the extra ones on fresh adversarial draws).") var dSteps: Int?
@@ -25,6 +25,11 @@ struct AdversarialOptions: ParsableArguments {
     var advState: AdversarialState?
     @Option(help: "DiT teachers: the teacher's first N blocks make the discriminator (default: half).")
     var discBlocks: Int?
+
+    /// A new run's discriminator. The frozen-teacher heads beat the paper's encoder beyond the intervals over
+    /// three training seeds at an equal budget (docs/results.md section k: FID 3.19-3.22 against 3.75-5.33) and
+    /// are the DiT's best trial (results-dit.md), so they are the default; the run records its choice.
+    static let defaultDisc = DiscriminatorKind.frozenHeads
 
     func validate() throws {
         try OptionCheck.float("--lambda-adv", lambdaAdv, .nonNegative)
@@ -67,7 +72,7 @@ struct AdversarialOptions: ParsableArguments {
             guard discBlocks >= 1 else { throw ToolError.usage("--disc-blocks must be at least 1, got \(discBlocks)") }
             c.discBlocks = discBlocks
         }
-        if let disc { c.disc = disc }
+        if let disc { c.disc = disc } else if fresh && adversarial { c.disc = Self.defaultDisc }
         if let r1 { c.r1Gamma = r1 }
         if let dSteps { c.discSteps = dSteps }
         if let advState { c.advState = advState }

@@ -19,7 +19,7 @@ extension FSDistill {
             return (try makeConfig(), nil, [])
         }
         let r = try StudentCheckpoint.load(store, last)
-        var config = r.config
+        var config = r.config.namingRecordedDefaults()
         try lora.checkResume(config, run: runName)
         if let steps = training.steps { config.steps = steps }
         var wanted = config

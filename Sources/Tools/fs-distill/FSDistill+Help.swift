@@ -18,10 +18,13 @@ extension FSDistill {
                      of --pairs pairs made at start (or --online, every step).
           flowsteer  PeRFlow plus toggles: --ota (starts on the teacher's
                      authentic trajectory, from --bank, or --online solved from
-                     noise during training); --adversarial (discriminator = the
-                     teacher's embeddings, encoder and middle block + one head;
-                     hinge loss; generator terms --lambda-adv * -D(fake) and
-                     --lambda-fm * feature matching, either may be 0).
+                     noise during training); --adversarial (a discriminator
+                     built from the teacher, --disc: by default trainable heads
+                     on the frozen teacher's features at every depth (LADD), or
+                     the paper's encoder, the teacher's encoder and middle block
+                     trained whole + one head; hinge loss; generator terms
+                     --lambda-adv * -D(fake) and --lambda-fm * feature
+                     matching, either may be 0).
           pcm        phased consistency (PCM, Wang et al. 2024): K phases on
                      the student's grid; x_t from real images at a teacher
                      sub-grid point t, one teacher Euler step (--substeps per
