@@ -82,4 +82,33 @@ extension ArtifactStore {
             return targets
         }
     }
+
+    /// The checkpoints `thinCheckpoints` removes: for each of `runs`, every checkpoint but the newest `keepLast`
+    /// (by step), except one that another artifact lists as a parent (an evaluation, a sample set, a bank...)
+    /// or that a tag names. A run with no checkpoints is an error naming it.
+    public func thinnableCheckpoints(runs: [String], keepLast: Int) throws -> [ArtifactRecord] {
+        guard keepLast >= 1 else { throw StoreError.badInput(file: path, reason: "keep at least 1 checkpoint per run, not \(keepLast)") }
+        let tagged = Set(try tags().map(\.artifact))
+        var thinnable: [ArtifactRecord] = []
+        for run in runs {
+            let checkpoints = try artifacts(kind: ArtifactKind.checkpoint, run: run)
+                .sorted { ($0.step ?? 0, $0.id) < ($1.step ?? 0, $1.id) }
+            guard !checkpoints.isEmpty else { throw StoreError.notFound("\(path): run '\(run)' has no checkpoints") }
+            for a in checkpoints.dropLast(keepLast) where !tagged.contains(a.id) {
+                if try children(of: a.id).isEmpty { thinnable.append(a) }
+            }
+        }
+        return thinnable
+    }
+
+    /// Removes `thinnableCheckpoints(runs:keepLast:)` in one transaction (all runs are checked first: one
+    /// without checkpoints removes nothing). A resume needs only a run's newest checkpoint; `gc()` reclaims
+    /// the payload bytes.
+    public func thinCheckpoints(runs: [String], keepLast: Int) throws -> [ArtifactRecord] {
+        try db.transaction {
+            let thinned = try thinnableCheckpoints(runs: runs, keepLast: keepLast)
+            for a in thinned { try db.execute("DELETE FROM artifact WHERE id = ?", [a.id]) }
+            return thinned
+        }
+    }
 }

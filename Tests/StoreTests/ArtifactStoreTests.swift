@@ -67,6 +67,29 @@ import Testing
         #expect(try s.verify().ok)
     }
 
+    @Test func thinKeepsTheNewestReferencedAndTaggedCheckpoints() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let s = try ArtifactStore(path: dir.file("s.db"))
+        let a = try (1...5).map { try smallCheckpoint(s, run: "a", step: $0 * 100, seed: Float($0)) }
+        for i in 1...2 { try smallCheckpoint(s, run: "b", step: i * 100, seed: Float(10 + i)) }
+        // a@200 is an evaluation's parent and a@300 is tagged: both stay.
+        try s.putArtifact(kind: "eval_result", name: "eval-a200", tensors: [], parents: [a[1].id])
+        try s.tag("best", a[2].id)
+        #expect(try s.thinnableCheckpoints(runs: ["a", "b"], keepLast: 1).map(\.name) == ["a@100", "a@400", "b@100"])
+        #expect(try s.thinnableCheckpoints(runs: ["a"], keepLast: 2).map(\.name) == ["a@100"])
+        // A run without checkpoints names itself and removes nothing, even after a run that has some.
+        #expect(errorText { _ = try s.thinCheckpoints(runs: ["a", "nosuch"], keepLast: 1) }.contains("'nosuch' has no checkpoints"))
+        #expect(errorText { _ = try s.thinCheckpoints(runs: ["a"], keepLast: 0) }.contains("keep at least 1"))
+        #expect(try s.artifacts(kind: "checkpoint").count == 7)
+        let removed = try s.thinCheckpoints(runs: ["a", "b"], keepLast: 1)
+        #expect(removed.map(\.name) == ["a@100", "a@400", "b@100"])
+        #expect(try s.artifacts(kind: "checkpoint").map(\.name).sorted() == ["a@200", "a@300", "a@500", "b@200"])
+        #expect(try s.resolve("a").name == "a@500" && s.resolve("b").name == "b@200")
+        try s.gc()
+        #expect(try s.verify().ok)
+        #expect(try s.thinCheckpoints(runs: ["a", "b"], keepLast: 1).isEmpty)
+    }
+
     @Test func trajectoryBankAppendResumeFinalizeRead() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let s = try ArtifactStore(path: dir.file("s.db"))

@@ -14,6 +14,25 @@ import Testing
         #expect(try s.artifacts().count == 1)
     }
 
+    @Test func thinFromTheCommandLine() throws {
+        guard let bin = KillTests.fsStoreBinary() else { Issue.record("fs-store binary not found"); return }
+        let dir = TempDir(); defer { dir.cleanup() }
+        do {
+            let s = try ArtifactStore(path: dir.file("s.db"))
+            for step in [100, 200, 300] { try smallCheckpoint(s, run: "a", step: step, seed: Float(step)) }
+        }
+        var r = try runTool(bin, ["thin", "a", "--keep-last", "0", "--store", "s.db"], in: dir)
+        #expect(r.status == 2 && r.stderr.contains("--keep-last must be at least 1"), "\(r.stderr)")
+        r = try runTool(bin, ["thin", "a", "nosuch", "--store", "s.db"], in: dir)
+        #expect(r.status == 3 && r.stderr.contains("'nosuch' has no checkpoints"), "\(r.stderr)")
+        r = try runTool(bin, ["thin", "a", "--dry-run", "--json", "--store", "s.db"], in: dir)
+        #expect(r.status == 0 && r.stdout.contains("\"dry_run\":true") && r.stdout.contains("a@100") && r.stdout.contains("a@200"), "\(r.stdout)")
+        #expect(try ArtifactStore(path: dir.file("s.db")).artifacts(kind: "checkpoint").count == 3)
+        r = try runTool(bin, ["thin", "a", "--store", "s.db"], in: dir)
+        #expect(r.status == 0 && r.stdout.contains("removed checkpoint 'a@100'") && r.stdout.contains("fs-store gc"), "\(r.stdout)")
+        #expect(try ArtifactStore(path: dir.file("s.db")).artifacts(kind: "checkpoint").map(\.name) == ["a@300"])
+    }
+
     @Test func mergeIntoItselfIsRefused() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let s = try ArtifactStore(path: dir.file("s.db"))

@@ -125,6 +125,43 @@ struct RmCommand: ParsableCommand {
     }
 }
 
+struct ThinCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thin", abstract: "Remove runs' older checkpoints, keeping the newest N of each (and any other artifact's parent or a tagged one).",
+        discussion: """
+        A long run checkpoints every --checkpoint-every steps, and each checkpoint holds the weights, the EMA \
+        and the optimizer state; a resume needs only the newest. Checkpoints that an evaluation, a sample set \
+        or another artifact lists as a parent, and tagged ones, are kept. All runs are checked before \
+        anything is removed. The space is reclaimed by `fs-store gc`.
+        Example: fs-store thin student teacher --keep-last 2 && fs-store gc
+        """)
+    @OptionGroup var options: StoreOptions
+    @Option(help: "Checkpoints to keep per run, the newest by step (at least 1).") var keepLast = 1
+    @Flag(help: "List what would be removed; remove nothing.") var dryRun = false
+    @Argument(help: "Run names.") var runs: [String]
+
+    func validate() throws {
+        guard keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1, got \(keepLast)") }
+        guard !runs.isEmpty else { throw ValidationError("name at least one run (fs-store ls --kind checkpoint lists them)") }
+    }
+
+    func run() throws {
+        try guarded {
+            let s = dryRun ? try options.openForReading() : try options.open()
+            let thinned = dryRun ? try s.thinnableCheckpoints(runs: runs, keepLast: keepLast)
+                                 : try s.thinCheckpoints(runs: runs, keepLast: keepLast)
+            let bytes = thinned.reduce(0) { $0 + $1.size }
+            if options.json {
+                printJSON(.object([("dry_run", .bool(dryRun)), ("bytes", OrderedJSON(bytes)),
+                                   ("removed", .array(thinned.map { .object([("id", OrderedJSON(Int($0.id))), ("name", .string($0.name))]) }))]))
+            } else {
+                for a in thinned { print("\(dryRun ? "would remove" : "removed") checkpoint '\(a.name)' #\(a.id)") }
+                print("\(thinned.count) checkpoint(s), \(bytes / 1_000_000) MB of payload\(dryRun ? " (dry run)" : "; run `fs-store gc` to reclaim the space")")
+            }
+        }
+    }
+}
+
 struct TagCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tag", abstract: "Name an artifact with a tag usable as a reference; without REF list tags; --delete removes one.",

@@ -26,7 +26,7 @@ struct FSStore: ParsableCommand {
         """,
         subcommands: [InitCommand.self, LsCommand.self, ShowCommand.self, ImportCommand.self, ExportCommand.self,
                       ArchiveCommand.self, RestoreCommand.self, MergeCommand.self, VerifyCommand.self,
-                      GcCommand.self, RmCommand.self, TagCommand.self, MetricsCommand.self, ReportCommand.self, BenchCommand.self,
+                      GcCommand.self, RmCommand.self, ThinCommand.self, TagCommand.self, MetricsCommand.self, ReportCommand.self, BenchCommand.self,
                       StressWriterCommand.self])
 
     /// ToolSupport's `runAsTool`: usage errors exit 2 as `fs-store: message` like every other tool.
