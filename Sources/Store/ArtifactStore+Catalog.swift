@@ -107,7 +107,7 @@ extension ArtifactStore {
     public func thinCheckpoints(runs: [String], keepLast: Int) throws -> [ArtifactRecord] {
         try db.transaction {
             let thinned = try thinnableCheckpoints(runs: runs, keepLast: keepLast)
-            for a in thinned { try db.execute("DELETE FROM artifact WHERE id = ?", [a.id]) }
+            for a in thinned { try remove(a.id) }
             return thinned
         }
     }

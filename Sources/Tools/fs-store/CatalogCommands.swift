@@ -142,7 +142,6 @@ struct ThinCommand: ParsableCommand {
 
     func validate() throws {
         guard keepLast >= 1 else { throw ValidationError("--keep-last must be at least 1, got \(keepLast)") }
-        guard !runs.isEmpty else { throw ValidationError("name at least one run (fs-store ls --kind checkpoint lists them)") }
     }
 
     func run() throws {
