@@ -131,10 +131,12 @@ choose() {
   printf -v "$name" '%s' "$best"; printf -v "${name}_ARGS" '%s' "${!best}"
 }
 
-# execute TOOL ARGS...: run one row's command (with --threads), skipped when its result is stored.
-N_RUN=0 N_SKIP=0
+# execute TOOL ARGS...: run one row's command (with --threads), skipped when its result is stored. The log's
+# job name carries the command's place among those the run may execute: "rows [k/N]".
+N_RUN=0 N_SKIP=0 N_TOTAL=0
 execute() {
   local tool=$1; shift
+  local FS_JOB="rows [$((N_RUN + N_SKIP + 1))/$N_TOTAL]"
   case $tool in fs-*) ;; *) bad "'$tool' is not a FlowSteer tool (fs-...)" ;; esac
   if done_already "$tool" "$@"; then N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored): $tool $*"; return 0; fi
   has --threads "$@" || set -- "$@" --threads "$THREADS"
@@ -191,8 +193,11 @@ read_file() {  # read_file FILE DEPTH
         choose "${w[@]:1}" ;;
       compare|target) ;;   # claims the report decides (jobs/tables/README.md)
       import|run|row)
-        [ "$PASS" = 2 ] || continue
         if [ -n "$ONLY" ] && [ -n "$SECTION_T" ] && [[ ",$ONLY," != *",$SECTION_T,"* ]]; then continue; fi
+        if [ "$PASS" = 1 ]; then   # count the commands, for the [k/N] of the log
+          [ "$QUICK" = 1 ] && [ "$kind" = row ] && [[ " ${w[*]} " == *" quick=no "* ]] || N_TOTAL=$((N_TOTAL + 1))
+          continue
+        fi
         local p; for p in "${!PROVISIONAL[@]}"; do
           [[ $raw == *"\${$p}"* || $raw == *"\${${p}_ARGS}"* ]] && bad "this row uses \${$p}, which cannot be chosen: ${PROVISIONAL[$p]}"
         done
@@ -201,8 +206,9 @@ read_file() {  # read_file FILE DEPTH
                   if stored "${w[1]}"; then N_SKIP=$((N_SKIP + 1)); continue; fi
                   [ -f "${w[2]}" ] || bad "import: no file '${w[2]}'"
                   N_RUN=$((N_RUN + 1))
-                  [ "$DRY" = 1 ] && { fs_log "would import ${w[2]} as ${w[1]}"; continue; }
-                  fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" || exit $?; refresh ;;
+                  [ "$DRY" = 1 ] && { FS_JOB="rows [$((N_RUN + N_SKIP))/$N_TOTAL]" fs_log "would import ${w[2]} as ${w[1]}"; continue; }
+                  FS_JOB="rows [$((N_RUN + N_SKIP))/$N_TOTAL]" fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" || exit $?
+                  refresh ;;
           run) [ ${#w[@]} -ge 2 ] || bad "run TOOL ARGS..."; execute "${w[@]:1}" ;;
           row) [ ${#w[@]} -ge 5 ] || bad "row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY"
                [[ ${w[2]} =~ ^-?[0-9]+$ ]] || bad "row ORDER '${w[2]}' is not an integer"

@@ -1,6 +1,12 @@
+import Foundation
+
 /// What `gc` did.
 public struct GCReport: Sendable {
+    /// Orphaned rows deleted (payload rows of removed artifacts are already gone: they cascade on delete).
     public var removedRows = 0
+    /// The store's bytes on disk (the file and its WAL) before and after: what compaction reclaimed.
+    public var bytesBefore = 0
+    public var bytesAfter = 0
     /// Open banks dropped (their writers were gone), as "KIND:NAME".
     public var droppedBanks: [String] = []
     /// Open banks kept although `dropOpenBanks` asked, with the reason (a live writer, or a child).
@@ -11,10 +17,11 @@ extension ArtifactStore {
     /// Garbage collection: deletes blob chunks, blobs, trajectory rows, lineage, tags and leases
     /// whose artifact no longer exists, and, when `dropOpenBanks`, open banks whose writer's lease
     /// expired (`liveWriter`) and that no artifact lists as a parent; `force` also drops banks with
-    /// a live writer (which then fails). Then checkpoints the WAL and VACUUMs.
+    /// a live writer (which then fails). Then checkpoints the WAL, VACUUMs and checkpoints again.
     @discardableResult
     public func gc(dropOpenBanks: Bool = false, force: Bool = false, vacuum: Bool = true) throws -> GCReport {
         var report = GCReport()
+        report.bytesBefore = bytesOnDisk()
         try db.transaction {
             if dropOpenBanks {
                 for b in try artifacts(where: "WHERE state = 'open' ORDER BY id", []) {
@@ -44,7 +51,18 @@ extension ArtifactStore {
         if vacuum {
             try db.retryingBusy { try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
             try db.retryingBusy { try db.execute("VACUUM") }
+            // In WAL mode VACUUM writes the new file through the log: copy it back now, so the space is free
+            // when gc returns rather than when the last connection closes.
+            try db.retryingBusy { try db.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
         }
+        report.bytesAfter = bytesOnDisk()
         return report
+    }
+
+    /// The bytes of the store's file and its write-ahead log (0 for a file that cannot be read).
+    func bytesOnDisk() -> Int {
+        [path, path + "-wal"].reduce(0) { sum, f in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: f)[.size] as? NSNumber)?.intValue ?? 0)
+        }
     }
 }

@@ -8,8 +8,7 @@ FS_JOB=bench-test
 fs_tools fs-bench || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-bench-test.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 
 out=$(fs-bench --channels 8,16 --batch 4 --iterations 1 --threads 2 --json 2>/dev/null); rc=$?
 check "fs-bench exits 0 (exit $rc)" [ "$rc" -eq 0 ]
@@ -44,5 +43,4 @@ check "six products, each with a positive OpenBLAS rate (and CGEMM's unless none
 fs-bench --model bogus >/dev/null 2>&1; rc=$?
 check "a bad --model is a usage error, exit 2 (exit $rc)" [ "$rc" -eq 2 ]
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -8,8 +8,7 @@ FS_JOB=cron-test
 fs_tools fs-train fs-eval fs-store || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-cron.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 nightly=$FS_ROOT/jobs/cron/nightly.sh
 export STORE=$W/runs.db ARCHIVE_DIR=$W/archives KEEP=2 EVAL_SAMPLES=20 EVAL_STEPS=2 THREADS=1
 
@@ -50,5 +49,4 @@ check "retention keeps the newest 2 archives ($left)" [ "$left" = "flowsteer-202
 
 # 4. errors are reported
 check "a missing store is a clear failure" eval '! STORE=$W/none.db bash "$nightly" >/dev/null 2>"$W/d.err" && grep -q "no store at" "$W/d.err"'
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -20,8 +20,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/fs-dp.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 RANKS=${RANKS:-2 4}
 MPI=(timeout 120 mpirun --oversubscribe); [ "$(id -u)" -eq 0 ] && MPI+=(--allow-run-as-root)
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | jq -r ".hash // empty"; }
 same() { local f; for f in "$@"; do [ -s "$f" ] && cmp -s "$1" "$f" || return 1; done; }
 all_equal() { local w; for w in "$@"; do [ -n "$w" ] && [ "$w" = "$1" ] || return 1; done; }
@@ -97,5 +96,4 @@ check "fs-distill --resume by one process (exit $rc) ends with the uninterrupted
 rc=0; launch 2 "$TRAIN_BIN" --store "$W/dv.db" "${train[@]}" --steps 30 --lr 1e30 > /dev/null 2>&1 || rc=$?
 check "fs-train -np 2 diverging exits 5 on every rank (exit $rc) and marks the run failed" \
   eval '[ "$rc" -eq 5 ] && fs-store ls --store "$W/dv.db" --json | jq -e "any(.runs[]; .status == \"failed\")" >/dev/null'
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -11,8 +11,7 @@ FS_JOB=dit-test
 fs_tools fs-train fs-rollout fs-distill fs-sample fs-eval fs-store || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-dit.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | jq -r ".hash // empty"; }
 S=$W/dit.db
 train=(--run t --model dit --preset tiny --seed 5 --checkpoint-every 3 --threads 2 --quiet)
@@ -98,5 +97,4 @@ else
   echo "skip - no torch at $TORCH_PYTHON: the strict PyTorch load is not checked"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

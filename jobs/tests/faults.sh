@@ -27,10 +27,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/fs-faults.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 cd "$W"
 t_start=$(date +%s)
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 
 sleep_ms() { sleep "$(awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }')"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -111,7 +108,7 @@ same_artifact() {
      fs-store export "$2" --store "$4" -o "$W/$1.b.safetensors" >/dev/null 2>>"$W/export.err"; then
     check "$1: exported $2 files are byte-identical (cmp)" cmp -s "$W/$1.a.safetensors" "$W/$1.b.safetensors"
   else
-    bad "$1: fs-store export $2 failed: $(cat "$W/export.err")"
+    not_ok "$1: fs-store export $2 failed: $(cat "$W/export.err")"
   fi
   check "$1: killed+resumed store verifies clean at the end" store_clean "$4"
 }
@@ -123,7 +120,7 @@ echo "== 1. SIGKILL and resume (tiny preset, seed $SEED, $THREADS threads, 1 + $
 # -- fs-train
 # 80 steps (about 2.4 s on a 2-core Zen 4): at 40 the first kill could land before the first checkpoint there.
 train=(fs-train --run r --preset tiny --steps 80 --checkpoint-every 8 --seed "$SEED" --threads "$THREADS")
-timed ms "${train[@]}" --store train-a.db --quiet --json >/dev/null 2>train-a.err || bad "uninterrupted fs-train failed: $(cat train-a.err)"
+timed ms "${train[@]}" --store train-a.db --quiet --json >/dev/null 2>train-a.err || not_ok "uninterrupted fs-train failed: $(cat train-a.err)"
 echo "  fs-train: uninterrupted run took $ms ms"
 kill_resume fs-train train-b.db 10 "count_complete train-b.db checkpoint" -- "${train[@]}"
 same_artifact fs-train r@80 train-a.db train-b.db
@@ -135,7 +132,7 @@ ROWB=$(( (4 + 1) * 784 * 4 ))
 cp train-a.db teacher.db
 rollout=(fs-rollout --teacher r --teacher-store teacher.db --name bank --seeds "0-$((ROLL_N - 1))" --segments 4 --substeps 2
          --schedule fixed --cfg-range 1,2 --batch-size 4 --threads "$THREADS")
-timed ms "${rollout[@]}" --store roll-a.db --quiet --json >/dev/null 2>roll-a.err || bad "uninterrupted fs-rollout failed: $(cat roll-a.err)"
+timed ms "${rollout[@]}" --store roll-a.db --quiet --json >/dev/null 2>roll-a.err || not_ok "uninterrupted fs-rollout failed: $(cat roll-a.err)"
 echo "  fs-rollout: uninterrupted run took $ms ms"
 kill_resume fs-rollout roll-b.db "$ROLL_N" "bank_rows roll-b.db bank $ROWB" -- "${rollout[@]}"
 same_artifact fs-rollout bank roll-a.db roll-b.db
@@ -148,7 +145,7 @@ distill=("${distill_common[@]}" --run s --steps 120 --checkpoint-every 10)   # 1
 DISTILL_CKPTS=12
 cp roll-a.db distill-a.db; cp roll-a.db distill-b.db
 base_ckpts=$(count_complete distill-b.db checkpoint)
-timed ms "${distill[@]}" --store distill-a.db --quiet --json >distill-a.json 2>distill-a.err || bad "uninterrupted fs-distill failed: $(cat distill-a.err)"
+timed ms "${distill[@]}" --store distill-a.db --quiet --json >distill-a.json 2>distill-a.err || not_ok "uninterrupted fs-distill failed: $(cat distill-a.err)"
 echo "  fs-distill: uninterrupted run took $ms ms"
 student=$(jq -r ".checkpoint // empty" distill-a.json)
 [ -n "$student" ] || student=s@120
@@ -190,7 +187,7 @@ expect() {
   if [ "$rc" -eq "$want" ] && [[ "$first" == "$tool: "* ]] && grep -Eq -- "$pat" "$W/err.txt"; then
     ok "exit $want ($(fs_exit_meaning "$want")): ${*:1:6}"
   else
-    bad "expected exit $want and /$pat/ from: $* -- got exit $rc: $(head -c 300 "$W/err.txt")"
+    not_ok "expected exit $want and /$pat/ from: $* -- got exit $rc: $(head -c 300 "$W/err.txt")"
   fi
 }
 head -c 4096 /dev/urandom > garbage.safetensors
@@ -234,7 +231,7 @@ expect 2 "already has checkpoints|--resume" fs-train --store kinds.db --run r --
 expect 2 "steps" fs-distill --store kinds.db --run s2 --teacher r --bank bank --method flowsteer --ota --adversarial --segments 4 --steps 0 --preset tiny
 expect 2 "num-samples|samples" fs-eval --store kinds.db --checkpoint r --steps 2 --num-samples 0 --seed 0
 expect 2 "steps" fs-sample --store kinds.db --checkpoint r --steps 0 --seeds 0-3
-[ -e u.db ] && bad "a usage error created store u.db" || ok "usage errors create no store"
+[ -e u.db ] && not_ok "a usage error created store u.db" || ok "usage errors create no store"
 
 # missing store (3); a tool that only reads a store never creates it
 missing() {   # missing TOOL ARGS... (the store is nope-<n>.db)
@@ -289,7 +286,7 @@ for f in garbage.safetensors truncated.safetensors; do
   expect 3 "$f" fs-distill --store kinds.db --run s6 --teacher "$f" --bank bank --method flowsteer --ota --adversarial --segments 4 --steps 2 --preset tiny
   expect 3 "$f" fs-eval --store kinds.db --checkpoint "$f" --steps 2 --num-samples 10 --seed 0
 done
-[ -e fresh-import.db ] && bad "a rejected import created fresh-import.db" || ok "rejected imports create no store"
+[ -e fresh-import.db ] && not_ok "a rejected import created fresh-import.db" || ok "rejected imports create no store"
 expect 3 "missing.safetensors" fs-store import missing.safetensors --name m --store kinds.db
 
 # truncated / garbage archive (3); the target store is neither created nor changed
@@ -297,7 +294,7 @@ before=$(fs-store ls --store kinds.db --json | jq '.artifacts | length')
 expect 3 "truncated.tar.zst" fs-store restore truncated.tar.zst --store fresh-restore.db
 expect 3 "truncated.tar.zst" fs-store restore truncated.tar.zst --store kinds.db
 expect 3 "garbage.safetensors" fs-store restore garbage.safetensors --store kinds.db
-[ -e fresh-restore.db ] && bad "a truncated archive created fresh-restore.db" || ok "a truncated archive creates no store"
+[ -e fresh-restore.db ] && not_ok "a truncated archive created fresh-restore.db" || ok "a truncated archive creates no store"
 after=$(fs-store ls --store kinds.db --json | jq '.artifacts | length')
 check "a rejected restore leaves the store unchanged ($before artifacts)" [ "$before" = "$after" ]
 check "the good archive restores into a fresh store that verifies" \
@@ -367,5 +364,4 @@ check "  ... and the rollout finished with all $ROLL_N rows (exit $rrc)" \
   eval '[ "$rrc" -eq 0 ] && [ "$(bank_rows leased.db bank $ROWB)" -eq "$ROLL_N" ]'
 
 echo "faults: $(fs_elapsed "$t_start")"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -21,10 +21,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/fs-interrupts.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 cd "$W"
 unset FS_STORE
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 MODELS=$FS_ROOT/models
 
 # run_status STORE RUN: the run's status (via sqlite3 or python3; "?" when neither is installed).
@@ -40,15 +37,6 @@ run_config() {
   elif command -v python3 >/dev/null 2>&1; then
     python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT config FROM run WHERE name=?", (sys.argv[2],)).fetchone()[0])' "$1" "$2"
   else echo "resume_overrides (not checked)"; fi
-}
-
-# expect RC PATTERN CMD...: exit code RC and stderr matching PATTERN.
-expect() {
-  local want=$1 pat=$2; shift 2
-  local rc=0
-  "$@" >"$W/out.txt" 2>"$W/err.txt" || rc=$?
-  if [ "$rc" -eq "$want" ] && grep -Eq -- "$pat" "$W/err.txt"; then ok "exit $want: ${*:1:8}"
-  else bad "expected exit $want and /$pat/ from: $* -- got exit $rc: $(tail -c 400 "$W/err.txt")"; fi
 }
 
 # signal_after_checkpoint SIG STORE RUN CMD...: starts CMD, waits until run RUN has a checkpoint, sends SIG,
@@ -189,5 +177,4 @@ expect 3 "trunc.safetensors" fs-sample --checkpoint trunc.safetensors --steps 2 
 head -c $(( 8 + hdr )) good.safetensors | sed 's/\[8,16\]/[8,32]/' > wrongshape.safetensors
 tail -c +$(( 9 + hdr )) good.safetensors >> wrongshape.safetensors
 expect 3 "wrongshape.safetensors.*do not fit" fs-sample --checkpoint wrongshape.safetensors --steps 2 --seeds 0-3
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -21,17 +21,7 @@ trap 'rm -rf "$W"' EXIT
 cd "$W"
 unset FS_STORE
 export FS_STORE=$W/lora.db
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-expect() {
-  local want=$1 pat=$2; shift 2
-  local rc=0
-  "$@" >"$W/out.txt" 2>"$W/err.txt" || rc=$?
-  if [ "$rc" -eq "$want" ] && grep -Eq -- "$pat" "$W/err.txt"; then ok "exit $want: ${*:1:8}"
-  else bad "expected exit $want and /$pat/ from: $* -- got exit $rc: $(tail -c 400 "$W/err.txt")"; fi
-}
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 hash_of() { fs-store show "$1" --json 2>/dev/null | jq -r ".hash // empty"; }
 
 # The same teacher in a second store, where the interrupted twin of run l is made (a checkpoint's hash covers
@@ -142,5 +132,4 @@ check "  ... adapts its linears (time_embed, emb_proj)" eval 'fs-store show ul -
 fs-sample --checkpoint ul --steps 2 --seeds 0-3 --threads 2 --quiet --png ul.png >/dev/null 2>&1; rc=$?
 check "  ... and samples (exit $rc)" eval '[ "$rc" -eq 0 ] && [ -s ul.png ]'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -20,8 +20,8 @@ if [ ! -x "$CHECK" ]; then
 fi
 [ -x "$CHECK" ] || fs_die "no mpi-check in $FS_BIN"
 root=(); [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
-passed=0 failed=0 hashes=()
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
+hashes=()
 run() {  # run LABEL CMD...: one mpi-check run; keeps its "float ... double ..." hashes
   local label=$1 out rc=0; shift
   out=$("$@" 2>&1) || rc=$?
@@ -35,5 +35,4 @@ for n in $RANKS; do
 done
 same=1; for h in "${hashes[@]}"; do [ -n "$h" ] && [ "$h" = "${hashes[0]}" ] || same=0; done
 check "the result hashes are identical for every rank count (${hashes[0]:-none})" [ "$same" = 1 ]
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -9,8 +9,7 @@ FS_JOB=pipeline-test
 fs_tools fs-train fs-rollout fs-distill fs-sample fs-eval fs-store || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-pipeline.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 export OUT=$W/out PRESET=tiny TEACHER_STEPS=20 CHECKPOINT_EVERY=10 BANK_SEEDS=0-15 SUBSTEPS=2 DISTILL_STEPS=8 \
   GRID_SEEDS=0-19 EVAL_SAMPLES=30 THREADS=2
 
@@ -49,5 +48,4 @@ for m in student-flowsteer-4 student-perflow-4 student-reflow-4 student-pcm-4 st
   check "$m samples 4 steps of 20 seeds into a PNG" \
     eval 'fs-sample --store "$W/shipped.db" --checkpoint "$m" --steps 4 --seeds 0-19 --png "$W/$m.png" --threads 2 >/dev/null 2>&1 && [ -s "$W/$m.png" ]'
 done
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

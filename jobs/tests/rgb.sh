@@ -10,8 +10,7 @@ FS_JOB=rgb-test
 fs_tools fs-data fs-train fs-rollout fs-distill fs-sample fs-eval fs-store || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-rgb.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 
 # 1. the RGB dataset: train/ and test/ ImageFolders, 32x32x3, 10 classes
 fs-data export --data mnist --split train --limit 1200 --paint-by-class --pad 2 --to "$W/rgb/train" --quiet >/dev/null
@@ -88,5 +87,4 @@ out=$(fs-eval --store "$U" --checkpoint s --num-samples 20 --features mnist --js
 check "its student evaluates without a class accuracy (exit $rc)" \
   eval '[ "$rc" -eq 0 ] && [ -n "$(jq -r ".fid // empty" <<<"$out")" ] && [ -z "$(jq -r ".class_accuracy // empty" <<<"$out")" ]'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -7,8 +7,7 @@ set -uo pipefail
 FS_JOB=rows-test
 cd "$(dirname "$0")/../.."
 fs_tools fs-rollout fs-distill fs-sample fs-eval fs-store
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-rows-test.XXXXXX")
 trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$W"' EXIT
 export STORE=$W/rows.db THREADS=1 OUT=$W/out
@@ -32,7 +31,8 @@ check "the table runs (exit $rc)" [ "$rc" -eq 0 ]
 check "the student reached the --quick step count (N=2)" bash -c "fs-store show --store '$STORE' s@2 >/dev/null"
 check "both evaluations are stored under their row names" bash -c "fs-store show --store '$STORE' eval_result:t/abl/s >/dev/null && fs-store show --store '$STORE' eval_result:t/abl/teacher >/dev/null"
 check "the grid was written" [ -s "$OUT/grids/t_abl_s.png" ]
-check "every tool got --threads 1" bash -c "! grep 'rows: done in' '$W/1.log' | grep -v -- '--threads 1'"
+check "every tool got --threads 1" bash -c "grep -q 'rows \\[[0-9]*/6\\]: done in' '$W/1.log' && ! grep 'rows \\[[0-9]*/6\\]: done in' '$W/1.log' | grep -v -- '--threads 1'"
+check "the log numbers the table's 6 commands" bash -c "grep -q 'rows \\[1/6\\]: ' '$W/1.log' && grep -q 'rows \\[6/6\\]: ' '$W/1.log'"
 bash jobs/rows.sh --quick "$W/t.rows" > "$W/2.log" 2>&1; rc=$?
 check "a rerun exits 0 (exit $rc)" [ "$rc" -eq 0 ]
 check "a rerun runs nothing" grep -q '0 run, 6 already stored' "$W/2.log"
@@ -179,5 +179,4 @@ bash jobs/rows.sh --dry-run "$W/bad.rows" > "$W/bad.log" 2>&1; rc=$?
 check "a param that uses a select's choice: exit 2 (exit $rc) naming line 3" bash -c "[ $rc -eq 2 ] && grep -q 'bad.rows:3: param Y uses .{S}, a select' '$W/bad.log'"
 bad "an include of a missing file" 'include no-such.rows' "include: no file .no-such.rows."
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

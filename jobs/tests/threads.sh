@@ -19,8 +19,7 @@ fs_tools fs-train fs-rollout fs-distill fs-eval fs-store || exit 1
 W=$(mktemp -d "${TMPDIR:-/tmp}/fs-threads.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 THREAD_COUNTS=${THREAD_COUNTS:-1 2 4}
-passed=0 failed=0
-check() { local what=$1; shift; if "$@"; then passed=$((passed + 1)); echo "ok   - $what"; else failed=$((failed + 1)); echo "FAIL - $what"; fi; }
+. "$FS_ROOT/jobs/tests/lib/checks.sh"
 hash_of() { fs-store show --store "$1" "$2" --json 2>/dev/null | jq -r ".hash // empty"; }
 # same FILE...: all files exist, are non-empty and hold the same bytes.
 same() { local f; for f in "$@"; do [ -s "$f" ] && cmp -s "$1" "$f" || return 1; done; }
@@ -73,5 +72,4 @@ fs-train --store "$W/r.db" "${common[@]}" --steps 10 --threads "$first" > /dev/n
   && fs-store export --store "$W/r.db" t@20 -o "$W/resumed.safetensors" > /dev/null
 check "fs-train resumed at --threads $last after 10 steps at --threads $first: same hash and bytes" \
   eval 'all_equal "$(hash_of "$W/r.db" t@20)" "${th[0]}" && same "${tf[0]}" "$W/resumed.safetensors"'
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary

@@ -30,7 +30,7 @@ struct VerifyCommand: ParsableCommand {
 
 struct GcCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "gc", abstract: "Drop rows nothing references (orphaned payloads, links, tags) and compact the file.",
+        commandName: "gc", abstract: "Drop rows nothing references (orphaned payloads, links, tags) and compact the file (prints its size before and after).",
         discussion: """
         --open-banks also drops unfinalized trajectory banks that no artifact depends on and whose \
         writer is gone (its lease expired: the fs-rollout process on this host has exited, or a lease \
@@ -49,11 +49,13 @@ struct GcCommand: ParsableCommand {
             for (b, why) in r.skippedBanks { info("fs-store: kept open bank \(b): \(why)") }
             if options.json {
                 printJSON(.object([("removed_rows", OrderedJSON(r.removedRows)),
+                                   ("bytes_before", OrderedJSON(r.bytesBefore)), ("bytes_after", OrderedJSON(r.bytesAfter)),
                                    ("dropped_banks", .array(r.droppedBanks.map { .string($0) })),
                                    ("skipped_banks", .array(r.skippedBanks.map { .object([("bank", .string($0.bank)), ("reason", .string($0.reason))]) }))]))
             } else {
                 for b in r.droppedBanks { print("dropped open bank \(b)") }
-                print("removed \(r.removedRows) rows; kept \(r.skippedBanks.count) open bank(s); compacted")
+                print("removed \(r.removedRows) orphaned rows; kept \(r.skippedBanks.count) open bank(s); "
+                      + "compacted \(humanBytes(r.bytesBefore)) -> \(humanBytes(r.bytesAfter))")
             }
         }
     }
