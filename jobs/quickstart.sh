@@ -16,7 +16,7 @@ SEGMENTS=${SEGMENTS:-4}               # student steps
 SUBSTEPS=${SUBSTEPS:-8}               # teacher Euler steps per segment in the rollout (4 x 8 = 32)
 CFG_RANGE=${CFG_RANGE:-}                # teacher w ~ U[LO,HI]; empty: the teacher's recommended_cfg +- 0.5 (fs-rollout)
 DISTILL_STEPS=${DISTILL_STEPS:-150}
-GRID_SEEDS=${GRID_SEEDS:-0-99}        # the PNG grid: 10 rows (classes) x 10
+GRID_SEEDS=${GRID_SEEDS:-900000-900099}  # the PNG grid, 10 rows (classes) x 10, on seeds no bank row uses
 EVAL_SAMPLES=${EVAL_SAMPLES:-500}     # per model; FID on few samples is biased upward, compare like with like
 EVAL_SEED=${EVAL_SEED:-2024}
 TEACHER_EVAL_STEPS=${TEACHER_EVAL_STEPS:-32}

@@ -36,7 +36,7 @@ extension FSSample {
           fs-sample --store runs.db --checkpoint teacher --steps 32 \\
                     --seeds 0-99 --png teacher.png
           fs-sample --checkpoint models/student-flowsteer-4.safetensors \\
-                    --seeds 0-99 --png grid.png
+                    --seeds 900000-900099 --png grid.png
           fs-sample --checkpoint models/teacher-mnist.safetensors --steps 4 \\
                     --schedule diffusers --cfg 2 --seeds 0-9 \\
                     --trajectory-png path.png --save-tensors s.safetensors
