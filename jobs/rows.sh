@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a row table (jobs/tables/*.rows): each row is one tool command, run in order, skipped when its
-# result is already in the store, so a rerun after a kill continues where it stopped.
+# result is already in the store, so a rerun after a kill continues where it stopped. The log names each
+# command's place among those the run may execute ("rows [12/84]: ..."); --dry-run lists what is left.
 #
 #   STORE=runs/abl.db THREADS=2 bash jobs/rows.sh jobs/tables/fashion-mnist.rows
 #   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] TABLE
@@ -36,7 +37,7 @@ set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 FS_JOB=rows
 
-usage() { sed -n "2,34p" "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }   # the header comment
 QUICK=0 ONLY="" DRY=0 TABLE=""
 while [ $# -gt 0 ]; do
   case $1 in
