@@ -16,7 +16,10 @@
 #   import NAME FILE           fs-store import FILE --name NAME, unless NAME is stored
 #   run TOOL ARGS...           fs-rollout (skipped when bank --name is complete), fs-distill / fs-train
 #                              (skipped when --run R at --steps N is stored), fs-sample (skipped when
-#                              its --png / --save-tensors file exists), anything else always runs
+#                              its --png / --save-tensors file exists), anything else always runs.
+#                              A bank or a run that later commands use is also skipped when every one
+#                              of them is done: its evaluations came from a ledger (`fs-store restore`
+#                              of `fs-store archive --shallow`), or it was removed after use
 #   row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY
 #                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER,
 #                              LABEL and the attributes (series=S: a plot line) are for `fs-store report`;
@@ -101,7 +104,7 @@ done_already() {
 # choose NAME PREFIX CHOICE...: set NAME (and NAME_ARGS) to the CHOICE whose stored evaluation PREFIX<CHOICE>
 # has the lowest FID, or to NAME's value in the environment; pass 1 and --dry-run take the first CHOICE (the
 # evaluations may not exist yet). A choice that could not be made is PROVISIONAL: rows that use it stop.
-declare -A FROM_ENV=() PROVISIONAL=() SELECTS=()
+declare -A FROM_ENV=() PROVISIONAL=() SELECTS=() PLAN_OPEN=()
 choose() {
   local name=$1 prefix=$2; shift 2
   SELECTS[$name]=1
@@ -113,7 +116,15 @@ choose() {
   fi
   if [ -n "${FROM_ENV[$name]+x}" ]; then
     best=${FROM_ENV[$name]}
-    [ "$PASS" = 1 ] || fs_log "select $name = $best (set in the environment)"
+    [ "$PASS" != 2 ] || fs_log "select $name = $best (set in the environment)"
+  elif [ "$PASS" = plan ]; then
+    # the plan's guess: the stored choice when every evaluation is in, else open (rows using NAME may
+    # use any choice)
+    for c in "$@"; do
+      fid=$(fs-store show --store "$STORE" --json "eval_result:$prefix$c" 2>/dev/null | jq -r '.metadata.fid // empty') || true
+      if [ -z "$fid" ]; then PLAN_OPEN[$name]="$*"; best=$1; break; fi
+      if [ -z "$best_fid" ] || awk -v a="$fid" -v b="$best_fid" 'BEGIN { exit !(a < b) }'; then best=$c best_fid=$fid; fi
+    done
   elif [ "$PASS" = 2 ] && [ "$DRY" = 0 ]; then
     for c in "$@"; do
       fid=$(fs-store show --store "$STORE" --json "eval_result:$prefix$c" 2>/dev/null | jq -r '.metadata.fid // empty') || true
@@ -140,6 +151,10 @@ execute() {
   local FS_JOB="rows [$((N_RUN + N_SKIP + 1))/$N_TOTAL]"
   case $tool in fs-*) ;; *) bad "'$tool' is not a FlowSteer tool (fs-...)" ;; esac
   if done_already "$tool" "$@"; then N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored): $tool $*"; return 0; fi
+  local k=$((N_RUN + N_SKIP + 1))
+  if [ -n "${PLAN_NEEDLESS[$k]:-}" ]; then
+    N_SKIP=$((N_SKIP + 1)); fs_log "skip (not needed: every later command that uses ${PLAN_NEEDLESS[$k]} is done): $tool $*"; return 0
+  fi
   has --threads "$@" || set -- "$@" --threads "$THREADS"
   local f; for f in "$(opt --png "$@")" "$(opt --save-tensors "$@")"; do [ -z "$f" ] || mkdir -p "$(dirname "$f")"; done
   N_RUN=$((N_RUN + 1))
@@ -148,6 +163,58 @@ execute() {
   fs_run out "$tool" "$@" || exit $?   # the tool's own exit code (3 bad input, 4 busy, 5 diverged)
   fs_log "done in $(fs_elapsed "$t0"): $tool $*"
   refresh
+}
+
+# The plan (a pass between 1 and 2): for each command, in pass 2's numbering, whether it is done, what it
+# makes (a bank's --name, a run's --run) and every word it uses ("NAME@STEP" counts as NAME). Walking back
+# from the last command, a bank or run not yet made is needless when later commands use it and none of
+# those still to run does. A row that uses an open selection (not all its evaluations stored) is taken to
+# use every choice.
+declare -A P_DONE=() P_PROD=() P_USES=() PLAN_NEEDLESS=()
+PLAN_N=0
+plan_line() {  # plan_line KIND RAW WORDS...
+  local kind=$1 raw=$2; shift 2
+  local -a w=("$@") cmd=()
+  case $kind in
+    import) PLAN_N=$((PLAN_N + 1)); stored "${w[1]}" && P_DONE[$PLAN_N]=1; return 0 ;;
+    run) cmd=("${w[@]:1}") ;;
+    row) local j=4 skip=0; while [ $j -lt ${#w[@]} ] && [[ ${w[$j]} != fs-* && ${w[$j]} == *=* ]]; do
+           [ "${w[$j]}" != quick=no ] || [ "$QUICK" = 0 ] || skip=1; j=$((j + 1)); done
+         [ "$skip" = 0 ] || return 0
+         cmd=("${w[@]:$j}") ;;
+  esac
+  local n=$((PLAN_N += 1)) prod="" uses=" " u q c an keep keep_args x
+  [ ${#cmd[@]} -gt 0 ] || return 0
+  if done_already "${cmd[@]}"; then P_DONE[$n]=1; fi
+  case ${cmd[0]} in
+    fs-rollout) prod=$(opt --name "${cmd[@]:1}") ;;
+    fs-distill|fs-train) prod=$(opt --run "${cmd[@]:1}") ;;
+  esac
+  P_PROD[$n]=$prod
+  for u in "${cmd[@]:1}"; do u=${u%%@*}; [ "$u" = "$prod" ] || uses+="$u "; done
+  for q in "${!PLAN_OPEN[@]}"; do
+    [[ $raw == *"\${$q}"* || $raw == *"\${${q}_ARGS}"* ]] || continue
+    an=${q}_ARGS; keep=${!q}; keep_args=${!an}
+    for c in ${PLAN_OPEN[$q]}; do
+      printf -v "$q" '%s' "$c"; printf -v "${q}_ARGS" '%s' "${!c}"
+      while IFS= read -r -d '' x; do x=${x%%@*}; [ "$x" = "$prod" ] || uses+="$x "; done < <(words "$(expand "$raw")")
+    done
+    printf -v "$q" '%s' "$keep"; printf -v "${q}_ARGS" '%s' "$keep_args"
+  done
+  P_USES[$n]=$uses
+}
+plan_needless() {
+  local - i u p; set -f   # the words are names, never patterns
+  local -A used=() needed=()
+  for ((i = PLAN_N; i >= 1; i--)); do
+    p=${P_PROD[$i]:-}
+    if [ -z "${P_DONE[$i]:-}" ] && [ -n "$p" ] && [ -n "${used[$p]:-}" ] && [ -z "${needed[$p]:-}" ]; then
+      PLAN_NEEDLESS[$i]=$p
+    elif [ -z "${P_DONE[$i]:-}" ]; then
+      for u in ${P_USES[$i]:-}; do needed[$u]=1; done
+    fi
+    for u in ${P_USES[$i]:-}; do used[$u]=1; done
+  done
 }
 
 # Pass 1 reads the params (so STORE and THREADS can come from the table); pass 2 runs the rows.
@@ -199,6 +266,7 @@ read_file() {  # read_file FILE DEPTH
           [ "$QUICK" = 1 ] && [ "$kind" = row ] && [[ " ${w[*]} " == *" quick=no "* ]] || N_TOTAL=$((N_TOTAL + 1))
           continue
         fi
+        if [ "$PASS" = plan ]; then plan_line "$kind" "$raw" "${w[@]}"; continue; fi
         local p; for p in "${!PROVISIONAL[@]}"; do
           [[ $raw == *"\${$p}"* || $raw == *"\${${p}_ARGS}"* ]] && bad "this row uses \${$p}, which cannot be chosen: ${PROVISIONAL[$p]}"
         done
@@ -232,6 +300,7 @@ mkdir -p "$(dirname "$STORE")"
 [ -f "$STORE" ] || [ "$DRY" = 1 ] || fs-store init --store "$STORE" >/dev/null
 t_start=$(date +%s)
 refresh
+run_table plan; plan_needless
 fs_log "table $TABLE, store $STORE, $THREADS threads$([ "$QUICK" = 1 ] && echo ', --quick')${ONLY:+, sections $ONLY}"
 run_table 2
 fs_log "all rows done in $(fs_elapsed "$t_start"): $N_RUN run, $N_SKIP already stored"

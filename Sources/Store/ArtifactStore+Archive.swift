@@ -50,17 +50,22 @@ extension ArtifactStore {
     /// Writes `refs` (all artifacts when empty) with their whole lineage to a pax `.tar.zst`:
     /// one `artifacts/<id>.safetensors` payload per artifact, then `manifest.json` holding every
     /// record, its SHA-256 file checksum, and the runs and metrics of the runs involved.
+    /// `shallow`: only `refs` themselves; their parents are described (`external_parents`: kind,
+    /// name, run, step, hash) but not written, and their runs' metrics come along. That is how a
+    /// results ledger travels: evaluations of a few KB instead of the banks and students behind them.
     /// `compressionThreads` zstd workers compress while this thread reads and another hashes
     /// (0: compress on this thread).
     @discardableResult
-    public func archive(refs: [String], to out: String, compressionThreads: Int = 1) throws -> ArchiveSummary {
+    public func archive(refs: [String], to out: String, shallow: Bool = false, compressionThreads: Int = 1) throws -> ArchiveSummary {
         let roots = refs.isEmpty ? try artifacts().map(\.id) : try refs.map { try resolve($0).id }
-        let ids = try lineageClosure(of: roots)
+        let ids = shallow ? Array(Set(roots)).sorted() : try lineageClosure(of: roots)
         let w = try TarZstWriter(path: out, threads: compressionThreads)
         let mtime = Int(timestampNow())
         var entries: [OrderedJSON] = []
         var total = 0
         var runNames = Set<String>()
+        var external: [ArtifactID: ArtifactRecord] = [:]
+        let written = Set(ids)
         for id in ids {
             // Streamed from SQLite (hash and zstd overlapped): the bytes of Safetensors.encode(payload(a)).
             let file = "artifacts/\(id).safetensors"
@@ -68,11 +73,20 @@ extension ArtifactStore {
             entries.append(recordJSON(a, file: file, sha256: sha))
             total += bytes
             if let r = a.run { runNames.insert(r) }
+            for p in a.parents where !written.contains(p) && external[p] == nil {
+                let parent = try artifact(p)
+                external[p] = parent
+                if let r = parent.run { runNames.insert(r) }
+            }
         }
         let runs = try runNames.sorted().compactMap { try run($0) }.map { try runJSON($0) }
-        let manifest = OrderedJSON.object([("format", .string("flowsteer-archive")), ("version", OrderedJSON(1)),
-                                           ("store_format", OrderedJSON(Migrations.formatVersion)),
-                                           ("artifacts", .array(entries)), ("runs", .array(runs))]).serialized
+        var fields: [(String, OrderedJSON)] = [("format", .string("flowsteer-archive")), ("version", OrderedJSON(1)),
+                                               ("store_format", OrderedJSON(Migrations.formatVersion)),
+                                               ("artifacts", .array(entries)), ("runs", .array(runs))]
+        if shallow {
+            fields.append(("external_parents", .array(external.keys.sorted().map { recordJSON(external[$0]!, file: nil, sha256: nil) })))
+        }
+        let manifest = OrderedJSON.object(fields).serialized
         try Array(manifest.utf8).withUnsafeBytes { try w.add(name: Self.manifestName, bytes: $0, mtime: mtime) }
         try w.close()
         return ArchiveSummary(path: out, artifacts: ids.count, payloadBytes: total)
@@ -146,7 +160,9 @@ extension ArtifactStore {
     /// Restores an archive: first `checkArchive` (nothing is written if anything is missing,
     /// truncated or wrong), then inserts everything in one transaction, streaming each payload
     /// (`restoreEntry`: memory stays bounded whatever the archive holds). Idempotent; refuses (and
-    /// changes nothing) if a different artifact of the same kind and name exists.
+    /// changes nothing) if a different artifact of the same kind and name exists. A shallow
+    /// archive's external parent is linked when this store holds it (same kind, name and hash);
+    /// otherwise the artifact comes without that link (its metadata still says what it measured).
     @discardableResult
     public func restore(archive file: String) throws -> RestoreSummary {
         let (manifest, records) = try Self.checkArchive(file, into: path)
@@ -156,12 +172,19 @@ extension ArtifactStore {
         try db.transaction {
             summary.runs += try importRuns(manifest["runs"]?.arrayValue ?? [], metrics: &summary.metrics)
             var idMap: [ArtifactID: ArtifactID] = [:]
+            var external: [ArtifactID: ArtifactID?] = [:]
+            for j in manifest["external_parents"]?.arrayValue ?? [] {
+                let e = try Self.record(from: j, source: file)
+                let here = try artifactIfExists(kind: e.kind, name: e.name)
+                external[e.id] = .some(here?.hash == e.hash ? here?.id : nil)
+            }
             let r2 = try TarReader(path: file)
             while let (name, size) = try r2.nextHeader(limit: TarReader.maxEntryBytes) {
                 guard let (rec, f, sha) = byFile[name] else { continue }
-                let parents = try rec.parents.map { p -> ArtifactID in
-                    guard let m = idMap[p] else { throw StoreError.badInput(file: file, reason: "'\(rec.name)' names parent \(p), which the archive does not hold before it") }
-                    return m
+                let parents = try rec.parents.compactMap { p -> ArtifactID? in
+                    if let m = idMap[p] { return m }
+                    if let e = external[p] { return e }
+                    throw StoreError.badInput(file: file, reason: "'\(rec.name)' names parent \(p), which the archive does not hold before it")
                 }
                 // Streamed into the store; the entry's SHA-256 is checked again at its end (the
                 // transaction rolls back if the file changed since the first pass).

@@ -46,6 +46,39 @@ import Testing
         #expect(try fresh.verify().ok)
     }
 
+    /// A shallow archive carries the named artifacts only (a results ledger): an evaluation comes without
+    /// the student and bank behind it, but with the student's run and metrics; restored where the student
+    /// is stored, the link is made again; restored anywhere else, the evaluation stands alone.
+    @Test func shallowArchiveCarriesEvaluationsWithoutTheirLineage() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let s = try populated(dir)
+        let student = try s.resolve("student")
+        try s.putArtifact(kind: "eval_result", name: "t/abl/student", tensors: [], metadata: #"{"fid":4.5}"#, parents: [student.id])
+        try s.archive(refs: ["eval_result:t/abl/student"], to: dir.file("ledger.tar.zst"), shallow: true)
+        // Nothing but the evaluation's own (empty) payload: the 1 MB student is not in it.
+        #expect((try FileManager.default.attributesOfItem(atPath: dir.file("ledger.tar.zst"))[.size] as? Int ?? .max) < 20_000)
+
+        let fresh = try ArtifactStore(path: dir.file("fresh.db"))
+        let r = try fresh.restore(archive: dir.file("ledger.tar.zst"))
+        #expect(r.added == 1 && r.runs == 1 && r.metrics == 2)
+        let e = try fresh.resolve("eval_result:t/abl/student")
+        #expect(e.hash == (try s.resolve("eval_result:t/abl/student").hash) && e.parents.isEmpty)
+        #expect(e.metadata.contains("4.5"))
+        #expect((try? fresh.resolve("student")) == nil && (try? fresh.resolve("bank")) == nil)
+        #expect(try fresh.verify().ok)
+
+        // Into a store that holds the student: linked to it, as in the store it came from.
+        try s.archive(refs: ["student"], to: dir.file("student.tar.zst"))
+        let linked = try ArtifactStore(path: dir.file("linked.db"))
+        try linked.restore(archive: dir.file("student.tar.zst"))
+        try linked.restore(archive: dir.file("ledger.tar.zst"))
+        #expect(try linked.resolve("eval_result:t/abl/student").parents == [try linked.resolve("student").id])
+        // A full archive of the same reference still carries the whole lineage.
+        try s.archive(refs: ["eval_result:t/abl/student"], to: dir.file("deep.tar.zst"))
+        let deep = try ArtifactStore(path: dir.file("deep.db"))
+        #expect(try deep.restore(archive: dir.file("deep.tar.zst")).added == 4)
+    }
+
     /// `archive` streams payloads from SQLite; each entry must still be exactly
     /// `Safetensors.encode(payload(a))` (a bank over the 8 MB staging buffer, multi-chunk tensors).
     @Test func streamedPayloadsEqualEncodedPayloads() throws {

@@ -42,6 +42,49 @@ check "a grown table runs only its new row (exit $rc)" grep -q '1 run, 6 already
 THREADS=2 bash jobs/rows.sh --quick --only nothing --dry-run "$W/t.rows" > "$W/4.log" 2>&1
 check "--only skips other sections but keeps the set-up rows" grep -q '0 run, 2 already stored' "$W/4.log"
 
+# a results ledger: the evaluations alone (fs-store archive --shallow) restored into a new store. A rerun there makes
+# no bank or student, since every command that uses them is done, until a grid that needs the student is missing.
+fs-store archive --store "$STORE" --shallow --kind eval_result -o "$W/ledger.tar.zst" > "$W/ledger.log" 2>&1
+fs-store restore --store "$W/fresh.db" "$W/ledger.tar.zst" >> "$W/ledger.log" 2>&1
+STORE=$W/fresh.db bash jobs/rows.sh --quick "$W/t.rows" > "$W/5.log" 2>&1; rc=$?
+check "after a ledger restore only the teacher's import runs (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q '1 run, 6 already stored' '$W/5.log'"
+check "the bank and the student are skipped as not needed" bash -c "grep -q 'skip (not needed: every later command that uses bank is done): fs-rollout' '$W/5.log' && grep -q 'skip (not needed: every later command that uses s is done): fs-distill' '$W/5.log'"
+printf '<!-- report:table abl -->\n<!-- /report -->\n' > "$W/led1.md"; cp "$W/led1.md" "$W/led2.md"
+fs-store report --store "$STORE" --table "$W/t.rows" --page "$W/led1.md" --quick > /dev/null 2>&1
+fs-store report --store "$W/fresh.db" --table "$W/t.rows" --page "$W/led2.md" --quick > /dev/null 2>&1
+check "the ledger renders the same table, the student's run columns (s/step, loss) included" \
+  bash -c "cmp -s '$W/led1.md' '$W/led2.md' && grep -q '| student, 2 steps | .* | [0-9.]* | [0-9.e-]* |\$' '$W/led1.md'"
+rm "$OUT/grids/t_abl_s.png"
+STORE=$W/fresh.db bash jobs/rows.sh --quick "$W/t.rows" > "$W/6.log" 2>&1; rc=$?
+check "a missing grid makes the student, and so its bank, needed again (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q '3 run, 4 already stored' '$W/6.log' && [ -s '$OUT/grids/t_abl_s.png' ]"
+
+# ... and with a selection: the test row needs only the chosen trial's student, once both trials' evaluations are
+# in; while one is missing the choice is open and the test row may need either, so both students are made
+cat > "$W/lazy.rows" <<'ROWS'
+param EVAL "--num-samples 24 --seed 500000"
+param A    "--seed 0"
+param B    "--seed 1"
+import teacher models/teacher-mnist.safetensors
+run fs-rollout --teacher teacher --name lazy-bank --seeds 0-7 --segments 2 --substeps 2 --schedule fixed --cfg-range 1,1.5 --resume
+run fs-distill --run v-A --teacher teacher --bank lazy-bank --method flowsteer --ota --segments 2 --steps 2 --batch-size 4 --checkpoint-every 2 --resume ${A}
+row lazy 1 "trial A" fs-eval --checkpoint v-A ${EVAL} --name t/lazy/A
+run fs-distill --run v-B --teacher teacher --bank lazy-bank --method flowsteer --ota --segments 2 --steps 2 --batch-size 4 --checkpoint-every 2 --resume ${B}
+row lazy 2 "trial B" fs-eval --checkpoint v-B ${EVAL} --name t/lazy/B
+select PICK t/lazy/ A B
+row lazy 3 "picked" fs-eval --checkpoint v-${PICK} ${EVAL} --name t/lazy/test
+ROWS
+STORE=$W/lazy.db bash jobs/rows.sh "$W/lazy.rows" > "$W/lazy.log" 2>&1; rc=$?
+pick=$(sed -n 's/.*select PICK = \([AB]\) .*/\1/p' "$W/lazy.log"); other=$([ "$pick" = A ] && echo B || echo A)
+check "the selection table runs (exit $rc, picked '$pick')" bash -c "[ $rc -eq 0 ] && [ -n '$pick' ]"
+fs-store archive --store "$W/lazy.db" --shallow -o "$W/lazy-val.tar.zst" eval_result:t/lazy/A eval_result:t/lazy/B > /dev/null 2>&1
+fs-store restore --store "$W/lazy2.db" "$W/lazy-val.tar.zst" > /dev/null 2>&1
+STORE=$W/lazy2.db bash jobs/rows.sh "$W/lazy.rows" > "$W/lazy2.log" 2>&1; rc=$?
+check "both trials evaluated: only the chosen student is made again (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q 'done in .*fs-distill --run v-$pick ' '$W/lazy2.log' && grep -q 'skip (not needed: every later command that uses v-$other is done)' '$W/lazy2.log'"
+fs-store archive --store "$W/lazy.db" --shallow -o "$W/lazy-a.tar.zst" eval_result:t/lazy/A > /dev/null 2>&1
+fs-store restore --store "$W/lazy3.db" "$W/lazy-a.tar.zst" > /dev/null 2>&1
+STORE=$W/lazy3.db bash jobs/rows.sh "$W/lazy.rows" > "$W/lazy3.log" 2>&1; rc=$?
+check "one trial evaluated: the choice is open, so both students are made (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q 'done in .*fs-distill --run v-A ' '$W/lazy3.log' && grep -q 'done in .*fs-distill --run v-B ' '$W/lazy3.log' && ! grep -q 'not needed' '$W/lazy3.log'"
+
 # fs-store report: the page's marked blocks are rewritten from the store, the rest is kept
 P=$W/page.md
 cat > "$P" <<'PAGE'

@@ -133,6 +133,11 @@ struct Evaluate: ParsableCommand {
         out["feature_network"] = ref.extractor.checksum
         out["feature_network_name"] = ref.featureName
         out["model"] = what
+        // The student's run and step, which a shallow ledger keeps when the checkpoint itself stays behind.
+        if let parent, parent.kind == ArtifactKind.checkpoint, let run = parent.run {
+            out["model_run"] = run
+            if let step = parent.step { out["model_step"] = step }
+        }
         out["eval_seconds"] = Progress.monotonicSeconds() - t1
         if let bad = report.firstNonFinite {
             throw ToolError.failure("\(what): \(bad.name) came out \(bad.value); nothing was stored")

@@ -32,9 +32,14 @@ struct EvalNumbers {
         kid = m["kid"]?.doubleValue; kidStd = m["kid_std"]?.doubleValue; kidCI = interval("kid_ci95")
         classAccuracy = m["class_accuracy"]?.doubleValue; trajectoryMSE = m["trajectory_mse"]?.doubleValue
         nfe = m["nfe"]?.intValue; samples = m["num_samples"]?.intValue; seed = m["seed"]?.intValue
-        guard let parentID = a.parents.first, let parent = try? store.resolve("#\(parentID)"),
-              parent.kind == ArtifactKind.checkpoint, let run = parent.run else { return }
-        self.run = run
+        // The evaluated checkpoint's run: from the lineage, else from the record (an evaluation restored
+        // from a shallow ledger has no parent in this store, but its run's metrics came along).
+        if let parentID = a.parents.first, let parent = try? store.resolve("#\(parentID)"), parent.kind == ArtifactKind.checkpoint {
+            run = parent.run
+        } else {
+            run = m["model_run"]?.stringValue
+        }
+        guard let run else { return }
         let points = try store.metrics(run: run)
         guard let last = points.map(\.step).max() else { return }
         secondsPerStep = points.last { $0.name == "seconds_per_step" }?.value

@@ -78,10 +78,24 @@ struct ExportCommand: ParsableCommand {
 struct ArchiveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive", abstract: "Write artifacts with their whole lineage, runs, metrics and a SHA-256 manifest to a .tar.zst.",
-        discussion: "All artifacts when no REF is given. `tar --zstd -tf FILE` lists it.\nExample: fs-store archive -o student.tar.zst student")
+        discussion: """
+        All artifacts when no REF is given (all of one kind with --kind). `tar --zstd -tf FILE` lists it.
+        --shallow writes the artifacts without their ancestors (the parents are described in the manifest, \
+        their runs and metrics come along): a results ledger of a few KB that `restore` brings to a new \
+        store, where jobs/rows.sh finds the rows done and makes no bank or student that only they needed.
+        Examples:
+          fs-store archive -o student.tar.zst student
+          fs-store archive --shallow --kind eval_result -o ledger.tar.zst
+        """)
     @OptionGroup var options: StoreOptions
     @Option(name: .shortAndLong, help: "Output .tar.zst file.") var output: String
-    @Argument(help: "Artifact references (default: all).") var refs: [String] = []
+    @Argument(help: "Artifact references (default: all, or all of --kind).") var refs: [String] = []
+    @Flag(help: "Only the named artifacts, not their ancestors (parents are described, not written).") var shallow = false
+    @Option(help: "With no REF: only artifacts of this kind (e.g. eval_result).") var kind: String?
+
+    func validate() throws {
+        guard kind == nil || refs.isEmpty else { throw ValidationError("--kind selects artifacts when no REF is given; give one or the other") }
+    }
     @Option(help: "zstd worker threads (0 = compress on the main thread; output is identical for any N >= 1).")
     var threads = 1
 
@@ -90,7 +104,12 @@ struct ArchiveCommand: ParsableCommand {
             let s = try options.openForReading()
             try options.checkOutput(output)
             let t0 = Date()
-            let r = try s.archive(refs: refs, to: output, compressionThreads: threads)
+            var chosen = refs
+            if let kind {
+                chosen = try s.artifacts(kind: kind).map { "#\($0.id)" }
+                guard !chosen.isEmpty else { throw StoreError.badInput(file: options.path, reason: "no \(kind) artifacts to archive") }
+            }
+            let r = try s.archive(refs: chosen, to: output, shallow: shallow, compressionThreads: threads)
             let secs = Date().timeIntervalSince(t0)
             if options.json {
                 printJSON(.object([("output", .string(output)), ("artifacts", OrderedJSON(r.artifacts)),
