@@ -36,8 +36,11 @@ struct EvalNumbers {
         // from a shallow ledger has no parent in this store, but its run's metrics came along).
         if let parentID = a.parents.first, let parent = try? store.resolve("#\(parentID)"), parent.kind == ArtifactKind.checkpoint {
             run = parent.run
-        } else {
-            run = m["model_run"]?.stringValue
+        } else if let r = m["model_run"]?.stringValue {
+            run = r
+        } else if let model = m["model"]?.stringValue, let r = model.split(separator: "@").first.map(String.init),
+                  (try? store.run(r)) != nil {
+            run = r   // a record made before model_run existed: its model is the checkpoint's name, RUN@STEP
         }
         guard let run else { return }
         let points = try store.metrics(run: run)
