@@ -151,7 +151,7 @@ execute() {
   local FS_JOB="rows [$((N_RUN + N_SKIP + 1))/$N_TOTAL]"
   case $tool in fs-*) ;; *) bad "'$tool' is not a FlowSteer tool (fs-...)" ;; esac
   if done_already "$tool" "$@"; then N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored): $tool $*"; return 0; fi
-  local k=$((N_RUN + N_SKIP + 1))
+  local k=${K2PLAN[$((N_RUN + N_SKIP + 1))]:-0}
   if [ -n "${PLAN_NEEDLESS[$k]:-}" ]; then
     N_SKIP=$((N_SKIP + 1)); fs_log "skip (not needed: every later command that uses ${PLAN_NEEDLESS[$k]} is done): $tool $*"; return 0
   fi
@@ -165,18 +165,20 @@ execute() {
   refresh
 }
 
-# The plan (a pass between 1 and 2): for each command, in pass 2's numbering, whether it is done, what it
-# makes (a bank's --name, a run's --run) and every word it uses ("NAME@STEP" counts as NAME). Walking back
-# from the last command, a bank or run not yet made is needless when later commands use it and none of
-# those still to run does. A row that uses an open selection (not all its evaluations stored) is taken to
-# use every choice.
-declare -A P_DONE=() P_PROD=() P_USES=() PLAN_NEEDLESS=()
-PLAN_N=0
-plan_line() {  # plan_line KIND RAW WORDS...
-  local kind=$1 raw=$2; shift 2
+# The plan (a pass between 1 and 2): for each command of every section, whether it is done, what it makes
+# (a bank's --name, a run's --run) and every word it uses ("NAME@STEP" counts as NAME). Walking back from the
+# last command, a bank or run not yet made is needless when later commands use it and none of those still
+# to run does, in the sections --only runs or in the others (whose rows may run later). A row that uses an
+# open selection (not all its evaluations stored) is taken to use every choice. K2PLAN maps pass 2's
+# numbering (the commands --only runs) to the plan's.
+declare -A P_DONE=() P_PROD=() P_USES=() PLAN_NEEDLESS=() K2PLAN=()
+PLAN_N=0 PLAN_K=0
+plan_line() {  # plan_line OUTSIDE KIND RAW WORDS... (OUTSIDE=1: a section --only leaves out)
+  local outside=$1 kind=$2 raw=$3; shift 3
   local -a w=("$@") cmd=()
   case $kind in
-    import) PLAN_N=$((PLAN_N + 1)); stored "${w[1]}" && P_DONE[$PLAN_N]=1; return 0 ;;
+    import) PLAN_N=$((PLAN_N + 1)); [ "$outside" = 1 ] || K2PLAN[$((PLAN_K += 1))]=$PLAN_N
+            stored "${w[1]}" && P_DONE[$PLAN_N]=1; return 0 ;;
     run) cmd=("${w[@]:1}") ;;
     row) local j=4 skip=0; while [ $j -lt ${#w[@]} ] && [[ ${w[$j]} != fs-* && ${w[$j]} == *=* ]]; do
            [ "${w[$j]}" != quick=no ] || [ "$QUICK" = 0 ] || skip=1; j=$((j + 1)); done
@@ -184,6 +186,7 @@ plan_line() {  # plan_line KIND RAW WORDS...
          cmd=("${w[@]:$j}") ;;
   esac
   local n=$((PLAN_N += 1)) prod="" uses=" " u q c an keep keep_args x
+  [ "$outside" = 1 ] || K2PLAN[$((PLAN_K += 1))]=$n
   [ ${#cmd[@]} -gt 0 ] || return 0
   if done_already "${cmd[@]}"; then P_DONE[$n]=1; fi
   case ${cmd[0]} in
@@ -261,12 +264,16 @@ read_file() {  # read_file FILE DEPTH
         choose "${w[@]:1}" ;;
       compare|target) ;;   # claims the report decides (jobs/tables/README.md)
       import|run|row)
+        # the plan reads every section: a row that --only leaves out may still need a student made here
+        if [ "$PASS" = plan ]; then
+          local outside=0; [ -n "$ONLY" ] && [ -n "$SECTION_T" ] && [[ ",$ONLY," != *",$SECTION_T,"* ]] && outside=1
+          plan_line "$outside" "$kind" "$raw" "${w[@]}"; continue
+        fi
         if [ -n "$ONLY" ] && [ -n "$SECTION_T" ] && [[ ",$ONLY," != *",$SECTION_T,"* ]]; then continue; fi
         if [ "$PASS" = 1 ]; then   # count the commands, for the [k/N] of the log
           [ "$QUICK" = 1 ] && [ "$kind" = row ] && [[ " ${w[*]} " == *" quick=no "* ]] || N_TOTAL=$((N_TOTAL + 1))
           continue
         fi
-        if [ "$PASS" = plan ]; then plan_line "$kind" "$raw" "${w[@]}"; continue; fi
         local p; for p in "${!PROVISIONAL[@]}"; do
           [[ $raw == *"\${$p}"* || $raw == *"\${${p}_ARGS}"* ]] && bad "this row uses \${$p}, which cannot be chosen: ${PROVISIONAL[$p]}"
         done

@@ -57,6 +57,11 @@ check "the ledger renders the same table, the student's run columns (s/step, los
 rm "$OUT/grids/t_abl_s.png"
 STORE=$W/fresh.db bash jobs/rows.sh --quick "$W/t.rows" > "$W/6.log" 2>&1; rc=$?
 check "a missing grid makes the student, and so its bank, needed again (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q '3 run, 4 already stored' '$W/6.log' && [ -s '$OUT/grids/t_abl_s.png' ]"
+{ cat "$W/t.rows"; printf 'section later\nrow abl 9 "again" fs-eval --checkpoint s ${EVAL} --name t/abl/s-again\n'; } > "$W/t2.rows"
+fs-store restore --store "$W/fresh2.db" "$W/ledger.tar.zst" > /dev/null 2>&1
+STORE=$W/fresh2.db bash jobs/rows.sh --quick --only students "$W/t2.rows" > "$W/7.log" 2>&1; rc=$?
+check "a row that --only leaves out still needs the student, so --only students makes it (exit $rc)" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'done in .*fs-distill --run s ' '$W/7.log' && ! grep -q 'not needed' '$W/7.log' && ! grep -q 't/abl/s-again' '$W/7.log'"
 
 # ... and with a selection: the test row needs only the chosen trial's student, once both trials' evaluations are
 # in; while one is missing the choice is open and the test row may need either, so both students are made
