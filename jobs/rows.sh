@@ -17,8 +17,8 @@
 #   run TOOL ARGS...           fs-rollout (skipped when bank --name is complete), fs-distill / fs-train
 #                              (skipped when --run R at --steps N is stored), fs-sample (skipped when
 #                              its --png / --save-tensors file exists), anything else always runs.
-#                              A bank or a run that later commands use is also skipped when every one
-#                              of them is done: its evaluations came from a ledger (`fs-store restore`
+#                              A bank, run or kept sample set that later commands use is also skipped
+#                              when every one of them is done: its evaluations came from a ledger (`fs-store restore`
 #                              of `fs-store archive --shallow`), or it was removed after use
 #   row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY
 #                              an evaluation (skipped when eval_result KEY is stored); TABLE, ORDER,
@@ -166,7 +166,8 @@ execute() {
 }
 
 # The plan (a pass between 1 and 2): for each command of every section, whether it is done, what it makes
-# (a bank's --name, a run's --run) and every word it uses ("NAME@STEP" counts as NAME). Walking back from the
+# (a bank's --name, a run's --run, fs-sample's --name and --save-tensors unless it draws a grid) and every
+# word it uses ("NAME@STEP" counts as NAME). Walking back from the
 # last command, a bank or run not yet made is needless when later commands use it and none of those still
 # to run does, in the sections --only runs or in the others (whose rows may run later). A row that uses an
 # open selection (not all its evaluations stored) is taken to use every choice. K2PLAN maps pass 2's
@@ -192,27 +193,32 @@ plan_line() {  # plan_line OUTSIDE KIND RAW WORDS... (OUTSIDE=1: a section --onl
   case ${cmd[0]} in
     fs-rollout) prod=$(opt --name "${cmd[@]:1}") ;;
     fs-distill|fs-train) prod=$(opt --run "${cmd[@]:1}") ;;
+    # samples kept for later commands (a sample set, a state file), not a grid: a grid is an output of its own
+    fs-sample) [ -n "$(opt --png "${cmd[@]:1}")" ] || prod="$(opt --name "${cmd[@]:1}") $(opt --save-tensors "${cmd[@]:1}")" ;;
   esac
   P_PROD[$n]=$prod
-  for u in "${cmd[@]:1}"; do u=${u%%@*}; [ "$u" = "$prod" ] || uses+="$u "; done
+  for u in "${cmd[@]:1}"; do u=${u%%@*}; [[ " $prod " == *" $u "* ]] || uses+="$u "; done
   for q in "${!PLAN_OPEN[@]}"; do
     [[ $raw == *"\${$q}"* || $raw == *"\${${q}_ARGS}"* ]] || continue
     an=${q}_ARGS; keep=${!q}; keep_args=${!an}
     for c in ${PLAN_OPEN[$q]}; do
       printf -v "$q" '%s' "$c"; printf -v "${q}_ARGS" '%s' "${!c}"
-      while IFS= read -r -d '' x; do x=${x%%@*}; [ "$x" = "$prod" ] || uses+="$x "; done < <(words "$(expand "$raw")")
+      while IFS= read -r -d '' x; do x=${x%%@*}; [[ " $prod " == *" $x "* ]] || uses+="$x "; done < <(words "$(expand "$raw")")
     done
     printf -v "$q" '%s' "$keep"; printf -v "${q}_ARGS" '%s' "$keep_args"
   done
   P_USES[$n]=$uses
 }
 plan_needless() {
-  local - i u p; set -f   # the words are names, never patterns
+  local - i u p some_used any_needed; set -f   # the words are names, never patterns
   local -A used=() needed=()
   for ((i = PLAN_N; i >= 1; i--)); do
-    p=${P_PROD[$i]:-}
-    if [ -z "${P_DONE[$i]:-}" ] && [ -n "$p" ] && [ -n "${used[$p]:-}" ] && [ -z "${needed[$p]:-}" ]; then
-      PLAN_NEEDLESS[$i]=$p
+    some_used="" any_needed=""
+    for p in ${P_PROD[$i]:-}; do
+      [ -z "${used[$p]:-}" ] || some_used+="$p "; [ -z "${needed[$p]:-}" ] || any_needed=1
+    done
+    if [ -z "${P_DONE[$i]:-}" ] && [ -n "$some_used" ] && [ -z "$any_needed" ]; then
+      PLAN_NEEDLESS[$i]=${some_used% }
     elif [ -z "${P_DONE[$i]:-}" ]; then
       for u in ${P_USES[$i]:-}; do needed[$u]=1; done
     fi

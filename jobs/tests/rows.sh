@@ -89,6 +89,18 @@ fs-store archive --store "$W/lazy.db" --shallow -o "$W/lazy-a.tar.zst" eval_resu
 fs-store restore --store "$W/lazy3.db" "$W/lazy-a.tar.zst" > /dev/null 2>&1
 STORE=$W/lazy3.db bash jobs/rows.sh "$W/lazy.rows" > "$W/lazy3.log" 2>&1; rc=$?
 check "one trial evaluated: the choice is open, so both students are made (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q 'done in .*fs-distill --run v-A ' '$W/lazy3.log' && grep -q 'done in .*fs-distill --run v-B ' '$W/lazy3.log' && ! grep -q 'not needed' '$W/lazy3.log'"
+# ... and kept samples: a sample set and its state file, made for an evaluation that the ledger holds, are not redrawn
+cat > "$W/set.rows" <<'ROWS'
+import teacher models/teacher-mnist.safetensors
+run fs-sample --checkpoint teacher --steps 2 --schedule fixed --seeds 500000-500023 --name t/set/two --save-tensors ${OUT}/set/two.st
+row set 1 "two steps, kept" fs-eval --samples t/set/two --seed 500000 --name t/set/two
+ROWS
+STORE=$W/set.db bash jobs/rows.sh "$W/set.rows" > "$W/set.log" 2>&1; rc=$?
+fs-store archive --store "$W/set.db" --shallow --kind eval_result -o "$W/set.tar.zst" > /dev/null 2>&1
+fs-store restore --store "$W/set2.db" "$W/set.tar.zst" > /dev/null 2>&1; rm -f "$OUT/set/two.st"
+STORE=$W/set2.db bash jobs/rows.sh "$W/set.rows" > "$W/set2.log" 2>&1; rc2=$?
+check "a kept sample set whose evaluation the ledger holds is not drawn again (exit $rc, $rc2)" \
+  bash -c "[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && grep -q 'skip (not needed: every later command that uses t/set/two is done): fs-sample' '$W/set2.log' && [ ! -e '$OUT/set/two.st' ]"
 
 # fs-store report: the page's marked blocks are rewritten from the store, the rest is kept
 P=$W/page.md
