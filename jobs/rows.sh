@@ -145,7 +145,7 @@ choose() {
 
 # execute TOOL ARGS...: run one row's command (with --threads), skipped when its result is stored. The log's
 # job name carries the command's place among those the run may execute: "rows [k/N]".
-N_RUN=0 N_SKIP=0 N_TOTAL=0
+N_RUN=0 N_SKIP=0 N_NEEDLESS=0 N_TOTAL=0
 execute() {
   local tool=$1; shift
   local FS_JOB="rows [$((N_RUN + N_SKIP + 1))/$N_TOTAL]"
@@ -153,7 +153,7 @@ execute() {
   if done_already "$tool" "$@"; then N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored): $tool $*"; return 0; fi
   local k=${K2PLAN[$((N_RUN + N_SKIP + 1))]:-0}
   if [ -n "${PLAN_NEEDLESS[$k]:-}" ]; then
-    N_SKIP=$((N_SKIP + 1)); fs_log "skip (not needed: every later command that uses ${PLAN_NEEDLESS[$k]} is done): $tool $*"; return 0
+    N_SKIP=$((N_SKIP + 1)) N_NEEDLESS=$((N_NEEDLESS + 1)); fs_log "skip (not needed: every later command that uses ${PLAN_NEEDLESS[$k]} is done): $tool $*"; return 0
   fi
   has --threads "$@" || set -- "$@" --threads "$THREADS"
   local f; for f in "$(opt --png "$@")" "$(opt --save-tensors "$@")"; do [ -z "$f" ] || mkdir -p "$(dirname "$f")"; done
@@ -167,11 +167,11 @@ execute() {
 
 # The plan (a pass between 1 and 2): for each command of every section, whether it is done, what it makes
 # (a bank's --name, a run's --run, fs-sample's --name and --save-tensors unless it draws a grid) and every
-# word it uses ("NAME@STEP" counts as NAME). Walking back from the
-# last command, a bank or run not yet made is needless when later commands use it and none of those still
-# to run does, in the sections --only runs or in the others (whose rows may run later). A row that uses an
-# open selection (not all its evaluations stored) is taken to use every choice. K2PLAN maps pass 2's
-# numbering (the commands --only runs) to the plan's.
+# word it uses ("NAME@STEP" counts as NAME). Walking back from the last command, a product not yet made is
+# needless when later commands use it and none of those still to run does, in the sections --only runs or
+# in the others (whose rows may run later). A row that uses an open selection (not all its evaluations
+# stored) is taken to use every choice. K2PLAN maps pass 2's numbering (the commands --only runs) to the
+# plan's.
 declare -A P_DONE=() P_PROD=() P_USES=() PLAN_NEEDLESS=() K2PLAN=()
 PLAN_N=0 PLAN_K=0
 plan_line() {  # plan_line OUTSIDE KIND RAW WORDS... (OUTSIDE=1: a section --only leaves out)
@@ -316,4 +316,4 @@ refresh
 run_table plan; plan_needless
 fs_log "table $TABLE, store $STORE, $THREADS threads$([ "$QUICK" = 1 ] && echo ', --quick')${ONLY:+, sections $ONLY}"
 run_table 2
-fs_log "all rows done in $(fs_elapsed "$t_start"): $N_RUN run, $N_SKIP already stored"
+fs_log "all rows done in $(fs_elapsed "$t_start"): $N_RUN run, $((N_SKIP - N_NEEDLESS)) already stored$([ "$N_NEEDLESS" = 0 ] || echo ", $N_NEEDLESS not needed")"
