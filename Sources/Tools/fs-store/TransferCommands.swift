@@ -81,7 +81,7 @@ struct ArchiveCommand: ParsableCommand {
         discussion: """
         All artifacts when no REF is given (all of one kind with --kind). `tar --zstd -tf FILE` lists it.
         --shallow writes the artifacts without their ancestors (the parents are described in the manifest, \
-        their runs and metrics come along): a results ledger of a few KB that `restore` brings to a new \
+        their runs and metrics come along): a results ledger (about 1 MB for a page of 50 rows) that `restore` brings to a new \
         store, where jobs/rows.sh finds the rows done and makes no bank or student that only they needed.
         Examples:
           fs-store archive -o student.tar.zst student
