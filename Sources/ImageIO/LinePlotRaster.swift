@@ -33,7 +33,7 @@ extension LinePlot {
         c.rectangle(left, top, left + plotW, top + plotH, black)
         c.text(title, centeredAt: width / 2, y: 12, black)
         c.text(xLabel, centeredAt: left + plotW / 2, y: height - 24, black)
-        c.text(yLabel, x: 8, y: top + plotH / 2 - 7, black)
+        c.text(yLabel, x: 8, y: top - 22, black)   // above the axis: beside it, it runs into the tick labels
         for (i, s) in usable.enumerated() where !s.points.isEmpty {
             let hex = palette[i % palette.count]
             let color: RGB = (UInt8(hex.dropFirst(1).prefix(2), radix: 16)!, UInt8(hex.dropFirst(3).prefix(2), radix: 16)!,
@@ -106,7 +106,8 @@ struct Canvas {
         }
     }
 
+    /// Centred on `cx`, but moved inside the canvas where it would cross an edge (a long axis label).
     mutating func text(_ s: String, centeredAt cx: Int, y: Int, _ c: RGB) {
-        text(s, x: cx - Self.textWidth(s) / 2, y: y, c)
+        text(s, x: max(0, min(width - Self.textWidth(s), cx - Self.textWidth(s) / 2)), y: y, c)
     }
 }

@@ -99,6 +99,16 @@ private func tempPath(_ name: String) -> String {
         var colours = Set<[UInt8]>()
         for i in stride(from: 0, to: two.pixels.count, by: 3) { colours.insert(Array(two.pixels[i..<i + 3])) }
         #expect(colours.contains([0x1f, 0x77, 0xb4]) && colours.contains([0xd6, 0x27, 0x28]))
+        // An axis label wider than twice the distance to the edge is moved inside the canvas, not cut: every pixel
+        // of its glyphs is drawn (its band holds nothing else).
+        let long = String(repeating: "NFE ", count: 18)
+        let three = LinePlot.raster(series: [("teacher", [(1, 40), (2, 20), (32, 3)]), ("student", [(8, 5)])],
+                                    title: "t", xLabel: long, yLabel: "y", logX: true, logY: true)
+        let glyphPixels = long.reduce(0) { n, ch in
+            n + (0..<BitmapFont.width).reduce(0) { m, x in m + (0..<BitmapFont.height).filter { BitmapFont.isSet(ch, x: x, y: $0) }.count }
+        } * 4
+        let drawn = (456..<470).reduce(0) { n, y in n + (0..<900).filter { pixel(three, $0, y) == [0, 0, 0] }.count }
+        #expect(drawn == glyphPixels)
         let path = tempPath("plot.png")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try PNG.write(two, to: path)
