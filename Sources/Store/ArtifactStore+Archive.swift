@@ -52,7 +52,8 @@ extension ArtifactStore {
     /// record, its SHA-256 file checksum, and the runs and metrics of the runs involved.
     /// `shallow`: only `refs` themselves; their parents are described (`external_parents`: kind,
     /// name, run, step, hash) but not written, and their runs' metrics come along. That is how a
-    /// results ledger travels: a megabyte of evaluations and metrics instead of the GBs of banks and students behind them.
+    /// results ledger travels: a megabyte of evaluations and metrics instead of the GBs of banks
+    /// and students behind them.
     /// `compressionThreads` zstd workers compress while this thread reads and another hashes
     /// (0: compress on this thread).
     @discardableResult

@@ -92,12 +92,12 @@ struct ArchiveCommand: ParsableCommand {
     @Argument(help: "Artifact references (default: all, or all of --kind).") var refs: [String] = []
     @Flag(help: "Only the named artifacts, not their ancestors (parents are described, not written).") var shallow = false
     @Option(help: "With no REF: only artifacts of this kind (e.g. eval_result).") var kind: String?
+    @Option(help: "zstd worker threads (0 = compress on the main thread; output is identical for any N >= 1).")
+    var threads = 1
 
     func validate() throws {
         guard kind == nil || refs.isEmpty else { throw ValidationError("--kind selects artifacts when no REF is given; give one or the other") }
     }
-    @Option(help: "zstd worker threads (0 = compress on the main thread; output is identical for any N >= 1).")
-    var threads = 1
 
     func run() throws {
         try guarded {
