@@ -117,18 +117,13 @@ choose() {
   if [ -n "${FROM_ENV[$name]+x}" ]; then
     best=${FROM_ENV[$name]}
     [ "$PASS" != 2 ] || fs_log "select $name = $best (set in the environment)"
-  elif [ "$PASS" = plan ]; then
-    # the plan's guess: the stored choice when every evaluation is in, else open (rows using NAME may
-    # use any choice)
+  elif [ "$PASS" = plan ] || { [ "$PASS" = 2 ] && [ "$DRY" = 0 ]; }; then
     for c in "$@"; do
       fid=$(fs-store show --store "$STORE" --json "eval_result:$prefix$c" 2>/dev/null | jq -r '.metadata.fid // empty') || true
-      if [ -z "$fid" ]; then PLAN_OPEN[$name]="$*"; best=$1; break; fi
-      if [ -z "$best_fid" ] || awk -v a="$fid" -v b="$best_fid" 'BEGIN { exit !(a < b) }'; then best=$c best_fid=$fid; fi
-    done
-  elif [ "$PASS" = 2 ] && [ "$DRY" = 0 ]; then
-    for c in "$@"; do
-      fid=$(fs-store show --store "$STORE" --json "eval_result:$prefix$c" 2>/dev/null | jq -r '.metadata.fid // empty') || true
-      if [ -z "$fid" ]; then
+      if [ -z "$fid" ] && [ "$PASS" = plan ]; then
+        # the plan's guess: open, so rows using NAME may use any choice
+        PLAN_OPEN[$name]="$*"; best=$1; break
+      elif [ -z "$fid" ]; then
         # a section left out by --only whose evaluations are missing: its rows do not run, nor may any that use NAME
         [ "$SKIPPED" = 1 ] || bad "select $name: evaluation '$prefix$c' is not stored (run its section first)"
         best=$1 summary=" not stored; provisional, no row may use it"
@@ -138,7 +133,7 @@ choose() {
       summary+=" $c $fid"
       if [ -z "$best_fid" ] || awk -v a="$fid" -v b="$best_fid" 'BEGIN { exit !(a < b) }'; then best=$c best_fid=$fid; fi
     done
-    fs_log "select $name = $best (FID of ${prefix}*:$summary)"
+    [ "$PASS" = plan ] || fs_log "select $name = $best (FID of ${prefix}*:$summary)"
   fi
   printf -v "$name" '%s' "$best"; printf -v "${name}_ARGS" '%s' "${!best}"
 }
