@@ -7,7 +7,9 @@
 # same validation seeds. The last line is `teacher FILE w* W` for the tables (TEACHER=FILE W=W bash jobs/rows.sh ...).
 # The curve stops early at the plateau: after PATIENCE stages in a row (default 2) whose FID is not below the lower end
 # of the 95% interval of the last stage that was (the stop only decides how long to train; the pick is on validation
-# seeds). Resumable: the run continues with --resume and finished evaluations are kept in $OUT.
+# seeds). Resumable: the run continues with --resume and finished evaluations are kept in $OUT. STAGES lists the
+# stages instead (e.g. "6000 10000 12000" to continue a run whose stage 6000 was exported earlier); a stage whose
+# weights are already in $OUT is not trained again.
 #   STORE=runs/mnist-teacher.db OUT=runs/mnist-teacher RUN=teacher-mnist LAST=16000 \
 #     INIT="--preset mnist --data mnist" bash jobs/teacher_curve.sh
 #   STORE=runs/dit-mnist.db OUT=runs/dit-teacher RUN=teacher-dit-mnist LAST=20000 \
@@ -19,21 +21,23 @@ PATIENCE=${PATIENCE:-2} N=${N:-2000} W=${W:-1.25} WS=${WS:-"1 1.25 1.5 1.75 2"} 
 fs_tools fs-train fs-eval fs-store || exit 1
 mkdir -p "$OUT"; [ -f "$STORE" ] || fs-store init --store "$STORE" >/dev/null
 echo "| step | FID (95% interval) | class accuracy | samples |"; echo "|---|---|---|---|"
-refLow="" stale=0 trained=$STAGE
-for st in $(seq "$STAGE" "$STAGE" "$LAST"); do
-  if fs-store show --store "$STORE" "$RUN" >/dev/null 2>&1; then
+STAGES=${STAGES:-$(seq "$STAGE" "$STAGE" "$LAST")}
+refLow="" stale=0 done_stages=""
+for st in $STAGES; do
+  f=$OUT/$RUN-$st.safetensors j=$OUT/$RUN-$st-w$W.json
+  if [ -f "$f" ]; then :
+  elif fs-store show --store "$STORE" "$RUN" >/dev/null 2>&1; then
     fs-train --store "$STORE" --run "$RUN" --steps "$st" --threads "$THREADS" --resume --quiet >&2 || exit $?
   else
     # shellcheck disable=SC2086
     fs-train --store "$STORE" --run "$RUN" $INIT --steps "$st" --checkpoint-every 250 --seed 0 --threads "$THREADS" --quiet >&2 || exit $?
   fi
-  f=$OUT/$RUN-$st.safetensors j=$OUT/$RUN-$st-w$W.json
   [ -f "$f" ] || fs-store export --store "$STORE" "$RUN@$st" -o "$f" >/dev/null || exit $?
   [ -s "$j" ] || fs-eval --store "$STORE" --checkpoint "$f" --steps 32 --schedule fixed --cfg "$W" --num-samples "$N" \
     --seed 500000 --bootstrap 200 --threads "$THREADS" --json --quiet > "$j" || { rm -f "$j"; exit 1; }
   printf '| %s | %s (%s-%s) | %s | %s |\n' "$st" "$(fs_num "$(jq -r .fid "$j")" 2)" "$(fs_num "$(jq -r '.fid_ci95[0]' "$j")" 2)" \
     "$(fs_num "$(jq -r '.fid_ci95[1]' "$j")" 2)" "$(jq -r .class_accuracy "$j")" "$N"
-  trained=$st
+  done_stages="$done_stages $st"
   if [ -z "$refLow" ] || awk -v a="$(jq -r .fid "$j")" -v b="$refLow" 'BEGIN { exit !(a < b) }'; then
     refLow=$(jq -r '.fid_ci95[0]' "$j") stale=0
   else
@@ -51,7 +55,7 @@ val() {  # val FILE CFG OUTPUT: FID of FILE at guidance CFG on the validation se
   jq -r .fid "$3"
 }
 best="" bestFID=""
-for st in $(seq "$STAGE" "$STAGE" "$trained"); do
+for st in $done_stages; do
   fid=$(val "$OUT/$RUN-$st.safetensors" "$W" "$OUT/$RUN-$st-val.json") || exit 1
   echo "validation FID, step $st: $(fs_num "$fid" 2)" >&2
   if [ -z "$best" ] || awk -v a="$fid" -v b="$bestFID" 'BEGIN { exit !(a < b) }'; then best=$st bestFID=$fid; fi
