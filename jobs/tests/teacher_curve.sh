@@ -27,4 +27,11 @@ cmp -s "$WORK/a.out" "$WORK/a2.out" || fail "rerun printed something else"
 curve "$WORK/b" 9 > "$WORK/b.out"
 [ "$(grep -c '^| [0-9]' "$WORK/b.out")" -eq 4 ] || fail "patience 9 did not train to LAST"
 ! grep -q '^plateau' "$WORK/b/log" || fail "patience 9 stopped early"
-echo "teacher_curve: ok (patience 1 stopped after $rows of 4 stages, pick: $last; patience 9 trained all 4)"
+# STAGES continues a run: stages 2 and 6 are in OUT (not trained or evaluated again), 10 trains on from step 8.
+before=$(md5sum "$WORK"/b/t-2-w1.25.json "$WORK"/b/t-6-w1.25.json)
+STAGES="2 6 10" curve "$WORK/b" 9 > "$WORK/b2.out"
+[ "$(grep -c '^| [0-9]' "$WORK/b2.out")" -eq 3 ] || fail "STAGES=\"2 6 10\" printed $(grep -c '^| [0-9]' "$WORK/b2.out") stages"
+[ -f "$WORK/b/t-10.safetensors" ] || fail "stage 10 was not trained and exported"
+[ "$(md5sum "$WORK"/b/t-2-w1.25.json "$WORK"/b/t-6-w1.25.json)" = "$before" ] || fail "stages 2 and 6 evaluated again"
+[ "$(grep -c 'trained t to step' "$WORK/b/log")" -le 1 ] || fail "STAGES trained more than stage 10: $(cat "$WORK/b/log")"
+echo "teacher_curve: ok (patience 1 stopped after $rows of 4 stages, pick: $last; patience 9 trained all 4; STAGES continued to 10)"
