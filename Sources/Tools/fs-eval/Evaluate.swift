@@ -77,6 +77,10 @@ struct Evaluate: ParsableCommand {
             var m = MeasuredSamples(extractor: ref.extractor)
             try m.add(set.images)
             (measured, labels, parent, what) = (m, set.labels, set.artifact, set.artifact.name)
+            if let plan = set.plan {
+                out = ["steps": plan.steps, "cfg": Double(plan.guidance), "nfe": plan.evaluationsPerSample,
+                       "sigmas": plan.sigmas.map { Double($0) }]
+            }
         } else {
             let loaded = try LoadedModel.load(checkpoint!, store: requiredStore)
             // Sized by the model's own images (a 3x32x32 model keeps 4x the floats of MNIST), before any sampling.

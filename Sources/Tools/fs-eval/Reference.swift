@@ -5,6 +5,7 @@ import Foundation
 import NN
 import Store
 import TensorCore
+import Train
 import ToolSupport
 
 /// The reference images of an evaluation and the feature network that measures them.
@@ -53,6 +54,9 @@ struct EvalSampleSet {
     let images: Tensor
     let labels: [Int]
     let dataset: DatasetRecord?
+    /// How fs-sample integrated the set (its metadata's sigmas, guidance and solver); nil for a set that
+    /// records none, so its rows show no NFE rather than a guess.
+    let plan: SamplingPlan?
 
     static func load(_ ref: String, store: ArtifactStore) throws -> EvalSampleSet {
         let a = try store.resolve(ref, kind: ArtifactKind.sampleSet)
@@ -61,7 +65,8 @@ struct EvalSampleSet {
             throw ToolError.badInput("\(store.path): sample set '\(a.name)' has no samples/labels tensors")
         }
         let images = try s.tensor(file: store.path)
-        let made = try? JSONDecoder().decode(DatasetRecord.self, from: Data((OrderedJSON.parse(a.metadata)["data"]?.serialized ?? "").utf8))
+        let meta = try? OrderedJSON.parse(a.metadata)
+        let made = try? JSONDecoder().decode(DatasetRecord.self, from: Data((meta?["data"]?.serialized ?? "").utf8))
         guard images.isFinite else {
             throw ToolError.badInput("\(store.path): sample set '\(a.name)' holds NaN or infinite samples (made by a diverged model)")
         }
@@ -69,7 +74,16 @@ struct EvalSampleSet {
         guard labels.count == images.shape[0] else {
             throw ToolError.badInput("\(store.path): sample set '\(a.name)' has \(labels.count) labels for \(images.shape[0]) samples")
         }
-        return EvalSampleSet(artifact: a, images: images, labels: labels, dataset: made)
+        return EvalSampleSet(artifact: a, images: images, labels: labels, dataset: made, plan: meta.flatMap(Self.plan))
+    }
+
+    /// The plan a sample set's metadata describes: a partial run (--start-sigma, --init-tensors) records the
+    /// sigmas it integrated, so its NFE counts only the steps that ran.
+    static func plan(_ meta: OrderedJSON) -> SamplingPlan? {
+        guard let sigmas = meta["sigmas"]?.arrayValue?.compactMap({ $0.doubleValue.map(Float.init) }), sigmas.count >= 1,
+              let cfg = meta["cfg"]?.doubleValue, let method = Sampler.Method(rawValue: meta["method"]?.stringValue ?? "")
+        else { return nil }
+        return SamplingPlan(sigmas: sigmas, guidance: Float(cfg), method: method)
     }
 }
 
