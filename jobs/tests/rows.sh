@@ -101,6 +101,24 @@ fs-store restore --store "$W/set2.db" "$W/set.tar.zst" > /dev/null 2>&1; rm -f "
 STORE=$W/set2.db bash jobs/rows.sh "$W/set.rows" > "$W/set2.log" 2>&1; rc2=$?
 check "a kept sample set whose evaluation the ledger holds is not drawn again (exit $rc, $rc2)" \
   bash -c "[ $rc -eq 0 ] && [ $rc2 -eq 0 ] && grep -q 'skip (not needed: every later command that uses t/set/two is done): fs-sample' '$W/set2.log' && [ ! -e '$OUT/set/two.st' ]"
+set_meta() { fs-store show --store "$W/set.db" --json eval_result:t/set/two 2>/dev/null | jq -r ".metadata.$1"; }
+check "fs-eval of a sample set records the set's steps and NFE (2 guided steps: steps $(set_meta steps), NFE $(set_meta nfe))" \
+  bash -c "[ '$(set_meta steps)' = 2 ] && [ '$(set_meta nfe)' = 4 ]"
+# ... and the run columns of a row that evaluates an early checkpoint describe the run up to that checkpoint
+cat > "$W/len.rows" <<'ROWS'
+param EVAL "--num-samples 24 --seed 500000"
+import teacher models/teacher-mnist.safetensors
+run fs-rollout --teacher teacher --name len-bank --seeds 0-7 --segments 2 --substeps 2 --schedule fixed --cfg-range 1,1.5 --resume
+run fs-distill --run L --teacher teacher --bank len-bank --method flowsteer --ota --segments 2 --steps 4 --batch-size 4 --checkpoint-every 2 --resume
+row len 1 "after 2 steps" fs-eval --checkpoint L@2 ${EVAL} --name t/len/L@2
+row len 2 "after 4 steps" fs-eval --checkpoint L ${EVAL} --name t/len/L
+ROWS
+STORE=$W/len.db bash jobs/rows.sh "$W/len.rows" > "$W/len.log" 2>&1; rc=$?
+printf '<!-- report:table len -->\n<!-- /report -->\n' > "$W/len.md"
+fs-store report --store "$W/len.db" --table "$W/len.rows" --page "$W/len.md" > /dev/null 2>&1
+loss_at() { grep "^| after $1 steps |" "$W/len.md" | awk -F'|' '{print $(NF-1)}' | tr -d ' '; }
+check "a row at step 2 of a 4-step run shows step 2's L_dist, not step 4's (exit $rc: '$(loss_at 2)' vs '$(loss_at 4)')" \
+  bash -c "[ $rc -eq 0 ] && [ -n '$(loss_at 2)' ] && [ -n '$(loss_at 4)' ] && [ '$(loss_at 2)' != '$(loss_at 4)' ]"
 
 # fs-store report: the page's marked blocks are rewritten from the store, the rest is kept
 P=$W/page.md

@@ -32,18 +32,22 @@ struct EvalNumbers {
         kid = m["kid"]?.doubleValue; kidStd = m["kid_std"]?.doubleValue; kidCI = interval("kid_ci95")
         classAccuracy = m["class_accuracy"]?.doubleValue; trajectoryMSE = m["trajectory_mse"]?.doubleValue
         nfe = m["nfe"]?.intValue; samples = m["num_samples"]?.intValue; seed = m["seed"]?.intValue
-        // The evaluated checkpoint's run: from the lineage, else from the record (an evaluation restored
+        // The evaluated checkpoint's run and step: from the lineage, else from the record (an evaluation restored
         // from a shallow ledger has no parent in this store, but its run's metrics came along).
+        var step: Int?
         if let parentID = a.parents.first, let parent = try? store.resolve("#\(parentID)"), parent.kind == ArtifactKind.checkpoint {
-            run = parent.run
+            (run, step) = (parent.run, parent.step)
         } else if let r = m["model_run"]?.stringValue {
-            run = r
+            (run, step) = (r, m["model_step"]?.intValue)
         } else if let model = m["model"]?.stringValue, let r = model.split(separator: "@").first.map(String.init),
                   (try? store.run(r)) != nil {
-            run = r   // a record made before model_run existed: its model is the checkpoint's name, RUN@STEP
+            // a record made before model_run existed: its model is the checkpoint's name, RUN@STEP
+            (run, step) = (r, model.split(separator: "@").dropFirst().first.flatMap { Int($0) })
         }
         guard let run else { return }
-        let points = try store.metrics(run: run)
+        // The run up to the evaluated checkpoint: a row that evaluates an early checkpoint of a longer run shows
+        // that checkpoint's loss and D accuracy, not the run's last.
+        let points = try store.metrics(run: run).filter { p in step.map { p.step <= $0 } ?? true }
         guard let last = points.map(\.step).max() else { return }
         secondsPerStep = points.last { $0.name == "seconds_per_step" }?.value
         finalLossDist = points.last { $0.name == "loss_dist" && $0.step == last }?.value
