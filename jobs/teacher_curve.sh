@@ -2,14 +2,16 @@
 # A teacher trained in stages of STAGE steps up to LAST, each stage's EMA weights exported and evaluated (FID with a
 # bootstrap 95% interval, N samples on seeds 500000.., 32 fixed Euler steps, w = W): the curve that says when a
 # teacher has reached its plateau (issue 20's MNIST teacher, issue 21's DiT teacher; docs/results.md,
-# docs/results-dit.md). Then the pick, on seeds the curve never used: every stage evaluated on the validation seeds
-# 400000.. (N samples, w = W), the stage of lowest FID is the teacher, and its guidance w* is the FID-best of WS on the
-# same validation seeds. The last line is `teacher FILE w* W` for the tables (TEACHER=FILE W=W bash jobs/rows.sh ...).
-# The curve stops early at the plateau: after PATIENCE stages in a row (default 2) whose FID is not below the lower end
-# of the 95% interval of the last stage that was (the stop only decides how long to train; the pick is on validation
-# seeds). Resumable: the run continues with --resume and finished evaluations are kept in $OUT. STAGES lists the
-# stages instead (e.g. "6000 10000 12000" to continue a run whose stage 6000 was exported earlier); a stage whose
-# weights are already in $OUT is not trained again.
+# docs/results-dit.md). Each stage is also evaluated on the validation seeds 400000.. (N samples, w = W), which decide
+# the stop and the pick: the stage of lowest validation FID is the teacher, and its guidance w* is the FID-best of WS
+# on the same seeds. The last line is `teacher FILE w* W` for the tables (TEACHER=FILE W=W bash jobs/rows.sh ...).
+# The curve stops early at the plateau, judged on the validation seeds (the test seeds decide nothing): after
+# PATIENCE stages in a row (default 2) whose validation FID is not MIN_GAIN (default 0.02: 2%) below the best so far.
+# Same-seed FIDs of neighbouring stages move together, so a relative step is the unit here; the 95% intervals (about
+# +-0.35 at N=2000) are too wide to see a slope of 0.15 a stage. The stop only decides how long to train; the pick is
+# the stage of lowest validation FID. Resumable: the run continues with --resume and finished evaluations are kept in
+# $OUT. STAGES lists the stages instead (e.g. "6000 10000 12000" to continue a run whose stage 6000 was exported
+# earlier); a stage whose weights are already in $OUT is not trained again.
 #   STORE=runs/mnist-teacher.db OUT=runs/mnist-teacher RUN=teacher-mnist LAST=16000 \
 #     INIT="--preset mnist --data mnist" bash jobs/teacher_curve.sh
 #   STORE=runs/dit-mnist.db OUT=runs/dit-teacher RUN=teacher-dit-mnist LAST=20000 \
@@ -17,12 +19,19 @@
 set -uo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 STORE=${STORE:?} OUT=${OUT:?} RUN=${RUN:?} LAST=${LAST:-16000} STAGE=${STAGE:-2000} INIT=${INIT:-"--preset mnist --data mnist"}
-PATIENCE=${PATIENCE:-2} N=${N:-2000} W=${W:-1.25} WS=${WS:-"1 1.25 1.5 1.75 2"} THREADS=${THREADS:-2}
+PATIENCE=${PATIENCE:-2} MIN_GAIN=${MIN_GAIN:-0.02} N=${N:-2000} W=${W:-1.25} WS=${WS:-"1 1.25 1.5 1.75 2"}
+THREADS=${THREADS:-2}
 fs_tools fs-train fs-eval fs-store || exit 1
 mkdir -p "$OUT"; [ -f "$STORE" ] || fs-store init --store "$STORE" >/dev/null
-echo "| step | FID (95% interval) | class accuracy | samples |"; echo "|---|---|---|---|"
+val() {  # val FILE CFG OUTPUT: FID of FILE at guidance CFG on the validation seeds 400000.., kept in OUTPUT
+  [ -s "$3" ] || fs-eval --store "$STORE" --checkpoint "$1" --steps 32 --schedule fixed --cfg "$2" --num-samples "$N" \
+    --seed 400000 --bootstrap 0 --threads "$THREADS" --json --quiet > "$3" || { rm -f "$3"; return 1; }
+  jq -r .fid "$3"
+}
+below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }   # below A B: A < B
+echo "| step | FID (95% interval) | class accuracy | samples | validation FID |"; echo "|---|---|---|---|---|"
 STAGES=${STAGES:-$(seq "$STAGE" "$STAGE" "$LAST")}
-refLow="" stale=0 done_stages=""
+best="" bestFID="" stale=0
 for st in $STAGES; do
   f=$OUT/$RUN-$st.safetensors j=$OUT/$RUN-$st-w$W.json
   if [ -f "$f" ]; then :
@@ -35,36 +44,25 @@ for st in $STAGES; do
   [ -f "$f" ] || fs-store export --store "$STORE" "$RUN@$st" -o "$f" >/dev/null || exit $?
   [ -s "$j" ] || fs-eval --store "$STORE" --checkpoint "$f" --steps 32 --schedule fixed --cfg "$W" --num-samples "$N" \
     --seed 500000 --bootstrap 200 --threads "$THREADS" --json --quiet > "$j" || { rm -f "$j"; exit 1; }
-  printf '| %s | %s (%s-%s) | %s | %s |\n' "$st" "$(fs_num "$(jq -r .fid "$j")" 2)" "$(fs_num "$(jq -r '.fid_ci95[0]' "$j")" 2)" \
-    "$(fs_num "$(jq -r '.fid_ci95[1]' "$j")" 2)" "$(jq -r .class_accuracy "$j")" "$N"
-  done_stages="$done_stages $st"
-  if [ -z "$refLow" ] || awk -v a="$(jq -r .fid "$j")" -v b="$refLow" 'BEGIN { exit !(a < b) }'; then
-    refLow=$(jq -r '.fid_ci95[0]' "$j") stale=0
-  else
-    stale=$((stale + 1))
-    if [ "$stale" -ge "$PATIENCE" ]; then
-      echo "plateau: $stale stages without an FID below $(fs_num "$refLow" 2); stopped at step $st of $LAST" >&2; break
-    fi
+  fid=$(val "$f" "$W" "$OUT/$RUN-$st-val.json") || exit 1
+  printf '| %s | %s (%s-%s) | %s | %s | %s |\n' "$st" "$(fs_num "$(jq -r .fid "$j")" 2)" "$(fs_num "$(jq -r '.fid_ci95[0]' "$j")" 2)" \
+    "$(fs_num "$(jq -r '.fid_ci95[1]' "$j")" 2)" "$(jq -r .class_accuracy "$j")" "$N" "$(fs_num "$fid" 2)"
+  if [ -z "$best" ] || below "$fid" "$(awk -v b="$bestFID" -v g="$MIN_GAIN" 'BEGIN { print b * (1 - g) }')"; then stale=0
+  else stale=$((stale + 1)); fi
+  if [ -z "$best" ] || below "$fid" "$bestFID"; then best=$st bestFID=$fid; fi
+  if [ "$stale" -ge "$PATIENCE" ]; then
+    echo "plateau: $stale stages without a validation FID $MIN_GAIN below the best ($(fs_num "$bestFID" 2), step $best); stopped at step $st of $LAST" >&2
+    break
   fi
 done
 
-# The pick: validation seeds only (the curve above is on the test seeds 500000..).
-val() {  # val FILE CFG OUTPUT: FID of FILE at guidance CFG on the validation seeds, kept in OUTPUT
-  [ -s "$3" ] || fs-eval --store "$STORE" --checkpoint "$1" --steps 32 --schedule fixed --cfg "$2" --num-samples "$N" \
-    --seed 400000 --bootstrap 0 --threads "$THREADS" --json --quiet > "$3" || { rm -f "$3"; return 1; }
-  jq -r .fid "$3"
-}
-best="" bestFID=""
-for st in $done_stages; do
-  fid=$(val "$OUT/$RUN-$st.safetensors" "$W" "$OUT/$RUN-$st-val.json") || exit 1
-  echo "validation FID, step $st: $(fs_num "$fid" 2)" >&2
-  if [ -z "$best" ] || awk -v a="$fid" -v b="$bestFID" 'BEGIN { exit !(a < b) }'; then best=$st bestFID=$fid; fi
-done
+# The pick: the stage of lowest validation FID, then its guidance w*, the FID-best of WS on the same seeds.
+echo "picked step $best (validation FID $(fs_num "$bestFID" 2))" >&2
 wstar="" wFID=""
 for w in $WS; do
   o=$OUT/sweep-$best-w$w.json; [ "$w" = "$W" ] && o=$OUT/$RUN-$best-val.json   # already evaluated above
   fid=$(val "$OUT/$RUN-$best.safetensors" "$w" "$o") || exit 1
   echo "validation FID, step $best, w = $w: $(fs_num "$fid" 2)" >&2
-  if [ -z "$wstar" ] || awk -v a="$fid" -v b="$wFID" 'BEGIN { exit !(a < b) }'; then wstar=$w wFID=$fid; fi
+  if [ -z "$wstar" ] || below "$fid" "$wFID"; then wstar=$w wFID=$fid; fi
 done
 echo "teacher $OUT/$RUN-$best.safetensors w* $wstar"
