@@ -28,6 +28,6 @@ while read -r ledger table page grids blocks; do
     > /dev/null 2>&1; rc=$?
   check "control: the changed number is caught (exit $rc)" [ "$rc" -eq 1 ]
 done <<'LEDGERS'
-docs/results/ledger/mnist.tar.zst jobs/tables/mnist.rows docs/results.md docs/results/grids sweep,t2,t1,abl,beyond_k,beyond_online,head,length,tuned,probes,results/fid-vs-nfe.png
+docs/results/ledger/mnist.tar.zst jobs/tables/mnist.rows docs/results.md docs/results/grids sweep,t2,t1,abl,beyond_k,beyond_online,head,length,tuned,probes,probes-head,results/fid-vs-nfe.png
 LEDGERS
 checks_summary
