@@ -83,6 +83,10 @@ signal_after_checkpoint TERM train.db d fs-distill --store train.db --run d --te
 rc=$?
 check "fs-distill: SIGTERM exits 143 with a checkpoint (exit $rc)" eval '[ "$rc" -eq 143 ] && grep -q "checkpoint d@[0-9]* written" sig.err'
 check "  ... run d is marked interrupted" status_is train.db d interrupted
+dstep=$(fs-store ls --store train.db --kind checkpoint --json | jq '[.artifacts[] | select(.run == "d") | .step] | max')
+fs-distill --store train.db --run d --steps "$dstep" --resume --threads 2 > /dev/null 2> "$W/done.err"; rc=$?
+check "a PeRFlow run already at --steps ($dstep) says so without solving its pool again (exit $rc)" \
+  eval '[ "$rc" -eq 0 ] && grep -q "nothing to do" "$W/done.err" && ! grep -q "generating" "$W/done.err"'
 
 # A second signal during a phase without safe points (the PeRFlow pool) aborts at once.
 fs-distill --store train.db --run d2 --teacher t --method perflow --preset tiny --steps 10 --pairs 200000 --threads 2 \

@@ -8,6 +8,12 @@ extension FSDistill {
     /// training loop with student checkpoints, and prints the summary.
     func train(_ store: ArtifactStore, dp: DataParallelTool, config: DistillConfig, inputs: Inputs,
                restored: DistillState?, overrides: [ResumeConfig.Change]) throws {
+        // A finished run says so before anything is built (a PeRFlow pool takes minutes to solve).
+        if let r = restored, r.step >= config.steps {
+            common.log("run \(runName) is already at step \(r.step) >= --steps \(config.steps); nothing to do")
+            try summary(store, r, config: config, last: nil, secondsPerStep: nil)
+            return
+        }
         let pooled = config.generatesPool
         if pooled {
             common.log("generating \(config.pairs) PeRFlow pairs (teacher, \(config.substeps) sub-steps, CFG U[\(config.cfgLow), \(config.cfgHigh)])")
@@ -22,11 +28,6 @@ extension FSDistill {
         if let images = inputs.images { common.log("data: \(images.summary)") }
         let writer = StudentCheckpoint(store: store, run: runName, config: config, teacher: inputs.teacher,
                                        teacherRef: inputs.teacherRef, bank: inputs.bank)
-        guard state.step < config.steps else {
-            common.log("run \(runName) is already at step \(state.step) >= --steps \(config.steps); nothing to do")
-            try summary(store, state, config: config, last: nil, secondsPerStep: nil)
-            return
-        }
         if dp.writes {
             try store.beginRun(name: runName, kind: "student", config: try ResumeConfig.recording(
                 config.json, step: state.step, changes: overrides, previous: try store.run(runName)?.config))
