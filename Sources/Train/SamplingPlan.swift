@@ -1,3 +1,5 @@
+import NN
+
 /// How to integrate: the sigma grid, one guidance weight for every sample, and the solver.
 public struct SamplingPlan: Sendable, Equatable {
     public var sigmas: [Float]
@@ -9,6 +11,15 @@ public struct SamplingPlan: Sendable, Equatable {
     }
 
     public var steps: Int { sigmas.count - 1 }
+
+    /// The plan a sample set's record describes (fs-sample's metadata: `sigmas`, `cfg`, `method`), nil when one is
+    /// missing. A partial run (--start-sigma, --init-tensors) records only the sigmas it integrated.
+    public init?(recorded meta: OrderedJSON) {
+        guard let sigmas = meta["sigmas"]?.arrayValue?.compactMap({ $0.doubleValue.map(Float.init) }), !sigmas.isEmpty,
+              let cfg = meta["cfg"]?.doubleValue, let method = Sampler.Method(rawValue: meta["method"]?.stringValue ?? "")
+        else { return nil }
+        self.init(sigmas: sigmas, guidance: Float(cfg), method: method)
+    }
 
     /// Network evaluations per sample: one per Euler step, two per Heun step except the last step to 0,
     /// all doubled when guidance is on (w != 1 adds the null-label pass).

@@ -74,16 +74,8 @@ struct EvalSampleSet {
         guard labels.count == images.shape[0] else {
             throw ToolError.badInput("\(store.path): sample set '\(a.name)' has \(labels.count) labels for \(images.shape[0]) samples")
         }
-        return EvalSampleSet(artifact: a, images: images, labels: labels, dataset: made, plan: meta.flatMap(Self.plan))
-    }
-
-    /// The plan a sample set's metadata describes: a partial run (--start-sigma, --init-tensors) records the
-    /// sigmas it integrated, so its NFE counts only the steps that ran.
-    static func plan(_ meta: OrderedJSON) -> SamplingPlan? {
-        guard let sigmas = meta["sigmas"]?.arrayValue?.compactMap({ $0.doubleValue.map(Float.init) }), sigmas.count >= 1,
-              let cfg = meta["cfg"]?.doubleValue, let method = Sampler.Method(rawValue: meta["method"]?.stringValue ?? "")
-        else { return nil }
-        return SamplingPlan(sigmas: sigmas, guidance: Float(cfg), method: method)
+        return EvalSampleSet(artifact: a, images: images, labels: labels, dataset: made,
+                             plan: meta.flatMap { SamplingPlan(recorded: $0) })
     }
 }
 
