@@ -28,4 +28,9 @@ public struct SamplingPlan: Sendable, Equatable {
         if method == .heun { n += (1..<sigmas.count).filter { sigmas[$0] > 0 }.count }
         return guidance == 1 ? n : 2 * n
     }
+
+    /// The plan as an evaluation records it (fs-eval's JSON and the eval_result's metadata): steps, cfg, NFE, sigmas.
+    public var evaluationFields: [String: Any] {
+        ["steps": steps, "cfg": Double(guidance), "nfe": evaluationsPerSample, "sigmas": sigmas.map { Double($0) }]
+    }
 }

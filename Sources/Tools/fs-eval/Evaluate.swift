@@ -77,10 +77,7 @@ struct Evaluate: ParsableCommand {
             var m = MeasuredSamples(extractor: ref.extractor)
             try m.add(set.images)
             (measured, labels, parent, what) = (m, set.labels, set.artifact, set.artifact.name)
-            if let plan = set.plan {
-                out = ["steps": plan.steps, "cfg": Double(plan.guidance), "nfe": plan.evaluationsPerSample,
-                       "sigmas": plan.sigmas.map { Double($0) }]
-            }
+            if let plan = set.plan { out = plan.evaluationFields }
         } else {
             let loaded = try LoadedModel.load(checkpoint!, store: requiredStore)
             // Sized by the model's own images (a 3x32x32 model keeps 4x the floats of MNIST), before any sampling.
@@ -116,8 +113,9 @@ struct Evaluate: ParsableCommand {
             progress.finish()
             (measured, parent, what) = (m, loaded.artifact, loaded.displayName)
             let fixed = SigmaSchedule.make(.fixed, steps: plan.steps, shift: sched.shift).sigmas
-            out = ["steps": plan.steps, "cfg": Double(plan.guidance), "nfe": plan.evaluationsPerSample,
-                   "sigmas": plan.sigmas.map { Double($0) }, "seed": Int(seed), "schedule": sched.sigmas == fixed ? "fixed" : "other"]
+            out = plan.evaluationFields
+            out["seed"] = Int(seed)
+            out["schedule"] = sched.sigmas == fixed ? "fixed" : "other"
             if let t = teacherModel { out["teacher"] = t.displayName }
         }
         out["sample_seconds"] = Progress.monotonicSeconds() - t0
