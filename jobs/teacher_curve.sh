@@ -32,7 +32,7 @@ val() {  # val FILE CFG OUTPUT: FID of FILE at guidance CFG on the validation se
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }   # below A B: A < B
 echo "| step | FID (95% interval) | class accuracy | samples | validation FID |"; echo "|---|---|---|---|---|"
 STAGES=${STAGES:-$(seq "$STAGE" "$STAGE" "$LAST")}
-best="" bestFID="" stale=0
+best="" bestFID="" stale=0 plateau=0 st=""
 for st in $STAGES; do
   f=$OUT/$RUN-$st.safetensors j=$OUT/$RUN-$st-w$W.json
   if [ -f "$f" ]; then :
@@ -53,9 +53,12 @@ for st in $STAGES; do
   if [ -z "$best" ] || below "$fid" "$bestFID"; then best=$st bestFID=$fid; fi
   if [ "$stale" -ge "$PATIENCE" ]; then
     echo "plateau: $stale stages in a row not improving the best validation FID ($(fs_num "$bestFID" 2), step $best) by more than MIN_GAIN=$MIN_GAIN; stopped at step $st of $LAST" >&2
-    break
+    plateau=1; break
   fi
 done
+
+# Out of stages before the rule fired: say so (the pick is then not shown to be at a plateau).
+[ "$plateau" = 1 ] || echo "no plateau: the stages ran out at step $st ($stale since the best validation FID $(fs_num "$bestFID" 2), step $best; PATIENCE=$PATIENCE); train on with more STAGES to reach it" >&2
 
 # The pick: the stage of lowest validation FID, then its guidance w*, the FID-best of WS on the same seeds.
 echo "picked step $best (validation FID $(fs_num "$bestFID" 2))" >&2

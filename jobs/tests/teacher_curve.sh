@@ -31,6 +31,8 @@ cmp -s "$WORK/a.out" "$WORK/a2.out" || fail "rerun printed something else"
 MIN_GAIN=0 curve "$WORK/b" 9 > "$WORK/b.out"
 [ "$(grep -c '^| [0-9]' "$WORK/b.out")" -eq 4 ] || fail "patience 9 did not train to LAST"
 ! grep -q '^plateau' "$WORK/b/log" || fail "patience 9 stopped early"
+grep -q '^no plateau: the stages ran out at step 8 ' "$WORK/b/log" || fail "patience 9 did not say it ran out of stages: $(cat "$WORK/b/log")"
+! grep -q '^no plateau' "$WORK/a/log" || fail "a plateau stop also said 'no plateau'"
 # STAGES continues a run: stages 2 and 6 are in OUT (not trained or evaluated again), 10 trains on from step 8.
 before=$(md5sum "$WORK"/b/t-2-w1.25.json "$WORK"/b/t-6-w1.25.json)
 STAGES="2 6 10" MIN_GAIN=0 curve "$WORK/b" 9 > "$WORK/b2.out"
