@@ -419,9 +419,61 @@ func winogradGemm(_ w: WinogradPlan, transB: Bool = false, m: Int, n: Int, k: In
     }
 }
 
+/// The forward's (and input gradient's) per-image products M[xi] = U[xi] · V[xi], [cout, cin] x [cin, tiles]:
+/// `cwino2_gemm` where `VectorConvKernels.winogradGemmAVX2` holds and the product runs in fp32, else
+/// `winogradGemm`. The AVX2 kernel also reads Uᵀ for the tiles past the last multiple of 8: `operands` then
+/// appends it to U, once per set of weights (kept with U by `PackedWeights` in inference: a sampler calls each
+/// conv once per row group of 8).
+struct WinogradProducts {
+    let plan: WinogradPlan
+    let u: UnsafePointer<Float>, ut: UnsafePointer<Float>?
+    let rows: Int, depth: Int, avx2: Bool
+
+    static func avx2(_ plan: WinogradPlan) -> Bool {
+        VectorConvKernels.winogradGemmAVX2 && (plan.m == 4 || ComputePrecision.active == .fp32)
+    }
+
+    /// U (`winogradWeights`, [positions][rows][depth]), followed by each position's Uᵀ when the AVX2 kernel
+    /// will need it.
+    static func operands(_ u: [Float], _ plan: WinogradPlan, rows: Int, depth: Int) -> [Float] {
+        guard avx2(plan) && plan.tiles % 8 != 0 else { return u }
+        let per = rows * depth
+        return [Float].uninitialized(2 * u.count) { out in
+            u.withUnsafeBufferPointer { up in
+                out.update(from: up.baseAddress!, count: u.count)
+                for xi in 0..<plan.positions {
+                    cwino2_transpose(rows, depth, up.baseAddress! + xi * per, out + u.count + xi * per)
+                }
+            }
+        }
+    }
+
+    /// `packed` from `operands` with the same plan, rows and depth.
+    init(_ plan: WinogradPlan, packed: UnsafeBufferPointer<Float>, rows: Int, depth: Int) {
+        (self.plan, self.rows, self.depth, avx2) = (plan, rows, depth, Self.avx2(plan))
+        let count = plan.positions * rows * depth
+        u = packed.baseAddress!
+        ut = packed.count == 2 * count ? u + count : nil
+        precondition(!avx2 || plan.tiles % 8 == 0 || ut != nil, "winograd: the AVX2 products need Uᵀ")
+    }
+
+    /// M[xi] for every position, from V ([positions][depth][tiles]) into mm ([positions][rows][tiles]).
+    func run(_ v: UnsafePointer<Float>, _ mm: UnsafeMutablePointer<Float>) {
+        let (nt, per) = (plan.tiles, rows * depth)
+        for xi in 0..<plan.positions {
+            let (a, b, c) = (u + xi * per, v + xi * depth * nt, mm + xi * rows * nt)
+            if avx2 {
+                cwino2_gemm(rows, nt, depth, a, ut.map { $0 + xi * per }, b, c)
+            } else {
+                winogradGemm(plan, m: rows, n: nt, k: depth, a: a, b: b, c: c)
+            }
+        }
+    }
+}
+
 /// Forward over the images in `range` (the tap path's contract): out[img] = (conv + bias) + sampleBias, then
-/// residual + that. `u` from `winogradWeights`.
-func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+/// residual + that. `products` holds `winogradWeights`.
+func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ products: WinogradProducts, _ bias: UnsafePointer<Float>?,
                            _ sampleBias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
                            _ w: WinogradPlan, _ out: UnsafeMutablePointer<Float>, _ range: Range<Int>) {
     let g = w.g
@@ -433,9 +485,7 @@ func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
         let (h, wd, m) = (Int32(g.h), Int32(g.w), Int32(w.m))
         for img in range {
             k.input(x + img * cin * hw, Int32(cin), h, wd, m, v, cin * nt, nt, 0)
-            for xi in 0..<np {
-                winogradGemm(w, m: cout, n: nt, k: cin, a: u + xi * cout * cin, b: v + xi * cin * nt, c: mm + xi * cout * nt)
-            }
+            products.run(v, mm)
             k.output(mm, Int32(cout), h, wd, m, cout * nt, bias, bias == nil ? nil : sampleBias.map { $0 + img * cout },
                          bias == nil ? nil : residual.map { $0 + img * cout * hw }, out + img * cout * hw)
         }
@@ -450,9 +500,7 @@ func conv2dWinogradForward(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>,
     for img in range {
         winogradSpreadPadded(x + img * cin * hw, cin, w, padded)
         winogradInputTransform(padded, channels: cin, w, v, xiStride: cin * nt, ld: nt, col0: 0)
-        for xi in 0..<np {
-            winogradGemm(w, m: cout, n: nt, k: cin, a: u + xi * cout * cin, b: v + xi * cin * nt, c: mm + xi * cout * nt)
-        }
+        products.run(v, mm)
         winogradOutputTransform(mm, channels: cout, w, xiStride: cout * nt, grid)
         let o = out + img * cout * hw, gw = w.gridW
         for co in 0..<cout {
@@ -534,15 +582,19 @@ func conv2dWinogradForward(_ x: Tensor, _ weight: Tensor, bias: UnsafePointer<Fl
                            residual: UnsafePointer<Float>?, _ g: ConvGeometry, m: Int, out: UnsafeMutablePointer<Float>,
                            keepPackedWeights: Bool = false) {
     let plan = WinogradPlan(g, m: m)
+    func make(_ w: [Float]) -> [Float] {
+        WinogradProducts.operands(winogradWeights(w, cout: g.cout, cin: g.cin, m: m), plan, rows: g.cout, depth: g.cin)
+    }
     let u = keepPackedWeights
-        ? PackedWeights.packed(weight, .winograd(m: m, flipped: false)) { winogradWeights($0, cout: g.cout, cin: g.cin, m: m) }
-        : winogradWeights(weight.data, cout: g.cout, cin: g.cin, m: m)
+        ? PackedWeights.packed(weight, .winograd(m: m, flipped: false, transposed: WinogradProducts.avx2(plan)), make)
+        : make(weight.data)
     x.data.withUnsafeBufferPointer { xp in
     u.withUnsafeBufferPointer { up in
-        let (xb, ub, ob, bb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(up.baseAddress!), UnsafeSendable(out), UnsafeSendable(bias))
+        let products = WinogradProducts(plan, packed: up, rows: g.cout, depth: g.cin)
+        let (xb, pb, ob, bb) = (UnsafeSendable(xp.baseAddress!), UnsafeSendable(products), UnsafeSendable(out), UnsafeSendable(bias))
         let (sb, rb) = (UnsafeSendable(sampleBias), UnsafeSendable(residual))
         parallelChunks(g.n) { _, range in
-            conv2dWinogradForward(xb.value, ub.value, bb.value, sb.value, rb.value, plan, ob.value, range)
+            conv2dWinogradForward(xb.value, pb.value, bb.value, sb.value, rb.value, plan, ob.value, range)
         }
     }}
 }
@@ -557,13 +609,15 @@ func conv2dWinogradBackward(_ x: Tensor, _ weight: Tensor, _ gOut: Tensor, _ g: 
     if needInput {
         let gt = ConvGeometry(input: [g.n, g.cout, g.h, g.w], weight: [g.cin, g.cout, 3, 3], stride: 1, pad: 1)
         let tplan = WinogradPlan(gt, m: m)
-        let u = winogradWeights(weight.data, cout: g.cout, cin: g.cin, m: m, flipped: true)
+        let u = WinogradProducts.operands(winogradWeights(weight.data, cout: g.cout, cin: g.cin, m: m, flipped: true),
+                                          tplan, rows: g.cin, depth: g.cout)
         let data = [Float].uninitialized(x.count) { out in
             gOut.data.withUnsafeBufferPointer { gp in
             u.withUnsafeBufferPointer { up in
-                let (gb, ub, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(up.baseAddress!), UnsafeSendable(out))
+                let products = WinogradProducts(tplan, packed: up, rows: g.cin, depth: g.cout)
+                let (gb, pb, ob) = (UnsafeSendable(gp.baseAddress!), UnsafeSendable(products), UnsafeSendable(out))
                 parallelChunks(g.n) { _, range in
-                    conv2dWinogradForward(gb.value, ub.value, nil, nil, nil, tplan, ob.value, range)
+                    conv2dWinogradForward(gb.value, pb.value, nil, nil, nil, tplan, ob.value, range)
                 }
             }}
         }

@@ -12,7 +12,8 @@ import Synchronization
 public enum PackedWeights {
     /// Which transform of the weights an entry holds.
     public enum Kind: Hashable, Sendable {
-        case winograd(m: Int, flipped: Bool)
+        /// `transposed`: each position's Uᵀ follows U (`WinogradProducts.operands`).
+        case winograd(m: Int, flipped: Bool, transposed: Bool)
         case taps(transposed: Bool)
     }
 

@@ -31,6 +31,23 @@ public enum VectorConvKernels {
         case "on", "1", "yes": winogradAVX2 = true
         default: break
         }
+        switch env["FS_CONV_AVX2_GEMM"]?.lowercased() {
+        case "off", "0", "no": winogradGemmAVX2 = false
+        case "on", "1", "yes": winogradGemmAVX2 = true
+        default: break
+        }
+    }
+
+    private static let avx2Gemm = Atomic<Bool>(cwino2_gemm_available() != 0 && cconv_available() == 0)
+
+    /// Whether Winograd's forward and input-gradient products (one image, one transform position:
+    /// [cout, cin] x [cin, tiles]) run in CConv's AVX2 kernel (`cwino2_gemm`) instead of OpenBLAS's sgemm, in
+    /// fp32. A property of the host, not of `enabled`: on by default where the CPU has AVX2 and FMA but not the
+    /// AVX-512 kernels (there OpenBLAS's small-matrix kernels stay, and with them the AVX-512 hosts' bits), so
+    /// switching the transforms never changes which GEMM runs. `FS_CONV_AVX2_GEMM=off` turns it off.
+    public static var winogradGemmAVX2: Bool {
+        get { avx2Gemm.load(ordering: .relaxed) }
+        set { avx2Gemm.store(newValue && cwino2_gemm_available() != 0, ordering: .relaxed) }
     }
 
     private static let avx2 = Atomic<Bool>(cwino2_available() != 0)

@@ -62,7 +62,7 @@ public struct CommonOptions: ParsableArguments {
     /// Sets `ComputeThreads` (which also pins BLAS to one thread) from `threadCount`, after picking
     /// OpenBLAS's faster kernel set (`ComputeThreads.preferFastBLASKernels`; tools call this first).
     /// Also reads `FS_PER_THREAD_REDUCTIONS` (`ReductionChunks.applyEnvironment`) and `FS_CONV_WINOGRAD`
-    /// (`WinogradSelection.applyEnvironment`), `FS_CONV_AVX512` and `FS_CONV_AVX2` (`VectorConvKernels.applyEnvironment`), and sets
+    /// (`WinogradSelection.applyEnvironment`), `FS_CONV_AVX512`, `FS_CONV_AVX2` and `FS_CONV_AVX2_GEMM` (`VectorConvKernels.applyEnvironment`), and sets
     /// `ComputePrecision` from `--precision`.
     /// Also installs the graceful SIGINT/SIGTERM/SIGHUP handlers (`Interruption`).
     public func applyThreads() {

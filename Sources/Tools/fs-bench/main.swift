@@ -72,7 +72,8 @@ struct FSBench: ParsableCommand {
         ComputePrecision.set(try CommonOptions.computePrecision(precision))
         var out: [String: Any] = ["threads": t, "batch": batch, "blas_core": core, "precision": precision,
                                   "reductions": ReductionChunks.perThread ? "per-thread" : "fixed-chunks",
-                                  "winograd": "\(WinogradSelection.mode)"]
+                                  "winograd": "\(WinogradSelection.mode)",
+                                  "winograd_products": VectorConvKernels.winogradGemmAVX2 ? "avx2" : "openblas"]
         if only == "peak" {   // one core: the FMA units' ceiling for the GEMM kernels' GFLOP/s
             out["fma_peak_gflops_one_thread"] = FMAPeak.measure()
             try printJSON(out)

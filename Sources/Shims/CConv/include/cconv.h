@@ -51,3 +51,14 @@ void cwino2_output(const float *mm, int channels, int h, int w, int m, long xiSt
                    const float *bias, const float *sampleBias, const float *residual, float *out);
 void cwino2_grad(const float *dy, int channels, int h, int w, int m,
                  float *out, long xiStride, long ld, long col0);
+
+/// 1 when this CPU and OS run AVX2 and FMA code, else 0.
+int cwino2_gemm_available(void);
+
+/// C[m][n] = A[m][k] · B[k][n], row-major and dense (lda = k, ldb = ldc = n), every element one fused
+/// multiply-add chain over k in order from zero (winograd_gemm_avx2.c). `at` is A transposed ([k][m]), read
+/// only when n % 8 != 0. Only call when cwino2_gemm_available() is 1.
+void cwino2_gemm(long m, long n, long k, const float *a, const float *at, const float *b, float *c);
+
+/// dst[c * rows + r] = src[r * cols + c] (8 x 8 blocks in registers where the CPU has AVX2).
+void cwino2_transpose(long rows, long cols, const float *src, float *dst);
