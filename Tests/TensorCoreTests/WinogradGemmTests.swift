@@ -6,7 +6,8 @@ import TestSupport
 
 /// The AVX2 transformed-domain product (`cwino2_gemm`, session 31): every element equals a scalar fused
 /// multiply-add chain over k in order, on shapes that take each of its paths (4-row and 1-row tiles, 16- and
-/// 8-column blocks, tail columns of 32, 8 and single rows); and Winograd convolutions on it stay convolutions.
+/// 8-column blocks, tail columns of 32, 8 and single rows); the transpose that feeds its tail; and Winograd
+/// convolutions on it stay convolutions.
 @Suite(.serialized) struct WinogradGemmTests {
     static func chain(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
         var c = [Float](repeating: 0, count: m * n)
@@ -26,13 +27,25 @@ import TestSupport
                       (37, 50, 33), (64, 49, 128), (64, 16, 64), (40, 15, 7)]
         for (i, (m, n, k)) in shapes.enumerated() {
             let a = randomTensor([m, k], seed: UInt64(900 + i)).data, b = randomTensor([k, n], seed: UInt64(950 + i)).data
-            var at = [Float](repeating: 0, count: m * k)
-            for r in 0..<m { for p in 0..<k { at[p * m + r] = a[r * k + p] } }
+            var at = [Float](repeating: .nan, count: m * k)
+            cwino2_transpose(m, k, a, &at)   // as WinogradProducts makes it (checked below)
             var c = [Float](repeating: .nan, count: m * n)
             cwino2_gemm(m, n, k, a, at, b, &c)
             let want = Self.chain(a, b, m: m, n: n, k: k)
             let differ = zip(c, want).filter { $0.bitPattern != $1.bitPattern }.count
             #expect(differ == 0, "\(m)x\(n)x\(k): \(differ) of \(m * n) elements differ from the fused chain")
+        }
+    }
+
+    /// The transpose that makes Uᵀ: 8 x 8 register blocks, then the edges, on shapes with and without them.
+    @Test func transposeMovesEveryElement() {
+        for (rows, cols) in [(1, 1), (3, 5), (8, 8), (9, 17), (16, 24), (64, 49), (37, 130)] {
+            let src = (0..<rows * cols).map { Float($0) + 0.5 }
+            var dst = [Float](repeating: .nan, count: rows * cols)
+            cwino2_transpose(rows, cols, src, &dst)
+            var wrong = 0
+            for r in 0..<rows { for c in 0..<cols where dst[c * rows + r] != src[r * cols + c] { wrong += 1 } }
+            #expect(wrong == 0, "\(rows)x\(cols): \(wrong) elements misplaced")
         }
     }
 

@@ -3,7 +3,7 @@
 // [cout][cin] and B the transformed tiles [cin][tiles] (49 or 16 columns on the UNet). OpenBLAS copies both
 // operands on every such call (12% of a forward on the AVX2 host); this reads both where they are.
 // Register tiles of 4 rows x 16 or 8 columns broadcast A and load B's rows (4 x 24 needs all 16 ymm registers,
-// and clang then spills an accumulator in the inner loop: measured 0.7x OpenBLAS); the n % 8 tail columns run as
+// and clang then spills an accumulator in the inner loop: 0.7x OpenBLAS in a scratch harness); the n % 8 tail columns run as
 // columns of 32 or 8 rows from A transposed (packed once per conv by the caller), remaining rows scalar.
 // Every element is one fused multiply-add chain over k in order, from zero, so its bits do not depend on
 // the tile it falls in, on m or on n (WinogradGemmTests checks each path against a scalar fmaf chain).
