@@ -4,7 +4,12 @@
 # command's place among those the run may execute ("rows [12/84]: ..."); --dry-run lists what is left.
 #
 #   STORE=runs/abl.db THREADS=2 bash jobs/rows.sh jobs/tables/fashion-mnist.rows
-#   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] TABLE
+#   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] [--share] TABLE
+#
+# --share: other rows.sh processes may run the same table on the same store at once (a Slurm job's tasks on one
+# node, two shells); each claims a command before running it (jobs/claims.sh: STORE.claims/), passes over one that
+# another live process has claimed and every later command that needs what it makes, and at the end waits for those
+# and goes through the table again, until every row is done. The results are those of one process alone.
 #
 # The format (jobs/tables/README.md): one row a line, '#' comments, words split as xargs splits them
 # (quotes group, no expansion except ${NAME}: a param, else an environment variable):
@@ -38,15 +43,17 @@
 # Exit: 0 all rows done, 2 usage or a malformed table (the line is named), else the failing tool's code.
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$FS_ROOT/jobs/claims.sh"
 FS_JOB=rows
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }   # the header comment
-QUICK=0 ONLY="" DRY=0 TABLE=""
+QUICK=0 ONLY="" DRY=0 SHARE=0 TABLE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
     --only) [ $# -ge 2 ] || { echo "rows.sh: --only needs a section list" >&2; exit 2; }; ONLY=$2; shift ;;
     --dry-run) DRY=1 ;;
+    --share) SHARE=1 ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "rows.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) [ -z "$TABLE" ] || { echo "rows.sh: one table only ('$TABLE', '$1')" >&2; exit 2; }; TABLE=$1 ;;
@@ -123,6 +130,10 @@ choose() {
       if [ -z "$fid" ] && [ "$PASS" = plan ]; then
         # the plan's guess: open, so rows using NAME may use any choice
         PLAN_OPEN[$name]="$*"; best=$1; break
+      elif [ -z "$fid" ] && [ -n "${WAITING[eval_result:$prefix$c]:-}" ]; then
+        # --share: another process is evaluating this trial; rows that use NAME wait for the next pass
+        WAITING_SEL[$name]=1 best=$1 summary=" later: $prefix$c is being evaluated by another process"
+        break
       elif [ -z "$fid" ]; then
         # a section left out by --only whose evaluations are missing: its rows do not run, nor may any that use NAME
         [ "$SKIPPED" = 1 ] || bad "select $name: evaluation '$prefix$c' is not stored (run its section first)"
@@ -133,31 +144,79 @@ choose() {
       summary+=" $c $fid"
       if [ -z "$best_fid" ] || awk -v a="$fid" -v b="$best_fid" 'BEGIN { exit !(a < b) }'; then best=$c best_fid=$fid; fi
     done
-    [ "$PASS" = plan ] || fs_log "select $name = $best (FID of ${prefix}*:$summary)"
+    if [ -n "${WAITING_SEL[$name]:-}" ]; then fs_log "select $name:$summary"
+    elif [ "$PASS" != plan ]; then fs_log "select $name = $best (FID of ${prefix}*:$summary)"; fi
   fi
   printf -v "$name" '%s' "$best"; printf -v "${name}_ARGS" '%s' "${!best}"
 }
 
 # execute TOOL ARGS...: run one row's command (with --threads), skipped when its result is stored. The log's
 # job name carries the command's place among those the run may execute: "rows [k/N]".
-N_RUN=0 N_SKIP=0 N_NEEDLESS=0 N_TOTAL=0
+N_RUN=0 N_SKIP=0 N_NEEDLESS=0 N_DEFER=0 N_TOTAL=0
 execute() {
   local tool=$1; shift
-  local FS_JOB="rows [$((N_RUN + N_SKIP + 1))/$N_TOTAL]"
+  local n=$((N_RUN + N_SKIP + N_DEFER + 1))
+  local FS_JOB="rows [$n/$N_TOTAL]"
   case $tool in fs-*) ;; *) bad "'$tool' is not a FlowSteer tool (fs-...)" ;; esac
+  local k=${K2PLAN[$n]:-0} p
+  for p in "${!WAITING_SEL[@]}"; do   # --share: its words hold a guess until the select can choose
+    if [[ $ROW_RAW == *"\${$p}"* || $ROW_RAW == *"\${${p}_ARGS}"* ]]; then
+      defer "$k" "$tool" "$@"; fs_log "later (uses select $p, whose trials another process is evaluating): $tool"; return 0
+    fi
+  done
   if done_already "$tool" "$@"; then N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored): $tool $*"; return 0; fi
-  local k=${K2PLAN[$((N_RUN + N_SKIP + 1))]:-0}
   if [ -n "${PLAN_NEEDLESS[$k]:-}" ]; then
     N_SKIP=$((N_SKIP + 1)) N_NEEDLESS=$((N_NEEDLESS + 1)); fs_log "skip (not needed: every later command that uses ${PLAN_NEEDLESS[$k]} is done): $tool $*"; return 0
   fi
   has --threads "$@" || set -- "$@" --threads "$THREADS"
   local f; for f in "$(opt --png "$@")" "$(opt --save-tensors "$@")"; do [ -z "$f" ] || mkdir -p "$(dirname "$f")"; done
+  if [ -n "$CLAIMS_DIR" ]; then
+    local why key; why=$(waits_for "$k")
+    if [ -n "$why" ]; then defer "$k" "$tool" "$@"; fs_log "later (needs $why, which another process is making): $tool $*"; return 0; fi
+    key=$(claim_key "$tool" "$@")
+    if [ -n "$key" ] && ! claim "$key"; then
+      defer "$k" "$tool" "$@"; DEFER_ON+=("$key")
+      fs_log "later (another process runs it: ${CLAIM_OWNER% *}): $tool $*"; return 0
+    fi
+    refresh   # it may have been finished by the process that held it a moment ago
+    if done_already "$tool" "$@"; then claim_release; N_SKIP=$((N_SKIP + 1)); fs_log "skip (stored by another process): $tool $*"; return 0; fi
+  fi
   N_RUN=$((N_RUN + 1))
   if [ "$DRY" = 1 ]; then fs_log "would run: $tool $*"; return 0; fi
   local out t0; t0=$(date +%s)
   fs_run out "$tool" "$@" || exit $?   # the tool's own exit code (3 bad input, 4 busy, 5 diverged)
+  claim_release
   fs_log "done in $(fs_elapsed "$t0"): $tool $*"
   refresh
+}
+
+# --share: what a command makes, as its claim's key (a product's name, eval_result:KEY, or file:PATH for a grid).
+claim_key() {
+  local tool=$1 v; shift
+  case $tool in
+    fs-rollout) v=$(opt --name "$@") ;;
+    fs-distill|fs-train) v=$(opt --run "$@") ;;
+    fs-eval) v=$(opt --name "$@"); [ -z "$v" ] || v=eval_result:$v ;;
+    fs-sample) v=$(opt --png "$@"); if [ -n "$v" ]; then v=file:$v; else v=$(opt --name "$@"); [ -n "$v" ] || v=file:$(opt --save-tensors "$@"); fi ;;
+    *) v="" ;;
+  esac
+  printf '%s' "$v"
+}
+# waits_for K: a name plan command K uses that a command passed over in this pass makes; empty when it needs
+# nothing from the others. (WAITING_SEL: selects whose trials another process is evaluating.)
+declare -A WAITING=() WAITING_SEL=()
+DEFER_ON=() ROW_RAW=""
+waits_for() {
+  local - u; set -f
+  for u in ${P_USES[$1]:-}; do [ -z "${WAITING[$u]:-}" ] || { printf '%s' "$u"; return 0; }; done
+  return 0
+}
+# defer K TOOL ARGS...: pass over plan command K in this pass; later commands that need what it makes wait too.
+defer() {
+  local - k=$1 tool=$2 p; set -f; shift 2
+  N_DEFER=$((N_DEFER + 1))
+  for p in ${P_PROD[$k]:-}; do WAITING[$p]=1; done
+  [ "$tool" != fs-eval ] || WAITING[eval_result:$(opt --name "$@")]=1
 }
 
 # The plan (a pass between 1 and 2): for each command of every section, whether it is done, what it makes
@@ -278,14 +337,22 @@ read_file() {  # read_file FILE DEPTH
         local p; for p in "${!PROVISIONAL[@]}"; do
           [[ $raw == *"\${$p}"* || $raw == *"\${${p}_ARGS}"* ]] && bad "this row uses \${$p}, which cannot be chosen: ${PROVISIONAL[$p]}"
         done
+        ROW_RAW=$raw
         case $kind in
           import) [ ${#w[@]} = 3 ] || bad "import NAME FILE"
                   if stored "${w[1]}"; then N_SKIP=$((N_SKIP + 1)); continue; fi
                   [ -f "${w[2]}" ] || bad "import: no file '${w[2]}'"
+                  if [ -n "$CLAIMS_DIR" ]; then
+                    if ! claim "${w[1]}"; then
+                      N_DEFER=$((N_DEFER + 1)) WAITING[${w[1]}]=1; DEFER_ON+=("${w[1]}")
+                      FS_JOB="rows [$((N_RUN + N_SKIP + N_DEFER))/$N_TOTAL]" fs_log "later (another process imports it: ${CLAIM_OWNER% *}): ${w[2]} as ${w[1]}"; continue
+                    fi
+                    refresh; if stored "${w[1]}"; then claim_release; N_SKIP=$((N_SKIP + 1)); continue; fi
+                  fi
                   N_RUN=$((N_RUN + 1))
-                  [ "$DRY" = 1 ] && { FS_JOB="rows [$((N_RUN + N_SKIP))/$N_TOTAL]" fs_log "would import ${w[2]} as ${w[1]}"; continue; }
-                  FS_JOB="rows [$((N_RUN + N_SKIP))/$N_TOTAL]" fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" || exit $?
-                  refresh ;;
+                  [ "$DRY" = 1 ] && { FS_JOB="rows [$((N_RUN + N_SKIP + N_DEFER))/$N_TOTAL]" fs_log "would import ${w[2]} as ${w[1]}"; continue; }
+                  FS_JOB="rows [$((N_RUN + N_SKIP + N_DEFER))/$N_TOTAL]" fs_run out fs-store import "${w[2]}" --store "$STORE" --name "${w[1]}" || exit $?
+                  claim_release; refresh ;;
           run) [ ${#w[@]} -ge 2 ] || bad "run TOOL ARGS..."; execute "${w[@]:1}" ;;
           row) [ ${#w[@]} -ge 5 ] || bad "row TABLE ORDER LABEL [KEY=VALUE...] fs-eval ... --name KEY"
                [[ ${w[2]} =~ ^-?[0-9]+$ ]] || bad "row ORDER '${w[2]}' is not an integer"
@@ -308,7 +375,22 @@ mkdir -p "$(dirname "$STORE")"
 [ -f "$STORE" ] || [ "$DRY" = 1 ] || fs-store init --store "$STORE" >/dev/null
 t_start=$(date +%s)
 refresh
+[ "$SHARE" = 0 ] || [ "$DRY" = 1 ] || claims_init "$STORE"
 run_table plan; plan_needless
-fs_log "table $TABLE, store $STORE, $THREADS threads$([ "$QUICK" = 1 ] && echo ', --quick')${ONLY:+, sections $ONLY}"
+fs_log "table $TABLE, store $STORE, $THREADS threads$([ "$QUICK" = 1 ] && echo ', --quick')${ONLY:+, sections $ONLY}${CLAIMS_DIR:+, shared (claims in $CLAIMS_DIR)}"
 run_table 2
-fs_log "all rows done in $(fs_elapsed "$t_start"): $N_RUN run, $((N_SKIP - N_NEEDLESS)) already stored$([ "$N_NEEDLESS" = 0 ] || echo ", $N_NEEDLESS not needed")"
+RUN_BEFORE=0   # --share: what this process ran in earlier passes (the last pass finds it stored)
+while [ "$N_DEFER" -gt 0 ]; do
+  fs_log "$N_DEFER commands wait for other processes"
+  claims_wait "${DEFER_ON[@]}"
+  RUN_BEFORE=$((RUN_BEFORE + N_RUN)) N_RUN=0 N_SKIP=0 N_NEEDLESS=0 N_DEFER=0 PLAN_N=0 PLAN_K=0
+  P_DONE=() P_PROD=() P_USES=() PLAN_NEEDLESS=() K2PLAN=() PLAN_OPEN=() PROVISIONAL=() WAITING=() WAITING_SEL=() DEFER_ON=()
+  refresh; run_table plan; plan_needless
+  fs_log "again, for the commands passed over"
+  run_table 2
+done
+if [ -n "$CLAIMS_DIR" ]; then
+  fs_log "all rows done in $(fs_elapsed "$t_start"): $((RUN_BEFORE + N_RUN)) run here, $((N_SKIP - N_NEEDLESS - RUN_BEFORE)) already stored or run by other processes$([ "$N_NEEDLESS" = 0 ] || echo ", $N_NEEDLESS not needed")"
+else
+  fs_log "all rows done in $(fs_elapsed "$t_start"): $N_RUN run, $((N_SKIP - N_NEEDLESS)) already stored$([ "$N_NEEDLESS" = 0 ] || echo ", $N_NEEDLESS not needed")"
+fi

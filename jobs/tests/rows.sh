@@ -120,6 +120,31 @@ loss_at() { grep "^| after $1 steps |" "$W/len.md" | awk -F'|' '{print $(NF-1)}'
 check "a row at step 2 of a 4-step run shows step 2's L_dist, not step 4's (exit $rc: '$(loss_at 2)' vs '$(loss_at 4)')" \
   bash -c "[ $rc -eq 0 ] && [ -n '$(loss_at 2)' ] && [ -n '$(loss_at 4)' ] && [ '$(loss_at 2)' != '$(loss_at 4)' ]"
 
+# --share: two processes on one table and store split its commands (the teacher's evaluation beside the bank and
+# student), run none twice, and store what one process alone stored: the same FIDs, bit for bit
+run_shared() { FS_CLAIM_POLL=1 STORE=$W/share.db bash jobs/rows.sh --quick --share "$W/t.rows" > "$W/share$1.log" 2>&1; echo $? > "$W/share$1.rc"; }
+OUT=$W/share-out run_shared a & OUT=$W/share-out run_shared b & wait
+ran_once() { local c; c=$(cat "$W/sharea.log" "$W/shareb.log" | grep -c "done in .*$1"); [ "$c" = 1 ]; }
+check "both shared processes exit 0 ($(cat "$W/sharea.rc"), $(cat "$W/shareb.rc"))" bash -c "[ $(cat "$W/sharea.rc") = 0 ] && [ $(cat "$W/shareb.rc") = 0 ]"
+check "each command ran in exactly one of them" bash -c "$(declare -f ran_once); W='$W'; ran_once 'fs-rollout --teacher teacher --name bank ' && ran_once 'fs-distill --run s ' && ran_once 'name t/abl/s ' && ran_once 'name t/abl/teacher ' && ran_once 'png $W/share-out/grids/t_abl_s.png'"
+fid_in() { fs-store show --store "$1" --json "eval_result:$2" 2>/dev/null | jq -r '.metadata.fid // empty'; }
+check "their FIDs equal one process's ($(fid_in "$W/share.db" t/abl/s), $(fid_in "$W/share.db" t/abl/teacher))" \
+  bash -c "[ -n '$(fid_in "$W/share.db" t/abl/s)' ] && [ '$(fid_in "$W/share.db" t/abl/s)' = '$(fid_in "$STORE" t/abl/s)' ] && [ '$(fid_in "$W/share.db" t/abl/teacher)' = '$(fid_in "$STORE" t/abl/teacher)' ]"
+check "no claim is left behind" bash -c "[ -z \"\$(ls -A '$W/share.db.claims')\" ]"
+# a claim held by a live process is passed over, with every command that needs what it makes, while the rest runs;
+# once that process is gone the claim is stale and taken over. (The holder here is a sleep with the claim's format.)
+mkdir -p "$W/held.db.claims/bank"; sleep 30 & holder=$!
+printf '%s %s %s\n' "$(hostname)" "$holder" "$(sed 's/.*) //' /proc/$holder/stat | awk '{ print $20 }')" > "$W/held.db.claims/bank/owner"
+( sleep 6; kill "$holder" ) &
+FS_CLAIM_POLL=1 STORE=$W/held.db OUT=$W/held-out bash jobs/rows.sh --quick --share "$W/t.rows" > "$W/held.log" 2>&1; rc=$?
+check "a live claim is passed over with the commands that need it, the teacher's evaluation runs meanwhile (exit $rc)" \
+  bash -c "[ $rc -eq 0 ] && grep -q 'later (another process runs it: .* $holder): fs-rollout' '$W/held.log' && grep -q 'later (needs bank, which another process is making): fs-distill' '$W/held.log' && grep -q 'later (needs s, which another process is making): fs-eval' '$W/held.log' && [ \"\$(grep -n -m1 'done in .*name t/abl/teacher ' '$W/held.log' | cut -d: -f1)\" -lt \"\$(grep -n 'waiting for' '$W/held.log' | cut -d: -f1)\" ]"
+check "... and taken over once its process is gone, every row then done" \
+  bash -c "grep -q 'claim bank: taken over from .* $holder ' '$W/held.log' && grep -q 'all rows done in .*: 7 run here, 0 already stored' '$W/held.log'"
+mkdir -p "$W/far.db.claims/teacher"; echo "elsewhere-host 1 1" > "$W/far.db.claims/teacher/owner"
+STORE=$W/far.db bash jobs/rows.sh --quick --share "$W/t.rows" > "$W/far.log" 2>&1; rc=$?
+check "a claim made on another host exits 2 naming the host (exit $rc)" bash -c "[ $rc -eq 2 ] && grep -q \"claim made on host 'elsewhere-host'\" '$W/far.log'"
+
 # fs-store report: the page's marked blocks are rewritten from the store, the rest is kept
 P=$W/page.md
 cat > "$P" <<'PAGE'
