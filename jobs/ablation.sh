@@ -8,11 +8,13 @@
 #   ONLY=tuned bash jobs/ablation.sh       # some sections only (comma-separated: sweep, t2, t1, chain,
 #                                          # beyond, seeds, headline, tuned, probes, budget,
 #                                          # adversarial), page $OUT/results.md
+#   LANES=2 bash jobs/ablation.sh          # the rows in 2 processes sharing the store (rows.sh --lanes)
 #
 # Every row is skipped when its result is in the store, so a rerun after a kill continues where it
 # stopped (interrupted banks and students continue with --resume). Environment: OUT (default
 # out/ablation, --quick out/ablation-quick), STORE (default $OUT/ablation.db), THREADS (default all
-# cores, --quick 1), RESULTS_MD (the page), FS_BIN, and any param of the table (e.g. EVAL_N=2000).
+# cores, or the cores / LANES; --quick 1), RESULTS_MD (the page), FS_BIN, and any param of the table (e.g.
+# EVAL_N=2000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . jobs/lib.sh
@@ -23,7 +25,7 @@ for arg in "$@"; do
   case $arg in
     --quick) QUICK=(--quick) ;;
     --results-only) RESULTS_ONLY=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) fs_die "unknown argument '$arg' (use --quick, --results-only, --help)" ;;
   esac
 done
@@ -41,7 +43,7 @@ else
 fi
 
 if [ "$RESULTS_ONLY" = 0 ]; then
-  bash jobs/rows.sh "${QUICK[@]}" ${ONLY:+--only "$ONLY"} "$TABLE"
+  bash jobs/rows.sh "${QUICK[@]}" ${ONLY:+--only "$ONLY"} ${LANES:+--lanes "$LANES"} "$TABLE"
 fi
 fs_tools fs-store
 [ -f "$STORE" ] || fs_die "no store at $STORE (run the ablation first, or set STORE/OUT)"

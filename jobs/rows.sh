@@ -4,12 +4,14 @@
 # command's place among those the run may execute ("rows [12/84]: ..."); --dry-run lists what is left.
 #
 #   STORE=runs/abl.db THREADS=2 bash jobs/rows.sh jobs/tables/fashion-mnist.rows
-#   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] [--share] TABLE
+#   bash jobs/rows.sh [--quick] [--only SECTION[,SECTION]] [--dry-run] [--share | --lanes N] TABLE
 #
 # --share: other rows.sh processes may run the same table on the same store at once (a Slurm job's tasks on one
 # node, two shells); each claims a command before running it (jobs/claims.sh: STORE.claims/), passes over one that
 # another live process has claimed and every later command that needs what it makes, and at the end waits for those
 # and goes through the table again, until every row is done. The results are those of one process alone.
+# --lanes N: starts N such processes here (each line of lane K's log starts "[lane K]") and waits for them; THREADS
+# each (default: the cores / N); exits with the first failing lane's code.
 #
 # The format (jobs/tables/README.md): one row a line, '#' comments, words split as xargs splits them
 # (quotes group, no expansion except ${NAME}: a param, else an environment variable):
@@ -47,13 +49,15 @@ set -euo pipefail
 FS_JOB=rows
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }   # the header comment
-QUICK=0 ONLY="" DRY=0 SHARE=0 TABLE=""
+QUICK=0 ONLY="" DRY=0 SHARE=0 LANES=1 TABLE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
     --only) [ $# -ge 2 ] || { echo "rows.sh: --only needs a section list" >&2; exit 2; }; ONLY=$2; shift ;;
     --dry-run) DRY=1 ;;
     --share) SHARE=1 ;;
+    --lanes) [ $# -ge 2 ] && [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "rows.sh: --lanes needs a count of processes (1 or more)" >&2; exit 2; }
+             LANES=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "rows.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     *) [ -z "$TABLE" ] || { echo "rows.sh: one table only ('$TABLE', '$1')" >&2; exit 2; }; TABLE=$1 ;;
@@ -368,11 +372,29 @@ read_file() {  # read_file FILE DEPTH
 }
 declare -A SET_BY_TABLE=()
 run_table 1
+[ -n "${THREADS:-}" ] || [ "$LANES" = 1 ] || THREADS=$(( $(nproc) / LANES > 0 ? $(nproc) / LANES : 1 ))
 STORE=${STORE:-runs/rows.db} THREADS=${THREADS:-$(nproc)}
 export FS_STORE=$STORE
 fs_tools fs-rollout fs-distill fs-sample fs-eval fs-store
 mkdir -p "$(dirname "$STORE")"
 [ -f "$STORE" ] || [ "$DRY" = 1 ] || fs-store init --store "$STORE" >/dev/null
+if [ "$LANES" -gt 1 ] && [ "$DRY" = 0 ]; then
+  lane_args=(); [ "$QUICK" = 0 ] || lane_args+=(--quick); [ -z "$ONLY" ] || lane_args+=(--only "$ONLY")
+  fs_log "table $TABLE in $LANES lanes (rows.sh --share), $THREADS threads each; lane K's lines start [lane K]"
+  lane_pids=()
+  for lane in $(seq 1 "$LANES"); do
+    STORE=$STORE THREADS=$THREADS bash "$0" "${lane_args[@]}" --share "$TABLE" \
+      > >(sed -u "s/^/[lane $lane] /") 2> >(sed -u "s/^/[lane $lane] /" >&2) &
+    lane_pids+=($!)
+  done
+  trap 'kill -TERM "${lane_pids[@]}" 2>/dev/null' TERM INT HUP   # a signal to this process reaches the lanes
+  lane_rc=0
+  for p in "${lane_pids[@]}"; do
+    while :; do r=0; wait "$p" || r=$?; kill -0 "$p" 2>/dev/null || break; done   # waits again after a trapped signal
+    [ "$lane_rc" != 0 ] || lane_rc=$r
+  done
+  exit "$lane_rc"
+fi
 t_start=$(date +%s)
 refresh
 [ "$SHARE" = 0 ] || [ "$DRY" = 1 ] || claims_init "$STORE"

@@ -89,6 +89,13 @@ fs-store archive --store "$W/lazy.db" --shallow -o "$W/lazy-a.tar.zst" eval_resu
 fs-store restore --store "$W/lazy3.db" "$W/lazy-a.tar.zst" > /dev/null 2>&1
 STORE=$W/lazy3.db bash jobs/rows.sh "$W/lazy.rows" > "$W/lazy3.log" 2>&1; rc=$?
 check "one trial evaluated: the choice is open, so both students are made (exit $rc)" bash -c "[ $rc -eq 0 ] && grep -q 'done in .*fs-distill --run v-A ' '$W/lazy3.log' && grep -q 'done in .*fs-distill --run v-B ' '$W/lazy3.log' && ! grep -q 'not needed' '$W/lazy3.log'"
+# ... and in two lanes (--lanes 2: two --share processes): the same choice and the same test FID as one process
+STORE=$W/lazy-lanes.db FS_CLAIM_POLL=1 THREADS=1 bash jobs/rows.sh --lanes 2 "$W/lazy.rows" > "$W/lazy-lanes.log" 2>&1; rc=$?
+fid_lazy() { fs-store show --store "$1" --json eval_result:t/lazy/test 2>/dev/null | jq -r '.metadata.fid // empty'; }
+check "--lanes 2 runs the selection table in two prefixed lanes (exit $rc)" \
+  bash -c "[ $rc -eq 0 ] && grep -q '^\[lane 1\] ' '$W/lazy-lanes.log' && grep -q '^\[lane 2\] ' '$W/lazy-lanes.log'"
+check "... with one process's choice and test FID ($(fid_lazy "$W/lazy-lanes.db") = $(fid_lazy "$W/lazy.db"))" \
+  bash -c "grep -q 'select PICK = $pick ' '$W/lazy-lanes.log' && [ -n '$(fid_lazy "$W/lazy.db")' ] && [ '$(fid_lazy "$W/lazy-lanes.db")' = '$(fid_lazy "$W/lazy.db")' ]"
 # ... and kept samples: a sample set and its state file, made for an evaluation that the ledger holds, are not redrawn
 cat > "$W/set.rows" <<'ROWS'
 import teacher models/teacher-mnist.safetensors
