@@ -346,11 +346,8 @@ read_file() {  # read_file FILE DEPTH
           import) [ ${#w[@]} = 3 ] || bad "import NAME FILE"
                   if stored "${w[1]}"; then N_SKIP=$((N_SKIP + 1)); continue; fi
                   [ -f "${w[2]}" ] || bad "import: no file '${w[2]}'"
-                  if [ -n "$CLAIMS_DIR" ]; then
-                    if ! claim "${w[1]}"; then
-                      N_DEFER=$((N_DEFER + 1)) WAITING[${w[1]}]=1; DEFER_ON+=("${w[1]}")
-                      FS_JOB="rows [$((N_RUN + N_SKIP + N_DEFER))/$N_TOTAL]" fs_log "later (another process imports it: ${CLAIM_OWNER% *}): ${w[2]} as ${w[1]}"; continue
-                    fi
+                  if [ -n "$CLAIMS_DIR" ]; then   # an import takes seconds: wait for another process's, then look again
+                    until claim "${w[1]}"; do sleep 1; done
                     refresh; if stored "${w[1]}"; then claim_release; N_SKIP=$((N_SKIP + 1)); continue; fi
                   fi
                   N_RUN=$((N_RUN + 1))
