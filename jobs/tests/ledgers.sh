@@ -29,5 +29,6 @@ while read -r ledger table page grids blocks; do
   check "control: the changed number is caught (exit $rc)" [ "$rc" -eq 1 ]
 done <<'LEDGERS'
 docs/results/ledger/mnist.tar.zst jobs/tables/mnist.rows docs/results.md docs/results/grids sweep,t2,t1,abl,beyond_k,beyond_online,head,length,tuned,probes,probes-head,results/fid-vs-nfe.png
+docs/results/ledger/fashion-mnist.tar.zst jobs/tables/fashion-mnist.rows docs/results-fashion-mnist.md docs/results-fashion-mnist/grids t2,abl,results-fashion-mnist/fid-vs-nfe.png
 LEDGERS
 checks_summary
