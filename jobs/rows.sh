@@ -177,7 +177,7 @@ execute() {
   if [ -n "$CLAIMS_DIR" ]; then
     local why key; why=$(waits_for "$k")
     if [ -n "$why" ]; then defer "$k" "$tool" "$@"; fs_log "later (needs $why, which another process is making): $tool $*"; return 0; fi
-    key=$(claim_key "$tool" "$@")
+    key=$(claim_key "$k" "$tool" "$@")
     if [ -n "$key" ] && ! claim "$key"; then
       defer "$k" "$tool" "$@"; DEFER_ON+=("$key")
       fs_log "later (another process runs it: ${CLAIM_OWNER% *}): $tool $*"; return 0
@@ -194,16 +194,13 @@ execute() {
   refresh
 }
 
-# --share: what a command makes, as its claim's key (a product's name, eval_result:KEY, or file:PATH for a grid).
+# --share: a claim's key is what the command makes: the plan's product (a bank, run or kept sample set), else the
+# evaluation key (eval_result:KEY) or the grid file (file:PATH); empty for a command that makes nothing.
 claim_key() {
-  local tool=$1 v; shift
-  case $tool in
-    fs-rollout) v=$(opt --name "$@") ;;
-    fs-distill|fs-train) v=$(opt --run "$@") ;;
-    fs-eval) v=$(opt --name "$@"); [ -z "$v" ] || v=eval_result:$v ;;
-    fs-sample) v=$(opt --png "$@"); if [ -n "$v" ]; then v=file:$v; else v=$(opt --name "$@"); [ -n "$v" ] || v=file:$(opt --save-tensors "$@"); fi ;;
-    *) v="" ;;
-  esac
+  local k=$1 tool=$2 v; shift 2
+  read -r v _ <<< "${P_PROD[$k]:-}"   # the first of its products (fs-sample's --name may be empty)
+  if [ -z "$v" ] && [ "$tool" = fs-eval ]; then v=$(opt --name "$@"); [ -z "$v" ] || v=eval_result:$v; fi
+  if [ -z "$v" ] && [ "$tool" = fs-sample ]; then v=$(opt --png "$@"); [ -z "$v" ] || v=file:$v; fi
   printf '%s' "$v"
 }
 # waits_for K: a name plan command K uses that a command passed over in this pass makes; empty when it needs
